@@ -1,0 +1,1 @@
+"""Case-file audit and review tool."""
