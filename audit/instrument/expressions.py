@@ -648,10 +648,10 @@ def infer_type(node: Node, type_of: Callable[[str], ValueType], this_type: Value
 _WORDS = {
     "da": {"and": "og", "or": "eller", "not": "ikke", "selected": "omfatter", "answered": "er besvaret",
            "count": "antal valgt i", "if": "hvis", "then": "så", "else": "ellers", "missing": "ubesvaret",
-           "this": "svaret", "true": "sand", "false": "falsk", "yes": "ja"},
+           "not_answered": "er ikke besvaret", "this": "svaret", "true": "sand", "false": "falsk", "yes": "ja"},
     "en": {"and": "and", "or": "or", "not": "not", "selected": "includes", "answered": "is answered",
            "count": "number ticked in", "if": "if", "then": "then", "else": "else", "missing": "unanswered",
-           "this": "the answer", "true": "true", "false": "false", "yes": "yes"},
+           "not_answered": "is not answered", "this": "the answer", "true": "true", "false": "false", "yes": "yes"},
 }
 _PRECEDENCE = {"or": 1, "and": 2, "=": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
                "+": 5, "-": 5, "*": 6, "/": 6}
@@ -680,8 +680,7 @@ def to_words(node: Node, lang: str = "en",
             if n.op == "-":
                 return "-" + render(n.operand, 7)
             if isinstance(n.operand, Call) and n.operand.name == "answered":
-                return f"{render(n.operand.args[0])} {w['not']} {w['answered']}" if lang != "da" \
-                    else f"{render(n.operand.args[0])} {w['answered'].replace('er ', 'er ikke ')}"
+                return f"{render(n.operand.args[0])} {w['not_answered']}"
             return f"{w['not']} ({render(n.operand)})"
         if isinstance(n, Binary):
             prec = _PRECEDENCE[n.op]
