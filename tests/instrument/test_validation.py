@@ -176,6 +176,18 @@ def test_invalid_yaml_cites_the_line(write):
     assert "not valid YAML" in problems[0] and "line" in problems[0]
 
 
+def test_duplicate_key_in_one_item_cites_the_line(write):
+    text = ("settings: {id: x, version: '1', title: t, themes: [{number: 1, da: a, en: b}]}\n"
+            "choices: {}\n"
+            "survey:\n"
+            "  - type: integer\n"
+            "    name: n\n"
+            "    relevant: 1 = 1\n"
+            "    relevant: 1 = 2\n")
+    problems = problems_of(write, text)
+    assert problems == ["file (line 7): not valid YAML: duplicate key 'relevant'"]
+
+
 def test_all_problems_reported_at_once_and_raised_by_load(write, mini):
     mini["survey"][1]["relevant"] = "${nope} = 'ja'"
     mini["survey"][3]["type"] = "number"
