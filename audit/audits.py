@@ -1,0 +1,90 @@
+"""Creating and listing audits: name, review period, reference date, municipalities."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from audit.auditlog import record
+from audit.models import Audit, Case, Person, User
+from audit.population.municipalities import canonical_municipality
+
+
+class AuditError(Exception):
+    """An audit cannot be created or found as asked; the message says why."""
+
+
+def get_audit(session: Session, name: str) -> Audit:
+    audit = session.scalar(select(Audit).where(Audit.name == name))
+    if audit is None:
+        raise AuditError(f"no audit named {name!r} (see `audit audits list`)")
+    return audit
+
+
+def create_audit(session: Session, name: str, *, period_start: date, period_end: date,
+                 reference_date: date, municipalities: Iterable[str] = (),
+                 user: User | None = None) -> Audit:
+    """Create an audit after checking the dates and municipality names, and log it.
+
+    The review period must end no later than the reference date, because the
+    population (seniority) is fixed at the reference date."""
+    name = name.strip()
+    if not name:
+        raise AuditError("the audit needs a name")
+    if session.scalar(select(Audit.id).where(Audit.name == name)) is not None:
+        raise AuditError(f"an audit named {name!r} already exists")
+    if not period_start < period_end:
+        raise AuditError(f"the period must start before it ends ({period_start} is not before {period_end})")
+    if not period_end <= reference_date:
+        raise AuditError(f"the reference date {reference_date} must be on or after the period end {period_end}")
+    canon: list[str] = []
+    unknown: list[str] = []
+    for m in municipalities:
+        if not m.strip():
+            continue
+        try:
+            c = canonical_municipality(m)
+        except ValueError:
+            unknown.append(m)
+            continue
+        if c not in canon:
+            canon.append(c)
+    if unknown:
+        raise AuditError("unknown municipalities: " + ", ".join(repr(u) for u in unknown))
+    audit = Audit(name=name, period_start=period_start, period_end=period_end, reference_date=reference_date,
+                  municipalities_json=json.dumps(canon, ensure_ascii=False))
+    session.add(audit)
+    session.flush()
+    record(session, user=user, entity="audit", entity_id=audit.id, field="create", new={
+        "name": name, "period_start": period_start, "period_end": period_end,
+        "reference_date": reference_date, "municipalities": canon}, audit_id=audit.id)
+    return audit
+
+
+@dataclass
+class AuditSummary:
+    name: str
+    period_start: date
+    period_end: date
+    reference_date: date
+    municipalities: list[str]
+    population: int
+    cases: int
+    active_cases: int
+    seed: int | None
+
+
+def list_audits(session: Session) -> list[AuditSummary]:
+    """Every audit with the size of its population and sample."""
+    pop = dict(session.execute(select(Person.audit_id, func.count()).group_by(Person.audit_id)).all())
+    cases = dict(session.execute(select(Case.audit_id, func.count()).group_by(Case.audit_id)).all())
+    active = dict(session.execute(select(Case.audit_id, func.count()).where(Case.active.is_(True))
+                                  .group_by(Case.audit_id)).all())
+    return [AuditSummary(a.name, a.period_start, a.period_end, a.reference_date,
+                         json.loads(a.municipalities_json or "[]"), pop.get(a.id, 0), cases.get(a.id, 0),
+                         active.get(a.id, 0), a.seed)
+            for a in session.scalars(select(Audit).order_by(Audit.id))]

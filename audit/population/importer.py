@@ -1,0 +1,140 @@
+"""Import a validated register extract into the database, all or nothing.
+
+`import_population` is the one entry point for the CLI and (later) the admin
+upload page: it takes a path or a file-like object plus its file name, and
+either returns an `ImportResult` or raises `RegisterError` (every row problem)
+or `PopulationError` (the audit's state forbids the import). Nothing is written
+unless the whole file is valid; the rows and the audit-trail entry are added in
+the caller's transaction so they commit or roll back together.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+from sqlmodel import Session
+from tqdm import tqdm
+
+from audit.auditlog import record
+from audit.models import Audit, Case, Person, User
+from audit.population.register import (RegisterError, Source, read_table, validate_register,
+                                       validate_spells)
+from audit.population.spells import seniority_frame
+from audit.sampling.bands import assign_bands, parse_bands
+
+CHUNK_ROWS = 50_000
+
+
+class PopulationError(Exception):
+    """The import is refused because of the audit's state (not because of the file)."""
+
+
+@dataclass
+class ImportResult:
+    audit: str
+    file: str
+    rows: int
+    per_municipality: dict[str, int]
+    per_band: dict[str, int]
+    seniority_from_spells: bool
+    replaced: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def _digest(source: Source) -> tuple[Source, str]:
+    """sha256 of the file, logged so the protocol names exactly which extract was used."""
+    if hasattr(source, "read"):
+        data = source.read()  # type: ignore[union-attr]
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        import io
+        return io.BytesIO(data), hashlib.sha256(data).hexdigest()
+    h = hashlib.sha256()
+    with Path(source).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return source, h.hexdigest()
+
+
+def load_register(source: Source, filename: str | None = None, *, audit: Audit,
+                  spells: Source | None = None, spells_filename: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read and validate (no database writes). Returns the clean frame with `seniority_band`."""
+    bands = parse_bands(json.loads(audit.bands_json or "[5, 7, 10]"))
+    allowed = json.loads(audit.municipalities_json or "[]") or None
+    frame, name = read_table(source, filename)
+    warnings: list[str] = []
+    seniority = None
+    spells_name = None
+    if spells is not None:
+        sframe, spells_name = read_table(spells, spells_filename)
+        spell_rows = validate_spells(sframe, spells_name)
+        seniority = seniority_frame(spell_rows, audit.reference_date)
+        if "seniority_years" in frame.columns:
+            warnings.append("the seniority_years column was ignored: seniority is computed from the spells file")
+            frame = frame.drop(columns=["seniority_years"])
+        if "person_id" in frame.columns:
+            extra = set(spell_rows["person_id"]) - set(frame["person_id"])
+            if extra:
+                warnings.append(f"{len(extra)} person id(s) in {spells_name} are not in {name} and were ignored")
+    clean = validate_register(frame, name, municipalities=allowed, min_seniority=float(bands[0]),
+                              seniority=seniority, seniority_source=spells_name)
+    clean["seniority_band"] = assign_bands(clean["seniority_years"], bands)
+    return clean, warnings
+
+
+def import_population(session: Session, audit: Audit, source: Source, filename: str | None = None, *,
+                      spells: Source | None = None, spells_filename: str | None = None,
+                      replace: bool = False, user: User | None = None, progress: bool | None = False,
+                      chunk_rows: int = CHUNK_ROWS) -> ImportResult:
+    """Validate the whole file, then insert every person of it for `audit`.
+
+    Refused when the audit already has cases (the frame of a drawn sample must
+    never change) or, unless `replace`, when it already has a population.
+    `progress=None` shows a bar only on a terminal."""
+    n_cases = session.scalar(select(func.count()).select_from(Case).where(Case.audit_id == audit.id))
+    if n_cases:
+        raise PopulationError(f"audit {audit.name!r} has already been sampled ({n_cases} cases); "
+                              "its population can no longer be replaced")
+    existing = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id)) or 0
+    if existing and not replace:
+        raise PopulationError(f"audit {audit.name!r} already has a population of {existing} persons; "
+                              "use --replace to import a new one")
+    name = filename or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
+    source, digest = _digest(source)
+    clean, warnings = load_register(source, name, audit=audit, spells=spells, spells_filename=spells_filename)
+
+    if existing:
+        session.execute(delete(Person).where(Person.audit_id == audit.id))
+    table = Person.__table__
+    conn = session.connection()
+    columns = ["person_id", "municipality", "seniority_years", "seniority_band", "sex", "age", "origin"]
+    data = clean[columns]
+    with tqdm(total=len(data), unit="rows", desc="importing", disable=(not progress) if progress is not None else None) as bar:
+        for lo in range(0, len(data), chunk_rows):
+            chunk = data.iloc[lo:lo + chunk_rows]
+            records = [
+                {"audit_id": audit.id, "person_id": p, "municipality": m, "seniority_years": float(s),
+                 "seniority_band": b, "sex": x, "age": int(a), "origin": o}
+                for p, m, s, b, x, a, o in zip(*(chunk[c].tolist() for c in columns))
+            ]
+            conn.execute(insert(table), records)
+            bar.update(len(records))
+    result = ImportResult(
+        audit=audit.name, file=name, rows=len(clean),
+        per_municipality={k: int(v) for k, v in clean["municipality"].value_counts().sort_index().items()},
+        per_band={k: int(v) for k, v in clean["seniority_band"].value_counts().sort_index().items()},
+        seniority_from_spells=spells is not None, replaced=int(existing), warnings=warnings)
+    record(session, user=user, entity="population", entity_id=audit.id, field="import",
+           old={"rows": int(existing)} if existing else None,
+           new={"file": name, "sha256": digest, "rows": result.rows,
+                "seniority_from_spells": result.seniority_from_spells,
+                "spells_file": spells_filename or (Path(spells).name if isinstance(spells, (str, Path)) else None)},
+           reason="population replaced" if existing else "population imported", audit_id=audit.id)
+    return result
+
+
+__all__ = ["ImportResult", "PopulationError", "RegisterError", "import_population", "load_register"]

@@ -1,0 +1,326 @@
+"""Read and validate a register extract (the sampling frame) and a benefit-spells file.
+
+Parse -> validate -> build, as separate steps: `read_table` turns a CSV or XLSX
+file into a frame of strings (nothing interpreted yet), `validate_register` and
+`validate_spells` check every cell at once with vectorised pandas operations and
+collect *all* problems, so an auditor fixes the file in one round instead of one
+error per upload. Row numbers are those the user sees in Excel: the header is
+row 1, the first data row is row 2.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+import pandas as pd
+
+from audit.population.municipalities import municipality_names
+
+Source = Union[str, Path, BinaryIO]
+
+REGISTER_COLUMNS = ("person_id", "municipality", "seniority_years", "sex", "age", "origin")
+SPELL_COLUMNS = ("person_id", "benefit", "start", "end")
+SEXES = ("mand", "kvinde")
+ORIGINS = ("dansk", "vestlig", "ikke-vestlig")
+# The target group is adults on cash benefit: below 18 a person cannot be on
+# kontanthjælp in their own right, and above 80 is far past pension age, so such
+# an age is a data error, not a person to review.
+MIN_AGE, MAX_AGE = 18, 80
+# Nobody can have been on benefit for longer than an adult working life.
+MAX_SENIORITY = 60.0
+ROW_OFFSET = 2  # data index 0 is Excel row 2
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell (or one row / the whole file when row/column is None)."""
+
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file + (f", row {self.row}" if self.row is not None else "")
+        where += f", column {self.column}" if self.column else ""
+        val = f" (value {self.value!r})" if self.value not in (None, "") else ""
+        return f"{where}: {self.message}{val}"
+
+
+class RegisterError(Exception):
+    """The file is rejected; `errors` lists every problem found."""
+
+    def __init__(self, errors: Iterable[RowError]):
+        self.errors: list[RowError] = list(errors)
+        super().__init__(f"{len(self.errors)} error(s) in the register file; nothing was imported")
+
+
+# ---------------------------------------------------------------- reading
+
+def _name_of(source: Source, filename: str | None) -> str:
+    if filename:
+        return filename
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return getattr(source, "name", None) or "upload"
+
+
+def _cell_text(value: object) -> str:
+    """XLSX cells arrive typed; turn them into the text the user typed."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Read a CSV (comma, semicolon or tab; UTF-8 with or without BOM, falling back to
+    Windows-1252 as older Danish Excel writes it) or an XLSX file (first sheet) into
+    a frame of stripped strings with lower-case column names and a `_row` column
+    holding the Excel row number. Blank lines are dropped but keep their numbering."""
+    name = _name_of(source, filename)
+    if hasattr(source, "read"):
+        data: bytes | Path = source.read()  # type: ignore[union-attr]
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+    else:
+        data = Path(source)
+    suffix = Path(name).suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            raw = pd.read_excel(io.BytesIO(data) if isinstance(data, bytes) else data, dtype=object,
+                                engine="openpyxl", na_filter=False)
+            frame = raw.apply(lambda col: col.map(_cell_text)) if len(raw) else raw.astype(str)
+        else:
+            frame = _read_csv(data)
+    except RegisterError:
+        raise
+    except (ValueError, pd.errors.ParserError, OSError, KeyError) as exc:
+        raise RegisterError([RowError(name, None, None, None, f"cannot read the file: {exc}")]) from exc
+    frame.columns = [str(c).replace("\ufeff", "").strip().lower() for c in frame.columns]
+    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed:")]]
+    frame["_row"] = np.arange(ROW_OFFSET, ROW_OFFSET + len(frame))
+    cells = [c for c in frame.columns if c != "_row"]
+    for col in cells:
+        frame[col] = frame[col].astype(str).str.strip()
+    if cells:
+        blank = (frame[cells] == "").all(axis=1)
+        if blank.any():
+            frame = frame.loc[~blank]
+    return frame.reset_index(drop=True), name
+
+
+def _read_csv(data: bytes | Path) -> pd.DataFrame:
+    head = data[:65536] if isinstance(data, bytes) else data.open("rb").read(65536)
+    last: Exception | None = None
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            first = head.decode(encoding, errors="strict" if len(head) < 65536 else "ignore").splitlines()
+            delimiter = _sniff_delimiter(first[0] if first else "")
+            buf = io.BytesIO(data) if isinstance(data, bytes) else data
+            return pd.read_csv(buf, sep=delimiter, dtype=str, encoding=encoding, keep_default_na=False,
+                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
+        except UnicodeDecodeError as exc:
+            last = exc
+    raise ValueError(f"the file is neither UTF-8 nor Windows-1252 text ({last})")
+
+
+# ---------------------------------------------------------------- validating
+
+class _Errors:
+    """Collects problems as small frames (vectorised) and turns them into RowErrors once."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.parts: list[pd.DataFrame] = []
+        self.file_level: list[RowError] = []
+
+    def add(self, frame: pd.DataFrame, mask: pd.Series, column: str, message: str | pd.Series) -> None:
+        if not mask.any():
+            return
+        sub = frame.loc[mask]
+        msg = message.loc[mask] if isinstance(message, pd.Series) else message
+        self.parts.append(pd.DataFrame({"row": sub["_row"].to_numpy(), "column": column,
+                                        "value": sub[column].to_numpy() if column in sub else "",
+                                        "message": msg if isinstance(msg, str) else msg.to_numpy()}))
+
+    def whole_file(self, message: str, column: str | None = None) -> None:
+        self.file_level.append(RowError(self.file, None, column, None, message))
+
+    def __bool__(self) -> bool:
+        return bool(self.parts or self.file_level)
+
+    def errors(self, column_order: Iterable[str]) -> list[RowError]:
+        out = list(self.file_level)
+        if self.parts:
+            order = {c: i for i, c in enumerate(column_order)}
+            df = pd.concat(self.parts, ignore_index=True)
+            df["_c"] = df["column"].map(order).fillna(len(order))
+            df = df.sort_values(["row", "_c"], kind="mergesort")
+            out += [RowError(self.file, int(r), c, str(v), m)
+                    for r, c, v, m in zip(df["row"], df["column"], df["value"], df["message"])]
+        return out
+
+
+def _missing_columns(frame: pd.DataFrame, required: Iterable[str], errs: _Errors) -> bool:
+    missing = [c for c in required if c not in frame.columns]
+    for col in missing:
+        errs.whole_file(f"required column {col!r} is missing (found: {', '.join(c for c in frame.columns if c != '_row') or 'none'})", col)
+    return bool(missing)
+
+
+def _empty(frame: pd.DataFrame, columns: Iterable[str], errs: _Errors) -> pd.Series:
+    any_empty = pd.Series(False, index=frame.index)
+    for col in columns:
+        mask = frame[col] == ""
+        errs.add(frame, mask, col, "empty cell")
+        any_empty |= mask
+    return any_empty
+
+
+def _number(series: pd.Series) -> pd.Series:
+    """Numbers as typed in Danish Excel too: a decimal comma is accepted."""
+    return pd.to_numeric(series.str.replace(",", ".", regex=False), errors="coerce")
+
+
+def municipality_lookup(allowed: Iterable[str] | None = None) -> dict[str, str]:
+    """casefolded name -> canonical name, restricted to `allowed` when given."""
+    names = list(allowed) if allowed else list(municipality_names())
+    return {n.casefold(): n for n in names}
+
+
+def _duplicates(frame: pd.DataFrame, errs: _Errors) -> None:
+    present = frame["person_id"] != ""
+    dup = frame["person_id"].duplicated(keep=False) & present
+    if dup.any():
+        rows = frame.loc[dup].groupby("person_id")["_row"].agg(lambda r: ", ".join(str(x) for x in sorted(r)))
+        msg = "duplicate person_id (rows " + frame.loc[dup, "person_id"].map(rows) + ")"
+        errs.add(frame, dup, "person_id", msg.reindex(frame.index))
+
+
+def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterable[str] | None = None,
+                      min_seniority: float = 5.0, seniority: pd.Series | None = None,
+                      seniority_source: str | None = None) -> pd.DataFrame:
+    """Check every cell and return the clean frame (canonical codes, numbers typed), or
+    raise `RegisterError` with all problems. `municipalities` restricts the accepted
+    names (the audit's list); `seniority` (indexed by person_id, from a spells file)
+    replaces the `seniority_years` column."""
+    errs = _Errors(file)
+    required = [c for c in REGISTER_COLUMNS if seniority is None or c != "seniority_years"]
+    if _missing_columns(frame, required, errs):
+        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+    if frame.empty:
+        errs.whole_file("the file has no data rows")
+        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+    frame = frame.copy()
+    _empty(frame, required, errs)
+
+    pid = frame["person_id"]
+    errs.add(frame, pid.str.len() > 64, "person_id", "person_id is longer than 64 characters")
+    _duplicates(frame, errs)
+
+    lookup = municipality_lookup(municipalities)
+    canon = frame["municipality"].str.casefold().map(lookup)
+    bad = canon.isna() & (frame["municipality"] != "")
+    if municipalities:
+        known_elsewhere = frame["municipality"].str.casefold().isin(municipality_lookup(None).keys())
+        errs.add(frame, bad & known_elsewhere, "municipality", "municipality is not one of the audit's municipalities")
+        errs.add(frame, bad & ~known_elsewhere, "municipality", "unknown municipality (not in the list of 98 Danish municipalities)")
+    else:
+        errs.add(frame, bad, "municipality", "unknown municipality (not in the list of 98 Danish municipalities)")
+
+    sex = frame["sex"].str.casefold()
+    errs.add(frame, ~sex.isin(SEXES) & (frame["sex"] != ""), "sex", "sex must be 'mand' or 'kvinde'")
+    origin = frame["origin"].str.casefold().str.replace(r"[\s_]+", "-", regex=True)
+    errs.add(frame, ~origin.isin(ORIGINS) & (frame["origin"] != ""), "origin",
+             "origin must be 'dansk', 'vestlig' or 'ikke-vestlig'")
+
+    age = _number(frame["age"])
+    nonnum = age.isna() & (frame["age"] != "")
+    errs.add(frame, nonnum, "age", "age is not a number")
+    errs.add(frame, age.notna() & (age % 1 != 0), "age", "age must be a whole number of years")
+    errs.add(frame, age.notna() & ((age < MIN_AGE) | (age > MAX_AGE)), "age",
+             f"impossible age for the target group (must be {MIN_AGE}-{MAX_AGE})")
+
+    if seniority is None:
+        sen = _number(frame["seniority_years"])
+        errs.add(frame, sen.isna() & (frame["seniority_years"] != ""), "seniority_years", "seniority_years is not a number")
+        source_note = ""
+    else:
+        sen = frame["person_id"].map(seniority)
+        frame["seniority_years"] = sen.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+        errs.add(frame, sen.isna() & (pid != ""), "seniority_years",
+                 f"no benefit spell for this person in {seniority_source or 'the spells file'}")
+        source_note = " (computed from the spells at the reference date)"
+    below = sen.notna() & (sen < min_seniority)
+    errs.add(frame, below, "seniority_years",
+             f"below the target group's minimum of {min_seniority:g} years{source_note}")
+    errs.add(frame, sen.notna() & (sen > MAX_SENIORITY), "seniority_years",
+             f"above {MAX_SENIORITY:g} years, impossible{source_note}")
+
+    if errs:
+        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+    return pd.DataFrame({
+        "row": frame["_row"].to_numpy(),
+        "person_id": pid.to_numpy(),
+        "municipality": canon.to_numpy(),
+        "seniority_years": sen.astype(float).to_numpy(),
+        "sex": sex.to_numpy(),
+        "age": age.astype(int).to_numpy(),
+        "origin": origin.to_numpy(),
+    })
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")
+
+
+def parse_dates(series: pd.Series) -> pd.Series:
+    """ISO dates or Danish dd-mm-yyyy / dd.mm.yyyy / dd/mm/yyyy; NaT where none fits."""
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    for fmt in _DATE_FORMATS:
+        todo = out.isna() & (series != "")
+        if not todo.any():
+            break
+        out.loc[todo] = pd.to_datetime(series.loc[todo], format=fmt, errors="coerce")
+    return out
+
+
+def validate_spells(frame: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Check a spells file (person_id, benefit, start, end; end empty = ongoing) and
+    return it with datetime `start`/`end`, or raise `RegisterError` with all problems."""
+    errs = _Errors(file)
+    if _missing_columns(frame, SPELL_COLUMNS, errs):
+        raise RegisterError(errs.errors(SPELL_COLUMNS))
+    if frame.empty:
+        errs.whole_file("the file has no data rows")
+        raise RegisterError(errs.errors(SPELL_COLUMNS))
+    _empty(frame, ("person_id", "benefit", "start"), errs)
+    start = parse_dates(frame["start"])
+    end = parse_dates(frame["end"])
+    msg = "not a date (use YYYY-MM-DD or DD-MM-YYYY)"
+    errs.add(frame, start.isna() & (frame["start"] != ""), "start", msg)
+    errs.add(frame, end.isna() & (frame["end"] != ""), "end", msg)
+    errs.add(frame, end.notna() & start.notna() & (end < start), "end", "end is before start")
+    if errs:
+        raise RegisterError(errs.errors(SPELL_COLUMNS))
+    return pd.DataFrame({"row": frame["_row"].to_numpy(), "person_id": frame["person_id"].to_numpy(),
+                         "benefit": frame["benefit"].to_numpy(), "start": start.to_numpy(), "end": end.to_numpy()})
+
