@@ -40,10 +40,11 @@ def prepared(frame: pd.DataFrame, column: str, kinds: Mapping[str, str] | None =
     bands = dict(V.BANDINGS)
     if bandings:
         bands.update(bandings)
-    if kind == "numeric" and column in bands:
-        return bands[column].apply(s), "categorical"
-    if kind == "categorical" and column in bands and s.dtype != object:
-        return bands[column].apply(s), "categorical"
+    if column in bands and (kind == "numeric" or (
+            kind == "categorical" and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))):
+        banded = bands[column].apply(s)
+        banded.attrs["codes"] = bands[column].band_labels()  # every band prints, empty or not
+        return banded, "categorical"
     return s, kind
 
 
@@ -197,10 +198,13 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
     if rk == "numeric" or ck == "numeric":
         raise ValueError(f"{row if rk == 'numeric' else col!r} is numeric without a declared banding; "
                          "use frequencies() for its mean/median or declare a Banding")
+    row_codes, col_codes = rs.attrs.get("codes"), cs.attrs.get("codes")
     if exclude:
         rs = _drop_codes(rs, rk, exclude.get(row, ()))
         cs = _drop_codes(cs, ck, exclude.get(col, ()))
-    counts, n_rows, n_cols, n = count_pairs(rs, cs, rk, ck, row, col, orders)
+        row_codes = row_codes and [c for c in row_codes if c not in set(exclude.get(row, ()))]
+        col_codes = col_codes and [c for c in col_codes if c not in set(exclude.get(col, ()))]
+    counts, n_rows, n_cols, n = count_pairs(rs, cs, rk, ck, row, col, orders, row_codes, col_codes)
     table = Table(title=title or f"{row} x {col}", row_var=row, col_var=col, counts=counts,
                   percents=percentages(counts, n_rows, n_cols, percent), percent_base=percent,
                   n_rows=n_rows, n_cols=n_cols, n_total=n)

@@ -46,7 +46,9 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
         return _numeric(frame, item, s, by, kinds, orders, title, cache)
 
     total_long = cache.setdefault(("total",), long_form(_total_series(len(frame)), "categorical"))
-    counts_t, n_rows_t, _, n_t = count_long(total_long, s_long, "categorical", kind, by or "group", item, orders)
+    counts_t, n_rows_t, _, n_t = count_long(total_long, s_long, "categorical", kind, by or "group", item, orders,
+                                            row_codes=[TOTAL],
+                                            col_codes=frame.attrs.get("orders", {}).get(item))
     col_codes = list(counts_t.columns)
     if by is None:
         counts, n_rows, n_total = counts_t, n_rows_t, n_t
@@ -57,7 +59,8 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
             bs, bk = prepared(frame, by, kinds)
             cache[key_b] = (bs, bk, long_form(bs, bk))
         bs, bk, b_long = cache[key_b]
-        groups, n_rows_g, _, _ = count_long(b_long, s_long, bk, kind, by, item, orders, col_codes=col_codes)
+        groups, n_rows_g, _, _ = count_long(b_long, s_long, bk, kind, by, item, orders,
+                                            row_codes=bs.attrs.get("codes"), col_codes=col_codes)
         counts = pd.concat([groups, counts_t])
         n_rows = pd.concat([n_rows_g, n_rows_t])
         n_total = n_t
