@@ -1,0 +1,152 @@
+"""The demo audit: a synthetic register population, a drawn sample, users of each
+role and synthetic reviews whose answer shares follow the published report
+(audit/data/demo.yaml). Everything goes through the same functions a real audit
+uses (import, draw, instrument), so the demo also exercises them. Deterministic
+for a given seed."""
+from __future__ import annotations
+
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
+INSTRUMENT_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+AGE_RANGES = {"<40": (25, 39), "40-49": (40, 49), "50-59": (50, 59), "60+": (60, 66)}
+
+
+def load_spec() -> dict[str, Any]:
+    with DEMO_FILE.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _pick(rng: np.random.Generator, shares: dict[str, float], size: int) -> np.ndarray:
+    codes = list(shares)
+    p = np.array([shares[c] for c in codes], dtype=float)
+    return rng.choice(codes, size=size, p=p / p.sum())
+
+
+def generate_population(seed: int, spec: dict[str, Any] | None = None) -> pd.DataFrame:
+    """One row per synthetic person: Table 11 counts per municipality, Table 12 compositions per band."""
+    spec = spec or load_spec()
+    rng = np.random.default_rng(seed)
+    bands = spec["bands"]
+    frames = []
+    next_id = 1
+    for municipality, count in spec["population"].items():
+        band = _pick(rng, {b: v["share"] for b, v in bands.items()}, count)
+        sex = np.empty(count, dtype=object)
+        age = np.empty(count, dtype=int)
+        origin = np.empty(count, dtype=object)
+        years = np.empty(count, dtype=float)
+        for b, v in bands.items():
+            idx = np.flatnonzero(band == b)
+            n = len(idx)
+            sex[idx] = np.where(rng.random(n) < v["mand"], "mand", "kvinde")
+            ab = _pick(rng, v["age"], n)
+            lo = np.array([AGE_RANGES[a][0] for a in ab])
+            hi = np.array([AGE_RANGES[a][1] for a in ab])
+            age[idx] = rng.integers(lo, hi + 1)
+            origin[idx] = _pick(rng, v["origin"], n)
+            start, end = v["years"]
+            if b.endswith("+"):  # long tail: most just over 10 years, a few up to 28
+                yrs = start + np.minimum(rng.exponential(5.0, n), end - start - 0.01)
+            else:
+                yrs = rng.uniform(start, end - 0.01, n)
+            years[idx] = np.round(yrs, 2)
+        frames.append(pd.DataFrame({
+            "person_id": [f"P{next_id + i:06d}" for i in range(count)],
+            "municipality": municipality, "seniority_years": years,
+            "sex": sex, "age": age, "origin": origin}))
+        next_id += count
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class AnswerGenerator:
+    """Synthetic answers for one case, item by item in instrument order, so
+    relevance sees the answers it depends on. Key items follow the report's shares."""
+
+    instrument: Any
+    spec: dict[str, Any]
+    rng: np.random.Generator
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    def _yes(self, item: str) -> str:
+        share = self.spec["yes_shares"].get(item, self.spec["default_yes_share"])
+        if isinstance(share, dict):
+            share = share["by_direction"].get(self.answers.get("direction"), self.spec["default_yes_share"])
+        return "ja" if self.rng.random() < share else "nej"
+
+    def _challenges(self) -> list[str]:
+        breadth = int(_pick(self.rng, self.spec["challenge_breadth"], 1)[0])
+        prevalence = self.spec["challenge_prevalence"]
+        codes = list(prevalence)
+        p = np.array([prevalence[c] for c in codes])
+        chosen = self.rng.choice(codes, size=min(breadth, len(codes)), replace=False, p=p / p.sum())
+        return sorted(str(c) for c in chosen)
+
+    def value(self, item: Any) -> Any:
+        name, kind = item.name, item.type
+        if name == "direction":
+            return str(_pick(self.rng, self.spec["direction"], 1)[0])
+        if name == "challenges":
+            return self._challenges()
+        if name == "stable_participation":
+            n = len(self.answers.get("challenges") or [])
+            key = "4+" if n >= 4 else str(n)
+            share = self.spec["stable_participation_by_breadth"][key]
+            return "ja" if self.rng.random() < share else "nej"
+        if kind == "yes_no":
+            return self._yes(name)
+        if kind == "yes_no_na":
+            return "ikke_relevant" if self.rng.random() < 0.1 else self._yes(name)
+        codes = [c.code for c in item.choices] if item.choices else []
+        if kind.startswith("select_one"):
+            return str(self.rng.choice(codes))
+        if kind.startswith("select_multiple"):
+            k = int(self.rng.integers(1, min(3, len(codes)) + 1))
+            return sorted(str(c) for c in self.rng.choice(codes, size=k, replace=False))
+        if kind == "integer":
+            return int(self.rng.poisson(4))
+        if kind == "scale":
+            return int(self.rng.integers(1, 6))
+        if kind == "date":
+            return str(date(2018, 3, 1) + pd.Timedelta(days=int(self.rng.integers(0, 729))))[:10]
+        if kind == "text":
+            return None  # free text is left to real auditors
+        return None
+
+    def fill(self, level: str = "case") -> dict[str, Any]:
+        inst = self.instrument
+        for item in inst.items:
+            if item.type == "calculate" or item.level != level:
+                continue
+            if not inst.applicable(self.answers).get(item.name, False):
+                continue
+            value = self.value(item)
+            if value is None or inst.check_answer(item.name, value, self.answers):
+                continue  # an answer the item's constraint refuses is left out
+            self.answers[item.name] = value
+        applicable = inst.applicable(self.answers)
+        return {k: v for k, v in self.answers.items() if applicable.get(k, False)}
+
+
+def demo_users(municipalities: list[str]) -> list[dict[str, str | None]]:
+    """An admin, three auditors and a municipality user for each of three municipalities."""
+    users: list[dict[str, str | None]] = [{"username": "admin", "role": "admin", "municipality": None}]
+    users += [{"username": f"revisor{i}", "role": "auditor", "municipality": None} for i in (1, 2, 3)]
+    for m in municipalities[:3]:
+        slug = m.lower().replace("ø", "oe").replace("æ", "ae").replace("å", "aa").replace("-", "")
+        users.append({"username": slug, "role": "municipality", "municipality": m})
+    return users
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(9)

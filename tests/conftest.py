@@ -1,0 +1,135 @@
+"""Shared fixtures: a fresh, migrated database per test (SQLite always, PostgreSQL too
+when AUDIT_TEST_POSTGRES_URL is set), an app client, and users of each role."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session
+
+import audit.config
+import audit.db
+from audit.db import make_engine, upgrade
+
+PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> str | None:
+    if not PG_URL:
+        return None
+    name = f"audit_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    upgrade(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path) -> Iterator[str]:
+    """URL of a fresh, fully migrated database for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "audit.sqlite"
+        shutil.copy(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("_pg_template")
+    name = "audit_t_" + re.sub(r"\W", "", uuid.uuid4().hex[:12])
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+    """Engine on the fresh database; the app's settings point at it too (CLI tests)."""
+    monkeypatch.setenv("AUDIT_DATABASE_URL", db_url)
+    monkeypatch.setenv("AUDIT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("AUDIT_SECRET_KEY", "test-secret-key-not-for-production")
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def make_user(engine: Engine):  # type: ignore[no-untyped-def]
+    from audit.auth import add_user
+
+    def _make(username: str, role: str, municipality: str | None = None):  # type: ignore[no-untyped-def]
+        with Session(engine) as s:
+            user = add_user(s, username=username, password=PASSWORD, role=role, municipality=municipality)
+            s.commit()
+            s.refresh(user)
+            return user
+
+    return _make
+
+
+@pytest.fixture
+def app(engine: Engine):  # type: ignore[no-untyped-def]
+    from audit.web.app import create_app
+
+    return create_app(engine=engine)
+
+
+def login(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """Log in through the real form (with its CSRF token); returns the token for later posts."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    resp = client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       follow_redirects=False)
+    assert resp.status_code == 303, resp.text
+    page = client.get("/")
+    return re.search(r'"X-CSRF-Token": "([^"]+)"', page.text).group(1)
+
+
+@pytest.fixture
+def client_for(app):  # type: ignore[no-untyped-def]
+    """client_for(user) -> (TestClient logged in as that user, csrf token)."""
+    from fastapi.testclient import TestClient
+
+    clients = []
+
+    def _client(user):  # type: ignore[no-untyped-def]
+        c = TestClient(app, headers={"accept": "text/html"})
+        clients.append(c)
+        token = login(c, user.username)
+        return c, token
+
+    yield _client
+    for c in clients:
+        c.close()
