@@ -80,31 +80,62 @@ def count_long(r: pd.Series, c: pd.Series, row_kind: str, col_kind: str,
                orders: Mapping[str, Sequence[str]] | None = None,
                row_codes: Sequence[Any] | None = None, col_codes: Sequence[Any] | None = None
                ) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
-    """count_pairs on series already in long form (lets callers reuse them across tables)."""
-    both = np.intersect1d(r.index.unique().to_numpy(), c.index.unique().to_numpy())
-    r = r[r.index.isin(both)]
-    c = c[c.index.isin(both)]
-    pairs = pd.DataFrame({"r": r}).join(pd.DataFrame({"c": c}), how="inner")
-    rc = _codes(r, row_name, orders, row_codes)
-    cc = _codes(c, col_name, orders, col_codes)
-    if pairs.empty:
-        counts = pd.DataFrame(0, index=pd.Index(rc, dtype=object), columns=pd.Index(cc, dtype=object))
-    else:
-        counts = pairs.groupby(["r", "c"], sort=False).size().unstack("c", fill_value=0)
-        counts = counts.reindex(index=rc, columns=cc, fill_value=0).astype(int)
-    counts.index.name, counts.columns.name = row_name, col_name
-    if col_kind == "multiple":
-        n_rows = r.groupby(r, sort=False).size().reindex(rc, fill_value=0)
-    else:
-        n_rows = counts.sum(axis=1)
-    if row_kind == "multiple":
-        n_cols = c.groupby(c, sort=False).size().reindex(cc, fill_value=0)
-    else:
-        n_cols = counts.sum(axis=0)
-    n_rows = n_rows.astype(int)
-    n_cols = n_cols.astype(int)
-    n_rows.index.name, n_cols.index.name = row_name, col_name
-    return counts, n_rows, n_cols, int(len(both))
+    """count_pairs on series already in long form (index = case position, value = code).
+
+    Counting is done on integer codes with numpy (bincount), since an audit's full set
+    of breakdowns is some 1,500 tables; pandas is only used to label the result."""
+    r_case = r.index.to_numpy(dtype=np.int64)
+    c_case = c.index.to_numpy(dtype=np.int64)
+    r_code, r_uni = pd.factorize(r.to_numpy(dtype=object))
+    c_code, c_uni = pd.factorize(c.to_numpy(dtype=object))
+    n = int(max(r_case.max(initial=-1), c_case.max(initial=-1)) + 1)
+    has_r = np.zeros(n, dtype=bool)
+    has_r[r_case] = True
+    has_c = np.zeros(n, dtype=bool)
+    has_c[c_case] = True
+    n_both = int((has_r & has_c).sum())
+    nr, nc = len(r_uni), len(c_uni)
+    if row_kind != "multiple":  # at most one row code per case: look it up for each column entry
+        r_by_case = np.full(n, -1, dtype=np.int64)
+        r_by_case[r_case] = r_code
+        rr, cc = r_by_case[c_case], c_code
+    elif col_kind != "multiple":
+        c_by_case = np.full(n, -1, dtype=np.int64)
+        c_by_case[c_case] = c_code
+        rr, cc = r_code, c_by_case[r_case]
+    else:  # both multiple: every pair of codes of the same case
+        pairs = pd.DataFrame({"r": r_code}, index=r_case).join(pd.DataFrame({"c": c_code}, index=c_case),
+                                                               how="inner")
+        rr, cc = pairs["r"].to_numpy(dtype=np.int64), pairs["c"].to_numpy(dtype=np.int64)
+    keep = (rr >= 0) & (cc >= 0)
+    matrix = np.bincount(rr[keep] * nc + cc[keep], minlength=nr * nc).reshape(nr, nc)
+    # N of a row: distinct cases with that row code and any column code (same for columns).
+    n_r = np.bincount(r_code[has_c[r_case]], minlength=nr)
+    n_c = np.bincount(c_code[has_r[c_case]], minlength=nc)
+    rc = _order([r_uni[i] for i in np.flatnonzero(n_r)], row_name, orders, row_codes)
+    cc_ = _order([c_uni[j] for j in np.flatnonzero(n_c)], col_name, orders, col_codes)
+    r_pos = {code: i for i, code in enumerate(r_uni)}
+    c_pos = {code: j for j, code in enumerate(c_uni)}
+    ri = np.array([r_pos.get(code, nr) for code in rc], dtype=np.int64)
+    ci = np.array([c_pos.get(code, nc) for code in cc_], dtype=np.int64)
+    padded = np.zeros((nr + 1, nc + 1), dtype=np.int64)
+    padded[:nr, :nc] = matrix
+    n_r_p = np.append(n_r, 0)
+    n_c_p = np.append(n_c, 0)
+    index = pd.Index(rc, dtype=object, name=row_name)
+    columns = pd.Index(cc_, dtype=object, name=col_name)
+    counts = pd.DataFrame(padded[np.ix_(ri, ci)], index=index, columns=columns)
+    n_rows = pd.Series(n_r_p[ri], index=index, dtype=np.int64)
+    n_cols = pd.Series(n_c_p[ci], index=columns, dtype=np.int64)
+    return counts, n_rows, n_cols, n_both
+
+
+def _order(present: list[Any], variable: str | None, orders: Mapping[str, Sequence[str]] | None,
+           declared: Sequence[Any] | None = None) -> list[Any]:
+    if declared:
+        seen = set(declared)
+        return list(declared) + V.order_codes([c for c in present if c not in seen], variable, orders)
+    return V.order_codes(present, variable, orders)
 
 
 def percentages(counts: pd.DataFrame, n_rows: pd.Series, n_cols: pd.Series, base: str) -> pd.DataFrame:
