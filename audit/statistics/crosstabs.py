@@ -289,19 +289,22 @@ def cross_matrix(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHARACT
 
     Rows and columns are (variable, code) pairs; each column's percent base is the
     cases having that column code (and the row variable present)."""
+    frame = V.with_derived(frame)
     orders = V.orders_of(frame, orders)
-    chars = [c for c in characteristics if c in frame.columns]
-    blocks_counts, blocks_pct, ncols = [], [], None
-    row_keys: list[tuple[str, Any]] = []
+    chars = V.characteristics_of(frame, characteristics)
+    blocks_counts, blocks_pct = [], []
     col_keys: list[tuple[str, Any]] = []
     prepared_cols = {c: prepared(frame, c, kinds) for c in chars}
+    longs = {c: long_form(*prepared_cols[c]) for c in chars}
+    codes = {c: _order(list(pd.unique(longs[c])), c, orders) for c in chars}
     first = True
     for rv in chars:
-        rs, rk = prepared_cols[rv]
+        rk = prepared_cols[rv][1]
         row_counts, row_pct = [], []
         for cv in chars:
-            cs, ck = prepared_cols[cv]
-            counts, n_rows, n_cols, _ = count_pairs(rs, cs, rk, ck, rv, cv, orders)
+            ck = prepared_cols[cv][1]
+            counts, n_rows, n_cols, _ = count_long(longs[rv], longs[cv], rk, ck, rv, cv, orders,
+                                                   codes[rv], codes[cv])
             pct = percentages(counts, n_rows, n_cols, "col")
             counts.columns = pd.MultiIndex.from_product([[cv], counts.columns])
             pct.columns = counts.columns
@@ -336,13 +339,12 @@ def indicator_table(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHAR
     share answering yes of yes/no indicators (each over the cases where it applies), and N.
 
     Indicators missing from the frame are left as empty columns with a note."""
+    frame = V.with_derived(frame)
     orders = V.orders_of(frame, orders)
     indicators = dict(indicators or V.INDICATORS)
     keys: list[tuple[str, Any]] = [(TOTAL, "")]
     masks: list[np.ndarray] = [np.ones(len(frame), dtype=bool)]
-    for cv in characteristics:
-        if cv not in frame.columns:
-            continue
+    for cv in V.characteristics_of(frame, characteristics):
         s, k = prepared(frame, cv, kinds)
         codes = _codes(long_form(s, k), cv, orders)
         for code in codes:

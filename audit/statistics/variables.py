@@ -94,9 +94,45 @@ INDICATORS: dict[str, tuple[str, str]] = {
 }
 YES = "ja"
 
-# Report Table 13 (annex 2) and Table 14 rows: the characteristics.
-CHARACTERISTICS = ("sex", "age_band", "seniority_band", "origin", "direction", "challenges",
+# Report Table 13 (annex 2) and Table 14 rows: the characteristics. `profile` is the report's
+# four profiles (Table 4), derived by `with_derived`; `direction` is used when age is unknown.
+CHARACTERISTICS = ("sex", "age_band", "seniority_band", "origin", "profile", "challenges",
                    "stable_participation")
+
+PROFILES = ("Jobrettet indsats under 50 år", "Jobrettet indsats 50+ år", "Rehabiliterende indsats", "Fritagelse")
+ORDERS["profile"] = PROFILES
+
+
+def profile(direction: Any, age: Any) -> str | None:
+    """The report's four profiles: job-oriented under 50 / 50+, rehabilitating, exempted."""
+    if is_missing(direction):
+        return None
+    if direction == "jobrettet":
+        if is_missing(age):
+            return None
+        return PROFILES[0] if float(age) < 50 else PROFILES[1]
+    return {"rehabiliterende": PROFILES[2], "fritaget": PROFILES[3]}.get(direction)
+
+
+def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame plus the derived variables the report tabulates (`profile`), when computable."""
+    if "profile" in frame.columns or "direction" not in frame.columns or "age" not in frame.columns:
+        return frame
+    out = frame.copy()
+    out["profile"] = pd.Series([profile(d, a) for d, a in zip(frame["direction"], frame["age"])],
+                               index=frame.index, dtype=object)
+    return out
+
+
+def characteristics_of(frame: pd.DataFrame, wanted: Sequence[str] = CHARACTERISTICS) -> list[str]:
+    """The characteristics present in the frame; `direction` stands in for a missing `profile`."""
+    out = []
+    for c in wanted:
+        if c == "profile" and c not in frame.columns and "direction" in frame.columns:
+            c = "direction"
+        if c in frame.columns and c not in out:
+            out.append(c)
+    return out
 
 
 def age_band(age: Any) -> str | None:

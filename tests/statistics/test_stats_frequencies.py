@@ -149,3 +149,17 @@ def test_random_frames_never_crash_and_counts_sum_to_n(rows):
     assert int(fm.counts.loc["I alt"].sum()) == sum(len(v) for v in f["m"] if isinstance(v, tuple))
     crosstab(f, "m", "c")
     frequency(f, "num", "m")
+
+
+def test_profiles_follow_the_report():
+    from audit.statistics.variables import profile, with_derived
+    assert profile("jobrettet", 49) == "Jobrettet indsats under 50 år"
+    assert profile("jobrettet", 50) == "Jobrettet indsats 50+ år"
+    assert profile("fritaget", 30) == "Fritagelse"
+    assert profile(None, 30) is None
+    f = with_derived(pd.DataFrame({"direction": ["jobrettet", "rehabiliterende"], "age": [61, 40],
+                                   "sex": ["mand", "kvinde"]}))
+    assert f["profile"].tolist() == ["Jobrettet indsats 50+ år", "Rehabiliterende indsats"]
+    t = cross_matrix(f, ["sex", "profile"])
+    assert ("profile", "Jobrettet indsats 50+ år") in t.counts.columns
+    assert list(t.counts.loc["profile"].index) == ["Jobrettet indsats 50+ år", "Rehabiliterende indsats"]
