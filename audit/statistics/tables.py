@@ -121,6 +121,8 @@ class Table:
         """One dict per cell (long format): the shape for JSON, CSV and the annex writer."""
         rv = self.row_var or "row"
         cv = self.col_var or "column"
+        if cv == rv:  # e.g. a characteristic against itself: keep both keys
+            rv, cv = f"{rv}_row", f"{cv}_column"
         out: list[dict[str, Any]] = []
         for r in self.counts.index:
             for c in self.counts.columns:

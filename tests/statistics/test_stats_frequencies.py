@@ -163,3 +163,9 @@ def test_profiles_follow_the_report():
     t = cross_matrix(f, ["sex", "profile"])
     assert ("profile", "Jobrettet indsats 50+ år") in t.counts.columns
     assert list(t.counts.loc["profile"].index) == ["Jobrettet indsats 50+ år", "Rehabiliterende indsats"]
+
+
+def test_cross_matrix_records_keep_row_and_column(frame):
+    recs = cross_matrix(frame, ["sex", "origin"]).to_records()
+    assert {"characteristic_row", "characteristic_column", "count", "percent", "n"} <= set(recs[0])
+    assert len(recs) == 5 * 5
