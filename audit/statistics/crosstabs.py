@@ -50,7 +50,10 @@ def prepared(frame: pd.DataFrame, column: str, kinds: Mapping[str, str] | None =
 
 def long_form(series: pd.Series, kind: str) -> pd.Series:
     """One entry per (case position, code), missing dropped; tuples exploded."""
-    s = pd.Series(series.to_numpy(), index=pd.RangeIndex(len(series)), name=series.name)
+    # dtype=object: pandas 3 would otherwise turn strings into Arrow strings and back on every table.
+    values = series.to_numpy(dtype=object) if not pd.api.types.is_numeric_dtype(series) else series.to_numpy()
+    s = pd.Series(values, index=pd.RangeIndex(len(series)), name=series.name,
+                  dtype=object if values.dtype == object else None)
     if kind == "multiple":
         s = s[s.map(lambda v: isinstance(v, (tuple, list)) and len(v) > 0)]
         s = s.explode()
@@ -75,7 +78,39 @@ def count_pairs(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str,
                       row_name, col_name, orders, row_codes, col_codes)
 
 
-def count_long(r: pd.Series, c: pd.Series, row_kind: str, col_kind: str,
+class Encoded:
+    """A long-form variable as integer codes, computed once and reused across tables."""
+
+    __slots__ = ("case", "code", "uniques", "size", "_has", "_by_case")
+
+    def __init__(self, case: np.ndarray, code: np.ndarray, uniques: Sequence[Any]) -> None:
+        self.case, self.code, self.uniques = case, code, list(uniques)
+        self.size = int(case.max(initial=-1) + 1)
+        self._has: dict[int, np.ndarray] = {}
+        self._by_case: dict[int, np.ndarray] = {}
+
+    def has(self, n: int) -> np.ndarray:
+        if n not in self._has:
+            m = np.zeros(n, dtype=bool)
+            m[self.case] = True
+            self._has[n] = m
+        return self._has[n]
+
+    def by_case(self, n: int) -> np.ndarray:
+        """Code of each case (-1: none); only meaningful for a single-code variable."""
+        if n not in self._by_case:
+            a = np.full(n, -1, dtype=np.int64)
+            a[self.case] = self.code
+            self._by_case[n] = a
+        return self._by_case[n]
+
+
+def encode(long: pd.Series) -> Encoded:
+    code, uniques = pd.factorize(long.to_numpy(dtype=object))
+    return Encoded(long.index.to_numpy(dtype=np.int64), code.astype(np.int64), uniques)
+
+
+def count_long(r: pd.Series | Encoded, c: pd.Series | Encoded, row_kind: str, col_kind: str,
                row_name: str = "row", col_name: str = "col",
                orders: Mapping[str, Sequence[str]] | None = None,
                row_codes: Sequence[Any] | None = None, col_codes: Sequence[Any] | None = None
@@ -84,25 +119,18 @@ def count_long(r: pd.Series, c: pd.Series, row_kind: str, col_kind: str,
 
     Counting is done on integer codes with numpy (bincount), since an audit's full set
     of breakdowns is some 1,500 tables; pandas is only used to label the result."""
-    r_case = r.index.to_numpy(dtype=np.int64)
-    c_case = c.index.to_numpy(dtype=np.int64)
-    r_code, r_uni = pd.factorize(r.to_numpy(dtype=object))
-    c_code, c_uni = pd.factorize(c.to_numpy(dtype=object))
-    n = int(max(r_case.max(initial=-1), c_case.max(initial=-1)) + 1)
-    has_r = np.zeros(n, dtype=bool)
-    has_r[r_case] = True
-    has_c = np.zeros(n, dtype=bool)
-    has_c[c_case] = True
+    re = r if isinstance(r, Encoded) else encode(r)
+    ce = c if isinstance(c, Encoded) else encode(c)
+    r_case, r_code, r_uni = re.case, re.code, re.uniques
+    c_case, c_code, c_uni = ce.case, ce.code, ce.uniques
+    n = max(re.size, ce.size)
+    has_r, has_c = re.has(n), ce.has(n)
     n_both = int((has_r & has_c).sum())
     nr, nc = len(r_uni), len(c_uni)
     if row_kind != "multiple":  # at most one row code per case: look it up for each column entry
-        r_by_case = np.full(n, -1, dtype=np.int64)
-        r_by_case[r_case] = r_code
-        rr, cc = r_by_case[c_case], c_code
+        rr, cc = re.by_case(n)[c_case], c_code
     elif col_kind != "multiple":
-        c_by_case = np.full(n, -1, dtype=np.int64)
-        c_by_case[c_case] = c_code
-        rr, cc = r_code, c_by_case[r_case]
+        rr, cc = r_code, ce.by_case(n)[r_case]
     else:  # both multiple: every pair of codes of the same case
         pairs = pd.DataFrame({"r": r_code}, index=r_case).join(pd.DataFrame({"c": c_code}, index=c_case),
                                                                how="inner")

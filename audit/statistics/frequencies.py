@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from audit.statistics import variables as V
-from audit.statistics.crosstabs import (WEIGHT_NOTE, count_long, long_form, percentages, prepared,
+from audit.statistics.crosstabs import (WEIGHT_NOTE, count_long, encode, long_form, percentages, prepared,
                                         weighted_cells)
 from audit.statistics.tables import TOTAL, Table
 from audit.statistics.weighting import Design, design_of
 
 
 def _total_series(n: int) -> pd.Series:
-    return pd.Series(np.full(n, TOTAL, dtype=object), name=TOTAL)
+    return pd.Series(np.full(n, TOTAL, dtype=object), name=TOTAL, dtype=object)
 
 
 def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted: bool = False,
@@ -38,14 +38,16 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
     key_i = ("item", item)
     if key_i not in cache:
         s, k = prepared(frame, item, kinds, band=False)
-        cache[key_i] = (s, k, long_form(s, k) if k != "numeric" else None)
+        cache[key_i] = (s, k, encode(long_form(s, k)) if k != "numeric" else None)
     s, kind, s_long = cache[key_i]
     title = title or (f"{item} fordelt på {by}" if by else item)
 
     if kind == "numeric":
         return _numeric(frame, item, s, by, kinds, orders, title, cache)
 
-    total_long = cache.setdefault(("total",), long_form(_total_series(len(frame)), "categorical"))
+    if ("total",) not in cache:
+        cache[("total",)] = encode(long_form(_total_series(len(frame)), "categorical"))
+    total_long = cache[("total",)]
     counts_t, n_rows_t, _, n_t = count_long(total_long, s_long, "categorical", kind, by or "group", item, orders,
                                             row_codes=[TOTAL],
                                             col_codes=frame.attrs.get("orders", {}).get(item))
@@ -59,7 +61,9 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
             bs, bk = prepared(frame, by, kinds)
             cache[key_b] = (bs, bk, long_form(bs, bk))
         bs, bk, b_long = cache[key_b]
-        groups, n_rows_g, _, _ = count_long(b_long, s_long, bk, kind, by, item, orders,
+        if ("enc", by) not in cache:
+            cache[("enc", by)] = encode(b_long)
+        groups, n_rows_g, _, _ = count_long(cache[("enc", by)], s_long, bk, kind, by, item, orders,
                                             row_codes=bs.attrs.get("codes"), col_codes=col_codes)
         counts = pd.concat([groups, counts_t])
         n_rows = pd.concat([n_rows_g, n_rows_t])
@@ -73,7 +77,9 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
     if kind == "multiple":
         table.notes.append("Flere svar mulige: andelene summerer til mere end 100 %.")
     if weighted:
-        d = design or cache.setdefault(("design",), design_of(frame))
+        if design is None and ("design",) not in cache:
+            cache[("design",)] = design_of(frame)
+        d = design or cache[("design",)]
         tot = weighted_cells(_total_series(len(frame)), s, "categorical", kind, d, [TOTAL], col_codes, "row")
         if by is None:
             table.weighted = tot
