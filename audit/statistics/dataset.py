@@ -78,6 +78,9 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]], in
     frame.attrs["kinds"] = kinds
     frame.attrs["orders"] = orders
     frame.attrs["labels"] = {i.name: getattr(i, "label_da", i.name) for i in items}
+    # Danish choice labels, for pages and the annex to print instead of codes.
+    frame.attrs["choice_labels"] = {i.name: {c.code: getattr(c, "label_da", c.code) for c in i.choices}
+                                    for i in items if getattr(i, "choices", None)}
     return frame
 
 

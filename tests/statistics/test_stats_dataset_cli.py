@@ -41,6 +41,8 @@ def test_case_frame_follows_the_contract(fake_instrument):
     assert "supervision" not in f.columns  # municipality-level items are not case columns
     assert f.attrs["kinds"]["challenges"] == "multiple"
     assert f.attrs["kinds"]["interviews_count"] == "numeric"
+    assert f.attrs["orders"]["challenges"] == ("misbrug", "fysiske", "psykiske", "sociale")
+    assert "challenges" in f.attrs["choice_labels"]
     assert f["interviews_count"].iloc[0] == 7
     # N of 'is the job goal concrete' = cases that have a job goal.
     t = frequency(f, "job_goal_concrete")
