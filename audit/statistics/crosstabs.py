@@ -24,7 +24,7 @@ from scipy.stats import chi2_contingency
 
 from audit.statistics import variables as V
 from audit.statistics.tables import TOTAL, Table
-from audit.statistics.weighting import Design, design_of, weighted_share
+from audit.statistics.weighting import Design, design_of, weighted_shares
 
 CASE = "__case__"
 
@@ -215,21 +215,24 @@ def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: st
     """Weighted share (0-100) with SE and 95 % CI of each cell, in the same base as the
     unweighted percentages: within the row's domain ('row') or the column's ('col')."""
     both = _present(rows, row_kind) & _present(cols, col_kind)
-    out = {k: pd.DataFrame(np.nan, index=pd.Index(index, dtype=object), columns=pd.Index(columns, dtype=object))
-           for k in ("share", "se", "ci_low", "ci_high")}
-    row_ind = {r: (both if r == total_label else _indicator(rows, row_kind, r).astype(bool) & both) for r in index}
-    col_ind = {c: _indicator(cols, col_kind, c).astype(bool) & both for c in columns}
-    for r in index:
-        for c in columns:
-            if base == "row":
-                e = weighted_share(col_ind[c], row_ind[r], design)
-            else:
-                e = weighted_share(row_ind[r], col_ind[c], design)
-            out["share"].at[r, c] = e.share * 100
-            out["se"].at[r, c] = e.se * 100
-            out["ci_low"].at[r, c] = e.ci_low * 100
-            out["ci_high"].at[r, c] = e.ci_high * 100
-    return out
+    row_ind = np.column_stack([both if r == total_label else _indicator(rows, row_kind, r).astype(bool) & both
+                               for r in index]) if len(index) else np.zeros((len(both), 0), dtype=bool)
+    col_ind = np.column_stack([_indicator(cols, col_kind, c).astype(bool) & both for c in columns]) \
+        if len(columns) else np.zeros((len(both), 0), dtype=bool)
+    out = {k: np.full((len(index), len(columns)), np.nan) for k in ("share", "se", "ci_low", "ci_high")}
+    if base == "row":
+        for i in range(len(index)):
+            est = weighted_shares(col_ind, row_ind[:, i], design)
+            for k in out:
+                out[k][i, :] = est[k]
+    else:
+        for j in range(len(columns)):
+            est = weighted_shares(row_ind, col_ind[:, j], design)
+            for k in out:
+                out[k][:, j] = est[k]
+    idx = pd.Index(index, dtype=object)
+    cols_idx = pd.Index(columns, dtype=object)
+    return {k: pd.DataFrame(v * 100.0, index=idx, columns=cols_idx) for k, v in out.items()}
 
 
 def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,

@@ -114,6 +114,37 @@ def weighted_share(y: np.ndarray, domain: np.ndarray | None, design: Design,
     return Estimate(p, se, lo, hi, llo, lhi, n, unweighted, N_d)
 
 
+def weighted_shares(Y: np.ndarray, domain: np.ndarray, design: Design, alpha: float = 0.05
+                    ) -> dict[str, np.ndarray]:
+    """`weighted_share` for several 0/1 columns of Y (cases x k) over one domain at once
+    (the cells of one crosstab row); returns arrays share, se, ci_low, ci_high (0-1)."""
+    Y = np.nan_to_num(np.asarray(Y, dtype=float), nan=0.0)
+    d = np.asarray(domain, dtype=float)
+    k = Y.shape[1]
+    nan = np.full(k, np.nan)
+    if d.sum() == 0:
+        return {"share": nan, "se": nan, "ci_low": nan, "ci_high": nan}
+    inv, n_h, N_h = design.inverse, design.n_h, design.N_h
+    w = (N_h / n_h)[inv]
+    wd = w * d
+    N_d = wd.sum()
+    p = wd @ Y / N_d
+    Z = wd[:, None] * (Y - p[None, :]) / N_d
+    H = len(n_h)
+    zsum = np.zeros((H, k))
+    np.add.at(zsum, inv, Z)
+    zbar = zsum / n_h[:, None]
+    ss = np.zeros((H, k))
+    np.add.at(ss, inv, (Z - zbar[inv]) ** 2)
+    fpc = 1.0 - n_h / N_h
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_h > 1, fpc * n_h / (n_h - 1), 0.0)
+    var = (factor[:, None] * ss).sum(axis=0)
+    se = np.sqrt(np.maximum(var, 0.0))
+    zq = float(_st.norm.ppf(1 - alpha / 2))
+    return {"share": p, "se": se, "ci_low": np.clip(p - zq * se, 0, 1), "ci_high": np.clip(p + zq * se, 0, 1)}
+
+
 def stratified_variance(s2_h: np.ndarray, N_h: np.ndarray, n_h: np.ndarray) -> float:
     """Textbook variance of a stratified mean: sum_h (N_h/N)^2 (1-n_h/N_h) s_h^2/n_h."""
     N = N_h.sum()

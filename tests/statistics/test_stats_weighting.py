@@ -140,3 +140,27 @@ def test_weighted_tables_agree_with_weighted_share(make_frame):
     rec = next(r for r in fr.to_records() if r["item_1"] == "ja")
     assert rec["percent"] == pytest.approx(e_all.unweighted_share * 100)
     assert rec["weighted_share"] == pytest.approx(e_all.share * 100)
+
+
+def test_single_case_stratum_and_empty_domain_do_not_crash():
+    f = pd.DataFrame({"stratum": ["a", "b", "b"], "stratum_population": [10, 20, 20], "x": [1.0, 0.0, 1.0]})
+    d = design_of(f)
+    e = weighted_share(f["x"].to_numpy(), None, d)
+    assert e.share == pytest.approx((10 * 1 + 10 * 0 + 10 * 1) / 30)
+    assert e.se >= 0
+    empty = weighted_share(f["x"].to_numpy(), np.zeros(3, dtype=bool), d)
+    assert empty.n == 0 and math.isnan(empty.share)
+
+
+def test_vectorised_shares_equal_the_single_estimator(make_frame):
+    from audit.statistics.weighting import weighted_shares
+    f = make_frame(250, seed=5)
+    d = design_of(f)
+    dom = (f["direction"] == "jobrettet").to_numpy() & f["item_3"].notna().to_numpy()
+    Y = np.column_stack([(f["item_3"] == c).to_numpy(float) for c in ("ja", "nej")])
+    many = weighted_shares(Y, dom, d)
+    for j in range(2):
+        one = weighted_share(Y[:, j], dom, d)
+        assert many["share"][j] == pytest.approx(one.share)
+        assert many["se"][j] == pytest.approx(one.se)
+        assert many["ci_low"][j] == pytest.approx(one.ci_low)
