@@ -1,6 +1,133 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""`audit stats`: the report's tables from the stored data, on the command line.
+
+Thin: open the database, build the case frame, call the statistics room's pure
+functions, print the one `Table` shape as a text table, JSON or CSV. Small cells
+are suppressed by default, since a printout can leave the agency.
+"""
 from __future__ import annotations
 
-import click
+import json
+from collections.abc import Sequence
 
-COMMANDS: list[click.Command] = []
+import click
+import pandas as pd
+
+from audit.statistics import crosstabs
+from audit.statistics.frequencies import frequencies
+from audit.statistics.dataset import REPORT_STATUSES, load_case_frame
+from audit.statistics.suppression import suppress
+from audit.statistics.tables import Table
+
+FORMATS = click.Choice(["table", "json", "csv"])
+
+
+def _frame(audit_name: str, statuses: Sequence[str]) -> pd.DataFrame:
+    from audit.db import session_scope
+
+    try:
+        with session_scope() as session:
+            return load_case_frame(session, audit_name, statuses=list(statuses) or None)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _threshold(value: int | None) -> int:
+    if value is not None:
+        return value
+    from audit.config import get_settings
+
+    return get_settings().suppress_below
+
+
+def _emit(tables: list[Table], fmt: str) -> None:
+    if fmt == "json":
+        payload = [t.to_dict() for t in tables]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        if len(tables) == 1:
+            click.echo(tables[0].to_csv(), nl=False)
+        else:
+            # Several tables in one sheet: generic row/column headers, the variables named per line.
+            frames = []
+            for t in tables:
+                df = pd.DataFrame.from_records(t.to_records())
+                df = df.rename(columns={t.row_var or "row": "row", t.col_var or "column": "column"})
+                df.insert(0, "column_variable", t.col_var)
+                df.insert(0, "row_variable", t.row_var)
+                df.insert(0, "table", t.title)
+                frames.append(df)
+            out = pd.concat(frames, ignore_index=True)
+            for c in ("count", "n"):
+                if c in out.columns:
+                    out[c] = pd.to_numeric(out[c]).round().astype("Int64")
+            click.echo(out.to_csv(index=False), nl=False)
+    else:
+        click.echo("\n\n".join(t.to_text() for t in tables))
+
+
+def _common(f):  # type: ignore[no-untyped-def]
+    f = click.option("--status", "statuses", multiple=True, default=REPORT_STATUSES, show_default=True,
+                     help="Case statuses to include (repeat the option).")(f)
+    f = click.option("--threshold", type=int, default=None,
+                     help="Suppress cells below this many cases (default: AUDIT_SUPPRESS_BELOW, 3).")(f)
+    f = click.option("--suppress/--no-suppress", "do_suppress", default=True, show_default=True,
+                     help="Hide small cells (for anything that leaves the agency).")(f)
+    f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(f)
+    f = click.option("--weighted", is_flag=True, help="Add design-weighted shares with 95 % CIs.")(f)
+    f = click.option("--audit", "audit_name", required=True, help="Audit name.")(f)
+    return f
+
+
+@click.group("stats")
+def stats() -> None:
+    """Report tables: frequencies, breakdowns and crosstabs from the reviewed cases."""
+
+
+@stats.command("crosstab")
+@_common
+@click.option("--row", required=True, help="Row variable (item, register or derived variable).")
+@click.option("--col", required=True, help="Column variable.")
+@click.option("--percent", type=click.Choice(["row", "col"]), default="row", show_default=True)
+def crosstab_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
+                 statuses: Sequence[str], row: str, col: str, percent: str) -> None:
+    """Crosstab of two variables with N, chi-square and Cramér's V."""
+    frame = _frame(audit_name, statuses)
+    try:
+        t = crosstabs.crosstab(frame, row, col, percent=percent, weighted=weighted)
+    except (KeyError, ValueError) as exc:
+        raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
+    _emit([suppress(t, _threshold(threshold)) if do_suppress else t], fmt)
+
+
+@stats.command("frequencies")
+@_common
+@click.option("--item", "items", multiple=True, help="Item code (repeat; default: every item).")
+@click.option("--by", default=None, help="Break down by this variable (e.g. direction, municipality).")
+def frequencies_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
+                    statuses: Sequence[str], items: Sequence[str], by: str | None) -> None:
+    """Counts and shares of items, N = the cases where each item applies."""
+    frame = _frame(audit_name, statuses)
+    try:
+        tables = frequencies(frame, list(items) or None, by=by, weighted=weighted)
+    except KeyError as exc:
+        raise click.ClickException(f"unknown variable {exc.args[0]!r}") from exc
+    if do_suppress:
+        limit = _threshold(threshold)
+        tables = [suppress(t, limit) for t in tables]
+    _emit(tables, fmt)
+
+
+@stats.command("table2")
+@_common
+def table2_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
+               statuses: Sequence[str]) -> None:
+    """The report's Table 2: number of challenge types against stable participation."""
+    frame = _frame(audit_name, statuses)
+    try:
+        t = crosstabs.table2(frame, weighted=weighted)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    _emit([suppress(t, _threshold(threshold)) if do_suppress else t], fmt)
+
+
+COMMANDS: list[click.Command] = [stats]

@@ -1,0 +1,411 @@
+"""Crosstabs of any two case-frame variables, with the test of association.
+
+Counting rules (docs/statistics.md):
+- a missing cell (item not applicable or unanswered) is left out, so the N of a
+  row or column is the number of cases where both variables are present;
+- a multiple-choice variable counts a case once under each code it has (report
+  Table 3), and the percent base of such a row is the number of cases having that
+  code;
+- Pearson's chi-square uses scipy.stats.chi2_contingency with correction=False
+  for every table size, 2x2 included (no Yates correction, so the statistic is
+  the plain Pearson X^2 that statsmodels also reports), and Cramér's V =
+  sqrt(X^2 / (n (min(r, c) - 1))). No test when a multiple-choice variable is
+  involved: a case counted in several cells breaks the test's independence.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency
+
+from audit.statistics import variables as V
+from audit.statistics.tables import TOTAL, Table
+from audit.statistics.weighting import Design, design_of, weighted_shares
+
+CASE = "__case__"
+
+
+def prepared(frame: pd.DataFrame, column: str, kinds: Mapping[str, str] | None = None,
+             bandings: Mapping[str, V.Banding] | None = None, band: bool = True) -> tuple[pd.Series, str]:
+    """The column ready for counting: numeric items banded if a banding is declared
+    (and `band` is true; frequencies keep an item numeric to report mean and median)."""
+    kind = V.kind_of(frame, column, kinds)
+    s = frame[column]
+    if not band:
+        return s, kind
+    bands = dict(V.BANDINGS)
+    if bandings:
+        bands.update(bandings)
+    if column in bands and (kind == "numeric" or (
+            kind == "categorical" and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))):
+        banded = bands[column].apply(s)
+        banded.attrs["codes"] = bands[column].band_labels()  # every band prints, empty or not
+        return banded, "categorical"
+    return s, kind
+
+
+def long_form(series: pd.Series, kind: str) -> pd.Series:
+    """One entry per (case position, code), missing dropped; tuples exploded."""
+    # dtype=object: pandas 3 would otherwise turn strings into Arrow strings and back on every table.
+    values = series.to_numpy(dtype=object) if not pd.api.types.is_numeric_dtype(series) else series.to_numpy()
+    s = pd.Series(values, index=pd.RangeIndex(len(series)), name=series.name,
+                  dtype=object if values.dtype == object else None)
+    if kind == "multiple":
+        s = s[s.map(lambda v: isinstance(v, (tuple, list)) and len(v) > 0)]
+        s = s.explode()
+    return s.dropna()
+
+
+def _codes(values: pd.Series, variable: str | None, orders: Mapping[str, Sequence[str]] | None,
+           declared: Sequence[Any] | None = None) -> list[Any]:
+    present = list(pd.unique(values))
+    if declared:
+        return list(declared) + V.order_codes([c for c in present if c not in set(declared)], variable, orders)
+    return V.order_codes(present, variable, orders)
+
+
+def count_pairs(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str,
+                row_name: str = "row", col_name: str = "col",
+                orders: Mapping[str, Sequence[str]] | None = None,
+                row_codes: Sequence[Any] | None = None, col_codes: Sequence[Any] | None = None
+                ) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
+    """Counts, N per row, N per column (distinct cases), total distinct cases."""
+    return count_long(long_form(rows, row_kind), long_form(cols, col_kind), row_kind, col_kind,
+                      row_name, col_name, orders, row_codes, col_codes)
+
+
+class Encoded:
+    """A long-form variable as integer codes, computed once and reused across tables."""
+
+    __slots__ = ("case", "code", "uniques", "size", "_has", "_by_case")
+
+    def __init__(self, case: np.ndarray, code: np.ndarray, uniques: Sequence[Any]) -> None:
+        self.case, self.code, self.uniques = case, code, list(uniques)
+        self.size = int(case.max(initial=-1) + 1)
+        self._has: dict[int, np.ndarray] = {}
+        self._by_case: dict[int, np.ndarray] = {}
+
+    def has(self, n: int) -> np.ndarray:
+        if n not in self._has:
+            m = np.zeros(n, dtype=bool)
+            m[self.case] = True
+            self._has[n] = m
+        return self._has[n]
+
+    def by_case(self, n: int) -> np.ndarray:
+        """Code of each case (-1: none); only meaningful for a single-code variable."""
+        if n not in self._by_case:
+            a = np.full(n, -1, dtype=np.int64)
+            a[self.case] = self.code
+            self._by_case[n] = a
+        return self._by_case[n]
+
+
+def encode(long: pd.Series) -> Encoded:
+    code, uniques = pd.factorize(long.to_numpy(dtype=object))
+    return Encoded(long.index.to_numpy(dtype=np.int64), code.astype(np.int64), uniques)
+
+
+def count_long(r: pd.Series | Encoded, c: pd.Series | Encoded, row_kind: str, col_kind: str,
+               row_name: str = "row", col_name: str = "col",
+               orders: Mapping[str, Sequence[str]] | None = None,
+               row_codes: Sequence[Any] | None = None, col_codes: Sequence[Any] | None = None
+               ) -> tuple[pd.DataFrame, pd.Series, pd.Series, int]:
+    """count_pairs on series already in long form (index = case position, value = code).
+
+    Counting is done on integer codes with numpy (bincount), since an audit's full set
+    of breakdowns is some 1,500 tables; pandas is only used to label the result."""
+    re = r if isinstance(r, Encoded) else encode(r)
+    ce = c if isinstance(c, Encoded) else encode(c)
+    r_case, r_code, r_uni = re.case, re.code, re.uniques
+    c_case, c_code, c_uni = ce.case, ce.code, ce.uniques
+    n = max(re.size, ce.size)
+    has_r, has_c = re.has(n), ce.has(n)
+    n_both = int((has_r & has_c).sum())
+    nr, nc = len(r_uni), len(c_uni)
+    if row_kind != "multiple":  # at most one row code per case: look it up for each column entry
+        rr, cc = re.by_case(n)[c_case], c_code
+    elif col_kind != "multiple":
+        rr, cc = r_code, ce.by_case(n)[r_case]
+    else:  # both multiple: every pair of codes of the same case
+        pairs = pd.DataFrame({"r": r_code}, index=r_case).join(pd.DataFrame({"c": c_code}, index=c_case),
+                                                               how="inner")
+        rr, cc = pairs["r"].to_numpy(dtype=np.int64), pairs["c"].to_numpy(dtype=np.int64)
+    keep = (rr >= 0) & (cc >= 0)
+    matrix = np.bincount(rr[keep] * nc + cc[keep], minlength=nr * nc).reshape(nr, nc)
+    # N of a row: distinct cases with that row code and any column code (same for columns).
+    n_r = np.bincount(r_code[has_c[r_case]], minlength=nr)
+    n_c = np.bincount(c_code[has_r[c_case]], minlength=nc)
+    rc = _order([r_uni[i] for i in np.flatnonzero(n_r)], row_name, orders, row_codes)
+    cc_ = _order([c_uni[j] for j in np.flatnonzero(n_c)], col_name, orders, col_codes)
+    r_pos = {code: i for i, code in enumerate(r_uni)}
+    c_pos = {code: j for j, code in enumerate(c_uni)}
+    ri = np.array([r_pos.get(code, nr) for code in rc], dtype=np.int64)
+    ci = np.array([c_pos.get(code, nc) for code in cc_], dtype=np.int64)
+    padded = np.zeros((nr + 1, nc + 1), dtype=np.int64)
+    padded[:nr, :nc] = matrix
+    n_r_p = np.append(n_r, 0)
+    n_c_p = np.append(n_c, 0)
+    index = pd.Index(rc, dtype=object, name=row_name)
+    columns = pd.Index(cc_, dtype=object, name=col_name)
+    counts = pd.DataFrame(padded[np.ix_(ri, ci)], index=index, columns=columns)
+    n_rows = pd.Series(n_r_p[ri], index=index, dtype=np.int64)
+    n_cols = pd.Series(n_c_p[ci], index=columns, dtype=np.int64)
+    return counts, n_rows, n_cols, n_both
+
+
+def _order(present: list[Any], variable: str | None, orders: Mapping[str, Sequence[str]] | None,
+           declared: Sequence[Any] | None = None) -> list[Any]:
+    if declared:
+        seen = set(declared)
+        return list(declared) + V.order_codes([c for c in present if c not in seen], variable, orders)
+    return V.order_codes(present, variable, orders)
+
+
+def percentages(counts: pd.DataFrame, n_rows: pd.Series, n_cols: pd.Series, base: str) -> pd.DataFrame:
+    """0-100 shares of each cell in its row's (or column's) N; NaN where N is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if base == "row":
+            return counts.div(n_rows.replace(0, np.nan), axis=0) * 100.0
+        return counts.div(n_cols.replace(0, np.nan), axis=1) * 100.0
+
+
+def cramers_v(chi2: float, n: int, shape: tuple[int, int]) -> float:
+    """Cramér's V = sqrt(chi2 / (n * (min(r, c) - 1))), without bias correction."""
+    k = min(shape) - 1
+    if n <= 0 or k <= 0:
+        return float("nan")
+    return math.sqrt(chi2 / (n * k))
+
+
+def chi_square(counts: pd.DataFrame) -> dict[str, Any]:
+    """Pearson's chi-square (no continuity correction) and Cramér's V on the non-empty
+    rows and columns of a table of counts."""
+    obs = counts.loc[counts.sum(axis=1) > 0, counts.sum(axis=0) > 0].to_numpy(dtype=float)
+    if obs.shape[0] < 2 or obs.shape[1] < 2:
+        return {"chi2": None, "p_value": None, "dof": None, "cramers_v": None, "n": int(obs.sum()),
+                "min_expected": None, "method": "not computed: fewer than two non-empty rows or columns"}
+    res = chi2_contingency(obs, correction=False)
+    chi2, p, dof, expected = float(res[0]), float(res[1]), int(res[2]), res[3]
+    n = int(obs.sum())
+    return {"chi2": chi2, "p_value": p, "dof": dof, "cramers_v": cramers_v(chi2, n, obs.shape), "n": n,
+            "min_expected": float(expected.min()),
+            "method": "Pearson chi2 (scipy.stats.chi2_contingency, correction=False)"}
+
+
+def _indicator(series: pd.Series, kind: str, code: Any) -> np.ndarray:
+    if kind == "multiple":
+        return series.map(lambda v: isinstance(v, (tuple, list)) and code in v).to_numpy(dtype=float)
+    return (series == code).to_numpy(dtype=float)
+
+
+def _present(series: pd.Series, kind: str) -> np.ndarray:
+    if kind == "multiple":
+        return series.map(lambda v: isinstance(v, (tuple, list)) and len(v) > 0).to_numpy(dtype=bool)
+    return series.notna().to_numpy(dtype=bool)
+
+
+def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, design: Design,
+                   index: Sequence[Any], columns: Sequence[Any], base: str,
+                   total_label: str | None = None) -> dict[str, pd.DataFrame]:
+    """Weighted share (0-100) with SE and 95 % CI of each cell, in the same base as the
+    unweighted percentages: within the row's domain ('row') or the column's ('col')."""
+    both = _present(rows, row_kind) & _present(cols, col_kind)
+    row_ind = np.column_stack([both if r == total_label else _indicator(rows, row_kind, r).astype(bool) & both
+                               for r in index]) if len(index) else np.zeros((len(both), 0), dtype=bool)
+    col_ind = np.column_stack([_indicator(cols, col_kind, c).astype(bool) & both for c in columns]) \
+        if len(columns) else np.zeros((len(both), 0), dtype=bool)
+    out = {k: np.full((len(index), len(columns)), np.nan) for k in ("share", "se", "ci_low", "ci_high")}
+    if base == "row":
+        for i in range(len(index)):
+            est = weighted_shares(col_ind, row_ind[:, i], design)
+            for k in out:
+                out[k][i, :] = est[k]
+    else:
+        for j in range(len(columns)):
+            est = weighted_shares(row_ind, col_ind[:, j], design)
+            for k in out:
+                out[k][:, j] = est[k]
+    idx = pd.Index(index, dtype=object)
+    cols_idx = pd.Index(columns, dtype=object)
+    return {k: pd.DataFrame(v * 100.0, index=idx, columns=cols_idx) for k, v in out.items()}
+
+
+def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
+             test: bool = True, title: str | None = None, kinds: Mapping[str, str] | None = None,
+             bandings: Mapping[str, V.Banding] | None = None,
+             orders: Mapping[str, Sequence[str]] | None = None,
+             exclude: Mapping[str, Sequence[Any]] | None = None,
+             design: Design | None = None) -> Table:
+    """Crosstab of two variables (items, register or derived), with row or column
+    percentages, the N of each row and column, Pearson's chi-square and Cramér's V.
+
+    `exclude` drops codes before counting (e.g. {'challenge_breadth': ['0']}).
+    With `weighted`, design-based shares and 95 % CIs sit beside the sample shares.
+    """
+    if percent not in ("row", "col"):
+        raise ValueError("percent must be 'row' or 'col'")
+    for name in (row, col):
+        if name not in frame.columns:
+            raise KeyError(f"unknown variable {name!r}")
+    orders = V.orders_of(frame, orders)
+    if bandings:
+        orders = {**(orders or {}), **{k: b.band_labels() for k, b in bandings.items()}}
+    rs, rk = prepared(frame, row, kinds, bandings)
+    cs, ck = prepared(frame, col, kinds, bandings)
+    if rk == "numeric" or ck == "numeric":
+        raise ValueError(f"{row if rk == 'numeric' else col!r} is numeric without a declared banding; "
+                         "use frequencies() for its mean/median or declare a Banding")
+    row_codes, col_codes = rs.attrs.get("codes"), cs.attrs.get("codes")
+    if exclude:
+        rs = _drop_codes(rs, rk, exclude.get(row, ()))
+        cs = _drop_codes(cs, ck, exclude.get(col, ()))
+        row_codes = row_codes and [c for c in row_codes if c not in set(exclude.get(row, ()))]
+        col_codes = col_codes and [c for c in col_codes if c not in set(exclude.get(col, ()))]
+    counts, n_rows, n_cols, n = count_pairs(rs, cs, rk, ck, row, col, orders, row_codes, col_codes)
+    table = Table(title=title or f"{row} x {col}", row_var=row, col_var=col, counts=counts,
+                  percents=percentages(counts, n_rows, n_cols, percent), percent_base=percent,
+                  n_rows=n_rows, n_cols=n_cols, n_total=n)
+    if test and "multiple" not in (rk, ck):
+        table.test = chi_square(counts)
+    elif test:
+        table.notes.append("Flere svar mulige: en sag tælles med under hver af sine koder; "
+                           "derfor ingen chi2-test.")
+    if weighted:
+        d = design or design_of(frame)
+        table.weighted = weighted_cells(rs, cs, rk, ck, d, counts.index, counts.columns, percent)
+        table.notes.append(WEIGHT_NOTE)
+    return table
+
+
+WEIGHT_NOTE = ("Vægtede andele: hver sag vægtes med N_h/n_h i sit stratum (kommune x anciennitet); "
+               "95 %-konfidensinterval for stratificeret stikprøve med endelighedskorrektion.")
+
+
+def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series:
+    if not codes:
+        return series
+    codes = set(codes)
+    if kind == "multiple":
+        return series.map(lambda v: tuple(x for x in v if x not in codes) or None
+                          if isinstance(v, (tuple, list)) else v)
+    return series.where(~series.isin(codes), None)
+
+
+# ---------------------------------------------------------------------- report tables
+def table2(frame: pd.DataFrame, weighted: bool = False) -> Table:
+    """Report Table 2: number of challenge types (1, 2, 3, 4+) against whether the effort
+    is affected by the citizen's ability to take part stably. Cases without challenges
+    (breadth 0) are not in the table."""
+    t = crosstab(frame, "challenge_breadth", "stable_participation", percent="row", weighted=weighted,
+                 exclude={"challenge_breadth": ["0", 0]},
+                 title="Tabel 2: Antal udfordringer ud over ledighed og evnen til at deltage stabilt i forløbet")
+    return t
+
+
+def table3(frame: pd.DataFrame, weighted: bool = False) -> Table:
+    """Report Table 3: each challenge type (multiple choice) against stable participation."""
+    return crosstab(frame, "challenges", "stable_participation", percent="row", weighted=weighted,
+                    title="Tabel 3: Type af udfordringer ud over ledighed og evnen til at deltage stabilt i forløbet")
+
+
+def cross_matrix(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHARACTERISTICS,
+                 kinds: Mapping[str, str] | None = None,
+                 orders: Mapping[str, Sequence[str]] | None = None) -> Table:
+    """Report Table 13: column percentages of every characteristic against every other.
+
+    Rows and columns are (variable, code) pairs; each column's percent base is the
+    cases having that column code (and the row variable present)."""
+    frame = V.with_derived(frame)
+    orders = V.orders_of(frame, orders)
+    chars = V.characteristics_of(frame, characteristics)
+    blocks_counts, blocks_pct = [], []
+    col_keys: list[tuple[str, Any]] = []
+    prepared_cols = {c: prepared(frame, c, kinds) for c in chars}
+    longs = {c: long_form(*prepared_cols[c]) for c in chars}
+    codes = {c: _order(list(pd.unique(longs[c])), c, orders) for c in chars}
+    first = True
+    for rv in chars:
+        rk = prepared_cols[rv][1]
+        row_counts, row_pct = [], []
+        for cv in chars:
+            ck = prepared_cols[cv][1]
+            counts, n_rows, n_cols, _ = count_long(longs[rv], longs[cv], rk, ck, rv, cv, orders,
+                                                   codes[rv], codes[cv])
+            pct = percentages(counts, n_rows, n_cols, "col")
+            counts.columns = pd.MultiIndex.from_product([[cv], counts.columns])
+            pct.columns = counts.columns
+            row_counts.append(counts)
+            row_pct.append(pct)
+            if first:
+                col_keys.extend(counts.columns.tolist())
+        first = False
+        bc = pd.concat(row_counts, axis=1)
+        bp = pd.concat(row_pct, axis=1)
+        bc.index = pd.MultiIndex.from_product([[rv], bc.index])
+        bp.index = bc.index
+        blocks_counts.append(bc)
+        blocks_pct.append(bp)
+    counts = pd.concat(blocks_counts).fillna(0).astype(int)
+    pct = pd.concat(blocks_pct)
+    # N of each column: the cases having that code (own block's diagonal).
+    n_cols = pd.Series({(cv, code): int(counts.loc[(cv, code), (cv, code)]) for cv, code in col_keys}, dtype=int)
+    n_rows = pd.Series({k: int(counts.loc[k, (k[0], k[1])]) for k in counts.index}, dtype=int)
+    return Table(title="Tabel 13: Krydsmatrice på målgruppens karakteristika", row_var="characteristic",
+                 col_var="characteristic", counts=counts, percents=pct, percent_base="col",
+                 n_rows=n_rows, n_cols=n_cols, n_total=len(frame),
+                 notes=["Kolonneprocenter: hver kolonne summerer inden for hver karakteristik; "
+                        "udfordringer kan overlappe."])
+
+
+def indicator_table(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHARACTERISTICS,
+                    indicators: Mapping[str, tuple[str, str]] | None = None, yes: Any = V.YES,
+                    kinds: Mapping[str, str] | None = None,
+                    orders: Mapping[str, Sequence[str]] | None = None) -> Table:
+    """Report Table 14: per characteristic code, the mean of numeric indicators and the
+    share answering yes of yes/no indicators (each over the cases where it applies), and N.
+
+    Indicators missing from the frame are left as empty columns with a note."""
+    frame = V.with_derived(frame)
+    orders = V.orders_of(frame, orders)
+    indicators = dict(indicators or V.INDICATORS)
+    keys: list[tuple[str, Any]] = [(TOTAL, "")]
+    masks: list[np.ndarray] = [np.ones(len(frame), dtype=bool)]
+    for cv in V.characteristics_of(frame, characteristics):
+        s, k = prepared(frame, cv, kinds)
+        codes = _codes(long_form(s, k), cv, orders)
+        for code in codes:
+            keys.append((cv, code))
+            masks.append(_indicator(s, k, code).astype(bool))
+    values = pd.DataFrame(np.nan, index=pd.MultiIndex.from_tuples(keys), columns=list(indicators))
+    missing = []
+    cols = {}
+    for label, (code, stat) in indicators.items():
+        if code not in frame.columns:
+            missing.append(code)
+            continue
+        s = frame[code]
+        if stat == "mean":
+            cols[label] = (pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), None)
+        else:
+            present = s.notna().to_numpy()
+            cols[label] = ((s == yes).to_numpy(dtype=float), present)
+    for key, m in zip(keys, masks):
+        for label, (arr, present) in cols.items():
+            if present is None:
+                sel = arr[m & ~np.isnan(arr)]
+                values.at[key, label] = float(sel.mean()) if len(sel) else np.nan
+            else:
+                sel = arr[m & present]
+                values.at[key, label] = float(sel.mean() * 100) if len(sel) else np.nan
+    n_rows = pd.Series([int(m.sum()) for m in masks], index=values.index)
+    notes = ["Gennemsnit og andele er opgjort blandt de sager, hvor spørgsmålet er relevant."]
+    if missing:
+        notes.append("Ikke i datasættet: " + ", ".join(missing) + ".")
+    return Table(title="Tabel 14: Indsatser fordelt på karakteristika", row_var="characteristic",
+                 col_var="indicator", counts=values, kind="indicator", n_rows=n_rows, n_total=len(frame),
+                 percent_base="row", notes=notes)

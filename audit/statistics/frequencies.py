@@ -1,0 +1,152 @@
+"""Frequencies of items, overall and broken down by a variable.
+
+A frequency table is a crosstab whose rows are the breakdown groups (plus the
+total row 'I alt') and whose columns are the item's codes, with row
+percentages: the share of each answer among the cases in the group where the
+item applies. Numeric items get mean, median and N per group instead.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit.statistics import variables as V
+from audit.statistics.crosstabs import (WEIGHT_NOTE, count_long, encode, long_form, percentages, prepared,
+                                        weighted_cells)
+from audit.statistics.tables import TOTAL, Table
+from audit.statistics.weighting import Design, design_of
+
+
+def _total_series(n: int) -> pd.Series:
+    return pd.Series(np.full(n, TOTAL, dtype=object), name=TOTAL, dtype=object)
+
+
+def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted: bool = False,
+              kinds: Mapping[str, str] | None = None, orders: Mapping[str, Sequence[str]] | None = None,
+              title: str | None = None, design: Design | None = None,
+              _cache: dict[str, Any] | None = None) -> Table:
+    """Counts and shares of `item` (N = cases where it applies), by `by` when given.
+
+    The last row 'I alt' is every case where the item applies, whatever `by` says."""
+    if item not in frame.columns:
+        raise KeyError(f"unknown item {item!r}")
+    cache = _cache if _cache is not None else {}
+    orders = V.orders_of(frame, orders)
+    key_i = ("item", item)
+    if key_i not in cache:
+        s, k = prepared(frame, item, kinds, band=False)
+        cache[key_i] = (s, k, encode(long_form(s, k)) if k != "numeric" else None)
+    s, kind, s_long = cache[key_i]
+    title = title or (f"{item} fordelt på {by}" if by else item)
+
+    if kind == "numeric":
+        return _numeric(frame, item, s, by, kinds, orders, title, cache)
+
+    if ("total",) not in cache:
+        cache[("total",)] = encode(long_form(_total_series(len(frame)), "categorical"))
+    total_long = cache[("total",)]
+    counts_t, n_rows_t, _, n_t = count_long(total_long, s_long, "categorical", kind, by or "group", item, orders,
+                                            row_codes=[TOTAL],
+                                            col_codes=frame.attrs.get("orders", {}).get(item))
+    col_codes = list(counts_t.columns)
+    if by is None:
+        counts, n_rows, n_total = counts_t, n_rows_t, n_t
+        groups = None
+    else:
+        key_b = ("by", by)
+        if key_b not in cache:
+            bs, bk = prepared(frame, by, kinds)
+            cache[key_b] = (bs, bk, long_form(bs, bk))
+        bs, bk, b_long = cache[key_b]
+        if ("enc", by) not in cache:
+            cache[("enc", by)] = encode(b_long)
+        groups, n_rows_g, _, _ = count_long(cache[("enc", by)], s_long, bk, kind, by, item, orders,
+                                            row_codes=bs.attrs.get("codes"), col_codes=col_codes)
+        counts = pd.concat([groups, counts_t])
+        n_rows = pd.concat([n_rows_g, n_rows_t])
+        n_total = n_t
+    counts.index.name = by or "group"
+    n_rows.index = counts.index
+    n_cols = counts_t.iloc[0]
+    table = Table(title=title, row_var=by, col_var=item, counts=counts,
+                  percents=percentages(counts, n_rows, n_cols, "row"), percent_base="row",
+                  n_rows=n_rows, n_cols=n_cols.astype(int), n_total=n_total, total_label=TOTAL)
+    if kind == "multiple":
+        table.notes.append("Flere svar mulige: andelene summerer til mere end 100 %.")
+    if weighted:
+        if design is None and ("design",) not in cache:
+            cache[("design",)] = design_of(frame)
+        d = design or cache[("design",)]
+        tot = weighted_cells(_total_series(len(frame)), s, "categorical", kind, d, [TOTAL], col_codes, "row")
+        if by is None:
+            table.weighted = tot
+        else:
+            bs, bk, _ = cache[("by", by)]
+            grp = weighted_cells(bs, s, bk, kind, d, list(groups.index), col_codes, "row")
+            table.weighted = {k: pd.concat([grp[k], tot[k]]) for k in grp}
+            for k in table.weighted:
+                table.weighted[k].index = counts.index
+        table.notes.append(WEIGHT_NOTE)
+    return table
+
+
+def _numeric(frame: pd.DataFrame, item: str, s: pd.Series, by: str | None,
+             kinds: Mapping[str, str] | None, orders: Mapping[str, Sequence[str]] | None,
+             title: str, cache: dict[str, Any]) -> Table:
+    values = pd.to_numeric(pd.Series(s.to_numpy(), index=pd.RangeIndex(len(s))), errors="coerce").dropna()
+    rows = []
+    index = []
+    if by is not None:
+        key_b = ("by", by)
+        if key_b not in cache:
+            bs, bk = prepared(frame, by, kinds)
+            cache[key_b] = (bs, bk, long_form(bs, bk))
+        _, _, b_long = cache[key_b]
+        joined = pd.DataFrame({"g": b_long}).join(pd.DataFrame({"v": values}), how="inner")
+        agg = joined.groupby("g", sort=False)["v"].agg(["mean", "median", "count"])
+        codes = V.order_codes(list(pd.unique(b_long)), by, orders)
+        agg = agg.reindex(codes)
+        for code in codes:
+            index.append(code)
+            rows.append(agg.loc[code].tolist())
+    index.append(TOTAL)
+    rows.append([values.mean() if len(values) else np.nan, values.median() if len(values) else np.nan,
+                 len(values)])
+    data = pd.DataFrame(rows, index=pd.Index(index, dtype=object, name=by or "group"),
+                        columns=["mean", "median", "n"])
+    n_rows = data["n"].fillna(0).astype(int)
+    return Table(title=title, row_var=by, col_var=item, counts=data[["mean", "median"]], kind="numeric",
+                 n_rows=n_rows, n_total=int(len(values)), total_label=TOTAL,
+                 notes=["Gennemsnit og median blandt de sager, hvor spørgsmålet er relevant og besvaret."])
+
+
+def frequencies(frame: pd.DataFrame, items: Iterable[str] | None = None, by: str | None = None, *,
+                weighted: bool = False, kinds: Mapping[str, str] | None = None,
+                orders: Mapping[str, Sequence[str]] | None = None) -> list[Table]:
+    """A frequency table for every item (default: every item column of the frame)."""
+    items = list(items) if items is not None else V.item_columns(frame)
+    cache: dict[str, Any] = {}
+    return [frequency(frame, it, by, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
+            for it in items if it != by]
+
+
+def breakdowns(frame: pd.DataFrame, items: Iterable[str] | None = None,
+               by: Sequence[str] = V.BREAKDOWNS, *, weighted: bool = False,
+               kinds: Mapping[str, str] | None = None,
+               orders: Mapping[str, Sequence[str]] | None = None) -> dict[tuple[str, str | None], Table]:
+    """Every item overall and by each breakdown variable present in the frame:
+    {(item, None): overall, (item, 'direction'): by direction, ...}."""
+    items = list(items) if items is not None else V.item_columns(frame)
+    cache: dict[str, Any] = {}
+    out: dict[tuple[str, str | None], Table] = {}
+    present = [b for b in by if b in frame.columns]
+    for it in items:
+        out[(it, None)] = frequency(frame, it, None, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
+        for b in present:
+            if b == it:
+                continue
+            out[(it, b)] = frequency(frame, it, b, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
+    return out

@@ -1,0 +1,214 @@
+"""The one result shape of the statistics room.
+
+Every table the report prints, whether shown on a page, printed by the CLI or
+written to the Excel annex, is a `Table`. Consumers never recompute anything:
+they read counts, percentages, the N behind each percentage, the test and the
+notes from here, so a figure cannot differ between outputs.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+TOTAL = "I alt"
+SOURCE = "Sagsgennemgang i kommunerne"
+
+
+def _clean(value: Any) -> Any:
+    """JSON/CSV-friendly scalar: NaN/NA -> None, numpy -> Python."""
+    if value is None:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) else v
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+def _count(value: Any) -> Any:
+    """A count or N as int (suppression stores counts as nullable floats)."""
+    v = _clean(value)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def format_percent(value: Any) -> str:
+    """Whole percent rounded half up, as the report prints it (43%)."""
+    v = _clean(value)
+    if v is None:
+        return "-"
+    return f"{math.floor(v + 0.5 + 1e-9):d}%"
+
+
+@dataclass
+class Table:
+    """A computed table.
+
+    kind:
+      'crosstab'  counts of row x column codes (frequencies are crosstabs whose rows
+                  are the breakdown groups, or the single row 'I alt');
+      'numeric'   `counts` holds mean/median per row instead of counts;
+      'indicator' `counts` holds one statistic per indicator column (Table 14).
+    `percents` are 0-100 floats on `percent_base` ('row' or 'col'); `n_rows`/`n_cols`
+    are the distinct cases behind each row/column (for a multiple-choice variable a
+    case counts once in each of its codes, so counts may sum to more than N).
+    `total_label` names a last row of `counts` that is a margin, not an interior cell.
+    """
+
+    title: str
+    row_var: str | None
+    col_var: str | None
+    counts: pd.DataFrame
+    percents: pd.DataFrame | None = None
+    percent_base: str = "row"
+    n_rows: pd.Series | None = None
+    n_cols: pd.Series | None = None
+    n_total: int | None = None
+    kind: str = "crosstab"
+    total_label: str | None = None
+    test: dict[str, Any] | None = None
+    weighted: dict[str, pd.DataFrame] | None = None  # share, se, ci_low, ci_high (0-100)
+    suppressed: pd.DataFrame | None = None  # True where a cell is hidden
+    notes: list[str] = field(default_factory=list)
+    source: str = SOURCE
+
+    def copy(self) -> "Table":
+        def c(x: Any) -> Any:
+            return None if x is None else x.copy()
+        return replace(self, counts=self.counts.copy(), percents=c(self.percents), n_rows=c(self.n_rows),
+                       n_cols=c(self.n_cols), test=None if self.test is None else dict(self.test),
+                       weighted=None if self.weighted is None else {k: v.copy() for k, v in self.weighted.items()},
+                       suppressed=c(self.suppressed), notes=list(self.notes))
+
+    @property
+    def is_suppressed(self) -> bool:
+        return self.suppressed is not None
+
+    def n_note(self) -> str:
+        """The report's 'Anm.: N=99, 135, 90 og 44.' built from the N behind each percentage."""
+        if self.kind != "crosstab":
+            return f"N={self.n_total}; N for hver række står i kolonnen N"
+        ns = self.n_rows if self.percent_base == "row" else self.n_cols
+        if ns is None:
+            return f"N={self.n_total}"
+        if self.total_label is not None and self.total_label in ns.index:
+            ns = ns.drop(self.total_label)
+        vals = ["-" if _clean(v) is None else f"{int(v)}" for v in ns.tolist()]
+        if len(vals) <= 1:
+            return f"N={vals[0] if vals else self.n_total}"
+        return "N=" + ", ".join(vals[:-1]) + " og " + vals[-1]
+
+    def all_notes(self) -> list[str]:
+        return [self.n_note() + "."] + list(self.notes)
+
+    # ------------------------------------------------------------------ records
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per cell (long format): the shape for JSON, CSV and the annex writer."""
+        rv = self.row_var or "row"
+        cv = self.col_var or "column"
+        if cv == rv:  # e.g. a characteristic against itself: keep both keys
+            rv, cv = f"{rv}_row", f"{cv}_column"
+        out: list[dict[str, Any]] = []
+        for r in self.counts.index:
+            for c in self.counts.columns:
+                rec: dict[str, Any] = {rv: _clean(r), cv: _clean(c)}
+                if self.kind == "crosstab":
+                    rec["count"] = _count(self.counts.at[r, c])
+                    if self.percents is not None:
+                        rec["percent"] = _clean(self.percents.at[r, c])
+                    ns = self.n_rows if self.percent_base == "row" else self.n_cols
+                    key = r if self.percent_base == "row" else c
+                    rec["n"] = _count(ns.get(key)) if ns is not None else None
+                else:
+                    rec["value"] = _clean(self.counts.at[r, c])
+                    rec["n"] = _count(self.n_rows.get(r)) if self.n_rows is not None else None
+                if self.weighted is not None and r in self.weighted["share"].index \
+                        and c in self.weighted["share"].columns:
+                    for k in ("share", "se", "ci_low", "ci_high"):
+                        rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
+                if self.suppressed is not None:
+                    rec["suppressed"] = bool(self.suppressed.at[r, c])
+                out.append(rec)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "row": self.row_var,
+            "column": self.col_var,
+            "kind": self.kind,
+            "percent_base": self.percent_base,
+            "n_total": _clean(self.n_total),
+            "n_rows": None if self.n_rows is None else {str(k): _count(v) for k, v in self.n_rows.items()},
+            "n_columns": None if self.n_cols is None else {str(k): _count(v) for k, v in self.n_cols.items()},
+            "test": None if self.test is None else {k: _clean(v) for k, v in self.test.items()},
+            "notes": self.all_notes(),
+            "source": self.source,
+            "records": self.to_records(),
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        kwargs.setdefault("ensure_ascii", False)
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def to_csv(self) -> str:
+        buf = io.StringIO()
+        pd.DataFrame.from_records(self.to_records()).to_csv(buf, index=False)
+        return buf.getvalue()
+
+    # ------------------------------------------------------------------ display
+    def display_frame(self) -> pd.DataFrame:
+        """The table as the report prints it: percentages (or values) plus an N column."""
+        if self.kind == "crosstab" and self.percents is not None:
+            shown = self.percents.apply(lambda col: col.map(format_percent))
+            if self.weighted is not None:
+                w = self.weighted
+                for c in list(shown.columns):
+                    shown[f"{c} (vægtet, 95% KI)"] = [
+                        "-" if _clean(w["share"].at[r, c]) is None else
+                        f"{format_percent(w['share'].at[r, c])} "
+                        f"[{format_percent(w['ci_low'].at[r, c])}; {format_percent(w['ci_high'].at[r, c])}]"
+                        for r in shown.index]
+            if self.percent_base == "row" and self.n_rows is not None:
+                shown["N"] = ["-" if _clean(v) is None else int(v) for v in self.n_rows.reindex(shown.index)]
+            elif self.n_cols is not None:
+                nrow = pd.DataFrame([["-" if _clean(self.n_cols.get(c)) is None else int(self.n_cols.get(c))
+                                      for c in shown.columns]], columns=shown.columns, index=["N"])
+                shown = pd.concat([shown, nrow])
+            return shown
+        shown = self.counts.copy().astype(object)
+        for c in shown.columns:
+            shown[c] = [("-" if _clean(v) is None else (f"{v:.1f}" if isinstance(_clean(v), float) else v))
+                        for v in shown[c]]
+        if self.n_rows is not None:
+            shown["N"] = ["-" if _clean(v) is None else int(v) for v in self.n_rows.reindex(shown.index)]
+        return shown
+
+    def to_text(self) -> str:
+        lines = [self.title, ""]
+        lines.append(self.display_frame().to_string())
+        lines.append("")
+        lines.append(f"Kilde: {self.source}")
+        lines.append("Anm.: " + " ".join(self.all_notes()))
+        if self.test:
+            t = self.test
+            if t.get("chi2") is not None:
+                lines.append(f"Chi2={t['chi2']:.3f}, df={t['dof']}, p={t['p_value']:.4g}, "
+                             f"Cramérs V={t['cramers_v']:.3f}")
+        return "\n".join(lines)

@@ -1,0 +1,134 @@
+"""Fixtures for the statistics room: a tiny stand-in for the instrument (the real one
+is built in parallel; only the contract API items/applicable/derive is used) and
+case frames with known counts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+@dataclass(frozen=True)
+class FakeChoice:
+    code: str
+    label_da: str = ""
+
+
+@dataclass(frozen=True)
+class FakeItem:
+    name: str
+    type: str
+    choices: tuple[FakeChoice, ...] | None = None
+    level: str = "case"
+    label_da: str = ""
+
+
+class FakeInstrument:
+    """Skip logic of a few real items: challenges only when has_challenges = ja,
+    job_goal_concrete only when job_goal = ja; challenge_breadth derived."""
+
+    items = (
+        FakeItem("has_challenges", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
+        FakeItem("challenges", "select_multiple",
+                 tuple(FakeChoice(c) for c in ("misbrug", "fysiske", "psykiske", "sociale"))),
+        FakeItem("stable_participation", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
+        FakeItem("job_goal", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
+        FakeItem("job_goal_concrete", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
+        FakeItem("interviews_count", "integer"),
+        FakeItem("supervision", "yes_no", level="municipality"),
+        FakeItem("challenge_breadth", "calculate",
+                 tuple(FakeChoice(c) for c in ("0", "1", "2", "3", "4+"))),
+    )
+
+    def applicable(self, answers: Mapping[str, Any]) -> dict[str, bool]:
+        return {
+            "has_challenges": True,
+            "challenges": answers.get("has_challenges") == "ja",
+            "stable_participation": True,
+            "job_goal": True,
+            "job_goal_concrete": answers.get("job_goal") == "ja",
+            "interviews_count": True,
+            "supervision": True,
+            "challenge_breadth": answers.get("has_challenges") is not None,
+        }
+
+    def derive(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        if answers.get("has_challenges") is None:
+            return {"challenge_breadth": None}
+        k = len(answers.get("challenges") or ()) if answers.get("has_challenges") == "ja" else 0
+        return {"challenge_breadth": "4+" if k >= 4 else str(k)}
+
+
+@pytest.fixture
+def fake_instrument() -> FakeInstrument:
+    return FakeInstrument()
+
+
+# Report Table 2: breadth -> (yes, no). 43/99=43 %, 63/135=47 %, 58/90=64 %, 36/44=82 %.
+TABLE2_COUNTS = {"1": (43, 56), "2": (63, 72), "3": (58, 32), "4+": (36, 8)}
+
+
+def table2_frame() -> pd.DataFrame:
+    """Case-level rows whose counts are the report's Table 2, plus 4 cases without challenges."""
+    rows = []
+    for breadth, (yes, no) in TABLE2_COUNTS.items():
+        rows += [{"challenge_breadth": breadth, "stable_participation": "ja"}] * yes
+        rows += [{"challenge_breadth": breadth, "stable_participation": "nej"}] * no
+    rows += [{"challenge_breadth": "0", "stable_participation": "nej"}] * 4
+    rows += [{"challenge_breadth": "2", "stable_participation": None}] * 3  # unanswered: not in N
+    f = pd.DataFrame(rows)
+    f["municipality"] = "X"
+    f["stratum"] = "X|5-7"
+    f["stratum_population"] = 1000
+    return f
+
+
+@pytest.fixture
+def t2_frame() -> pd.DataFrame:
+    return table2_frame()
+
+
+def random_frame(n: int, seed: int = 0, n_items: int = 5) -> pd.DataFrame:
+    """A synthetic case frame with register variables, strata and a mix of item kinds."""
+    rng = np.random.default_rng(seed)
+    munis = np.array(["København", "Odense", "Middelfart", "Nordfyn"])
+    pops = {"København": 4646, "Odense": 1590, "Middelfart": 63, "Nordfyn": 75}
+    f = pd.DataFrame({
+        "case_id": np.arange(1, n + 1),
+        "municipality": rng.choice(munis, n),
+        "seniority_band": rng.choice(["5-7", "7-10", "10+"], n),
+        "sex": rng.choice(["mand", "kvinde"], n),
+        "age": rng.integers(25, 66, n),
+        "origin": rng.choice(["dansk", "ikke-vestlig", "vestlig"], n, p=[.7, .27, .03]),
+    })
+    from audit.statistics.variables import age_band
+    f["age_band"] = f["age"].map(age_band)
+    f["stratum"] = f["municipality"] + "|" + f["seniority_band"]
+    f["stratum_population"] = f["municipality"].map(pops) // 3
+    f["stratum_sample"] = f.groupby("stratum")["case_id"].transform("size")
+    f["weight"] = f["stratum_population"] / f["stratum_sample"]
+    f["direction"] = rng.choice(np.array(["jobrettet", "rehabiliterende", "fritaget"], dtype=object), n)
+    codes = ["misbrug", "fysiske", "psykiske", "sociale", "sproglige"]
+    f["challenges"] = [tuple(sorted(rng.choice(codes, rng.integers(1, 4), replace=False)))
+                       if rng.random() < .9 else None for _ in range(n)]
+    f["stable_participation"] = rng.choice(np.array(["ja", "nej", None], dtype=object), n, p=[.5, .45, .05])
+    for i in range(n_items):
+        vals = rng.choice(np.array(["ja", "nej", None], dtype=object), n, p=[.4, .4, .2])
+        f[f"item_{i}"] = vals
+    f["interviews_count"] = rng.integers(0, 25, n).astype(float)
+    f.loc[rng.random(n) < .1, "interviews_count"] = np.nan
+    return f
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return random_frame(300, seed=7)
+
+
+@pytest.fixture
+def make_frame():
+    """Factory: make_frame(n, seed=0, n_items=5) -> synthetic case frame."""
+    return random_frame
