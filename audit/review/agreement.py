@@ -66,24 +66,31 @@ class ItemAgreement:
                 "kappa": None if self.kappa is None else round(self.kappa, 3)}
 
 
-def pairs_by_item(session: Session, audit: Audit) -> dict[str, list[tuple[Any, Any]]]:
+def pairs_by_item(session: Session, audit: Audit, inst: Any = None) -> dict[str, list[tuple[Any, Any]]]:
+    """(first, second) answer pairs per item over the double-reviewed cases, counting an
+    item only where both answered it and it applies under both reviews' answers."""
+    inst = inst or instrument_for(audit)
     rows = session.exec(select(Answer).join(Case, Case.id == Answer.case_id).where(
         Case.audit_id == audit.id, Case.second_reviewer != None, Answer.value_json != None)).all()  # noqa: E711
-    first: dict[tuple[int, str], Any] = {}
-    second: dict[tuple[int, str], Any] = {}
+    answers: dict[tuple[int, int], dict[str, Any]] = {}
     for a in rows:
-        (first if a.pass_no == 1 else second)[(a.case_id, a.item)] = decode(a.value_json)
+        answers.setdefault((a.case_id, a.pass_no), {})[a.item] = decode(a.value_json)
     out: dict[str, list[tuple[Any, Any]]] = {}
-    for key, v2 in second.items():
-        if key in first:
-            out.setdefault(key[1], []).append((first[key], v2))
+    for (case_id, pass_no), second in answers.items():
+        if pass_no != 2 or (case_id, 1) not in answers:
+            continue
+        first = answers[(case_id, 1)]
+        app1, app2 = inst.applicable(first), inst.applicable(second)
+        for item, v2 in second.items():
+            if item in first and app1.get(item, True) and app2.get(item, True):
+                out.setdefault(item, []).append((first[item], v2))
     return out
 
 
 def agreement(session: Session, audit: Audit) -> list[ItemAgreement]:
     """One row per case-level item answered in both reviews of at least one case, in instrument order."""
     inst = instrument_for(audit)
-    pairs = pairs_by_item(session, audit)
+    pairs = pairs_by_item(session, audit, inst)
     out = []
     for item in inst.items:
         if item.name not in pairs or kind(item) in ("calculated", "text"):

@@ -75,3 +75,22 @@ def test_second_review_draw_is_reproducible(engine, world):
         s.rollback()
         b = mark_second_review(s, audit, 0.4, seed=9, auditors=[world.auditor, world.auditor2], by=None)
         assert a == b and len(a) == 2
+
+
+def test_agreement_counts_an_item_only_where_it_applies_in_both_reviews(engine, world):
+    with Session(engine) as s:
+        audit = s.get(Audit, world.audit_id)
+        ids = mark_second_review(s, audit, 1.0, seed=1, auditors=[world.auditor, world.auditor2], by=None)
+        inst = instrument_for(audit)
+        a, b = s.get(Case, ids[0]), s.get(Case, ids[1])
+        for case, first_goal in ((a, "ja"), (b, "ja")):
+            set_answer(s, case=case, item="plan_job_goal", value="ja", user=None, instrument=inst)
+            set_answer(s, case=case, item="plan_job_goal_concrete", value="ja", user=None, instrument=inst)
+            set_answer(s, case=case, item="plan_job_goal", value="ja", user=None, instrument=inst, pass_no=2)
+            set_answer(s, case=case, item="plan_job_goal_concrete", value="nej", user=None, instrument=inst, pass_no=2)
+        # case b: the first reviewer changes the goal to nej; the concrete answer is kept but does not apply
+        set_answer(s, case=b, item="plan_job_goal", value="nej", user=None, instrument=inst)
+        s.commit()
+        rows = {r.item: r for r in agreement(s, audit)}
+        assert rows["plan_job_goal_concrete"].n == 1 and rows["plan_job_goal_concrete"].agree == 0
+        assert rows["plan_job_goal"].n == 2 and rows["plan_job_goal"].agree == 1
