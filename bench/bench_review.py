@@ -27,20 +27,9 @@ PASSWORD = "bench-password-123"
 
 
 def load_real_instrument():  # type: ignore[no-untyped-def]
-    path = ROOT / "questionnaires" / "kontanthjaelp_2022.yaml"
-    try:
-        from audit.instrument import load_instrument
-    except ImportError:
-        load_instrument = None
-    if load_instrument is not None and path.exists():
-        return load_instrument(path), False
-    print("WARNING: the instrument engine is not merged; using the test stand-in instrument "
-          "(figures are NOT representative of the real instrument)")
-    from tests.review.stand_in import ITEMS, Instrument
+    from audit.instrument import load_instrument
 
-    import audit.review.instrument as ri
-    ri.load_snapshot = lambda text: Instrument.from_dict(json.loads(text))
-    return Instrument(list(ITEMS)), True
+    return load_instrument(ROOT / "questionnaires" / "kontanthjaelp_2022.yaml")
 
 
 def filled_answers(inst, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
@@ -143,7 +132,7 @@ def main() -> None:
     os.environ["AUDIT_DATABASE_URL"] = url
     os.environ.setdefault("AUDIT_SECRET_KEY", "bench-secret-key-not-for-production")
     os.environ.setdefault("AUDIT_DATA_DIR", str(workdir / "var"))
-    inst, stand_in = load_real_instrument()
+    inst = load_real_instrument()
     t0 = time.perf_counter()
     engine, ids = build(url, inst, rng)
     print(f"built in {time.perf_counter() - t0:.1f} s")
@@ -189,8 +178,6 @@ def main() -> None:
           f"median {statistics.median(form_ms):.1f} ms  p95 {pct(form_ms, 0.95):.1f} ms")
     print(f"POST /review/cases/{{id}}/answer (save one answer, skip logic flips)  n={args.n}  "
           f"median {statistics.median(save_ms):.1f} ms  p95 {pct(save_ms, 0.95):.1f} ms")
-    if stand_in:
-        print("(stand-in instrument: rerun after merging the instrument branch)")
 
 
 if __name__ == "__main__":

@@ -18,16 +18,9 @@ QUESTIONNAIRE = ROOT / "questionnaires" / "kontanthjaelp_2022.yaml"
 
 
 def real_instrument():  # type: ignore[no-untyped-def]
-    """The real instrument when the engine is merged; the stand-in until then."""
-    try:
-        from audit.instrument import load_instrument
-    except ImportError:
-        load_instrument = None
-    if load_instrument is not None and QUESTIONNAIRE.exists():
-        return load_instrument(QUESTIONNAIRE)
-    from tests.review.stand_in import ITEMS, Instrument
+    from audit.instrument import load_instrument
 
-    return Instrument(list(ITEMS))
+    return load_instrument(QUESTIONNAIRE)
 
 
 @dataclass
@@ -41,14 +34,10 @@ class ReviewWorld:
     instrument: object
 
 
-def use_stand_in_if_needed(monkeypatch: pytest.MonkeyPatch, inst) -> None:  # type: ignore[no-untyped-def]
+def fresh_instrument_cache() -> None:
     import audit.review.instrument as ri
 
     ri.clear_cache()
-    if type(inst).__module__.startswith("tests."):
-        from tests.review.stand_in import Instrument
-
-        monkeypatch.setattr(ri, "load_snapshot", lambda text: Instrument.from_dict(json.loads(text)))
 
 
 def make_review_audit(engine, make_user, name: str = "Revision 2022", per_municipality=(3, 2)) -> ReviewWorld:  # type: ignore[no-untyped-def]
@@ -90,7 +79,6 @@ def make_review_audit(engine, make_user, name: str = "Revision 2022", per_munici
 
 
 @pytest.fixture
-def world(engine, make_user, monkeypatch) -> ReviewWorld:  # type: ignore[no-untyped-def]
-    w = make_review_audit(engine, make_user)
-    use_stand_in_if_needed(monkeypatch, w.instrument)
-    return w
+def world(engine, make_user) -> ReviewWorld:  # type: ignore[no-untyped-def]
+    fresh_instrument_cache()
+    return make_review_audit(engine, make_user)

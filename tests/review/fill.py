@@ -51,3 +51,25 @@ def fill_required(session, case, user=None, skip: tuple[str, ...] = (), pass_no:
         else:
             raise AssertionError(f"no valid test value for {name}")
     raise AssertionError("fill_required did not converge")
+
+
+def fill_municipality(session, review, user=None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Answer every applicable required theme-7 item of a municipality."""
+    from audit.review.answers import municipality_answers, set_municipality_answer
+
+    inst = instrument_for(session.get(Audit, review.audit_id))
+    filled = []
+    for _ in range(200):
+        answers = municipality_answers(session, review.id)
+        todo = [n for n in inst.missing_required(answers) if getattr(inst.item(n), "level", "case") == "municipality"]
+        if not todo:
+            return filled
+        for value in candidates_for(inst.item(todo[0])):
+            if not inst.check_answer(todo[0], value, answers):
+                set_municipality_answer(session, review=review, item=todo[0], value=value, user=user,
+                                        instrument=inst, expected_version=review.version)
+                filled.append(todo[0])
+                break
+        else:
+            raise AssertionError(f"no valid test value for {todo[0]}")
+    raise AssertionError("fill_municipality did not converge")

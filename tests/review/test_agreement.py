@@ -56,6 +56,8 @@ def test_agreement_per_item_over_double_reviewed_cases(engine, world):
         second = ["ja", "nej", "nej", "nej", "ja"]
         for cid, a, b in zip(ids, first, second):
             case = s.get(Case, cid)
+            for pass_no in (1, 2):
+                set_answer(s, case=case, item="plan_exists", value="ja", user=None, instrument=inst, pass_no=pass_no)
             set_answer(s, case=case, item="plan_job_goal", value=a, user=None, instrument=inst)
             set_answer(s, case=case, item="plan_job_goal", value=b, user=None, instrument=inst, pass_no=2)
         s.commit()
@@ -84,6 +86,8 @@ def test_agreement_counts_an_item_only_where_it_applies_in_both_reviews(engine, 
         inst = instrument_for(audit)
         a, b = s.get(Case, ids[0]), s.get(Case, ids[1])
         for case, first_goal in ((a, "ja"), (b, "ja")):
+            for pass_no in (1, 2):
+                set_answer(s, case=case, item="plan_exists", value="ja", user=None, instrument=inst, pass_no=pass_no)
             set_answer(s, case=case, item="plan_job_goal", value="ja", user=None, instrument=inst)
             set_answer(s, case=case, item="plan_job_goal_concrete", value="ja", user=None, instrument=inst)
             set_answer(s, case=case, item="plan_job_goal", value="ja", user=None, instrument=inst, pass_no=2)

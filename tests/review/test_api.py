@@ -19,11 +19,13 @@ def test_api_answer_form_conflict_and_completion(world, client_for, engine):
     assert form["case"]["municipality"] == "Odense" and form["version"] == 0
     items = {i["item"]: i for t in form["themes"] for i in t["items"]}
     assert items["plan_job_goal_concrete"]["applicable"] is False
-    r = _put(c, token, cid, "plan_job_goal", "ja", expected_version=0)
-    assert r.status_code == 200 and r.json()["version"] == 1
-    assert r.json()["applicable"]["plan_job_goal_concrete"] is True and r.json()["status"] == "in_progress"
-    r = _put(c, token, cid, "plan_job_goal", "nej", expected_version=0)
-    assert r.status_code == 409 and r.json()["current_version"] == 1
+    r = _put(c, token, cid, "plan_exists", "ja", expected_version=0)
+    assert r.status_code == 200 and r.json()["version"] == 1 and r.json()["status"] == "in_progress"
+    r = _put(c, token, cid, "plan_job_goal", "ja", expected_version=1)
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert r.json()["applicable"]["plan_job_goal_concrete"] is True
+    r = _put(c, token, cid, "plan_job_goal", "nej", expected_version=1)
+    assert r.status_code == 409 and r.json()["current_version"] == 2
     assert _put(c, token, cid, "plan_job_goal", "måske").status_code == 422
     assert _put(c, token, cid, "no_such_item", "ja").status_code == 422
     r = c.post(f"/api/review/cases/{cid}/complete", headers={"X-CSRF-Token": token})

@@ -21,22 +21,25 @@ def test_skipped_item_appears_and_disappears_and_kept_answer_is_not_counted(engi
     with Session(engine) as s:
         case = s.get(Case, world.case_ids[0])
         form = case_form(s, case)
+        assert not form.item("plan_job_goal").applicable          # applies once the citizen has a plan
+        _answer(s, case, "plan_exists", "ja")
+        form = case_form(s, case)
         assert form.item("plan_job_goal").applicable
         assert not form.item("plan_job_goal_concrete").applicable
         theme = next(t for t in form.themes if any(i.name == "plan_job_goal" for i in t.items))
-        before = theme.applicable
+        before, answered = theme.applicable, theme.answered
         _answer(s, case, "plan_job_goal", "ja")
         form = case_form(s, case)
         assert form.item("plan_job_goal_concrete").applicable
         theme = next(t for t in form.themes if t.number == theme.number)
-        assert theme.applicable == before + 1 and theme.answered == 1
+        assert theme.applicable > before and theme.answered == answered + 1
         _answer(s, case, "plan_job_goal_concrete", "ja")
         _answer(s, case, "plan_job_goal", "nej")
         form = case_form(s, case)
         concrete = form.item("plan_job_goal_concrete")
         assert not concrete.applicable and concrete.kept and concrete.value == "ja"
         theme = next(t for t in form.themes if t.number == theme.number)
-        assert theme.applicable == before and theme.answered == 1 and theme.kept == 1
+        assert theme.applicable == before and theme.answered == answered + 1 and theme.kept == 1
 
 
 def test_case_form_holds_no_municipality_items_and_theme7_form_only_those(engine, world):
@@ -55,7 +58,7 @@ def test_completion_lists_missing_required_items_then_completes(engine, world):
     with Session(engine) as s:
         case = s.get(Case, world.case_ids[0])
         missing = complete_case(s, case, world.auditor)
-        assert "plan_job_goal" in missing and "plan_job_goal_concrete" not in missing
+        assert "plan_exists" in missing and "plan_job_goal" not in missing
         assert case.status == "not_started"
         _fill_required(s, case)
         assert complete_case(s, case, world.auditor) == []
@@ -117,10 +120,8 @@ def test_municipality_answers_share_versioning_and_completion(engine, world):
         review = municipality_review(s, audit, "Odense")
         missing = complete_municipality(s, review, world.auditor)
         assert missing
-        from tests.review.fill import value_for
-        for name in missing:
-            set_municipality_answer(s, review=review, item=name, value=value_for(inst.item(name)),
-                                    user=world.auditor, instrument=inst, expected_version=review.version)
+        from tests.review.fill import fill_municipality
+        assert set(missing) <= set(fill_municipality(s, review, world.auditor))
         assert complete_municipality(s, review, world.auditor) == []
         assert review.status == "completed"
         with pytest.raises(VersionConflict):

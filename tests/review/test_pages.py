@@ -41,6 +41,9 @@ def test_autosave_swaps_skipped_item_in_and_out_and_updates_version(world, clien
     c, token = client_for(world.auditor)
     cid = world.case_ids[0]
     v = _version(c.get(f"/review/cases/{cid}").text)
+    r = _post(c, token, cid, "plan_exists", "ja", v)
+    assert re.search(r'id="item-plan_job_goal"\s+data-applicable="yes" hx-swap-oob="outerHTML"', r.text)
+    v = _version(r.text)
     r = _post(c, token, cid, "plan_job_goal", "ja", v)
     assert r.status_code == 200 and "Saved" in r.text
     assert re.search(r'id="item-plan_job_goal_concrete"\s+data-applicable="yes" hx-swap-oob="outerHTML"', r.text)
@@ -82,7 +85,7 @@ def test_complete_lists_missing_with_links_then_completes(world, client_for, eng
     cid = world.case_ids[0]
     r = c.post(f"/review/cases/{cid}/complete", data={"csrf_token": token})
     assert r.status_code == 422
-    assert 'href="#item-plan_job_goal"' in r.text and 'data-testid="missing"' in r.text
+    assert 'href="#item-plan_exists"' in r.text and 'data-testid="missing"' in r.text
     with Session(engine) as s:
         from tests.review.fill import fill_required
         fill_required(s, s.get(Case, cid))

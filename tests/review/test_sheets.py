@@ -17,8 +17,7 @@ from audit.review.sheets import SheetImportError, export_sheet, import_sheet
 
 
 def _multi_item(inst):  # type: ignore[no-untyped-def]
-    return next(i for i in inst.items if kind(i) == "multiple" and len(choices(i)) >= 2 and i.level == "case"
-                and not getattr(i, "relevant", None))
+    return next(i for i in inst.items if kind(i) == "multiple" and len(choices(i)) >= 2 and i.level == "case")
 
 
 def _seed_answers(s, world):  # type: ignore[no-untyped-def]
