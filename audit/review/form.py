@@ -164,11 +164,18 @@ def case_facts(session: Session, case: Case) -> dict[str, Any]:
             "origin": person.origin if person else None, "status": case.status}
 
 
-def changed_items(before: FormView, after: FormView) -> list[ItemView]:
-    """Items whose applicability (or calculated value) changed between two views."""
+def state(inst: Any, answers: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
+    """Applicability and calculated values for a set of answers: what a save can change elsewhere."""
+    calculated = any(getattr(i, "calculation", None) for i in inst.items)
+    return inst.applicable(answers), (inst.derive(answers) if calculated else {})
+
+
+def changed_items(before: tuple[dict[str, bool], dict[str, Any]], after: FormView) -> list[ItemView]:
+    """Items whose applicability (or calculated value) differs from the state `before` a save."""
+    applicable, derived = before
     out = []
     for item in after.items:
-        old = before.item(item.name)
-        if old.applicable != item.applicable or (item.kind == "calculated" and old.value != item.value):
+        if bool(applicable.get(item.name, True)) != item.applicable or \
+                (item.kind == "calculated" and derived.get(item.name) != item.value):
             out.append(item)
     return out

@@ -18,7 +18,8 @@ from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.permissions import can, require
 from audit.review import agreement as agreement_mod
 from audit.review import assignment, form as form_mod, sheets, workflow
-from audit.review.answers import AnswerError, LockedError, VersionConflict, set_answer, set_municipality_answer
+from audit.review.answers import (AnswerError, LockedError, VersionConflict, case_answers, municipality_answers,
+                                  set_answer, set_municipality_answer)
 from audit.review.instrument import NoInstrument, ParseError, instrument_for, kind, parse
 from audit.web.deps import DB, CurrentUser, load_case, render
 
@@ -275,7 +276,8 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
         else (lambda: form_mod.municipality_form(db, owner, inst))
     try:
         value = _read_value(item, form)
-        before = build()
+        current = (case_answers(db, owner.id, pass_no) if is_case else municipality_answers(db, owner.id))
+        before = form_mod.state(inst, current)
         if is_case:
             set_answer(db, case=owner, item=name, value=value, user=user, note=note,
                        expected_version=expected, pass_no=pass_no, instrument=inst)
