@@ -51,6 +51,9 @@ def can(user: User | None, action: str, resource: Any = None) -> bool:
     if user.role == "auditor" and action == "case.edit" and isinstance(resource, Case):
         # auditors edit the cases assigned to them (first or second review); admins any
         return user.id in (resource.assigned_to, resource.second_reviewer)
+    if user.role == "auditor" and action == "case.edit" and isinstance(resource, MunicipalityReview):
+        # the same for a municipality's theme 7: the auditor it is assigned to
+        return user.id == resource.assigned_to
     return True
 
 

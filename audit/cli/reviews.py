@@ -1,6 +1,150 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""`audit reviews`: assign cases, wide-sheet export/import for offline work,
+second-review subsample and agreement."""
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from audit.db import session_scope
+
+
+@click.group()
+def reviews() -> None:
+    """Review of sampled cases: assignment, offline sheets, second review.
+
+    \b
+    Examples:
+      audit reviews assign --audit "Revision 2022" --auditor bo --municipality Odense --municipality Aarhus
+      audit reviews assign --audit "Revision 2022" --round-robin bo,cy,dan
+      audit reviews export --audit "Revision 2022" --out answers.xlsx
+      audit reviews import --audit "Revision 2022" answers.xlsx --as bo
+      audit reviews second-review --audit "Revision 2022" --share 0.1 --seed 7 --auditor cy --auditor dan
+      audit reviews agreement --audit "Revision 2022"
+    """
+
+
+def _fail(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@reviews.command("assign")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--auditor", help="Username receiving the municipalities' cases (with --municipality).")
+@click.option("--municipality", "municipalities", multiple=True, help="Municipality; repeat for several.")
+@click.option("--round-robin", help="Comma-separated usernames: every municipality dealt to them in turn.")
+def assign_cmd(audit_name: str, auditor: str | None, municipalities: tuple[str, ...], round_robin: str | None) -> None:
+    """Assign sampled cases (whole municipalities, with their theme 7) to auditors."""
+    from audit.review import assignment
+
+    if bool(round_robin) == bool(auditor):
+        raise click.UsageError("give either --auditor with --municipality, or --round-robin")
+    if auditor and not municipalities:
+        raise click.UsageError("--auditor needs at least one --municipality")
+    try:
+        with session_scope() as s:
+            audit = assignment.audit_by_name(s, audit_name)
+            if round_robin:
+                users = [assignment.auditor_by_name(s, n.strip()) for n in round_robin.split(",") if n.strip()]
+                plan = assignment.assign_round_robin(s, audit, users, None)
+                for m, u in plan.items():
+                    click.echo(f"{m:<20} {u}")
+                click.echo(f"{len(plan)} municipalities assigned to {len(users)} auditors")
+            else:
+                n = assignment.assign(s, audit, assignment.auditor_by_name(s, auditor), list(municipalities), None)
+                click.echo(f"{n} cases assigned to {auditor}")
+    except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+
+
+@reviews.command("export")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="File to write: .xlsx or .csv (one row per case, one column per item code).")
+@click.option("--pass", "pass_no", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="1 = the review, 2 = the second review.")
+def export_cmd(audit_name: str, out: str, pass_no: int) -> None:
+    """Write the answers as a wide sheet; multiple choice as space-separated codes."""
+    from audit.review import assignment, sheets
+
+    if not out.lower().endswith((".xlsx", ".csv")):
+        raise click.UsageError("--out must end in .xlsx or .csv")
+    try:
+        with session_scope() as s:
+            n = sheets.export_sheet(s, assignment.audit_by_name(s, audit_name), out, pass_no)
+    except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{n} cases written to {out}")
+
+
+@reviews.command("import")
+@click.option("--audit", "audit_name", required=True)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "as_user", help="Username the answers are recorded as (audit trail, permission check).")
+@click.option("--pass", "pass_no", type=click.IntRange(1, 2), default=1, show_default=True)
+def import_cmd(audit_name: str, file: str, as_user: str | None, pass_no: int) -> None:
+    """Import a wide sheet (.xlsx/.csv). Every cell is checked against the instrument;
+    on any problem nothing is written and every problem is listed
+    (file, row, column = item code, value, why). An empty cell clears an answer;
+    a `version` column, when present, must match the case (else export again)."""
+    from sqlmodel import select
+
+    from audit.models import User
+    from audit.review import assignment, sheets
+
+    try:
+        with session_scope() as s:
+            audit = assignment.audit_by_name(s, audit_name)
+            user = None
+            if as_user:
+                user = s.exec(select(User).where(User.username == as_user)).first()
+                if user is None:
+                    raise assignment.AssignmentError(f"no user named {as_user!r}")
+            result = sheets.import_sheet(s, audit, file, user, pass_no=pass_no)
+    except sheets.SheetImportError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{result.cases} cases read, {result.changed} answers changed")
+
+
+@reviews.command("second-review")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--share", type=float, default=0.1, show_default=True, help="Share of the audit's cases.")
+@click.option("--seed", type=int, required=True, help="Seed of the draw (recorded in the audit trail).")
+@click.option("--auditor", "auditors", multiple=True, required=True,
+              help="Second reviewer; repeat for several. Never the case's first reviewer.")
+def second_review_cmd(audit_name: str, share: float, seed: int, auditors: tuple[str, ...]) -> None:
+    """Mark a reproducible random subsample for independent double review."""
+    from audit.review import assignment
+
+    try:
+        with session_scope() as s:
+            audit = assignment.audit_by_name(s, audit_name)
+            names = [n.strip() for a in auditors for n in a.split(",") if n.strip()]
+            ids = assignment.mark_second_review(s, audit, share, seed,
+                                                [assignment.auditor_by_name(s, n) for n in names], None)
+    except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{len(ids)} cases marked for second review: {' '.join(map(str, ids))}")
+
+
+@reviews.command("agreement")
+@click.option("--audit", "audit_name", required=True)
+def agreement_cmd(audit_name: str) -> None:
+    """Per item: cases answered in both reviews, percent agreement, Cohen's kappa."""
+    from audit.review import agreement, assignment
+
+    try:
+        with session_scope() as s:
+            rows = agreement.agreement(s, assignment.audit_by_name(s, audit_name))
+    except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+    if not rows:
+        click.echo("no item answered in both reviews yet")
+        return
+    click.echo(f"{'item':<32} {'N':>4} {'agree %':>8} {'kappa':>7}")
+    for r in rows:
+        kappa = "" if r.kappa is None else f"{r.kappa:.3f}"
+        click.echo(f"{r.item:<32} {r.n:>4} {r.percent:>8.1f} {kappa:>7}")
+
+
+COMMANDS: list[click.Command] = [reviews]

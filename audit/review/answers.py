@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from audit import auditlog
-from audit.models import Answer, Audit, Case, User, utcnow
+from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
 
 class AnswerError(ValueError):
@@ -60,49 +60,94 @@ def set_answer(session: Session, *, case: Case, item: str, value: Any, user: Use
     - logs old and new value (and note) with who, when and why;
     - bumps the case version.
     """
-    audit = session.get(Audit, case.audit_id)
+    row, changed = _store(session, owner=case, owner_column=Answer.case_id, owner_kwargs={"case_id": case.id},
+                          entity_prefix=f"{case.id}", item=item, value=value, user=user, note=note,
+                          reason=reason, expected_version=expected_version, pass_no=pass_no,
+                          instrument=instrument, current=lambda: case_answers(session, case.id, pass_no),
+                          label=f"case {case.id}")
+    if changed and pass_no == 1 and case.status == "not_started":
+        auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
+                        field="status", old=case.status, new="in_progress")
+        case.status = "in_progress"
+        session.add(case)
+    if changed and pass_no == 2 and case.second_status in (None, "not_started"):
+        auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
+                        field="second_status", old=case.second_status, new="in_progress")
+        case.second_status = "in_progress"
+        session.add(case)
+    return row
+
+
+def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> dict[str, Any]:
+    rows = session.exec(select(Answer).where(Answer.municipality_review_id == review_id,
+                                            Answer.pass_no == pass_no)).all()
+    return {a.item: decode(a.value_json) for a in rows if a.value_json is not None}
+
+
+def set_municipality_answer(session: Session, *, review: MunicipalityReview, item: str, value: Any,
+                            user: User | None, note: str | None = None, reason: str | None = None,
+                            expected_version: int | None = None, instrument: Any = None) -> Answer:
+    """The same as `set_answer` for an item answered once per municipality (theme 7):
+    same lock, version, validation and trail; bumps `MunicipalityReview.version`."""
+    row, changed = _store(session, owner=review, owner_column=Answer.municipality_review_id,
+                          owner_kwargs={"municipality_review_id": review.id},
+                          entity_prefix=f"m{review.id}", item=item, value=value, user=user, note=note,
+                          reason=reason, expected_version=expected_version, pass_no=1,
+                          instrument=instrument, current=lambda: municipality_answers(session, review.id),
+                          label=f"municipality {review.municipality}")
+    if changed and review.status == "not_started":
+        auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
+                        entity_id=review.id, field="status", old=review.status, new="in_progress")
+        review.status = "in_progress"
+        session.add(review)
+    return row
+
+
+def _store(session: Session, *, owner: Any, owner_column: Any, owner_kwargs: dict[str, Any],
+           entity_prefix: str, item: str, value: Any, user: User | None, note: str | None,
+           reason: str | None, expected_version: int | None, pass_no: int, instrument: Any,
+           current: Any, label: str) -> tuple[Answer, bool]:
+    """The shared body of `set_answer` and `set_municipality_answer`. `owner` is the
+    Case or MunicipalityReview whose `version` guards concurrent editors."""
+    audit = session.get(Audit, owner.audit_id)
     assert audit is not None
     ensure_unlocked(audit)
-    if expected_version is not None and expected_version != case.version:
+    if expected_version is not None and expected_version != owner.version:
         raise VersionConflict(
-            f"case {case.id} was changed by someone else (version {case.version}, you had {expected_version}); "
-            "reload to see the current answers", case.version)
+            f"{label} was changed by someone else (version {owner.version}, you had {expected_version}); "
+            "reload to see the current answers", owner.version)
     if instrument is not None:
         try:
             instrument.item(item)
         except KeyError as exc:
             raise AnswerError(f"{item}: not an item of the instrument") from exc
         if value not in (None, "", []):
-            problems = instrument.check_answer(item, value, case_answers(session, case.id, pass_no))
+            problems = instrument.check_answer(item, value, current())
             if problems:
                 raise AnswerError(f"{item}: " + "; ".join(problems))
-    row = session.exec(select(Answer).where(Answer.case_id == case.id, Answer.item == item,
+    row = session.exec(select(Answer).where(owner_column == owner.id, Answer.item == item,
                                             Answer.pass_no == pass_no)).first()
     old_value = decode(row.value_json) if row else None
     old_note = row.note if row else ""
     new_json = encode(value)
     if row is None:
-        row = Answer(case_id=case.id, item=item, pass_no=pass_no)
+        row = Answer(item=item, pass_no=pass_no, **owner_kwargs)
+    entity_id = f"{entity_prefix}/{item}" + (f"#{pass_no}" if pass_no != 1 else "")
     changed = False
     if (row.value_json or None) != new_json:
-        auditlog.record(session, user=user, audit_id=case.audit_id, entity="answer",
-                        entity_id=f"{case.id}/{item}" + (f"#{pass_no}" if pass_no != 1 else ""),
-                        field="value", old=old_value, new=decode(new_json), reason=reason)
+        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer",
+                        entity_id=entity_id, field="value", old=old_value, new=decode(new_json), reason=reason)
         row.value_json = new_json
         changed = True
     if note is not None and note != old_note:
-        auditlog.record(session, user=user, audit_id=case.audit_id, entity="answer",
-                        entity_id=f"{case.id}/{item}", field="note", old=old_note, new=note, reason=reason)
+        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer",
+                        entity_id=entity_id, field="note", old=old_note, new=note, reason=reason)
         row.note = note
         changed = True
     if changed:
         row.updated_at = utcnow()
         row.updated_by = user.id if user else None
         session.add(row)
-        case.version += 1
-        if pass_no == 1 and case.status == "not_started":
-            auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
-                            field="status", old=case.status, new="in_progress")
-            case.status = "in_progress"
-        session.add(case)
-    return row
+        owner.version += 1
+        session.add(owner)
+    return row, changed

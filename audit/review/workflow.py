@@ -1,0 +1,109 @@
+"""Case status workflow: not_started -> in_progress (first saved answer) ->
+completed (every applicable required item answered) -> in_hearing -> final.
+An admin may reopen a completed case; the hearing room moves cases on."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from audit import auditlog
+from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User, utcnow
+from audit.review.answers import AnswerError, case_answers, ensure_unlocked, municipality_answers
+from audit.review.instrument import instrument_for
+
+STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "completed": "completed",
+                 "in_hearing": "in hearing", "final": "final"}
+
+# allowed moves (old -> new); reopening is admin only (checked by the caller's permission)
+TRANSITIONS = {
+    ("not_started", "in_progress"), ("in_progress", "completed"), ("not_started", "completed"),
+    ("completed", "in_progress"), ("completed", "in_hearing"), ("in_hearing", "completed"),
+    ("in_hearing", "final"), ("completed", "final"),
+}
+
+
+class WorkflowError(AnswerError):
+    """A status change that is not allowed; the message says why."""
+
+
+def case_level_names(inst: Any) -> set[str]:
+    return {i.name for i in inst.items if getattr(i, "level", "case") != "municipality"}
+
+
+def municipality_level_names(inst: Any) -> set[str]:
+    return {i.name for i in inst.items if getattr(i, "level", "case") == "municipality"}
+
+
+def missing_for_case(session: Session, case: Case, pass_no: int = 1, instrument: Any = None) -> list[str]:
+    """Applicable required case-level items that are not answered (in instrument order)."""
+    inst = instrument or instrument_for(session.get(Audit, case.audit_id))
+    names = case_level_names(inst)
+    return [n for n in inst.missing_required(case_answers(session, case.id, pass_no)) if n in names]
+
+
+def missing_for_municipality(session: Session, review: MunicipalityReview, instrument: Any = None) -> list[str]:
+    inst = instrument or instrument_for(session.get(Audit, review.audit_id))
+    names = municipality_level_names(inst)
+    return [n for n in inst.missing_required(municipality_answers(session, review.id)) if n in names]
+
+
+def set_status(session: Session, case: Case, new: str, user: User | None, reason: str | None = None) -> None:
+    if new not in CASE_STATUSES:
+        raise WorkflowError(f"unknown status {new!r}; expected one of {', '.join(CASE_STATUSES)}")
+    if new == case.status:
+        return
+    if (case.status, new) not in TRANSITIONS:
+        raise WorkflowError(f"case {case.id}: cannot go from {STATUS_LABELS[case.status]} to {STATUS_LABELS[new]}")
+    ensure_unlocked(session.get(Audit, case.audit_id))
+    auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
+                    field="status", old=case.status, new=new, reason=reason)
+    case.status = new
+    case.completed_at = utcnow() if new == "completed" else (None if new in ("not_started", "in_progress")
+                                                             else case.completed_at)
+    case.version += 1
+    session.add(case)
+
+
+def complete_case(session: Session, case: Case, user: User | None, pass_no: int = 1,
+                  instrument: Any = None) -> list[str]:
+    """Complete the case when nothing applicable and required is missing.
+    Returns the missing item codes (and changes nothing) otherwise."""
+    ensure_unlocked(session.get(Audit, case.audit_id))
+    missing = missing_for_case(session, case, pass_no, instrument)
+    if missing:
+        return missing
+    if pass_no == 2:
+        if case.second_status != "completed":
+            auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
+                            field="second_status", old=case.second_status, new="completed")
+            case.second_status = "completed"
+            case.version += 1
+            session.add(case)
+        return []
+    if case.status in ("completed", "in_hearing", "final"):
+        return []
+    set_status(session, case, "completed", user)
+    return []
+
+
+def reopen_case(session: Session, case: Case, user: User | None, reason: str | None = None) -> None:
+    """Back to in progress (an admin corrects a completed case)."""
+    if case.status != "completed":
+        raise WorkflowError(f"case {case.id} is {STATUS_LABELS[case.status]}; only a completed case can be reopened")
+    set_status(session, case, "in_progress", user, reason=reason or "reopened")
+
+
+def complete_municipality(session: Session, review: MunicipalityReview, user: User | None,
+                          instrument: Any = None) -> list[str]:
+    ensure_unlocked(session.get(Audit, review.audit_id))
+    missing = missing_for_municipality(session, review, instrument)
+    if missing:
+        return missing
+    if review.status != "completed":
+        auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
+                        entity_id=review.id, field="status", old=review.status, new="completed")
+        review.status = "completed"
+        review.version += 1
+        session.add(review)
+    return []
