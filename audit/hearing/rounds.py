@@ -179,4 +179,4 @@ def membership(session: Session, rnd: HearingRound, municipality: str) -> RoundM
 def cases_in_round(session: Session, rnd: HearingRound, municipality: str) -> list[Case]:
     return list(session.exec(select(Case).where(
         Case.audit_id == rnd.audit_id, Case.municipality == municipality, Case.active == True,  # noqa: E712
-        Case.status == "in_hearing").order_by(Case.seniority_band, Case.id)).all())
+        Case.status == "in_hearing").order_by(Case.id)).all())

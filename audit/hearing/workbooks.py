@@ -34,7 +34,7 @@ def _header(ws, row: int, titles: list[str]) -> None:  # type: ignore[no-untyped
         cell = ws.cell(row=row, column=col, value=title)
         cell.font = BOLD
         cell.fill = HEADER_FILL
-    ws.freeze_panes = ws.cell(row=row + 1, column=1)
+    ws.freeze_panes = f"A{row + 1}"
 
 
 def _widths(ws, widths: list[int]) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def _cases(session: Session, audit: Audit, municipality: str | None, statuses: t
                                Case.status.in_(statuses))
     if municipality is not None:
         query = query.where(Case.municipality == municipality)
-    return list(session.exec(query.order_by(Case.municipality, Case.seniority_band, Case.id)).all())
+    return list(session.exec(query.order_by(Case.municipality, Case.id)).all())
 
 
 def _answers(session: Session, case_ids: list[int]) -> dict[int, dict[str, tuple[Any, str]]]:

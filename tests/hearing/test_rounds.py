@@ -79,3 +79,14 @@ def test_deadline_parsing_is_utc():
     assert parse_deadline("2022-06-01T12:00") == datetime(2022, 6, 1, 12, 0, tzinfo=timezone.utc)
     with pytest.raises(HearingError, match="expected YYYY-MM-DD"):
         parse_deadline("1 June")
+
+
+def test_deadline_comparison_is_in_utc_whatever_offset_was_given():
+    from audit.hearing.rounds import deadline_passed
+
+    rnd = HearingRound(audit_id=1, number=1, deadline=parse_deadline("2022-06-01T00:30+02:00"))  # 22:30 UTC
+    assert deadline_passed(rnd, now=datetime(2022, 5, 31, 23, 0, tzinfo=timezone.utc))
+    assert not deadline_passed(rnd, now=datetime(2022, 5, 31, 22, 0, tzinfo=timezone.utc))
+    naive = HearingRound(audit_id=1, number=1, deadline=datetime(2022, 5, 31, 22, 30))  # as SQLite returns it
+    assert deadline_passed(naive, now=datetime(2022, 6, 1, 1, 0, tzinfo=timezone(timedelta(hours=2))))  # 23:00Z
+    assert not deadline_passed(naive, now=datetime(2022, 6, 1, 0, 29, tzinfo=timezone(timedelta(hours=2))))  # 22:29Z
