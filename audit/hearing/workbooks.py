@@ -4,7 +4,6 @@ workbook (its shares next to all municipalities for the key items listed in
 exports/feedback_items.yaml)."""
 from __future__ import annotations
 
-from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -181,6 +180,10 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
     return _save(wb)
 
 
-def export_filename(audit: Audit, municipality: str, kind: str, moment: datetime | None = None) -> str:
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"{audit.name}_{municipality}")
+def export_filename(audit: Audit, municipality: str, kind: str) -> str:
+    """An ASCII file name (HTTP headers are Latin-1): æ, ø, å spelled ae, oe, aa."""
+    text = f"{audit.name}_{municipality}"
+    for da, ascii_ in (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("Æ", "Ae"), ("Ø", "Oe"), ("Å", "Aa")):
+        text = text.replace(da, ascii_)
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in text)
     return f"{safe}_{kind}.xlsx"
