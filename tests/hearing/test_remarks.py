@@ -61,7 +61,7 @@ def test_remark_validation(engine, world):
         with pytest.raises(HearingError, match="not an item"):
             save_draft(s, case=case, user=world.odense_user, item="nope", text="x")
         with pytest.raises(HearingError, match="not an item"):
-            save_draft(s, case=case, user=world.odense_user, item="mgmt_supervision", text="theme 7 is per municipality")
+            save_draft(s, case=case, user=world.odense_user, item="political_focus", text="theme 7 is per municipality")
         with pytest.raises(HearingError, match="proposed answer for direction"):
             save_draft(s, case=case, user=world.odense_user, item="direction", text="x", proposed_value="måske")
         with pytest.raises(HearingError, match="choose the item"):

@@ -73,8 +73,10 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     assert all(f"/hearing/cases/{cid}" in portal for cid in world.odense)
     assert not any(f"/hearing/cases/{cid}\"" in portal for cid in world.kbh)
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
-    assert "Theme 1: Målgruppe" in page and "Jobrettet" in page and "Fysiske, Psykiske" in page
-    assert 'data-testid="item-mgmt_supervision"' not in page
+    assert "Theme 1: Målgruppens karakteristika" in page
+    assert "Jobrettet indsats mod det ordinære arbejdsmarked" in page               # choice label, not code
+    assert "Fysiske udfordringer, Psykiske udfordringer" in page
+    assert 'data-testid="item-political_focus"' not in page                          # theme 7: per municipality
     page2 = od.get(f"/hearing/cases/{world.odense[1]}").text
     assert 'data-testid="item-plan_job_goal_concrete"' not in page2   # not applicable without a job goal
     resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks",

@@ -60,18 +60,20 @@ def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine,
     rows = _rows(ws, 5)
     assert {r[0] for r in rows} == set(world.odense)          # only Odense's cases
     first = {r[3]: r for r in rows if r[0] == world.odense[0]}
-    assert first["direction"][4:6] == ["Retning for indsatsen", "Jobrettet"]  # label, not code
-    assert first["challenges"][5] == "Fysiske, Psykiske"
-    assert first["challenge_breadth"][5] == "2"
+    assert first["direction"][4:6] == ["Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?",
+                                       "Jobrettet indsats mod det ordinære arbejdsmarked"]  # labels, not codes
+    assert first["challenges"][5] == "Fysiske udfordringer, Psykiske udfordringer"
+    assert first["challenge_breadth"][5] == "2 typer"                # calculated field, with its label
     assert first["plan_job_goal_concrete"][5] == "Ja"          # already revised by the accepted remark
-    assert first["direction"][2] == "1 Målgruppe"
+    assert first["direction"][2] == "1 Målgruppens karakteristika"
     second = {r[3] for r in rows if r[0] == world.odense[1]}
     assert "plan_job_goal_concrete" not in second               # not applicable when no job goal
-    assert "mgmt_supervision" not in second                     # theme 7 is per municipality
+    assert "political_focus" not in second                      # theme 7 is per municipality
+    assert "focus_job_wishes" not in second                     # skip logic: job_resource_focus unanswered
     rs = wb["Bemærkninger"]
     remarks = _rows(rs, 4)
     assert len(remarks) == 2
-    assert remarks[0][:9] == [1, world.odense[0], "plan_job_goal_concrete", "Jobmålet er konkret",
+    assert remarks[0][:9] == [1, world.odense[0], "plan_job_goal_concrete", "Er jobmålet konkret?",
                               "Jobmålet er konkret", "Ja", "Besvaret", "Imødekommet", "Enig"]
     assert remarks[1][2] == "(hele sagen)" and remarks[1][6] == "Indsendt" and remarks[1][7] is None
     assert "hemmelig" not in str(remarks)
@@ -102,6 +104,24 @@ def test_feedback_workbook_only_after_lock_with_shares_next_to_all_municipalitie
     assert concrete[3:9] == [1.0, 2, 2, 1.0, 3, 3]
     assert ws.cell(row=5, column=4).number_format == "0%"
     notes = [r[0] for r in _rows(ws, 5) if r[1] is None]
-    assert any(n.startswith("Ikke i instrumentet og derfor udeladt:") and "barrier_focus" in n for n in notes) \
-        or world.instrument.__class__.__module__ == "audit.instrument"
+    assert not any(n.startswith("Ikke i instrumentet") for n in notes)   # every key item exists
+    # unanswered key items: empty share, N = 0
+    assert rows[("barrier_focus", "ja")][3:9] == [None, 0, 0, None, 0, 0]
     assert any(n.startswith("Kilde: Revision 2022") for n in notes)
+
+
+def test_feedback_items_unknown_to_the_instrument_are_listed_not_dropped(engine, world, tmp_path):
+    items = tmp_path / "items.yaml"
+    items.write_text("items:\n  - {code: direction, value: fritaget}\n  - {code: no_such_item}\n", encoding="utf-8")
+    with Session(engine) as s:
+        audit = s.get(Audit, world.audit_id)
+        lock_audit(s, audit, world.admin)
+        for cid in world.odense + world.kbh:  # locking finalises completed cases even without a round
+            assert s.get(Case, cid).status == "final"
+        s.commit()
+        data = feedback_workbook(s, audit, "København", items_path=items)
+    ws = load_workbook(BytesIO(data))["Tilbagemelding"]
+    rows = _rows(ws, 5)
+    assert rows[0][:9] == ["direction", "fritaget", "Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?: "
+                           "Fritaget for indsats", 0.5, 1, 2, pytest.approx(1 / 5), 1, 5]
+    assert any(str(r[0]).startswith("Ikke i instrumentet og derfor udeladt: no_such_item") for r in rows)

@@ -1,5 +1,5 @@
-"""Test data for comment rounds: one audit bound to the instrument (the real one
-when the engine is merged, the stand-in until then), completed cases with
+"""Test data for comment rounds: one audit bound to the real instrument
+(questionnaires/kontanthjaelp_2022.yaml, frozen as a snapshot), completed cases with
 answers in Odense (3) and København (2), an unfinished case in Aarhus, and a
 user of each role (two municipality users)."""
 from __future__ import annotations
@@ -19,36 +19,28 @@ QUESTIONNAIRE = ROOT / "questionnaires" / "kontanthjaelp_2022.yaml"
 
 # answers per case, in order: Odense 1-3, København 1-2
 ANSWERS = [
-    {"direction": "jobrettet", "stable_participation": "ja", "plan_job_goal": "ja", "plan_job_goal_concrete": "nej",
-     "challenges": ["fysiske", "psykiske"]},
-    {"direction": "rehabiliterende", "stable_participation": "nej", "plan_job_goal": "nej"},
-    {"direction": "jobrettet", "stable_participation": "ja", "plan_job_goal": "ja", "plan_job_goal_concrete": "ja"},
-    {"direction": "fritaget", "stable_participation": "nej", "plan_job_goal": "nej"},
-    {"direction": "jobrettet", "stable_participation": "ja", "plan_job_goal": "ja", "plan_job_goal_concrete": "ja"},
+    {"direction": "jobrettet", "stable_participation": "ja", "plan_exists": "ja", "plan_job_goal": "ja",
+     "plan_job_goal_concrete": "nej", "has_challenges": "ja", "challenges": ["fysiske", "psykiske"]},
+    {"direction": "rehabiliterende", "stable_participation": "nej", "plan_exists": "ja", "plan_job_goal": "nej"},
+    {"direction": "jobrettet", "stable_participation": "ja", "plan_exists": "ja", "plan_job_goal": "ja",
+     "plan_job_goal_concrete": "ja"},
+    {"direction": "fritaget", "stable_participation": "nej", "plan_exists": "ja", "plan_job_goal": "nej"},
+    {"direction": "jobrettet", "stable_participation": "ja", "plan_exists": "ja", "plan_job_goal": "ja",
+     "plan_job_goal_concrete": "ja"},
 ]
 
 
 def instrument() -> Any:
-    try:
-        from audit.instrument import load_instrument  # type: ignore[attr-defined]
-    except ImportError:
-        load_instrument = None
-    if load_instrument is not None and QUESTIONNAIRE.exists():
-        return load_instrument(QUESTIONNAIRE)
-    from tests.hearing.stand_in import ITEMS, Instrument
+    from audit.instrument import load_instrument
 
-    return Instrument(list(ITEMS))
+    return load_instrument(QUESTIONNAIRE)
 
 
 def use_instrument(monkeypatch, inst) -> None:  # type: ignore[no-untyped-def]
-    """Make the hearing room load snapshots of the stand-in (no-op for the real engine)."""
+    """Forget snapshots cached by an earlier test (audit ids repeat across test databases)."""
     import audit.hearing.instrument as hi
 
     hi.clear_cache()
-    if type(inst).__module__.startswith("tests."):
-        from tests.hearing.stand_in import Instrument
-
-        monkeypatch.setattr(hi, "load_snapshot", lambda text: Instrument.from_dict(json.loads(text)))
 
 
 @dataclass
