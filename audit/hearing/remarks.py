@@ -162,11 +162,10 @@ def respond(session: Session, remark: Remark, decision: str, response: str | Non
     a response saying what was done. maintained: the response (the reason) is required."""
     if decision not in DECISIONS:
         raise HearingError(f"decision must be one of {', '.join(DECISIONS)}")
+    case = session.get(Case, remark.case_id)
+    ensure_unlocked(session.get(Audit, case.audit_id))  # first: a locked audit is the reason, whatever else
     if remark.status != "submitted":
         raise HearingError(f"remark {remark.id} is {remark.status}; only submitted remarks are answered")
-    case = session.get(Case, remark.case_id)
-    audit = session.get(Audit, case.audit_id)
-    ensure_unlocked(audit)
     response = (response or "").strip()
     if decision == "maintained" and not response:
         raise HearingError("maintaining the assessment needs a reason")
