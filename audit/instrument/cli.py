@@ -52,9 +52,11 @@ def check(file: Path) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the .xlsx codebook.")
 def codebook(file: Path, out: Path) -> None:
-    """Write the codebook of FILE as an Excel workbook: one row per item (theme, code,
-    Danish and English label, type, choices, relevance in words, required, level)
-    and a sheet with the choice lists. Refuses an invalid file (exit 1)."""
+    """Write the codebook of FILE as an Excel workbook.
+
+    One row per item (theme, code, Danish and English label, type, choices,
+    relevance in words, required, level, guidance), a sheet with the choice lists
+    and a sheet with the version and counts. Refuses an invalid file (exit 1)."""
     from audit.instrument.codebook import write_codebook
     try:
         inst = load_instrument(file)

@@ -657,12 +657,11 @@ _PRECEDENCE = {"or": 1, "and": 2, "=": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">="
                "+": 5, "-": 5, "*": 6, "/": 6}
 
 
-def to_words(node: Node, lang: str = "en",
-             label: Callable[[str, str], str] | None = None) -> str:
-    """Render an expression back into readable words for the codebook.
+def to_words(node: Node, lang: str = "en") -> str:
+    """Render an expression back into readable words for the codebook ('da' or 'en').
 
-    ``label(list_or_item, code)`` is unused by default; item names are shown as codes
-    because the codebook lists each code next to its label."""
+    Items and choices appear as their codes: the codebook lists every code next to
+    its label, and codes are what analysts see in the data."""
     w = _WORDS["da" if lang == "da" else "en"]
 
     def render(n: Node, parent: int = 0) -> str:

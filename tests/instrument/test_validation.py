@@ -176,6 +176,18 @@ def test_invalid_yaml_cites_the_line(write):
     assert "not valid YAML" in problems[0] and "line" in problems[0]
 
 
+def test_duplicate_key_in_one_item_cites_the_line(write):
+    text = ("settings: {id: x, version: '1', title: t, themes: [{number: 1, da: a, en: b}]}\n"
+            "choices: {}\n"
+            "survey:\n"
+            "  - type: integer\n"
+            "    name: n\n"
+            "    relevant: 1 = 1\n"
+            "    relevant: 1 = 2\n")
+    problems = problems_of(write, text)
+    assert problems == ["file (line 7): not valid YAML: duplicate key 'relevant'"]
+
+
 def test_all_problems_reported_at_once_and_raised_by_load(write, mini):
     mini["survey"][1]["relevant"] = "${nope} = 'ja'"
     mini["survey"][3]["type"] = "number"
@@ -194,3 +206,54 @@ def test_bad_example_files_in_folder_are_rejected():
         result = check_file(path)
         assert result.instrument is None, path.name
         assert any(expected in str(p) for p in result.problems), (path.name, [str(p) for p in result.problems])
+
+
+def _set(path: str, value):
+    """A mutation that sets a value at a dotted path such as 'survey.1.required'."""
+    def mutate(data):
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        if last.isdigit():
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return mutate
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (_set("extra_section", {}), "unknown section 'extra_section'"),
+    (_set("settings.themes", []), "'themes' must list the themes"),
+    (_set("settings.themes.1.level", "region"), "theme 7: level must be one of case, municipality"),
+    (_set("settings.themes.1.number", 1), "theme 1 is listed twice"),
+    (_set("settings.required_default", "yes please"), "'required_default' must be true or false"),
+    (_set("settings.expected_items", "many"), "'expected_items' must be a whole number"),
+    (_set("survey.1.required", "sometimes"), "'required' must be true or false"),
+    (_set("survey.1.level", "region"), "level must be one of case, municipality"),
+    (_set("survey.1.type", "yes_no direction"), "type 'yes_no' takes no list name"),
+    (_set("survey.3.type", "integer direction"), "type 'integer' takes no list name"),
+    (_set("survey.1.choices", "direction"), "'choices' is only used on calculate items"),
+    (_set("survey.1.relevant", 5), "relevant: must be an expression in text"),
+    (_set("survey.1", "just text"), "must be a mapping of columns"),
+    (_set("choices.direction", []), "must be a non-empty list"),
+    (_set("choices.direction.0", {"code": "x"}), "each choice needs a code, a Danish (da) and an English (en) label"),
+    (_set("survey.3.constraint", ". > 'a'"), "cannot compare a number with text"),
+    (_set("survey.4.constraint", ". >= '2018-3-1'"), "is not a date in the form YYYY-MM-DD"),
+])
+def test_other_structural_errors(write, mini, mutate, fragment):
+    mutate(mini)
+    only(problems_of(write, mini), fragment)
+
+
+def test_calculate_cannot_be_required_or_constrained(write, mini):
+    mini["survey"].append({"type": "calculate", "name": "c", "theme": 1, "label_da": "c", "label_en": "c",
+                           "calculation": "${n} * 2", "required": True})
+    only(problems_of(write, mini), "a calculate item cannot have a constraint or be required")
+
+
+def test_missing_sections(write):
+    problems = problems_of(write, {"settings": {"id": "x"}})
+    only(problems, "missing section 'choices'")
+    only(problems, "missing section 'survey'")
+    assert problems_of(write, "- just\n- a list\n")[0].startswith("file: the file must be a mapping")
