@@ -1,6 +1,159 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""Comment rounds (høring) from the command line: open, follow, close, lock, export.
+Each command calls the same functions as the web pages (audit.hearing) and
+logs as user "system" unless --by names an account."""
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-COMMANDS: list[click.Command] = []
+import click
+from sqlmodel import Session, select
+
+from audit.db import session_scope
+
+
+def _audit(session: Session, name: str):  # type: ignore[no-untyped-def]
+    from audit.models import Audit
+
+    audit = session.exec(select(Audit).where(Audit.name == name)).first()
+    if audit is None:
+        raise click.ClickException(f"no audit named {name!r}")
+    return audit
+
+
+def _user(session: Session, username: str | None):  # type: ignore[no-untyped-def]
+    if not username:
+        return None
+    from audit.models import User
+
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or user.role != "admin":
+        raise click.ClickException(f"{username!r} is not an admin account")
+    return user
+
+
+BY = click.option("--by", "by", metavar="USERNAME", help="Admin account the audit log names (default: system).")
+
+
+@click.group()
+def hearing() -> None:
+    """Comment rounds: municipalities comment on the assessments of their cases.
+
+    \b
+    audit hearing open   --audit NAME --municipality Odense --municipality Aarhus --deadline 2022-06-01
+    audit hearing status --audit NAME
+    audit hearing close  --audit NAME --round 1
+    audit hearing lock   --audit NAME [--force]
+    audit hearing export --audit NAME --municipality Odense --out odense.xlsx [--feedback]
+    """
+
+
+@hearing.command("open")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--municipality", "municipalities", multiple=True, required=True,
+              help="Municipality to include (repeat). All its completed cases go to hearing.")
+@click.option("--deadline", required=True,
+              help="Last day for remarks, YYYY-MM-DD (end of that day, UTC), or YYYY-MM-DDTHH:MM[+hh:mm].")
+@BY
+def open_cmd(audit_name: str, municipalities: tuple[str, ...], deadline: str, by: str | None) -> None:
+    """Open a new round for the municipalities. Refused for a municipality with no
+    completed cases or one already in an open round (nothing is changed then)."""
+    from audit.hearing.rounds import HearingError, as_utc, open_round
+
+    try:
+        with session_scope() as session:
+            from audit.hearing.rounds import round_status
+
+            rnd = open_round(session, _audit(session, audit_name), municipalities, deadline, _user(session, by))
+            opened = ", ".join(f"{st.municipality} ({st.cases} cases)" for st in round_status(session, rnd))
+            click.echo(f"round {rnd.number} opened for {opened}; "
+                       f"deadline {as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC")
+    except HearingError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@hearing.command("status")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+def status_cmd(audit_name: str) -> None:
+    """Rounds of the audit and, per municipality, whether it has responded."""
+    from audit.hearing.lock import lock_problems
+    from audit.hearing.rounds import as_utc, round_status, rounds_of
+
+    with session_scope() as session:
+        audit = _audit(session, audit_name)
+        rounds = rounds_of(session, audit.id)
+        if not rounds:
+            click.echo("no rounds yet")
+        for rnd in rounds:
+            state = f"closed {as_utc(rnd.closed_at):%Y-%m-%d}" if rnd.closed_at else "open"
+            click.echo(f"round {rnd.number}: {state}, deadline {as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC")
+            click.echo(f"  {'municipality':<18} {'cases':>5} {'drafts':>6} {'waiting':>7} {'answered':>8}  submitted")
+            for st in round_status(session, rnd):
+                sub = f"{st.submitted_at:%Y-%m-%d %H:%M}" if st.submitted_at else "not yet"
+                click.echo(f"  {st.municipality:<18} {st.cases:>5} {st.drafts:>6} {st.submitted:>7} "
+                           f"{st.answered:>8}  {sub}")
+        if audit.locked_at:
+            click.echo(f"locked {as_utc(audit.locked_at):%Y-%m-%d %H:%M} UTC by {audit.locked_by}")
+        else:
+            problems = lock_problems(session, audit)
+            click.echo("ready to lock" if not problems else "not ready to lock: " + "; ".join(problems))
+
+
+@hearing.command("close")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--round", "number", type=int, required=True, help="Round number (see status).")
+@BY
+def close_cmd(audit_name: str, number: int, by: str | None) -> None:
+    """Close a round. Submitted remarks can still be answered afterwards."""
+    from audit.hearing.rounds import HearingError, close_round, get_round
+
+    try:
+        with session_scope() as session:
+            close_round(session, get_round(session, _audit(session, audit_name).id, number), _user(session, by))
+    except HearingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"round {number} closed")
+
+
+@hearing.command("lock")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--force", is_flag=True,
+              help="Lock even with an open round (closed first) or unanswered remarks (stay unanswered); logged.")
+@BY
+def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
+    """Lock the audit after the last round: answers become final everywhere."""
+    from audit.hearing.lock import lock_audit
+    from audit.hearing.rounds import HearingError
+
+    try:
+        with session_scope() as session:
+            overridden = lock_audit(session, _audit(session, audit_name), _user(session, by), force=force)
+    except HearingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"audit {audit_name} locked" + (f" (overridden: {'; '.join(overridden)})" if overridden else ""))
+
+
+@hearing.command("export")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--municipality", required=True, help="The municipality the workbook is for.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output .xlsx file.")
+@click.option("--feedback", is_flag=True,
+              help="The feedback workbook (after locking): its shares next to all municipalities "
+                   "for the key items in exports/feedback_items.yaml. Default: the hearing workbook.")
+def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) -> None:
+    """Write a municipality's hearing workbook (cases, assessments, remarks, responses) or feedback workbook."""
+    from audit.hearing.rounds import HearingError
+    from audit.hearing.workbooks import feedback_workbook, hearing_workbook
+    from audit.population.municipalities import canonical_municipality
+
+    try:
+        name = canonical_municipality(municipality)
+        with session_scope() as session:
+            audit = _audit(session, audit_name)
+            data = (feedback_workbook if feedback else hearing_workbook)(session, audit, name)
+    except (HearingError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    out.write_bytes(data)
+    click.echo(f"wrote {out} ({'feedback' if feedback else 'hearing'} workbook, {name})")
+
+
+COMMANDS: list[click.Command] = [hearing]

@@ -1,0 +1,199 @@
+"""Remarks: the municipality drafts them (per item or per case), submits all at
+once and only once before the deadline; an auditor answers each one, accepting
+it (the answer is revised through `set_answer`, so the trail keeps old value,
+new value and the remark as reason) or maintaining the assessment with a reason."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from audit import auditlog
+from audit.hearing.instrument import NoInstrument, instrument_for, item_or_none
+from audit.hearing.rounds import (HearingError, as_utc, deadline_passed, membership, open_round_for)
+from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User, utcnow
+from audit.review.answers import decode, encode, ensure_unlocked, set_answer
+
+DECISIONS = ("accepted", "maintained")
+_UNSET: Any = object()
+
+
+def _instrument(session: Session, audit_id: int) -> Any:
+    audit = session.get(Audit, audit_id)
+    try:
+        return instrument_for(audit)
+    except NoInstrument:
+        return None
+
+
+def _writable_round(session: Session, case: Case, user: User | None, now: datetime | None) -> tuple[HearingRound, RoundMunicipality]:
+    """The open round in which the municipality may still write remarks on this case."""
+    audit = session.get(Audit, case.audit_id)
+    if audit.locked_at is not None:
+        raise HearingError("the audit is locked; remarks are closed")
+    if user is not None and user.role == "municipality" and user.municipality != case.municipality:
+        raise HearingError("not found")  # the web layer answers 404 before this
+    rnd = open_round_for(session, case.audit_id, case.municipality)
+    if rnd is None or case.status != "in_hearing" or not case.active:
+        raise HearingError(f"case {case.id} is not in an open comment round")
+    member = membership(session, rnd, case.municipality)
+    if member.submitted_at is not None:
+        raise HearingError(f"{case.municipality} submitted its remarks for round {rnd.number} on "
+                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC; they can no longer be changed")
+    if deadline_passed(rnd, now):
+        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
+                           "has passed; no new remarks can be saved or submitted")
+    return rnd, member
+
+
+def _check(session: Session, case: Case, item: str | None, text: str, proposed: Any) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        raise HearingError("write the remark's text")
+    if item in ("", None):
+        if proposed not in (None, "", []):
+            raise HearingError("a proposed answer belongs to one item; choose the item")
+        return None
+    inst = _instrument(session, case.audit_id)
+    if inst is not None:
+        it = item_or_none(inst, item)
+        if it is None or getattr(it, "level", "case") != "case":
+            raise HearingError(f"{item}: not an item of this case's assessment")
+        if proposed not in (None, "", []):
+            from audit.review.answers import case_answers
+
+            problems = inst.check_answer(item, proposed, case_answers(session, case.id))
+            if problems:
+                raise HearingError(f"proposed answer for {item}: " + "; ".join(problems))
+    return item
+
+
+def save_draft(session: Session, *, case: Case, user: User | None, text: str, item: str | None = None,
+               proposed_value: Any = None, now: datetime | None = None) -> Remark:
+    """A new draft remark on one item (item code) or on the whole case (item None)."""
+    rnd, _ = _writable_round(session, case, user, now)
+    item = _check(session, case, item, text, proposed_value)
+    remark = Remark(round_id=rnd.id, case_id=case.id, item=item, text=text.strip(),
+                    proposed_value_json=encode(proposed_value), author_id=user.id if user else None)
+    session.add(remark)
+    session.flush()
+    auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
+                    field="draft", new={"case": case.id, "item": item, "text": remark.text,
+                                        "proposed": proposed_value})
+    return remark
+
+
+def update_draft(session: Session, remark: Remark, *, user: User | None, text: str, proposed_value: Any = None,
+                 now: datetime | None = None) -> Remark:
+    case = session.get(Case, remark.case_id)
+    if remark.status != "draft":
+        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be edited")
+    _writable_round(session, case, user, now)
+    _check(session, case, remark.item, text, proposed_value)
+    old = {"text": remark.text, "proposed": decode(remark.proposed_value_json)}
+    remark.text = text.strip()
+    remark.proposed_value_json = encode(proposed_value)
+    session.add(remark)
+    auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
+                    field="draft", old=old, new={"text": remark.text, "proposed": proposed_value})
+    return remark
+
+
+def delete_draft(session: Session, remark: Remark, *, user: User | None, now: datetime | None = None) -> None:
+    case = session.get(Case, remark.case_id)
+    if remark.status != "draft":
+        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be deleted")
+    _writable_round(session, case, user, now)
+    auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
+                    field="deleted", old={"text": remark.text, "item": remark.item})
+    session.delete(remark)
+    session.flush()
+
+
+def drafts(session: Session, rnd: HearingRound, municipality: str) -> list[Remark]:
+    return list(session.exec(select(Remark).join(Case, Case.id == Remark.case_id).where(
+        Remark.round_id == rnd.id, Case.municipality == municipality, Remark.status == "draft")
+        .order_by(Remark.case_id, Remark.id)).all())
+
+
+def submit(session: Session, rnd: HearingRound, municipality: str, user: User | None,
+           now: datetime | None = None) -> list[Remark]:
+    """Submit all the municipality's drafts in the round at once. Only once, only before
+    the deadline; submitting with no drafts records that the municipality has no remarks."""
+    audit = session.get(Audit, rnd.audit_id)
+    if audit.locked_at is not None:
+        raise HearingError("the audit is locked; remarks are closed")
+    if rnd.closed_at is not None:
+        raise HearingError(f"round {rnd.number} is closed")
+    member = membership(session, rnd, municipality)
+    if member is None:
+        raise HearingError(f"{municipality} is not in round {rnd.number}")
+    if member.submitted_at is not None:
+        raise HearingError(f"{municipality} already submitted its remarks for round {rnd.number} on "
+                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC")
+    if deadline_passed(rnd, now):
+        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
+                           "has passed; remarks can no longer be submitted")
+    moment = utcnow()
+    pending = drafts(session, rnd, municipality)
+    for remark in pending:
+        remark.status = "submitted"
+        remark.submitted_at = moment
+        session.add(remark)
+        auditlog.record(session, user=user, audit_id=rnd.audit_id, entity="remark", entity_id=remark.id,
+                        field="status", old="draft", new="submitted")
+    member.submitted_at = moment
+    member.submitted_by = user.id if user else None
+    session.add(member)
+    auditlog.record(session, user=user, audit_id=rnd.audit_id, entity="hearing_round", entity_id=rnd.id,
+                    field="submitted", new={"municipality": municipality, "remarks": len(pending)})
+    session.flush()
+    return pending
+
+
+def respond(session: Session, remark: Remark, decision: str, response: str | None, user: User | None,
+            new_value: Any = _UNSET) -> Remark:
+    """Answer a submitted remark.
+
+    accepted: for an item remark the answer becomes `new_value` (default: the proposed
+    value) through `set_answer` with reason "remark <id>: <text>"; a case remark needs
+    a response saying what was done. maintained: the response (the reason) is required."""
+    if decision not in DECISIONS:
+        raise HearingError(f"decision must be one of {', '.join(DECISIONS)}")
+    case = session.get(Case, remark.case_id)
+    ensure_unlocked(session.get(Audit, case.audit_id))  # first: a locked audit is the reason, whatever else
+    if remark.status != "submitted":
+        raise HearingError(f"remark {remark.id} is {remark.status}; only submitted remarks are answered")
+    response = (response or "").strip()
+    if decision == "maintained" and not response:
+        raise HearingError("maintaining the assessment needs a reason")
+    if decision == "accepted":
+        if remark.item:
+            value = decode(remark.proposed_value_json) if new_value is _UNSET else new_value
+            if value in (None, "", []):
+                raise HearingError("accepting a remark on an item needs the revised answer")
+            set_answer(session, case=case, item=remark.item, value=value, user=user,
+                       reason=f"remark {remark.id}: {remark.text}", instrument=_instrument(session, case.audit_id))
+        elif not response:
+            raise HearingError("accepting a remark on the whole case needs a response saying what was changed")
+    remark.status = "answered"
+    remark.decision = decision
+    remark.response = response or None
+    remark.responded_by = user.id if user else None
+    remark.responded_at = utcnow()
+    session.add(remark)
+    auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
+                    field="decision", old="submitted", new={"decision": decision, "response": remark.response},
+                    reason=remark.text)
+    session.flush()
+    return remark
+
+
+def proposed(remark: Remark) -> Any:
+    return decode(remark.proposed_value_json)
+
+
+def value_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,189 @@
+"""Per-municipality workbooks (openpyxl): the hearing workbook (its cases, their
+assessments, its remarks and the responses) and, after locking, the feedback
+workbook (its shares next to all municipalities for the key items listed in
+exports/feedback_items.yaml)."""
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlmodel import Session, select
+
+from audit.db import PROJECT_ROOT
+from audit.hearing import instrument as hi
+from audit.hearing.rounds import HearingError, as_utc
+from audit.hearing.shares import feedback_rows
+from audit.models import Answer, Audit, Case, HearingRound, Remark, utcnow
+from audit.review.answers import decode
+
+FEEDBACK_ITEMS = PROJECT_ROOT / "exports" / "feedback_items.yaml"
+HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
+BOLD = Font(bold=True)
+DECISION_DA = {"accepted": "Imødekommet", "maintained": "Fastholdt", None: ""}
+STATUS_DA = {"draft": "Kladde", "submitted": "Indsendt", "answered": "Besvaret"}
+
+
+def _header(ws, row: int, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for col, title in enumerate(titles, 1):
+        cell = ws.cell(row=row, column=col, value=title)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+    ws.freeze_panes = f"A{row + 1}"
+
+
+def _widths(ws, widths: list[int]) -> None:  # type: ignore[no-untyped-def]
+    for col, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _save(wb: Workbook) -> bytes:
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _cases(session: Session, audit: Audit, municipality: str | None, statuses: tuple[str, ...]) -> list[Case]:
+    query = select(Case).where(Case.audit_id == audit.id, Case.active == True,  # noqa: E712
+                               Case.status.in_(statuses))
+    if municipality is not None:
+        query = query.where(Case.municipality == municipality)
+    return list(session.exec(query.order_by(Case.municipality, Case.id)).all())
+
+
+def _answers(session: Session, case_ids: list[int]) -> dict[int, dict[str, tuple[Any, str]]]:
+    out: dict[int, dict[str, tuple[Any, str]]] = {cid: {} for cid in case_ids}
+    if not case_ids:
+        return out
+    for a in session.exec(select(Answer).where(Answer.case_id.in_(case_ids), Answer.pass_no == 1)).all():
+        out[a.case_id][a.item] = (decode(a.value_json), a.note or "")
+    return out
+
+
+def hearing_workbook(session: Session, audit: Audit, municipality: str) -> bytes:
+    """Its cases in hearing or final, every applicable assessment with labels, and its
+    submitted remarks with decisions and responses (drafts are not part of it)."""
+    inst = hi.instrument_for(audit)
+    cases = _cases(session, audit, municipality, ("in_hearing", "final"))
+    answers = _answers(session, [c.id for c in cases])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Vurderinger"
+    ws["A1"] = f"{audit.name}: vurderinger til høring, {municipality}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = f"Dannet {utcnow():%Y-%m-%d %H:%M} UTC. {len(cases)} sager. Kun spørgsmål, der er relevante for sagen."
+    _header(ws, 4, ["Sag", "Anciennitet", "Tema", "Spørgsmål (kode)", "Spørgsmål", "Vurdering", "Note"])
+    row = 5
+    for case in cases:
+        vals = {k: v for k, (v, _) in answers[case.id].items()}
+        notes = {k: n for k, (_, n) in answers[case.id].items()}
+        for theme in hi.assessment(inst, vals):
+            for it in theme["items"]:
+                ws.append([case.id, case.seniority_band, f"{theme['number']} {theme['label']}".strip(), it["name"],
+                           it["label"], it["display"], notes.get(it["name"], "")])
+                row += 1
+    _widths(ws, [8, 12, 24, 26, 50, 30, 40])
+
+    rs = wb.create_sheet("Bemærkninger")
+    rs["A1"] = f"Kommunens bemærkninger og revisors svar, {municipality}"
+    rs["A1"].font = Font(bold=True, size=13)
+    _header(rs, 3, ["Runde", "Sag", "Spørgsmål (kode)", "Spørgsmål", "Bemærkning", "Foreslået vurdering",
+                    "Status", "Afgørelse", "Revisors svar", "Indsendt", "Besvaret"])
+    remarks = session.exec(select(Remark, HearingRound.number).join(HearingRound, HearingRound.id == Remark.round_id)
+                           .join(Case, Case.id == Remark.case_id)
+                           .where(HearingRound.audit_id == audit.id, Case.municipality == municipality,
+                                  Remark.status != "draft")
+                           .order_by(HearingRound.number, Remark.case_id, Remark.id)).all()
+    for remark, number in remarks:
+        item = hi.item_or_none(inst, remark.item)
+        rs.append([number, remark.case_id, remark.item or "(hele sagen)", item.label_da if item else "",
+                   remark.text, hi.display(item, decode(remark.proposed_value_json)),
+                   STATUS_DA.get(remark.status, remark.status), DECISION_DA.get(remark.decision, remark.decision),
+                   remark.response or "",
+                   f"{as_utc(remark.submitted_at):%Y-%m-%d %H:%M}" if remark.submitted_at else "",
+                   f"{as_utc(remark.responded_at):%Y-%m-%d %H:%M}" if remark.responded_at else ""])
+    _widths(rs, [7, 7, 24, 40, 50, 24, 11, 13, 50, 17, 17])
+    for r in rs.iter_rows(min_row=4):
+        for cell in r:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return _save(wb)
+
+
+def load_feedback_items(path: Path = FEEDBACK_ITEMS) -> list[dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return list(data.get("items", []))
+
+
+def case_rows(session: Session, audit: Audit, statuses: tuple[str, ...] = ("final",)) -> list[dict[str, Any]]:
+    """One mapping per case: municipality plus each item's value, None where not applicable."""
+    inst = hi.instrument_for(audit)
+    cases = _cases(session, audit, None, statuses)
+    answers = _answers(session, [c.id for c in cases])
+    rows = []
+    for case in cases:
+        vals = {k: v for k, (v, _) in answers[case.id].items() if v is not None}
+        applicable = inst.applicable(vals)
+        derived = {}
+        try:
+            derived = inst.derive(vals)
+        except Exception:
+            pass
+        row: dict[str, Any] = {"municipality": case.municipality, "case_id": case.id}
+        for k, v in {**vals, **{k: v for k, v in derived.items() if v is not None}}.items():
+            row[k] = v if applicable.get(k, True) else None
+        rows.append(row)
+    return rows
+
+
+def feedback_workbook(session: Session, audit: Audit, municipality: str,
+                      items_path: Path = FEEDBACK_ITEMS) -> bytes:
+    """After locking: the municipality's share (with N) next to all municipalities for each key item."""
+    if audit.locked_at is None:
+        raise HearingError("the feedback workbook is made after the audit is locked")
+    inst = hi.instrument_for(audit)
+    specs, skipped = [], []
+    for spec in load_feedback_items(items_path):
+        item = hi.item_or_none(inst, spec["code"])
+        if item is None:
+            skipped.append(spec["code"])
+            continue
+        label = spec.get("label") or item.label_da
+        if not spec.get("label") and hi.kind(item) in ("single", "multiple"):
+            label = f"{label}: {hi.display(item, spec.get('value'))}"
+        specs.append({**spec, "label": label})
+    rows = feedback_rows(case_rows(session, audit), municipality, specs)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Tilbagemelding"
+    ws["A1"] = f"{audit.name}: tilbagemelding til {municipality}"
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"] = (f"Revisionen er afsluttet {as_utc(audit.locked_at):%Y-%m-%d}. Andele af gennemgåede sager, uvægtede. "
+                "N = sager, hvor spørgsmålet er relevant og besvaret.")
+    _header(ws, 4, ["Spørgsmål (kode)", "Svar", "Nøgletal", f"{municipality}: andel", f"{municipality}: antal",
+                    f"{municipality}: N", "Alle kommuner: andel", "Alle kommuner: antal", "Alle kommuner: N",
+                    "Gennemsnit af kommunernes andele", "Antal kommuner"])
+    for r in rows:
+        ws.append([r.code, r.value, r.label, r.own.value, r.own.count, r.own.n, r.pooled.value, r.pooled.count,
+                   r.pooled.n, r.mean_of_municipalities, r.municipalities])
+        for col in (4, 7, 10):
+            ws.cell(row=ws.max_row, column=col).number_format = "0%"
+    ws.append([])
+    ws.append([f"Anm.: N er angivet for hvert tal. Tom andel: ingen sager med relevant svar."])
+    if skipped:
+        ws.append([f"Ikke i instrumentet og derfor udeladt: {', '.join(skipped)}"])
+    ws.append([f"Kilde: {audit.name}, sagsgennemgang; dannet {utcnow():%Y-%m-%d %H:%M} UTC."])
+    _widths(ws, [26, 16, 50, 14, 12, 10, 16, 14, 12, 18, 12])
+    return _save(wb)
+
+
+def export_filename(audit: Audit, municipality: str, kind: str) -> str:
+    """An ASCII file name (HTTP headers are Latin-1): æ, ø, å spelled ae, oe, aa."""
+    text = f"{audit.name}_{municipality}"
+    for da, ascii_ in (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("Æ", "Ae"), ("Ø", "Oe"), ("Å", "Aa")):
+        text = text.replace(da, ascii_)
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in text)
+    return f"{safe}_{kind}.xlsx"

@@ -1,0 +1,228 @@
+"""The hearing pages through the real app: the admin's rounds page, the portal,
+the queue, downloads, and isolation between two municipalities in one round."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+
+from audit.models import Audit, AuditLog, Case, HearingRound, Remark
+from audit.review.answers import case_answers
+
+SOON = (datetime.now(timezone.utc) + timedelta(days=14)).date().isoformat()
+
+
+def _open_round(client_for, world, municipalities=("Odense", "København")):  # type: ignore[no-untyped-def]
+    admin, token = client_for(world.admin)
+    resp = admin.post(f"/hearing/admin/{world.audit_id}/rounds",
+                      data={"csrf_token": token, "deadline": SOON, "municipality": list(municipalities)})
+    assert resp.status_code == 200, resp.text  # redirected back to the page
+    assert "Round 1 is open for" in resp.text
+    return admin, token
+
+
+def _round_id(engine) -> int:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        return s.exec(select(HearingRound)).one().id
+
+
+def test_admin_opens_sees_status_closes_and_locks(engine, world, client_for):
+    admin, token = _open_round(client_for, world)
+    page = admin.get(f"/hearing/admin?audit_id={world.audit_id}").text
+    assert 'data-testid="status-Odense"' in page and 'data-testid="status-København"' in page
+    assert "not yet" in page and "round 1 is still open" in page
+    rid = _round_id(engine)
+    resp = admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": token})
+    assert "cannot lock: round 1 is still open" in resp.text
+    resp = admin.post(f"/hearing/admin/rounds/{rid}/close", data={"csrf_token": token})
+    assert "Round 1 is closed." in resp.text
+    resp = admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": token})
+    assert "is locked; its answers are final" in resp.text and 'data-testid="locked"' in resp.text
+    # the API reports the round; forms to open rounds are gone
+    rounds = admin.get(f"/api/hearing/audits/{world.audit_id}/rounds").json()
+    assert rounds[0]["open"] is False and {m["municipality"] for m in rounds[0]["municipalities"]} == {"Odense", "København"}
+    assert 'data-testid="open-round"' not in resp.text
+
+
+def test_open_round_form_reports_refusals(world, client_for):
+    admin, token = client_for(world.admin)
+    resp = admin.post(f"/hearing/admin/{world.audit_id}/rounds",
+                      data={"csrf_token": token, "deadline": SOON, "municipality": ["Aarhus"]})
+    assert "Round not opened: Aarhus has no completed cases" in resp.text
+
+
+def test_rounds_page_queue_and_portal_need_their_roles(world, client_for):
+    auditor, _ = client_for(world.auditor)
+    assert auditor.get("/hearing/admin").status_code == 403
+    assert auditor.get("/hearing").status_code == 403
+    assert auditor.get("/hearing/remarks").status_code == 200
+    muni, _ = client_for(world.odense_user)
+    assert muni.get("/hearing/admin").status_code == 403
+    assert muni.get("/hearing/remarks").status_code == 403
+    admin, _ = client_for(world.admin)
+    assert admin.get(f"/hearing/cases/{world.odense[0]}").status_code == 403   # the portal is the municipality's
+
+
+def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
+    _open_round(client_for, world)
+    od, token = client_for(world.odense_user)
+    portal = od.get("/hearing").text
+    assert all(f"/hearing/cases/{cid}" in portal for cid in world.odense)
+    assert not any(f"/hearing/cases/{cid}\"" in portal for cid in world.kbh)
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert "Theme 1: Målgruppens karakteristika" in page
+    assert "Jobrettet indsats mod det ordinære arbejdsmarked" in page               # choice label, not code
+    assert "Fysiske udfordringer, Psykiske udfordringer" in page
+    assert 'data-testid="item-political_focus"' not in page                          # theme 7: per municipality
+    page2 = od.get(f"/hearing/cases/{world.odense[1]}").text
+    assert 'data-testid="item-plan_job_goal_concrete"' not in page2   # not applicable without a job goal
+    resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks",
+                   data={"csrf_token": token, "item": "plan_job_goal_concrete", "text": "Konkret jobmål",
+                         "proposed": "ja"})
+    assert "Remark saved as a draft" in resp.text
+    resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks",
+                   data={"csrf_token": token, "item": "direction", "text": "x", "proposed": "måske"})
+    assert "Remark not saved" in resp.text
+    resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks", data={"csrf_token": token, "text": "Helheden"})
+    assert "Remark saved" in resp.text
+    resp = od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
+    assert "2 remark(s) submitted" in resp.text and 'data-testid="submitted"' in resp.text
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert 'data-testid="closed-why"' in page and "cannot be changed" in page
+    assert 'data-testid="remark-form-case"' not in page
+    resp = od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
+    assert "already submitted" in resp.text
+
+    auditor, atoken = client_for(world.auditor)
+    queue = auditor.get("/hearing/remarks").text
+    with Session(engine) as s:
+        item_remark, case_remark = s.exec(select(Remark).order_by(Remark.id)).all()
+    assert f'data-testid="current-{item_remark.id}">Nej<' in queue and f'data-testid="proposed-{item_remark.id}">Ja<' in queue
+    resp = auditor.post(f"/hearing/remarks/{case_remark.id}/respond",
+                        data={"csrf_token": atoken, "decision": "maintained", "response": ""})
+    assert "needs a reason" in resp.text
+    auditor.post(f"/hearing/remarks/{item_remark.id}/respond",
+                 data={"csrf_token": atoken, "decision": "accepted", "value": "ja", "response": "Enig"})
+    auditor.post(f"/hearing/remarks/{case_remark.id}/respond",
+                 data={"csrf_token": atoken, "decision": "maintained", "response": "Vurderingen står ved magt"})
+    with Session(engine) as s:
+        assert case_answers(s, world.odense[0])["plan_job_goal_concrete"] == "ja"
+        entry = s.exec(select(AuditLog).where(AuditLog.entity == "answer", AuditLog.username == "bo",
+                                              AuditLog.reason.like("remark%"))).one()
+        assert (entry.old_value, entry.new_value) == ("nej", "ja")
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert "Accepted</strong>: Enig" in page and "Assessment maintained</strong>: Vurderingen står ved magt" in page
+    assert f'data-testid="value-plan_job_goal_concrete">Ja<' in page
+
+
+def test_after_the_deadline_the_forms_are_gone_and_posts_are_refused(engine, world, client_for):
+    _open_round(client_for, world)
+    with Session(engine) as s:
+        rnd = s.exec(select(HearingRound)).one()
+        rnd.deadline = datetime.now(timezone.utc) - timedelta(minutes=1)
+        s.add(rnd)
+        s.commit()
+    od, token = client_for(world.odense_user)
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert "has passed; no new remarks can be written" in page and "remark-form" not in page
+    assert 'data-testid="deadline-passed"' in od.get("/hearing").text
+    resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks", data={"csrf_token": token, "text": "for sent"})
+    assert "has passed" in resp.text
+    resp = od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
+    assert "has passed" in resp.text
+    with Session(engine) as s:
+        assert s.exec(select(Remark)).all() == []
+
+
+def test_isolation_between_two_municipalities_in_the_same_round(engine, world, client_for):
+    _open_round(client_for, world)
+    kbh, ktoken = client_for(world.kbh_user)
+    kbh.post(f"/hearing/cases/{world.kbh[0]}/remarks", data={"csrf_token": ktoken, "text": "Københavns kladde"})
+    with Session(engine) as s:
+        kbh_remark = s.exec(select(Remark)).one()
+    od, token = client_for(world.odense_user)
+    rid = _round_id(engine)
+    b_case = world.kbh[0]
+    # pages, remark posts (forged case id), edits/deletes of B's remark, downloads: all 404
+    assert od.get(f"/hearing/cases/{b_case}").status_code == 404
+    assert od.get(f"/hearing/cases/{b_case + 1000}").status_code == 404
+    assert "København" not in od.get(f"/hearing/cases/{b_case}").text
+    assert od.post(f"/hearing/cases/{b_case}/remarks",
+                   data={"csrf_token": token, "text": "forged", "item": "direction"}).status_code == 404
+    assert od.post(f"/hearing/remarks/{kbh_remark.id}/edit",
+                   data={"csrf_token": token, "text": "overwritten"}).status_code == 404
+    assert od.post(f"/hearing/remarks/{kbh_remark.id}/delete", data={"csrf_token": token}).status_code == 404
+    assert od.get(f"/hearing/export/{world.audit_id}/København/hearing.xlsx").status_code == 404
+    assert od.get(f"/hearing/export/{world.audit_id}/K%C3%B8benhavn/feedback.xlsx").status_code == 404
+    # Aarhus is not in the round at all: its case does not exist for Odense either
+    assert od.get(f"/hearing/cases/{world.aarhus[0]}").status_code == 404
+    # Odense's submission submits Odense's drafts only; København's draft stays a draft
+    od.post(f"/hearing/cases/{world.odense[0]}/remarks", data={"csrf_token": token, "text": "Odense"})
+    od.post(f"/hearing/rounds/{rid}/submit", data={"csrf_token": token})
+    with Session(engine) as s:
+        remarks = {r.text: r.status for r in s.exec(select(Remark)).all()}
+    assert remarks == {"Københavns kladde": "draft", "Odense": "submitted"}
+    # the portal and the workbook show only Odense's cases and remarks
+    portal = od.get("/hearing").text
+    assert "Københavns kladde" not in portal and f"/hearing/cases/{b_case}\"" not in portal
+    resp = od.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/vnd.openxml")
+    wb = load_workbook(BytesIO(resp.content))
+    case_ids = {r[0] for r in wb["Vurderinger"].iter_rows(min_row=5, values_only=True)}
+    assert case_ids == set(world.odense)
+    assert "Københavns" not in str(list(wb["Bemærkninger"].values))
+    # a municipality not in the round cannot submit in it
+    assert kbh.post(f"/hearing/rounds/{rid + 99}/submit", data={"csrf_token": ktoken}).status_code == 404
+
+
+def test_downloads_admin_gets_all_auditor_none_feedback_only_after_lock(engine, world, client_for):
+    admin, token = _open_round(client_for, world)
+    for m in ("Odense", "København"):
+        assert admin.get(f"/hearing/export/{world.audit_id}/{m}/hearing.xlsx").status_code == 200
+    resp = admin.get(f"/hearing/export/{world.audit_id}/København/hearing.xlsx")
+    assert "Revision_2022_Koebenhavn_hoering.xlsx" in resp.headers["content-disposition"]
+    assert admin.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx").status_code == 409
+    auditor, _ = client_for(world.auditor)
+    assert auditor.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx").status_code == 403
+    admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": token, "force": "1"})
+    od, _ = client_for(world.odense_user)
+    resp = od.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx")
+    assert resp.status_code == 200
+    ws = load_workbook(BytesIO(resp.content))["Tilbagemelding"]
+    assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
+
+
+def test_locked_answers_cannot_change_through_the_api_or_the_queue(engine, world, client_for):
+    import pytest
+
+    from audit.review.answers import LockedError, set_answer
+
+    _open_round(client_for, world)
+    od, token = client_for(world.odense_user)
+    od.post(f"/hearing/cases/{world.odense[0]}/remarks",
+            data={"csrf_token": token, "item": "direction", "text": "fritaget", "proposed": "fritaget"})
+    od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
+    admin, atoken = client_for(world.admin)
+    admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": atoken, "force": "1"})
+    with Session(engine) as s:
+        remark = s.exec(select(Remark)).one()
+        assert s.get(Audit, world.audit_id).locked_at is not None
+        case = s.get(Case, world.odense[0])
+        with pytest.raises(LockedError):
+            set_answer(s, case=case, item="direction", value="fritaget", user=world.admin)
+    resp = admin.post(f"/api/hearing/remarks/{remark.id}/respond", json={"decision": "accepted", "value": "fritaget"},
+                      headers={"X-CSRF-Token": atoken, "accept": "application/json"})
+    assert resp.status_code == 409 and "locked" in resp.json()["detail"]
+    resp = admin.post(f"/hearing/remarks/{remark.id}/respond",
+                      data={"csrf_token": atoken, "decision": "accepted", "value": "fritaget"})
+    assert "locked" in resp.text
+    with Session(engine) as s:
+        assert case_answers(s, world.odense[0])["direction"] == "jobrettet"
+        assert s.get(Remark, remark.id).status == "submitted"
+    # the case page says why there is no form
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert "was locked on" in page and "remark-form" not in page
+    assert re.search(r"Case \d+: the auditor", page)

@@ -1,0 +1,127 @@
+"""The hearing and feedback workbooks, reopened and checked cell by cell."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import Session
+
+from audit.hearing.lock import lock_audit
+from audit.hearing.remarks import respond, save_draft, submit
+from audit.hearing.rounds import HearingError, close_round, open_round
+from audit.hearing.shares import Share, feedback_rows, share
+from audit.hearing.workbooks import feedback_workbook, hearing_workbook
+from audit.models import Audit, Case
+
+SOON = datetime.now(timezone.utc) + timedelta(days=14)
+
+
+def _rows(ws, first: int):  # type: ignore[no-untyped-def]
+    return [list(r) for r in ws.iter_rows(min_row=first, values_only=True) if any(v is not None for v in r)]
+
+
+def test_share_counts_non_missing_cells_and_lists():
+    assert share(["ja", "nej", None, "ja", float("nan")], "ja") == Share(2, 3)
+    assert share([["a", "b"], ["b"], None, []], "a") == Share(1, 3)
+    assert share(["ja", "ikke_relevant"], "ja", exclude=["ikke_relevant"]) == Share(1, 1)
+    assert share([], "ja").value is None
+    rows = [{"municipality": "A", "x": "ja"}, {"municipality": "A", "x": "nej"},
+            {"municipality": "B", "x": "ja"}, {"municipality": "B", "x": None}, {"municipality": "C"}]
+    [r] = feedback_rows(rows, "A", [{"code": "x", "value": "ja", "label": "X"}])
+    assert (r.own, r.pooled, r.mean_of_municipalities, r.municipalities) == (Share(1, 2), Share(2, 3), 0.75, 2)
+
+
+def _round_with_responses(s, world):  # type: ignore[no-untyped-def]
+    rnd = open_round(s, s.get(Audit, world.audit_id), ["Odense", "København"], SOON, world.admin)
+    od = s.get(Case, world.odense[0])
+    a = save_draft(s, case=od, user=world.odense_user, item="plan_job_goal_concrete",
+                   text="Jobmålet er konkret", proposed_value="ja")
+    b = save_draft(s, case=od, user=world.odense_user, text="Sagen som helhed")
+    save_draft(s, case=s.get(Case, world.kbh[0]), user=world.kbh_user, text="København: hemmelig kladde")
+    submit(s, rnd, "Odense", world.odense_user)
+    respond(s, a, "accepted", "Enig", world.auditor)
+    s.commit()
+    return rnd, a, b
+
+
+def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine, world):
+    with Session(engine) as s:
+        _, a, b = _round_with_responses(s, world)
+        data = hearing_workbook(s, s.get(Audit, world.audit_id), "Odense")
+    wb = load_workbook(BytesIO(data))
+    assert wb.sheetnames == ["Vurderinger", "Bemærkninger"]
+    ws = wb["Vurderinger"]
+    assert ws["A1"].value == "Revision 2022: vurderinger til høring, Odense"
+    assert [c.value for c in ws[4]] == ["Sag", "Anciennitet", "Tema", "Spørgsmål (kode)", "Spørgsmål",
+                                        "Vurdering", "Note"]
+    assert ws["A5"].value == world.odense[0]                    # data right under the header
+    rows = _rows(ws, 5)
+    assert {r[0] for r in rows} == set(world.odense)          # only Odense's cases
+    first = {r[3]: r for r in rows if r[0] == world.odense[0]}
+    assert first["direction"][4:6] == ["Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?",
+                                       "Jobrettet indsats mod det ordinære arbejdsmarked"]  # labels, not codes
+    assert first["challenges"][5] == "Fysiske udfordringer, Psykiske udfordringer"
+    assert first["challenge_breadth"][5] == "2 typer"                # calculated field, with its label
+    assert first["plan_job_goal_concrete"][5] == "Ja"          # already revised by the accepted remark
+    assert first["direction"][2] == "1 Målgruppens karakteristika"
+    second = {r[3] for r in rows if r[0] == world.odense[1]}
+    assert "plan_job_goal_concrete" not in second               # not applicable when no job goal
+    assert "political_focus" not in second                      # theme 7 is per municipality
+    assert "focus_job_wishes" not in second                     # skip logic: job_resource_focus unanswered
+    rs = wb["Bemærkninger"]
+    remarks = _rows(rs, 4)
+    assert len(remarks) == 2
+    assert remarks[0][:9] == [1, world.odense[0], "plan_job_goal_concrete", "Er jobmålet konkret?",
+                              "Jobmålet er konkret", "Ja", "Besvaret", "Imødekommet", "Enig"]
+    assert remarks[1][2] == "(hele sagen)" and remarks[1][6] == "Indsendt" and remarks[1][7] is None
+    assert "hemmelig" not in str(remarks)
+
+
+def test_feedback_workbook_only_after_lock_with_shares_next_to_all_municipalities(engine, world):
+    with Session(engine) as s:
+        rnd, a, b = _round_with_responses(s, world)
+        audit = s.get(Audit, world.audit_id)
+        with pytest.raises(HearingError, match="after the audit is locked"):
+            feedback_workbook(s, audit, "Odense")
+        respond(s, b, "maintained", "Fastholdt", world.auditor)
+        close_round(s, rnd, world.admin)
+        lock_audit(s, audit, world.admin)
+        s.commit()
+        data = feedback_workbook(s, audit, "Odense")
+    ws = load_workbook(BytesIO(data))["Tilbagemelding"]
+    assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
+    assert ws["D4"].value == "Odense: andel" and ws["G4"].value == "Alle kommuner: andel"
+    rows = {(r[0], r[1]): r for r in _rows(ws, 5) if r[1] is not None}
+    # Odense: jobrettet, rehabiliterende, jobrettet; København: fritaget, jobrettet
+    job = rows[("direction", "jobrettet")]
+    assert job[2] == "Retning for indsatsen: jobrettet"
+    assert job[3:9] == [pytest.approx(2 / 3), 2, 3, pytest.approx(3 / 5), 3, 5]
+    assert job[9] == pytest.approx((2 / 3 + 1 / 2) / 2) and job[10] == 2
+    # concrete job goal applies only where there is a job goal; case 1 was revised to ja by the remark
+    concrete = rows[("plan_job_goal_concrete", "ja")]
+    assert concrete[3:9] == [1.0, 2, 2, 1.0, 3, 3]
+    assert ws.cell(row=5, column=4).number_format == "0%"
+    notes = [r[0] for r in _rows(ws, 5) if r[1] is None]
+    assert not any(n.startswith("Ikke i instrumentet") for n in notes)   # every key item exists
+    # unanswered key items: empty share, N = 0
+    assert rows[("barrier_focus", "ja")][3:9] == [None, 0, 0, None, 0, 0]
+    assert any(n.startswith("Kilde: Revision 2022") for n in notes)
+
+
+def test_feedback_items_unknown_to_the_instrument_are_listed_not_dropped(engine, world, tmp_path):
+    items = tmp_path / "items.yaml"
+    items.write_text("items:\n  - {code: direction, value: fritaget}\n  - {code: no_such_item}\n", encoding="utf-8")
+    with Session(engine) as s:
+        audit = s.get(Audit, world.audit_id)
+        lock_audit(s, audit, world.admin)
+        for cid in world.odense + world.kbh:  # locking finalises completed cases even without a round
+            assert s.get(Case, cid).status == "final"
+        s.commit()
+        data = feedback_workbook(s, audit, "København", items_path=items)
+    ws = load_workbook(BytesIO(data))["Tilbagemelding"]
+    rows = _rows(ws, 5)
+    assert rows[0][:9] == ["direction", "fritaget", "Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?: "
+                           "Fritaget for indsats", 0.5, 1, 2, pytest.approx(1 / 5), 1, 5]
+    assert any(str(r[0]).startswith("Ikke i instrumentet og derfor udeladt: no_such_item") for r in rows)
