@@ -1,0 +1,228 @@
+"""The one door from exports to the statistics room.
+
+Every count, share, mean and N in an annex comes through the four functions here:
+`frequency`, `crosstab`, `group_summary` and `suppress`. They return the statistics
+room's `Table` (audit.statistics.tables.Table) when that room provides them.
+
+STAND-IN: until the `stats` branch lands its functions, the small implementations
+below (`_Table`, `_frequency`, ...) follow the contract in docs/contracts.md (case
+frame, "N of a share = the non-missing cells", multiple choice as tuples, design
+weight column `weight`) so that the writers can be built and tested. They are
+deliberately isolated here and are replaced by calls into audit.statistics when the
+branch is merged; nothing else in audit/exports computes a share.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+SUPPRESSED = "x"
+
+
+@dataclass
+class _Table:
+    """Result of one statistic: rows x columns of counts and shares with their N.
+
+    counts[i][j]: unweighted number of cases; shares[i][j]: share (weighted when
+    `weighted`), or a mean for kind 'mean'; n_rows[i]/n_cols[j]/n_total: the
+    denominators; suppressed[i][j]: hidden in outputs that leave the agency."""
+
+    row_var: str
+    col_var: str | None
+    row_codes: list[str]
+    col_codes: list[str]
+    counts: list[list[int]]
+    shares: list[list[float | None]]
+    n_rows: list[int]
+    n_cols: list[int]
+    n_total: int
+    percent: str = "row"
+    weighted: bool = False
+    kind: str = "share"  # 'share' | 'mean'
+    suppressed: list[list[bool]] = field(default_factory=list)
+    suppression_rule: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.suppressed:
+            self.suppressed = [[False] * len(self.col_codes) for _ in self.row_codes]
+
+
+# --------------------------------------------------------------------------- stand-in
+def _is_multi(series: pd.Series) -> bool:
+    for v in series:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        return isinstance(v, (tuple, list, set, frozenset))
+    return False
+
+
+def _missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return False
+
+
+def _codes_of(series: pd.Series, order: Sequence[str] | None) -> list[str]:
+    present: set[str] = set()
+    for v in series:
+        if _missing(v):
+            continue
+        if isinstance(v, (tuple, list, set, frozenset)):
+            present.update(str(x) for x in v)
+        else:
+            present.add(str(v))
+    ordered = [str(c) for c in order] if order else []
+    rest = sorted(present - set(ordered), key=lambda s: (len(s), s))
+    return ordered + rest
+
+
+def _indicators(series: pd.Series, codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(cases x codes 0/1 matrix, answered mask)."""
+    answered = np.array([not _missing(v) for v in series], dtype=bool)
+    mat = np.zeros((len(series), len(codes)), dtype=float)
+    index = {c: k for k, c in enumerate(codes)}
+    for i, v in enumerate(series):
+        if not answered[i]:
+            continue
+        values = v if isinstance(v, (tuple, list, set, frozenset)) else (v,)
+        for x in values:
+            k = index.get(str(x))
+            if k is not None:
+                mat[i, k] = 1.0
+    return mat, answered
+
+
+def _weights(frame: pd.DataFrame, weighted: bool) -> np.ndarray:
+    if weighted:
+        return frame["weight"].astype(float).to_numpy()
+    return np.ones(len(frame), dtype=float)
+
+
+def _frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False,
+               order: Sequence[str] | None = None) -> _Table:
+    codes = _codes_of(frame[var], order)
+    mat, answered = _indicators(frame[var], codes)
+    w = _weights(frame, weighted)
+    counts = mat[answered].sum(axis=0)
+    denom = w[answered].sum()
+    wsum = (mat[answered] * w[answered, None]).sum(axis=0)
+    n = int(answered.sum())
+    shares = [[float(wsum[k] / denom) if denom else None] for k in range(len(codes))]
+    return _Table(row_var=var, col_var=None, row_codes=codes, col_codes=["n"],
+                  counts=[[int(c)] for c in counts], shares=shares, n_rows=[n] * len(codes),
+                  n_cols=[n], n_total=n, percent="col", weighted=weighted)
+
+
+def _crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
+              row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None) -> _Table:
+    rcodes = _codes_of(frame[row], row_order)
+    ccodes = _codes_of(frame[col], col_order)
+    R, ra = _indicators(frame[row], rcodes)
+    C, ca = _indicators(frame[col], ccodes)
+    both = ra & ca
+    R, C = R[both], C[both]
+    w = _weights(frame, weighted)[both]
+    counts = R.T @ C
+    wcounts = R.T @ (C * w[:, None])
+    row_n = R.sum(axis=0)              # cases in row i with the column answered
+    col_n = C.sum(axis=0)
+    row_w = (R * w[:, None]).sum(axis=0)
+    col_w = (C * w[:, None]).sum(axis=0)
+    total_w = w.sum()
+    shares: list[list[float | None]] = []
+    for i in range(len(rcodes)):
+        line: list[float | None] = []
+        for j in range(len(ccodes)):
+            d = {"row": row_w[i], "col": col_w[j], "total": total_w}[percent]
+            line.append(float(wcounts[i, j] / d) if d else None)
+        shares.append(line)
+    return _Table(row_var=row, col_var=col, row_codes=rcodes, col_codes=ccodes,
+                  counts=[[int(x) for x in r] for r in counts], shares=shares,
+                  n_rows=[int(x) for x in row_n], n_cols=[int(x) for x in col_n], n_total=int(both.sum()),
+                  percent=percent, weighted=weighted)
+
+
+def _group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None = "ja", weighted: bool = False,
+                   by_order: Sequence[str] | None = None) -> _Table:
+    """Per group of `by`: the share answering `value` (or the mean when value is None)."""
+    codes = _codes_of(frame[by], by_order)
+    G, ga = _indicators(frame[by], codes)
+    items = frame[item]
+    answered = np.array([not _missing(v) for v in items], dtype=bool)
+    keep = ga & answered
+    w = _weights(frame, weighted)[keep]
+    G = G[keep]
+    if value is None:
+        x = pd.to_numeric(items[keep], errors="coerce").to_numpy(dtype=float)
+        kind = "mean"
+        hit = x
+    else:
+        hit = np.array([str(v) == value for v in items[keep]], dtype=float)
+        kind = "share"
+    counts, shares, ns = [], [], []
+    for k in range(len(codes)):
+        m = G[:, k] > 0
+        d = w[m].sum()
+        ns.append(int(m.sum()))
+        counts.append([int(hit[m].sum()) if kind == "share" else int(m.sum())])
+        shares.append([float((hit[m] * w[m]).sum() / d) if d else None])
+    n = int(keep.sum())
+    return _Table(row_var=by, col_var=item, row_codes=codes, col_codes=[item], counts=counts, shares=shares,
+                  n_rows=ns, n_cols=[n], n_total=n, percent="row", weighted=weighted, kind=kind)
+
+
+def _suppress(table: _Table, min_cell: int = 3) -> _Table:
+    """Primary suppression: a cell of 1..min_cell-1 cases, and every cell of a row or
+    column whose N is below min_cell, is hidden (count and share)."""
+    hidden = False
+    for i in range(len(table.row_codes)):
+        for j in range(len(table.col_codes)):
+            c = table.counts[i][j]
+            small_n = table.n_rows[i] < min_cell if table.percent == "row" else (
+                table.n_cols[j] < min_cell if table.percent == "col" else False)
+            if table.kind == "mean":
+                small = table.n_rows[i] < min_cell
+            else:
+                small = 0 < c < min_cell or (small_n and table.n_rows[i] > 0 and table.n_cols[j] > 0)
+            if small:
+                table.suppressed[i][j] = True
+                hidden = True
+    if hidden:
+        table.suppression_rule = (f"x: færre end {min_cell} sager; udeladt af diskretionshensyn.")
+    return table
+
+
+# --------------------------------------------------------------------------- the door
+def _stats_function(module: str, name: str):  # type: ignore[no-untyped-def]
+    try:
+        mod = __import__(f"audit.statistics.{module}", fromlist=[name])
+    except ImportError:
+        return None
+    return getattr(mod, name, None)
+
+
+def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False,
+              order: Sequence[str] | None = None) -> _Table:
+    return _frequency(frame, var, weighted=weighted, order=order)
+
+
+def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
+             row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None) -> _Table:
+    return _crosstab(frame, row, col, percent=percent, weighted=weighted, row_order=row_order, col_order=col_order)
+
+
+def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None = "ja", weighted: bool = False,
+                  by_order: Sequence[str] | None = None) -> _Table:
+    return _group_summary(frame, by, item, value=value, weighted=weighted, by_order=by_order)
+
+
+def suppress(table: _Table, min_cell: int = 3) -> _Table:
+    return _suppress(table, min_cell)
+
+
+STANDIN = True  # set to False once the functions above delegate to audit.statistics
