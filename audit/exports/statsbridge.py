@@ -226,3 +226,59 @@ def suppress(table: _Table, min_cell: int = 3) -> _Table:
 
 
 STANDIN = True  # set to False once the functions above delegate to audit.statistics
+
+
+# --------------------------------------------------------------------------- case frame
+REVIEWED = ("completed", "in_hearing", "final")
+
+
+def load_case_frame(session: Any, audit: Any, instrument: Any = None) -> pd.DataFrame:
+    """The audit's case frame (docs/contracts.md). Delegates to
+    audit.statistics.dataset.load_case_frame when the statistics room has it."""
+    fn = _stats_function("dataset", "load_case_frame")
+    if fn is not None:
+        return fn(session, audit)
+    return _load_case_frame(session, audit, instrument)
+
+
+def _load_case_frame(session: Any, audit: Any, instrument: Any = None) -> pd.DataFrame:
+    """Stand-in: reviewed, active, non-reserve cases with register variables, design
+    variables, pass-1 answers and the instrument's calculated fields."""
+    import json
+
+    from sqlmodel import select
+
+    from audit.models import Answer, Case, Person
+    from audit.population.age import age_band
+
+    cases = session.exec(select(Case, Person).join(Person, Person.id == Case.person_pk).where(
+        Case.audit_id == audit.id, Case.active == True, Case.is_reserve == False,  # noqa: E712
+        Case.status.in_(REVIEWED)).order_by(Case.id)).all()
+    ids = [c.id for c, _ in cases]
+    answers: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    if ids:
+        for a in session.exec(select(Answer).where(Answer.case_id.in_(ids), Answer.pass_no == 1)):
+            if a.value_json is not None:
+                answers[a.case_id][a.item] = json.loads(a.value_json)
+    items = [i for i in getattr(instrument, "items", []) if getattr(i, "level", "case") == "case"]
+    records = []
+    for case, person in cases:
+        ans = answers[case.id]
+        derived = instrument.derive(ans) if instrument is not None else {}
+        applicable = instrument.applicable({**ans, **derived}) if instrument is not None else {}
+        rec: dict[str, Any] = {
+            "case_id": case.id, "municipality": case.municipality, "seniority_band": case.seniority_band,
+            "sex": person.sex, "age": person.age, "age_band": age_band(person.age), "origin": person.origin,
+            "stratum": f"{case.municipality}|{case.seniority_band}", "stratum_population": case.stratum_population,
+            "stratum_sample": case.stratum_sample, "weight": case.weight}
+        names = [i.name for i in items] if items else sorted(ans)
+        for name in names:
+            v = derived.get(name, ans.get(name))
+            if instrument is not None and not applicable.get(name, True):
+                v = None
+            rec[name] = tuple(v) if isinstance(v, list) else v
+        records.append(rec)
+    columns = ["case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin", "stratum",
+               "stratum_population", "stratum_sample", "weight"]
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame(columns=columns)
+    return frame
