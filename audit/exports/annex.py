@@ -80,6 +80,7 @@ class SheetLayout:
     source_row: int
     first_col: int = 2      # first value column (B)
     chart: bool = False
+    block_rows: bool = False   # stacked row variables get a heading row each
 
 
 def _label_column_title(grid: Grid) -> str | None:
@@ -199,7 +200,8 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     ws.oddFooter.center.text = "Side &P af &N"
     ws.oddHeader.left.text = f"{tdef.id}"
 
-    layout = SheetLayout(ws.title, 1, tuple(header_rows), first_data, last_data, note_row, source_row)
+    layout = SheetLayout(ws.title, 1, tuple(header_rows), first_data, last_data, note_row, source_row,
+                         block_rows=use_block_rows)
     if tdef.chart == "bar":
         layout.chart = add_bar_chart(ws, grid, layout)
     return layout
