@@ -51,14 +51,6 @@ class _Table:
 
 
 # --------------------------------------------------------------------------- stand-in
-def _is_multi(series: pd.Series) -> bool:
-    for v in series:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            continue
-        return isinstance(v, (tuple, list, set, frozenset))
-    return False
-
-
 def _missing(v: Any) -> bool:
     if v is None:
         return True
@@ -67,33 +59,42 @@ def _missing(v: Any) -> bool:
     return False
 
 
-def _codes_of(series: pd.Series, order: Sequence[str] | None) -> list[str]:
-    present: set[str] = set()
+def _is_multi(series: pd.Series) -> bool:
     for v in series:
-        if _missing(v):
-            continue
-        if isinstance(v, (tuple, list, set, frozenset)):
-            present.update(str(x) for x in v)
-        else:
-            present.add(str(v))
+        if not _missing(v):
+            return isinstance(v, (tuple, list, set, frozenset))
+    return False
+
+
+def _answered(series: pd.Series) -> np.ndarray:
+    return series.notna().to_numpy(dtype=bool)
+
+
+def _codes_of(series: pd.Series, order: Sequence[str] | None) -> list[str]:
+    s = series[series.notna()]
+    if _is_multi(s):
+        s = s.explode().dropna()
+    present = set(s.astype(str).unique())
     ordered = [str(c) for c in order] if order else []
-    rest = sorted(present - set(ordered), key=lambda s: (len(s), s))
+    rest = sorted(present - set(ordered), key=lambda x: (len(x), x))
     return ordered + rest
 
 
 def _indicators(series: pd.Series, codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(cases x codes 0/1 matrix, answered mask)."""
-    answered = np.array([not _missing(v) for v in series], dtype=bool)
+    """(cases x codes 0/1 matrix, answered mask), vectorised."""
+    answered = _answered(series)
     mat = np.zeros((len(series), len(codes)), dtype=float)
-    index = {c: k for k, c in enumerate(codes)}
-    for i, v in enumerate(series):
-        if not answered[i]:
-            continue
-        values = v if isinstance(v, (tuple, list, set, frozenset)) else (v,)
-        for x in values:
-            k = index.get(str(x))
-            if k is not None:
-                mat[i, k] = 1.0
+    if _is_multi(series):
+        exploded = series.reset_index(drop=True).explode()
+        exploded = exploded[exploded.notna()]
+        pos = exploded.index.to_numpy()
+        vals = exploded.astype(str).to_numpy()
+        for k, c in enumerate(codes):
+            mat[pos[vals == c], k] = 1.0
+    else:
+        vals = series.astype(str).to_numpy()
+        for k, c in enumerate(codes):
+            mat[:, k] = (vals == c) & answered
     return mat, answered
 
 
@@ -153,7 +154,7 @@ def _group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None
     codes = _codes_of(frame[by], by_order)
     G, ga = _indicators(frame[by], codes)
     items = frame[item]
-    answered = np.array([not _missing(v) for v in items], dtype=bool)
+    answered = _answered(items)
     keep = ga & answered
     w = _weights(frame, weighted)[keep]
     G = G[keep]
@@ -162,7 +163,7 @@ def _group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None
         kind = "mean"
         hit = x
     else:
-        hit = np.array([str(v) == value for v in items[keep]], dtype=float)
+        hit = (items[keep].astype(str).to_numpy() == value).astype(float)
         kind = "share"
     counts, shares, ns = [], [], []
     for k in range(len(codes)):
