@@ -139,6 +139,29 @@ def prepare_frame(frame: pd.DataFrame, spec: AnnexSpec) -> pd.DataFrame:
     return out
 
 
+def apply_expression(frame: pd.DataFrame, text: str | None) -> pd.DataFrame:
+    """Keep the cases for which the instrument expression is true (one engine for skip
+    logic and table filters; evaluated on each case's row, never with eval)."""
+    if not text:
+        return frame
+    from audit.instrument import expressions as ex
+
+    node = ex.parse(text)
+    names = {r.name for r in ex.references(node)}
+
+    def plain(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, tuple):
+            return list(v)
+        return v.item() if isinstance(v, np.generic) else v
+
+    cols = [c for c in names if c in frame.columns]
+    keep = [ex.evaluate(node, ex.lookup_from({c: plain(v) for c, v in zip(cols, row)})) is True
+            for row in frame[cols].itertuples(index=False, name=None)]
+    return frame[np.array(keep, dtype=bool)] if len(frame) else frame
+
+
 def apply_filter(frame: pd.DataFrame, filt: dict[str, Sequence[str]]) -> pd.DataFrame:
     if not filt:
         return frame
@@ -378,7 +401,7 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
 def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None,
                suppress: bool = True) -> Grid:
     lab = Labeller(spec, instrument, tdef.filter)
-    sub = apply_filter(frame, tdef.filter)
+    sub = apply_expression(apply_filter(frame, tdef.filter), tdef.filter_expr)
     do_suppress = suppress and tdef.suppress
     if tdef.kind == "frequency":
         return _frequency_grid(tdef, sub, lab, spec.min_cell, do_suppress)

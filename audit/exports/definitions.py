@@ -52,6 +52,7 @@ class TableDef:
     rows: tuple[str, ...] = ()           # row variable(s); several = stacked blocks
     cols: tuple[str, ...] = ()           # column variable(s); several = column groups
     filter: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    filter_expr: str | None = None       # instrument expression, e.g. "${direction} = 'jobrettet'"
     weighting: str = "none"
     percent: str = "row"
     note: str = ""
@@ -63,7 +64,27 @@ class TableDef:
     indicators: tuple[str, ...] = ()
 
     def variables(self) -> list[str]:
-        return [*self.rows, *self.cols, *self.filter, *self.characteristics, *self.indicators]
+        return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
+                *self.characteristics, *self.indicators]
+
+
+def _expressions():  # type: ignore[no-untyped-def]
+    """The instrument's expression language (never eval), if that room is installed."""
+    try:
+        from audit.instrument import expressions
+    except ImportError:
+        return None
+    return expressions
+
+
+def expression_references(text: str | None) -> list[str]:
+    ex = _expressions()
+    if not text or ex is None:
+        return []
+    try:
+        return [r.name for r in ex.references(ex.parse(text))]
+    except ex.ExpressionError:
+        return []
 
 
 @dataclass(frozen=True)
@@ -163,9 +184,21 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         if chart not in CHARTS:
             problems.append(f"{where}: chart must be bar or none, not {chart!r}")
         filt: dict[str, tuple[str, ...]] = {}
+        filter_expr = None
         raw_filter = t.get("filter") or {}
-        if not isinstance(raw_filter, dict):
-            problems.append(f"{where}: filter must be a mapping {{variable: [allowed values]}}")
+        if isinstance(raw_filter, str):
+            ex = _expressions()
+            if ex is None:
+                problems.append(f"{where}: an expression filter needs the instrument's expression language; "
+                                f"use {{variable: [allowed values]}}")
+            else:
+                try:
+                    ex.parse(raw_filter)
+                    filter_expr = raw_filter
+                except ex.ExpressionError as exc:
+                    problems.append(f"{where}: filter: {exc.describe() if hasattr(exc, 'describe') else exc}")
+        elif not isinstance(raw_filter, dict):
+            problems.append(f"{where}: filter must be an expression or a mapping {{variable: [allowed values]}}")
         else:
             filt = {str(k): _as_tuple(v) for k, v in raw_filter.items()}
         hl = None
@@ -179,6 +212,7 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                                rows=_as_tuple(raw_hl.get("rows")))
         spec.tables.append(TableDef(
             id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
+            filter_expr=filter_expr,
             weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
             source=str(t.get("source") or source), chart=chart, highlight=hl,
             suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds))
