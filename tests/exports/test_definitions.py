@@ -87,3 +87,31 @@ def test_check_annex_command(tmp_path):  # type: ignore[no-untyped-def]
     res = runner.invoke(main, ["export", "check-annex", str(bad)])
     assert res.exit_code == 1
     assert "table T01: id used twice" in res.output
+
+
+def test_expression_filter_uses_the_instrument_engine(tmp_path, frame):  # type: ignore[no-untyped-def]
+    pytest.importorskip("audit.instrument.expressions")
+    from audit.exports.compute import build_grid, prepare_frame
+
+    path = tmp_path / "expr.yaml"
+    path.write_text(textwrap.dedent("""
+        tables:
+          - id: X1
+            title: Jobmål blandt jobrettede
+            kind: frequency
+            row: plan_job_goal
+            filter: "${direction} = 'jobrettet'"
+          - id: X2
+            title: Fejl
+            kind: frequency
+            row: plan_job_goal
+            filter: "${direction} = = 'jobrettet'"
+    """), encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, known=_known())
+    assert any(p.startswith("table X2: filter:") for p in err.value.problems)
+    text = path.read_text(encoding="utf-8").split("  - id: X2")[0]
+    path.write_text(text, encoding="utf-8")
+    spec = load_definitions(path, known=_known())
+    grid = build_grid(spec.table("X1"), prepare_frame(frame, spec), spec)
+    assert grid.n_cases == int((frame["direction"] == "jobrettet").sum())
