@@ -1,6 +1,8 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""`audit instrument`: the review-instrument room's commands (defined in audit.instrument.cli)."""
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+from audit.instrument.cli import instrument
+
+COMMANDS: list[click.Command] = [instrument]

@@ -1,0 +1,280 @@
+"""The runtime instrument: items, choices and the one engine for skip logic.
+
+Everything that decides whether an item applies, what a calculated field is worth
+or whether an answer is acceptable lives here, so review pages, completion checks
+and statistics cannot disagree. Instances are built by ``audit.instrument.loader``
+from a validated questionnaire file or from a stored snapshot.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from audit.instrument import expressions as ex
+
+ITEM_TYPES = ("yes_no", "yes_no_na", "select_one", "select_multiple", "integer", "date",
+              "text", "scale", "calculate")
+LEVELS = ("case", "municipality")
+SCALE_MIN, SCALE_MAX = 1, 5
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    label_da: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question (or calculated field). ``type`` is the base type without the list
+    name; ``list_name``/``choices`` are set for choice types."""
+    name: str
+    type: str
+    label_da: str
+    label_en: str
+    theme: int
+    level: str = "case"
+    list_name: str | None = None
+    choices: tuple[Choice, ...] | None = None
+    hint_da: str | None = None
+    hint_en: str | None = None
+    relevant: str | None = None
+    constraint: str | None = None
+    constraint_message: str | None = None
+    required: bool = False
+    calculation: str | None = None
+    line: int | None = None
+    relevant_ast: ex.Node | None = field(default=None, compare=False, repr=False)
+    constraint_ast: ex.Node | None = field(default=None, compare=False, repr=False)
+    calculation_ast: ex.Node | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def hint(self) -> str | None:
+        """Guidance text in the primary language (Danish), falling back to English."""
+        return self.hint_da or self.hint_en
+
+    @property
+    def is_calculated(self) -> bool:
+        return self.type == "calculate"
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.choices or ())
+
+    def choice_label(self, code: str, lang: str = "da") -> str:
+        for c in self.choices or ():
+            if c.code == code:
+                return c.label_da if lang == "da" else c.label_en
+        return code
+
+
+def is_answered(value: Any) -> bool:
+    return not (value is None or value == "" or (isinstance(value, (list, tuple)) and len(value) == 0))
+
+
+def _valid_date(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 10:
+        return False
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def type_problem(item: Item, value: Any) -> str | None:
+    """Why ``value`` is not a well-formed answer for ``item`` (None if it is)."""
+    t = item.type
+    if t in ("yes_no", "yes_no_na", "select_one"):
+        if not isinstance(value, str) or value not in item.codes:
+            return f"{item.name}: {value!r} is not one of the codes {', '.join(item.codes)}"
+    elif t == "select_multiple":
+        if not isinstance(value, (list, tuple)):
+            return f"{item.name}: a multiple-choice answer must be a list of codes, not {type(value).__name__}"
+        bad = [v for v in value if not isinstance(v, str) or v not in item.codes]
+        if bad:
+            return f"{item.name}: unknown code(s) {', '.join(map(repr, bad))}; allowed: {', '.join(item.codes)}"
+        if len(set(value)) != len(value):
+            return f"{item.name}: a code is ticked twice"
+    elif t == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return f"{item.name}: {value!r} is not a whole number"
+    elif t == "scale":
+        if not isinstance(value, int) or isinstance(value, bool) or not SCALE_MIN <= value <= SCALE_MAX:
+            return f"{item.name}: {value!r} is not a score from {SCALE_MIN} to {SCALE_MAX}"
+    elif t == "date":
+        if not _valid_date(value):
+            return f"{item.name}: {value!r} is not a date written YYYY-MM-DD"
+    elif t == "text":
+        if not isinstance(value, str):
+            return f"{item.name}: {value!r} is not text"
+    return None
+
+
+@dataclass(frozen=True)
+class BindCheck:
+    """Result of comparing the instrument an audit is bound to with the file today."""
+    changed: bool
+    bound_version: str
+    current_version: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    modified: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if not self.changed:
+            return f"unchanged: the audit and the file are both {self.bound_version}"
+        parts = [f"the file is now {self.current_version}, the audit stays bound to {self.bound_version}"]
+        for label, names in (("added", self.added), ("removed", self.removed), ("modified", self.modified)):
+            if names:
+                parts.append(f"{label}: {', '.join(names)}")
+        return "; ".join(parts)
+
+
+class Instrument:
+    """A validated, immutable review instrument bound to one version."""
+
+    def __init__(self, *, settings: Mapping[str, Any], choices: Mapping[str, tuple[Choice, ...]],
+                 items: tuple[Item, ...], themes: list[tuple[int, str, str]], order: tuple[str, ...],
+                 content: Mapping[str, Any], version: str) -> None:
+        self.settings = dict(settings)
+        self.choices = dict(choices)
+        self.items = items
+        self.themes = themes
+        self.version = version
+        self._content = content
+        self._order = order
+        self._by_name = {i.name: i for i in items}
+        self._deps = {
+            i.name: tuple(dict.fromkeys(r.name for r in ex.references(i.relevant_ast)))
+            if i.relevant_ast is not None else () for i in items
+        }
+
+    # ---------------------------------------------------------------- identity
+    @property
+    def id(self) -> str:
+        return str(self.settings.get("id", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.settings.get("title", ""))
+
+    def item(self, name: str) -> Item:
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    @property
+    def assessment_items(self) -> tuple[Item, ...]:
+        """Items an auditor answers (calculated fields excluded)."""
+        return tuple(i for i in self.items if not i.is_calculated)
+
+    def counts_per_theme(self) -> dict[int, int]:
+        counts = {number: 0 for number, _, _ in self.themes}
+        for i in self.assessment_items:
+            counts[i.theme] = counts.get(i.theme, 0) + 1
+        return counts
+
+    # ---------------------------------------------------------------- snapshots
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable frozen copy; stored on the audit so the file may change freely."""
+        return {"snapshot_format": SNAPSHOT_FORMAT, "version": self.version,
+                "content": json.loads(json.dumps(self._content))}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Instrument":
+        from audit.instrument.loader import instrument_from_snapshot
+        return instrument_from_snapshot(data)
+
+    def item_content(self, name: str) -> dict[str, Any]:
+        for raw in self._content.get("survey", []):
+            if raw.get("name") == name:
+                return raw
+        raise KeyError(name)
+
+    # ---------------------------------------------------------------- engine
+    def _clean(self, item: Item, value: Any) -> Any:
+        """The value the engine reasons with: a malformed answer counts as missing."""
+        if not is_answered(value) or type_problem(item, value) is not None:
+            return None
+        if item.type == "select_multiple":
+            return tuple(value)
+        return value
+
+    def _run(self, answers: Mapping[str, Any], override: tuple[str, Any] | None = None
+             ) -> tuple[dict[str, bool], dict[str, Any]]:
+        """Walk items in dependency order computing applicability and effective values."""
+        if not isinstance(answers, Mapping):
+            answers = {}
+        applicable: dict[str, bool] = {}
+        values: dict[str, Any] = {}
+        lookup = values.get
+        for name in self._order:
+            item = self._by_name[name]
+            ok = True
+            if item.relevant_ast is not None:
+                ok = all(applicable.get(d, False) for d in self._deps[name]) and \
+                    ex.evaluate(item.relevant_ast, lookup) is True
+            applicable[name] = ok
+            if not ok:
+                values[name] = None
+            elif item.is_calculated:
+                values[name] = ex.evaluate(item.calculation_ast, lookup) if item.calculation_ast else None
+            else:
+                raw = override[1] if override is not None and override[0] == name else answers.get(name)
+                values[name] = self._clean(item, raw)
+        return applicable, values
+
+    def applicable(self, answers: Mapping[str, Any]) -> dict[str, bool]:
+        """Skip logic: which items apply given these answers (every item, in survey order)."""
+        applicable, _ = self._run(answers)
+        return {i.name: applicable[i.name] for i in self.items}
+
+    def derive(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Values of the calculated fields (None where a field does not apply)."""
+        _, values = self._run(answers)
+        return {i.name: values[i.name] for i in self.items if i.is_calculated}
+
+    def effective(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Answers as statistics should see them: not-applicable and malformed ones become None,
+        calculated fields filled in."""
+        _, values = self._run(answers)
+        return {i.name: values[i.name] for i in self.items}
+
+    def check_answer(self, name: str, value: Any, answers: Mapping[str, Any]) -> list[str]:
+        """Type and constraint messages for one value given the other answers (empty: fine)."""
+        item = self._by_name.get(name) if isinstance(name, str) else None
+        if item is None:
+            return [f"{name!r} is not an item of instrument {self.version}"]
+        if item.is_calculated:
+            return [f"{name}: is calculated and cannot be answered"]
+        if not is_answered(value):
+            return []
+        problem = type_problem(item, value)
+        if problem:
+            return [problem]
+        if item.constraint_ast is not None:
+            _, values = self._run(answers, override=(name, value))
+            ok = ex.evaluate(item.constraint_ast, values.get, this=self._clean(item, value))
+            if ok is not True:
+                message = item.constraint_message or \
+                    f"the answer must satisfy: {ex.to_words(item.constraint_ast, 'en')}"
+                return [f"{name}: {message}"]
+        return []
+
+    def missing_required(self, answers: Mapping[str, Any], level: str | None = None) -> list[str]:
+        """Required items that apply but are unanswered, in survey order."""
+        if not isinstance(answers, Mapping):
+            answers = {}
+        applicable, _ = self._run(answers)
+        return [i.name for i in self.items
+                if i.required and not i.is_calculated and applicable[i.name]
+                and (level is None or i.level == level) and not is_answered(answers.get(i.name))]
+
+    def __repr__(self) -> str:
+        return f"<Instrument {self.id} {self.version}: {len(self.assessment_items)} items>"
