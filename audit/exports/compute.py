@@ -348,6 +348,8 @@ def _indicator_kind(frame: pd.DataFrame, item: str, instrument: Any) -> str | No
         except (KeyError, AttributeError, ValueError):
             it = None
     if it is not None:
+        if getattr(it, "choices", None):
+            return "ja"
         return None if it.type in ("integer", "scale", "calculate", "decimal") else "ja"
     sample = frame[item].dropna()
     return None if len(sample) and all(isinstance(v, (int, float, np.number)) for v in sample[:50]) else "ja"

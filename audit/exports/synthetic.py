@@ -13,9 +13,11 @@ MUNICIPALITIES = {"København": 4646, "Odense": 1590, "Aarhus": 1361, "Aalborg":
                   "Vesthimmerland": 115, "Thisted": 109, "Fredensborg": 90, "Nordfyn": 75, "Middelfart": 63}
 CHALLENGES = ("misbrug", "fysiske", "psykiske", "sociale", "sproglige", "laese_skrive_regne", "familie", "andet")
 PREVALENCE = np.array([0.22, 0.70, 0.64, 0.20, 0.14, 0.07, 0.23, 0.04])
-DEPARTMENTS = ("social", "familie", "misbrug", "sundhed", "andre_offentlige", "andet")
-CERT_TYPES = ("lae145", "lae105", "lae125", "lae155", "anden")
-CERT_REASONS = ("tilbud", "arbejdsevne", "helbred", "afbud", "rehabilitering")
+DEPARTMENTS = ("socialafdeling", "familieafdeling", "misbrugsafdeling", "sundhedsafdeling", "andre_offentlige",
+               "laegekonsulent", "andet")
+CERT_TYPES = ("lae105", "lae125", "lae145", "lae155", "lae265", "andet")
+CERT_REASONS = ("helbredsaendring", "deltagelse_indsats", "raadighed", "visitation", "fritagelse",
+                "afbud_samtaler", "afbud_tilbud", "generel_arbejdsevne")
 
 
 def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
@@ -39,11 +41,14 @@ def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
         chosen = rng.choice(len(CHALLENGES), size=breadth, replace=False, p=PREVALENCE / PREVALENCE.sum())
         challenges.append(tuple(CHALLENGES[k] for k in sorted(chosen)))
     breadth_arr = np.array([len(c) for c in challenges])
+    has_challenges = np.where(breadth_arr > 0, "ja", "nej")
+    breadth_code = np.array(["4+" if b >= 4 else str(b) for b in breadth_arr], dtype=object)
     p_stable = np.choose(np.minimum(breadth_arr, 4), [0.30, 0.43, 0.47, 0.64, 0.82])
     stable = np.where(rng.random(n) < p_stable, "ja", "nej")
     yes = lambda p: np.where(rng.random(n) < p, "ja", "nej")  # noqa: E731
     focus_p = np.select([direction == "jobrettet", direction == "rehabiliterende"], [0.75, 0.46], 0.37)
-    plan_job_goal = yes(0.53)
+    plan_exists = yes(0.95)
+    plan_job_goal = np.where(plan_exists == "ja", yes(0.55), None)
     concrete = np.where(plan_job_goal == "ja", yes(0.88), None)
     exempt_225 = yes(0.83)
     justification = np.where(exempt_225 == "ja", rng.choice(["konkret", "standard", "ingen"], n, p=[0.62, 0.35, 0.03]),
@@ -53,25 +58,29 @@ def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
     departments = [tuple(sorted(rng.choice(DEPARTMENTS, size=int(rng.integers(1, 3)), replace=False)))
                    if e == "ja" else None for e in efforts]
     certs = rng.poisson(1.4, n)
+    has_certs = np.where(certs > 0, "ja", "nej")
     latest = np.where(certs > 0, rng.choice(CERT_TYPES, n), None)
     reason = np.where(certs > 0, rng.choice(CERT_REASONS, n), None)
     frame = pd.DataFrame({
         "case_id": np.arange(1, n + 1), "municipality": municipality, "seniority_band": band, "sex": sex,
         "age": age, "age_band": age_band, "origin": origin, "stratum": strata.to_numpy(),
         "stratum_population": N_h, "stratum_sample": n_h, "weight": N_h / n_h,
-        "direction": direction, "challenges": pd.Series(challenges, dtype=object),
-        "challenge_breadth": breadth_arr, "stable_participation": stable,
+        "direction": direction, "has_challenges": has_challenges,
+        "challenges": pd.Series([c if c else None for c in challenges], dtype=object),
+        "challenge_breadth": breadth_code, "stable_participation": stable,
         "job_resource_focus": np.where(rng.random(n) < focus_p, "ja", "nej"),
-        "plan_job_goal": plan_job_goal, "plan_job_goal_concrete": concrete,
+        "plan_exists": plan_exists, "plan_job_goal": plan_job_goal, "plan_job_goal_concrete": concrete,
         "exempt_225": exempt_225, "exempt_225_justification": justification,
         "company_placement": np.where(rng.random(n) < company_p, "ja", "nej"),
         "meetings_other_departments": yes(0.25), "efforts_other_departments": efforts,
-        "other_departments": pd.Series(departments, dtype=object),
-        "medical_certificates": certs, "latest_certificate_type": latest, "certificate_reason": reason,
+        "efforts_departments": pd.Series(departments, dtype=object),
+        "medical_certificates": has_certs,
+        "medical_certificates_count": pd.Series([int(c) if c > 0 else None for c in certs], dtype=object),
+        "latest_certificate_type": latest, "latest_certificate_reason": reason,
         "interviews_count": rng.poisson(6, n), "ordinary_hours": yes(0.15), "personal_job_broker": yes(0.65),
-        "mentor": yes(0.40), "cross_disciplinary_coordination": yes(0.52), "round_table_meeting": yes(0.23),
+        "mentor": yes(0.40), "coordination_cross_disciplinary": yes(0.52), "roundtable": yes(0.23),
     })
-    for col in ("plan_job_goal_concrete", "exempt_225_justification", "latest_certificate_type",
-                "certificate_reason"):
+    for col in ("plan_job_goal", "plan_job_goal_concrete", "exempt_225_justification", "latest_certificate_type",
+                "latest_certificate_reason"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame

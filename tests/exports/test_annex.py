@@ -8,19 +8,25 @@ from openpyxl import load_workbook
 
 from audit.exports import statsbridge as stats
 from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, n_phrase, note_text, write_annex
-from audit.exports.compute import apply_filter, build_grids, prepare_frame
+from audit.exports.compute import Labeller, apply_filter, build_grids, prepare_frame
 from audit.exports.definitions import load_definitions
+from audit.exports.service import default_instrument
 
 
 @pytest.fixture(scope="module")
-def spec():  # type: ignore[no-untyped-def]
-    return load_definitions()
+def instrument():  # type: ignore[no-untyped-def]
+    return default_instrument()
 
 
 @pytest.fixture(scope="module")
-def annex(frame, spec, tmp_path_factory):  # type: ignore[no-untyped-def]
+def spec(instrument):  # type: ignore[no-untyped-def]
+    return load_definitions(instrument=instrument)
+
+
+@pytest.fixture(scope="module")
+def annex(frame, spec, instrument, tmp_path_factory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
-    layouts = write_annex(frame, spec, out, audit_name="Syntetisk 2022")
+    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022")
     return out, {lay.sheet: lay for lay in layouts}
 
 
@@ -51,12 +57,13 @@ def test_contents_sheet_links_every_table_and_back(annex, spec):  # type: ignore
         assert back.hyperlink.location == f"'{CONTENTS}'!A1"
 
 
-def test_t02_crosstab_matches_statistics_cell_by_cell(annex, frame, spec):  # type: ignore[no-untyped-def]
+def test_t02_crosstab_matches_statistics_cell_by_cell(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
     out, layouts = annex
+    lab = Labeller(spec, instrument)
     tdef = spec.table("T02")
     sub = apply_filter(prepare_frame(frame, spec), tdef.filter)
-    expected = stats.suppress(stats.crosstab(sub, "challenge_breadth_band", "stable_participation", percent="row",
-                                             row_order=["1", "2", "3", "4+"]), 3)
+    expected = stats.suppress(stats.crosstab(sub, "challenge_breadth", "stable_participation", percent="row",
+                                             row_order=["1", "2", "3", "4+"], col_order=["ja", "nej"]), 3)
     ws = load_workbook(out)["T02"]
     lay = layouts["T02"]
     assert ws["A1"].value == f"Tabel 2 (T02): {tdef.title}"
@@ -69,7 +76,7 @@ def test_t02_crosstab_matches_statistics_cell_by_cell(annex, frame, spec):  # ty
     assert expected.row_codes == ["1", "2", "3", "4+"]
     for i, code in enumerate(expected.row_codes):
         r = lay.first_data_row + i
-        assert ws.cell(row=r, column=1).value == code
+        assert ws.cell(row=r, column=1).value == lab.value("challenge_breadth", code)
         for j in range(len(expected.col_codes)):
             cell = ws.cell(row=r, column=2 + j)
             if expected.suppressed[i][j]:
@@ -92,7 +99,8 @@ def test_t02_crosstab_matches_statistics_cell_by_cell(annex, frame, spec):  # ty
 
 def test_t01_weighted_frequency(annex, frame, spec):  # type: ignore[no-untyped-def]
     out, layouts = annex
-    expected = stats.suppress(stats.frequency(frame, "direction", weighted=True), 3)
+    order = ["jobrettet", "rehabiliterende", "fritaget"]
+    expected = stats.suppress(stats.frequency(frame, "direction", weighted=True, order=order), 3)
     unweighted = stats.frequency(frame, "direction")
     ws = load_workbook(out)["T01"]
     lay = layouts["T01"]
@@ -111,27 +119,28 @@ def test_t01_weighted_frequency(annex, frame, spec):  # type: ignore[no-untyped-
     assert note.startswith("Anm.: N=375.") and "designvægte" in note
 
 
-def test_t03_multiple_choice_rows(annex, frame, spec):  # type: ignore[no-untyped-def]
+def test_t03_multiple_choice_rows(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
     out, layouts = annex
-    expected = stats.suppress(stats.crosstab(frame, "challenges", "stable_participation", percent="row"), 3)
+    lab = Labeller(spec, instrument)
+    expected = stats.suppress(stats.crosstab(frame, "challenges", "stable_participation", percent="row",
+                                             row_order=lab.order("challenges"), col_order=["ja", "nej"]), 3)
     ws = load_workbook(out)["T03"]
     rows = _sheet_values(ws, layouts["T03"])
     assert len(rows) == len(expected.row_codes)
     # a case counts in every row it has: the row N's add up to more than the cases
     assert sum(expected.n_rows) > len(frame)
     for i, code in enumerate(expected.row_codes):
-        label = code[:1].upper() + code[1:].replace("_", " ")
-        cells = rows[label][0]
+        cells = rows[lab.value("challenges", code)][0]
         for j in range(len(expected.col_codes)):
             want = "x" if expected.suppressed[i][j] else pytest.approx(expected.shares[i][j])
             assert cells[j].value == want
         assert cells[len(expected.col_codes)].value == expected.n_rows[i]
 
 
-def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec):  # type: ignore[no-untyped-def]
+def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
     out, layouts = annex
     wb = load_workbook(out)
-    grids = {g.definition.id: g for g in build_grids(frame, spec)}
+    grids = {g.definition.id: g for g in build_grids(frame, spec, instrument)}
     for tdef in spec.tables:
         ws, lay, grid = wb[tdef.id], layouts[tdef.id], grids[tdef.id]
         assert ws.page_setup.orientation == "landscape"
@@ -221,7 +230,7 @@ def test_matrix_and_indicators(annex, frame, spec):  # type: ignore[no-untyped-d
     # a characteristic against itself is 100 % on the diagonal
     assert ws.cell(row=rows["Mand"], column=col_mand).value == pytest.approx(1.0)
     ws, lay = wb["T17"], layouts["T17"]
-    mean = stats.group_summary(frame, "sex", "interviews_count", value=None)
+    mean = stats.group_summary(frame, "sex", "interviews_count", value=None, by_order=["mand", "kvinde"])
     rows = {ws.cell(row=r, column=1).value: r for r in range(lay.first_data_row, lay.last_data_row + 1)}
     assert ws.cell(row=rows["Mand"], column=2).value == pytest.approx(mean.shares[mean.row_codes.index("mand")][0])
     assert ws.cell(row=rows["Mand"], column=2).number_format == "0.0"

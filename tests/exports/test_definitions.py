@@ -43,9 +43,30 @@ def test_default_file_loads_and_covers_the_report_tables():  # type: ignore[no-u
     assert kinds == {"frequency", "crosstab", "breakdown", "matrix", "indicators"}
     assert len({t.id for t in spec.tables}) == len(spec.tables) >= 15
     t02 = spec.table("T02")
-    assert (t02.rows, t02.cols, t02.percent) == (("challenge_breadth_band",), ("stable_participation",), "row")
-    assert t02.filter == {"challenge_breadth_band": ("1", "2", "3", "4+")}
+    assert (t02.rows, t02.cols, t02.percent) == (("challenge_breadth",), ("stable_participation",), "row")
+    assert t02.filter == {"challenge_breadth": ("1", "2", "3", "4+")}
     assert all(t.source.startswith("Kilde:") and t.suppress for t in spec.tables)
+
+
+def test_default_file_uses_only_codes_of_the_instrument():  # type: ignore[no-untyped-def]
+    from audit.exports.service import default_instrument
+
+    instrument = default_instrument()
+    if instrument is None:
+        pytest.skip("instrument room not merged")
+    spec = load_definitions(DEFAULT_FILE, instrument=instrument)
+    assert len(spec.tables) >= 15
+    # and a code the instrument does not have is reported with the table id
+    bad = DEFAULT_FILE.read_text(encoding="utf-8").replace("row: plan_job_goal_concrete", "row: plan_goal_konkret")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "annex.yaml"
+        f.write_text(bad, encoding="utf-8")
+        with pytest.raises(DefinitionError) as err:
+            load_definitions(f, instrument=instrument)
+    assert err.value.problems == ["table T08: unknown variable `plan_goal_konkret` (not an item of the instrument "
+                                  "nor a register or derived variable)"]
 
 
 def test_bad_file_lists_every_problem_with_the_table_id(tmp_path):  # type: ignore[no-untyped-def]
@@ -114,4 +135,4 @@ def test_expression_filter_uses_the_instrument_engine(tmp_path, frame):  # type:
     path.write_text(text, encoding="utf-8")
     spec = load_definitions(path, known=_known())
     grid = build_grid(spec.table("X1"), prepare_frame(frame, spec), spec)
-    assert grid.n_cases == int((frame["direction"] == "jobrettet").sum())
+    assert grid.n_cases == int(((frame["direction"] == "jobrettet") & frame["plan_job_goal"].notna()).sum())

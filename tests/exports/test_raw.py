@@ -21,8 +21,8 @@ def test_wide_frame_columns_and_dummies(frame):  # type: ignore[no-untyped-def]
         assert data.at[i, "challenges"] == " ".join(chosen)
         assert data.at[i, "challenges__misbrug"] == int("misbrug" in chosen)
     # not applicable stays empty, also in dummies
-    i = int(frame.index[frame["other_departments"].isna()][0])
-    assert pd.isna(data.at[i, "other_departments"]) and pd.isna(data.at[i, "other_departments__sundhed"])
+    i = int(frame.index[frame["efforts_departments"].isna()][0])
+    assert pd.isna(data.at[i, "efforts_departments"]) and pd.isna(data.at[i, "efforts_departments__sundhedsafdeling"])
     assert len(data) == len(frame)
 
 
