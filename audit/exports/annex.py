@@ -180,13 +180,32 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     source_row = row + 1
     ws.cell(row=source_row, column=1, value=tdef.source).font = NOTE_FONT
 
-    # widths: the label column fits its longest label (capped), value columns their header
+    # widths: the label column fits its longest label (capped), value columns their header;
+    # header rows tall enough for the wrapped labels (about 1.1 characters per width unit)
     longest = max([len(str(r.label)) for r in grid.rows] + [len(label_title or ""), 12])
-    ws.column_dimensions["A"].width = min(max(longest + 2, 18), 55)
-    for k, column in enumerate(grid.columns):
-        ws.column_dimensions[get_column_letter(k + 2)].width = min(max(len(column.label) + 2, 9), 22)
-    for hr in header_rows:
-        ws.row_dimensions[hr].height = 32 if max(len(c.label) for c in grid.columns) > 12 else None
+    ws.column_dimensions["A"].width = label_width = min(max(longest + 2, 18), 55)
+    widths = [min(max(len(column.label) + 2, 9), 22) for column in grid.columns]
+    for k, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(k + 2)].width = w
+
+    def lines(text: str | None, width: float) -> int:
+        return max(1, -(-len(text or "") // max(int(width * 1.1) - 2, 1)))
+
+    label_row = header_rows[-1]
+    need = max([lines(c.label, w) for c, w in zip(grid.columns, widths)] + [1])
+    if not has_groups:
+        need = max(need, lines(label_title, label_width))
+    ws.row_dimensions[label_row].height = 15 * need + 3
+    if has_groups:
+        group_need = 1
+        start = 0
+        while start < len(grid.columns):
+            end = start
+            while end + 1 < len(grid.columns) and grid.columns[end + 1].group == grid.columns[start].group:
+                end += 1
+            group_need = max(group_need, lines(grid.columns[start].group, sum(widths[start:end + 1])))
+            start = end + 1
+        ws.row_dimensions[header_rows[0]].height = 15 * group_need + 3
 
     ws.freeze_panes = ws.cell(row=first_data, column=2)
     ws.print_title_rows = f"{header_rows[0]}:{header_rows[-1]}"
