@@ -91,12 +91,22 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
 
 @export.command("codebook")
 @click.option("--audit", "audit_name", required=True, help="Name of the audit.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Codebook (.csv).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="codebook.csv: the raw export's columns; codebook.xlsx: the instrument's own codebook.")
 def codebook(audit_name: str, out: Path) -> None:
-    """Write the codebook of the raw export: variable, label, type, values, relevance."""
+    """Write the codebook of the raw export (.csv: variable, label, type, values,
+    relevance) or the audit's instrument codebook (.xlsx, by the instrument room)."""
     from audit.exports.raw import write_codebook_csv
 
     data = _load(audit_name)
+    if out.suffix.lower() == ".xlsx":
+        if data.instrument is None:
+            raise click.ClickException("the audit has no instrument bound: no instrument codebook")
+        from audit.instrument.codebook import write_codebook
+
+        write_codebook(data.instrument, out)
+        click.echo(f"wrote {out}: instrument codebook ({len(data.instrument.items)} items)")
+        return
     n = write_codebook_csv(data.frame, out, data.instrument)
     click.echo(f"wrote {out}: {n} variables")
 

@@ -29,6 +29,11 @@ def test_cli_annex_raw_codebook(db_audit, tmp_path):  # type: ignore[no-untyped-
         assert (tmp_path / name).stat().st_size > 0
     res = runner.invoke(main, ["export", "codebook", "--audit", db_audit.name, "--out", str(tmp_path / "cb.csv")])
     assert res.exit_code == 0, res.output
+    assert (tmp_path / "cb.csv").read_text(encoding="utf-8-sig").startswith("variabel;label;type")
+    if db_audit.instrument_json:
+        res = runner.invoke(main, ["export", "codebook", "--audit", db_audit.name, "--out", str(tmp_path / "cb.xlsx")])
+        assert res.exit_code == 0, res.output
+        assert load_workbook(tmp_path / "cb.xlsx").sheetnames
     res = runner.invoke(main, ["export", "raw", "--audit", db_audit.name, "--out", str(tmp_path / "x.json")])
     assert res.exit_code != 0 and "unknown raw export format" in res.output
     res = runner.invoke(main, ["export", "annex", "--audit", "no such audit", "--out", str(out)])
