@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from audit.exports.annex import write_annex  # noqa: E402
 from audit.exports.definitions import load_definitions  # noqa: E402
 from audit.exports.raw import write_raw  # noqa: E402
+from audit.exports.service import default_instrument  # noqa: E402
 from audit.exports.synthetic import case_frame  # noqa: E402
 
 
@@ -40,7 +41,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1470,10000")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    spec = load_definitions()
+    instrument = default_instrument()  # labels, code order and validation, when the instrument is installed
+    spec = load_definitions(instrument=instrument)
     results = {}
     print(f"{'cases':>7} {'step':<12} {'seconds':>8} {'peak MiB':>9} {'file KiB':>9}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,8 +50,8 @@ def main() -> None:
             frame = case_frame(n, seed=1)
             annex = Path(tmp) / f"annex_{n}.xlsx"
             data = Path(tmp) / f"data_{n}.xlsx"
-            steps = {"annex": (lambda: write_annex(frame, spec, annex, audit_name=f"bench {n}"), annex),
-                     "raw xlsx": (lambda: write_raw(frame, data), data)}
+            steps = {"annex": (lambda: write_annex(frame, spec, annex, instrument=instrument, audit_name=f"bench {n}"), annex),
+                     "raw xlsx": (lambda: write_raw(frame, data, instrument), data)}
             for step, (fn, path) in steps.items():
                 seconds, peak = measure(fn)
                 results[(n, step)] = (seconds, peak)
