@@ -149,7 +149,8 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
         label.alignment = Alignment(indent=0 if (grow.total or not use_block_rows) else 1, wrap_text=True)
         if grow.total:
             label.font = BOLD
-        for k, (column, value) in enumerate(zip(grid.columns, grow.values)):
+        for k, value in enumerate(grow.values):
+            kind = grow.kind(k, grid.columns)
             cell = ws.cell(row=row, column=k + 2)
             cell.border = BORDER
             cell.alignment = Alignment(horizontal="right")
@@ -157,10 +158,10 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
                 cell.value = SUPPRESSED
             elif value is None:
                 cell.value = None
-            elif column.kind == "share":
+            elif kind == "share":
                 cell.value = float(value)
                 cell.number_format = SHARE_FORMAT
-            elif column.kind == "mean":
+            elif kind == "mean":
                 cell.value = float(value)
                 cell.number_format = MEAN_FORMAT
             else:

@@ -35,6 +35,10 @@ class GridRow:
     highlight: list[bool]
     block: str | None = None          # the row variable's label for stacked blocks
     total: bool = False               # an "I alt"/N row
+    kinds: list[str] | None = None    # per-cell kind overriding the column's (an N row under share columns)
+
+    def kind(self, k: int, columns: list["Column"]) -> str:
+        return self.kinds[k] if self.kinds else columns[k].kind
 
 
 @dataclass
@@ -281,7 +285,7 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                     n_note.append(t.n_total)
             if tdef.percent == "col":
                 rows.append(GridRow("N", "N", values, [False] * len(columns), [False] * len(columns),
-                                    block=block, total=True))
+                                    block=block, total=True, kinds=["n"] * len(columns)))
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -334,7 +338,8 @@ def _matrix_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: i
         nrow[k] = f.counts[f.row_codes.index(code)][0]
     total_n = int(len(frame))
     nrow[total_col] = total_n
-    rows.append(GridRow("N", "N", nrow, [False] * len(columns), [False] * len(columns), total=True))
+    rows.append(GridRow("N", "N", nrow, [False] * len(columns), [False] * len(columns), total=True,
+                        kinds=["n"] * len(columns)))
     return Grid(tdef, tdef.title, columns, rows, [total_n], weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=tables)
 

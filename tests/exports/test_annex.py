@@ -162,16 +162,21 @@ def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, ins
             assert ws.cell(row=r, column=1).value == grow.label
             for k, column in enumerate(grid.columns):
                 cell = ws.cell(row=r, column=k + 2)
+                kind = grow.kind(k, grid.columns)
+                if grow.label == "N":
+                    assert kind == "n", (tdef.id, "an N row holds counts")
                 if grow.suppressed[k]:
                     assert cell.value == "x"
                 elif grow.values[k] is None:
                     assert cell.value is None
-                elif column.kind == "share":
+                elif kind == "share":
                     assert cell.value == pytest.approx(grow.values[k]) and cell.number_format == SHARE_FORMAT
-                elif column.kind == "mean":
+                    assert 0 <= cell.value <= 1
+                elif kind == "mean":
                     assert cell.value == pytest.approx(grow.values[k]) and cell.number_format == "0.0"
                 else:
                     assert cell.value == grow.values[k] and isinstance(cell.value, int)
+                    assert cell.number_format == "#,##0"
             r += 1
         assert r - 1 == lay.last_data_row
 
