@@ -182,7 +182,7 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     ws.cell(row=source_row, column=1, value=tdef.source).font = NOTE_FONT
 
     # widths: the label column fits its longest label (capped), value columns their header;
-    # header rows tall enough for the wrapped labels (about 1.1 characters per width unit)
+    # header rows tall enough for the wrapped labels (bold headers: a little under one character per width unit)
     longest = max([len(str(r.label)) for r in grid.rows] + [len(label_title or ""), 12])
     ws.column_dimensions["A"].width = label_width = min(max(longest + 2, 18), 55)
     widths = [min(max(len(column.label) + 2, 9), 22) for column in grid.columns]
@@ -190,7 +190,7 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
         ws.column_dimensions[get_column_letter(k + 2)].width = w
 
     def lines(text: str | None, width: float) -> int:
-        return max(1, -(-len(text or "") // max(int(width * 1.1) - 2, 1)))
+        return max(1, -(-len(text or "") // max(int(width * 0.95) - 2, 1)))
 
     label_row = header_rows[-1]
     need = max([lines(c.label, w) for c, w in zip(grid.columns, widths)] + [1])
