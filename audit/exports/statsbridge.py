@@ -199,6 +199,12 @@ def _suppress(table: _Table, min_cell: int = 3) -> _Table:
 
 
 # --------------------------------------------------------------------------- the door
+# Switch to the statistics room's functions once its branch is merged AND the
+# cell-by-cell tests pass through `_adapt` (checked against its work in progress on
+# 2026-11-22: its Banding of challenge_breadth dropped the instrument's "4+" code, so
+# it stays off until that is settled rather than change annex numbers silently).
+USE_STATISTICS_ROOM = False
+
 def _stats_function(module: str, name: str):  # type: ignore[no-untyped-def]
     try:
         mod = __import__(f"audit.statistics.{module}", fromlist=[name])
@@ -212,8 +218,35 @@ def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False,
     return _frequency(frame, var, weighted=weighted, order=order)
 
 
+def _adapt(t: Any, weighted: bool) -> _Table:
+    """The statistics room's Table (pandas frames, percents 0-100) -> the grid's cells (shares 0-1)."""
+    rows = [str(r) for r in t.counts.index if r != t.total_label]
+    cols = [str(c) for c in t.counts.columns if c != t.total_label]
+    src = t.weighted["share"] if weighted and t.weighted is not None else t.percents
+    index = {str(r): r for r in t.counts.index}
+    cindex = {str(c): c for c in t.counts.columns}
+
+    def share(r: str, c: str) -> float | None:
+        v = src.at[index[r], cindex[c]]
+        return None if v is None or pd.isna(v) else float(v) / 100.0
+
+    out = _Table(row_var=t.row_var, col_var=t.col_var, row_codes=rows, col_codes=cols,
+                 counts=[[int(t.counts.at[index[r], cindex[c]]) for c in cols] for r in rows],
+                 shares=[[share(r, c) for c in cols] for r in rows],
+                 n_rows=[int(t.n_rows[index[r]]) for r in rows], n_cols=[int(t.n_cols[cindex[c]]) for c in cols],
+                 n_total=int(t.n_total or 0), percent=t.percent_base, weighted=weighted)
+    if t.suppressed is not None:
+        out.suppressed = [[bool(t.suppressed.at[index[r], cindex[c]]) for c in cols] for r in rows]
+    return out
+
+
 def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
              row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None) -> _Table:
+    fn = _stats_function("crosstabs", "crosstab") if USE_STATISTICS_ROOM else None
+    if fn is not None and percent in ("row", "col"):
+        orders = {k: list(v) for k, v in ((row, row_order), (col, col_order)) if v}
+        return _adapt(fn(frame, row, col, percent=percent, weighted=weighted, test=False, orders=orders or None),
+                      weighted)
     return _crosstab(frame, row, col, percent=percent, weighted=weighted, row_order=row_order, col_order=col_order)
 
 
@@ -236,7 +269,7 @@ REVIEWED = ("completed", "in_hearing", "final")
 def load_case_frame(session: Any, audit: Any, instrument: Any = None) -> pd.DataFrame:
     """The audit's case frame (docs/contracts.md). Delegates to
     audit.statistics.dataset.load_case_frame when the statistics room has it."""
-    fn = _stats_function("dataset", "load_case_frame")
+    fn = _stats_function("dataset", "load_case_frame") if USE_STATISTICS_ROOM else None
     if fn is not None:
         return fn(session, audit)
     return _load_case_frame(session, audit, instrument)
