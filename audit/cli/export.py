@@ -1,6 +1,132 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""`audit export ...`: the Excel annex, raw data and codebook of an audit."""
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from audit.exports.definitions import DEFAULT_FILE, DefinitionError
+
+
+def _progress_bar(total: int, desc: str):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+@click.group("export")
+def export() -> None:
+    """Excel annex, raw data (XLSX/CSV/SPSS) and codebook of an audit.
+
+    \b
+    audit export annex --audit "Demo 2022" --out annex.xlsx
+    audit export raw --audit "Demo 2022" --out data.csv
+    audit export check-annex exports/annex_default.yaml
+    """
+
+
+def _load(audit_name: str):  # type: ignore[no-untyped-def]
+    from audit.db import session_scope
+    from audit.exports.service import load_audit_data
+
+    with session_scope() as session:
+        try:
+            return load_audit_data(session, audit_name)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@export.command("annex")
+@click.option("--audit", "audit_name", required=True, help="Name of the audit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Workbook to write (.xlsx).")
+@click.option("--definitions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_FILE,
+              show_default=True, help="Annex table definitions (YAML).")
+@click.option("--no-suppress", is_flag=True, help="Show small cells (internal use only; never publish).")
+def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> None:
+    """Write the Excel annex: contents sheet, one sheet per table with notes (N),
+    source line, suppression, key cells and charts."""
+    from audit.exports.annex import write_annex
+    from audit.exports.definitions import load_definitions
+
+    data = _load(audit_name)
+    try:
+        spec = load_definitions(definitions, instrument=data.instrument)
+    except DefinitionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    bar = _progress_bar(len(spec.tables), "tabeller")
+
+    def progress(tables):  # type: ignore[no-untyped-def]
+        for t in tables:
+            bar.set_postfix_str(t.id)
+            yield t
+            bar.update(1)
+
+    layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
+                          suppress=not no_suppress, progress=progress)
+    bar.close()
+    click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
+               + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
+
+
+@export.command("raw")
+@click.option("--audit", "audit_name", required=True, help="Name of the audit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write: .xlsx (with codebook sheet), .csv or .sav (SPSS).")
+@click.option("--comma", is_flag=True, help="CSV with ',' and decimal point instead of Danish ';' and decimal comma.")
+def raw(audit_name: str, out: Path, comma: bool) -> None:
+    """Write one row per case: register, design, item and calculated variables."""
+    from audit.exports.raw import write_raw
+
+    data = _load(audit_name)
+    bar = _progress_bar(len(data.frame), "sager")
+    try:
+        n = write_raw(data.frame, out, data.instrument, sep="," if comma else ";", progress=bar.update)
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        bar.close()
+    click.echo(f"wrote {out}: {n} cases")
+
+
+@export.command("codebook")
+@click.option("--audit", "audit_name", required=True, help="Name of the audit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="codebook.csv: the raw export's columns; codebook.xlsx: the instrument's own codebook.")
+def codebook(audit_name: str, out: Path) -> None:
+    """Write the codebook of the raw export (.csv: variable, label, type, values,
+    relevance) or the audit's instrument codebook (.xlsx, by the instrument room)."""
+    from audit.exports.raw import write_codebook_csv
+
+    data = _load(audit_name)
+    if out.suffix.lower() == ".xlsx":
+        if data.instrument is None:
+            raise click.ClickException("the audit has no instrument bound: no instrument codebook")
+        from audit.instrument.codebook import write_codebook
+
+        write_codebook(data.instrument, out)
+        click.echo(f"wrote {out}: instrument codebook ({len(data.instrument.items)} items)")
+        return
+    n = write_codebook_csv(data.frame, out, data.instrument)
+    click.echo(f"wrote {out}: {n} variables")
+
+
+@export.command("check-annex")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_FILE)
+@click.option("--instrument", "instrument_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="Instrument YAML to check codes against (default: questionnaires/kontanthjaelp_2022.yaml).")
+def check_annex(file: Path, instrument_path: Path | None) -> None:
+    """Check an annex definition file: keys, kinds, and that every variable exists."""
+    from audit.exports.definitions import load_definitions
+    from audit.exports.service import default_instrument
+
+    instrument = default_instrument(instrument_path)
+    try:
+        spec = load_definitions(file, instrument=instrument)
+    except DefinitionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    checked = "against the instrument" if instrument is not None else "(no instrument found: codes not checked)"
+    click.echo(f"{file}: {len(spec.tables)} tables OK {checked}")
+
+
+COMMANDS: list[click.Command] = [export]

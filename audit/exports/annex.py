@@ -1,0 +1,321 @@
+"""The Excel annex: a contents sheet and one sheet per table, laid out from grids.
+
+The writer only places values that `audit.exports.compute` took from the statistics
+room; it never computes a share. Per sheet: title, back-link to the contents, header
+rows (fill, borders), row labels, counts as integers, shares as numbers formatted
+'0%', the note ("Anm.: N=… . <note> <suppression rule>") and the source line, pink
+fill on key cells, frozen panes below the header, landscape print fitted to width and
+a native bar chart where the definition asks for one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from audit.exports.compute import Grid, build_grid, prepare_frame
+from audit.exports.definitions import AnnexSpec
+from audit.exports.statsbridge import SUPPRESSED
+
+CONTENTS = "Indhold"
+SHARE_FORMAT = "0%"
+MEAN_FORMAT = "0.0"
+COUNT_FORMAT = "#,##0"
+PINK = PatternFill("solid", fgColor="F4C2D7")        # key results, as the report marks them
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
+BLOCK_FILL = PatternFill("solid", fgColor="F2F2F2")
+THIN = Side(style="thin", color="808080")
+BORDER = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
+BOTTOM = Border(bottom=THIN)
+TITLE_FONT = Font(bold=True, size=12)
+BOLD = Font(bold=True)
+LINK_FONT = Font(color="0563C1", underline="single")
+NOTE_FONT = Font(italic=True, size=9)
+
+
+def danish_int(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def n_phrase(ns: list[int]) -> str:
+    """[99, 135, 90, 44] -> 'N=99, 135, 90 og 44'; identical N's collapse to one."""
+    if not ns:
+        return "N=0"
+    if len(set(ns)) == 1:
+        return f"N={danish_int(ns[0])}"
+    parts = [danish_int(n) for n in ns]
+    return "N=" + ", ".join(parts[:-1]) + " og " + parts[-1]
+
+
+def note_text(grid: Grid) -> str:
+    parts = [n_phrase(grid.n_note) + "."]
+    if grid.definition.note:
+        parts.append(grid.definition.note.rstrip(".") + ".")
+    if grid.weighted:
+        parts.append("Andelene er vægtet med designvægte (population/stikprøve i hvert stratum); "
+                     "N er antal sager i stikprøven.")
+    if grid.suppression_rule:
+        parts.append(grid.suppression_rule)
+    return "Anm.: " + " ".join(parts)
+
+
+@dataclass
+class SheetLayout:
+    """Where things landed on a sheet; used by the contents sheet and the tests."""
+
+    sheet: str
+    title_row: int
+    header_rows: tuple[int, ...]
+    first_data_row: int
+    last_data_row: int
+    note_row: int
+    source_row: int
+    first_col: int = 2      # first value column (B)
+    chart: bool = False
+    block_rows: bool = False   # stacked row variables get a heading row each
+
+
+def _label_column_title(grid: Grid) -> str | None:
+    """With one row variable its label heads column A; stacked blocks get heading rows."""
+    blocks = {r.block for r in grid.rows if not r.total}
+    if grid.definition.kind in ("frequency", "crosstab") and len(blocks) == 1:
+        return next(iter(blocks)) or ""
+    return None
+
+
+def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
+    tdef = grid.definition
+    ncols = len(grid.columns) + 1
+    ws.cell(row=1, column=1, value=f"Tabel {number} ({tdef.id}): {grid.title}").font = TITLE_FONT
+    back = ws.cell(row=2, column=1, value="← Tilbage til indhold")
+    back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
+    back.font = LINK_FONT
+    row = 4
+    header_rows: list[int] = []
+    has_groups = any(c.group for c in grid.columns) and tdef.kind != "frequency"
+    label_title = _label_column_title(grid)
+    if has_groups:
+        ws.cell(row=row, column=1, value=None)
+        start = 0
+        while start < len(grid.columns):
+            group = grid.columns[start].group
+            end = start
+            while end + 1 < len(grid.columns) and grid.columns[end + 1].group == group:
+                end += 1
+            cell = ws.cell(row=row, column=start + 2, value=group)
+            if end > start:
+                ws.merge_cells(start_row=row, start_column=start + 2, end_row=row, end_column=end + 2)
+            start = end + 1
+        for col in range(1, ncols + 1):
+            c = ws.cell(row=row, column=col)
+            c.font, c.fill, c.border = BOLD, HEADER_FILL, BORDER
+            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        header_rows.append(row)
+        row += 1
+    ws.cell(row=row, column=1, value=label_title or "")
+    for k, column in enumerate(grid.columns):
+        ws.cell(row=row, column=k + 2, value=column.label)
+    for col in range(1, ncols + 1):
+        c = ws.cell(row=row, column=col)
+        c.font, c.fill, c.border = BOLD, HEADER_FILL, BORDER
+        c.alignment = Alignment(horizontal="left" if col == 1 else "center", vertical="center", wrap_text=True)
+    header_rows.append(row)
+    if has_groups:
+        ws.merge_cells(start_row=header_rows[0], start_column=1, end_row=row, end_column=1)
+        ws.cell(row=header_rows[0], column=1, value=label_title or "")
+    row += 1
+    first_data = row
+    current_block: object = object()
+    use_block_rows = label_title is None
+    for grow in grid.rows:
+        if use_block_rows and grow.block != current_block and grow.block is not None and not grow.total:
+            c = ws.cell(row=row, column=1, value=grow.block)
+            c.font = BOLD
+            for col in range(1, ncols + 1):
+                ws.cell(row=row, column=col).fill = BLOCK_FILL
+                ws.cell(row=row, column=col).border = BORDER
+            row += 1
+        current_block = grow.block
+        label = ws.cell(row=row, column=1, value=grow.label)
+        label.border = BORDER
+        label.alignment = Alignment(indent=0 if (grow.total or not use_block_rows) else 1, wrap_text=True)
+        if grow.total:
+            label.font = BOLD
+        for k, value in enumerate(grow.values):
+            kind = grow.kind(k, grid.columns)
+            cell = ws.cell(row=row, column=k + 2)
+            cell.border = BORDER
+            cell.alignment = Alignment(horizontal="right")
+            if grow.suppressed[k]:
+                cell.value = SUPPRESSED
+            elif value is None:
+                cell.value = None
+            elif kind == "share":
+                cell.value = float(value)
+                cell.number_format = SHARE_FORMAT
+            elif kind == "mean":
+                cell.value = float(value)
+                cell.number_format = MEAN_FORMAT
+            else:
+                cell.value = int(value)
+                cell.number_format = COUNT_FORMAT
+            if grow.highlight[k]:
+                cell.fill = PINK
+                cell.font = BOLD
+            if grow.total:
+                cell.font = BOLD
+        row += 1
+    last_data = row - 1
+    row += 1
+    note_row = row
+    ws.cell(row=row, column=1, value=note_text(grid)).font = NOTE_FONT
+    ws.cell(row=row, column=1).alignment = Alignment(wrap_text=False, vertical="top")
+    source_row = row + 1
+    ws.cell(row=source_row, column=1, value=tdef.source).font = NOTE_FONT
+
+    # widths: the label column fits its longest label (capped), value columns their header;
+    # header rows tall enough for the wrapped labels (bold headers: a little under one character per width unit)
+    longest = max([len(str(r.label)) for r in grid.rows] + [len(label_title or ""), 12])
+    ws.column_dimensions["A"].width = label_width = min(max(longest + 2, 18), 55)
+    widths = [min(max(len(column.label) + 2, 9), 22) for column in grid.columns]
+    for k, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(k + 2)].width = w
+
+    def lines(text: str | None, width: float) -> int:
+        return max(1, -(-len(text or "") // max(int(width * 0.95) - 2, 1)))
+
+    label_row = header_rows[-1]
+    need = max([lines(c.label, w) for c, w in zip(grid.columns, widths)] + [1])
+    if not has_groups:
+        need = max(need, lines(label_title, label_width))
+    ws.row_dimensions[label_row].height = 15 * need + 3
+    if has_groups:
+        group_need = 1
+        start = 0
+        while start < len(grid.columns):
+            end = start
+            while end + 1 < len(grid.columns) and grid.columns[end + 1].group == grid.columns[start].group:
+                end += 1
+            group_need = max(group_need, lines(grid.columns[start].group, sum(widths[start:end + 1])))
+            start = end + 1
+        ws.row_dimensions[header_rows[0]].height = 15 * group_need + 3
+
+    ws.freeze_panes = ws.cell(row=first_data, column=2)
+    ws.print_title_rows = f"{header_rows[0]}:{header_rows[-1]}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A3 if len(grid.columns) > 14 else ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.oddFooter.center.text = "Side &P af &N"
+    ws.oddHeader.left.text = f"{tdef.id}"
+
+    layout = SheetLayout(ws.title, 1, tuple(header_rows), first_data, last_data, note_row, source_row,
+                         block_rows=use_block_rows)
+    if tdef.chart == "bar":
+        layout.chart = add_bar_chart(ws, grid, layout)
+    return layout
+
+
+def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
+    """A clustered bar chart over the share cells of the data rows (not the N rows)."""
+    share_cols = grid.share_columns
+    data_rows = [layout.first_data_row + i for i, r in enumerate(grid.rows) if not r.total]
+    if not share_cols or not data_rows or data_rows != list(range(data_rows[0], data_rows[-1] + 1)):
+        return False  # stacked blocks: no single contiguous range to chart
+    header = layout.header_rows[-1]
+    chart = BarChart()
+    chart.type = "bar" if len(data_rows) > 6 else "col"
+    chart.grouping = "clustered"
+    chart.style = 10
+    chart.y_axis.numFmt = SHARE_FORMAT
+    chart.y_axis.majorGridlines = None
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.title = "Andel"
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    chart.legend.position = "b"
+    for k in share_cols:
+        col = k + 2
+        data = Reference(ws, min_col=col, max_col=col, min_row=header, max_row=data_rows[-1])
+        # the header cell of a share column names the series; rows between are skipped by the range
+        if data_rows[0] != header + 1:
+            data = Reference(ws, min_col=col, max_col=col, min_row=data_rows[0], max_row=data_rows[-1])
+            chart.add_data(data, titles_from_data=False)
+        else:
+            chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, max_col=1, min_row=data_rows[0], max_row=data_rows[-1]))
+    if len(share_cols) == 1:
+        chart.legend = None
+    chart.height = 7.5
+    chart.width = 16
+    ws.add_chart(chart, f"A{layout.source_row + 2}")
+    return True
+
+
+def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], title: str, audit_name: str,
+                   spec: AnnexSpec, suppressed: bool) -> None:
+    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
+    ws.cell(row=2, column=1, value=f"Revision: {audit_name}. Dannet {date.today().isoformat()}.").font = NOTE_FONT
+    ws.cell(row=3, column=1, value=("Små celler er udeladt af diskretionshensyn (vist som \"x\")."
+                                    if suppressed else "Uden diskretionsudeladelse: kun til intern brug."
+                                    )).font = NOTE_FONT
+    headers = ("Tabel", "Ark", "Titel", "Sager (N)")
+    for k, h in enumerate(headers, start=1):
+        c = ws.cell(row=5, column=k, value=h)
+        c.font, c.fill, c.border = BOLD, HEADER_FILL, BORDER
+    for i, (number, grid, layout) in enumerate(entries):
+        r = 6 + i
+        ws.cell(row=r, column=1, value=f"Tabel {number}").border = BORDER
+        link = ws.cell(row=r, column=2, value=layout.sheet)
+        link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{layout.sheet}'!A1", display=layout.sheet)
+        link.font, link.border = LINK_FONT, BORDER
+        ws.cell(row=r, column=3, value=grid.title).border = BORDER
+        n = ws.cell(row=r, column=4, value=grid.n_cases)
+        n.border, n.number_format = BORDER, COUNT_FORMAT
+    ws.cell(row=7 + len(entries), column=1, value=spec.source).font = NOTE_FONT
+    ws.column_dimensions["A"].width = 10
+    ws.column_dimensions["B"].width = 8
+    ws.column_dimensions["C"].width = 90
+    ws.column_dimensions["D"].width = 14
+    ws.freeze_panes = "A6"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any = None, audit_name: str = "",
+                suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
+                ) -> list[SheetLayout]:
+    """Compute every table of `spec` from the case frame and write the workbook."""
+    prepared = prepare_frame(frame, spec)
+    wb = Workbook()
+    contents = wb.active
+    contents.title = CONTENTS
+    entries: list[tuple[int, Grid, SheetLayout]] = []
+    tables = spec.tables if progress is None else progress(spec.tables)
+    for number, tdef in enumerate(tables, start=1):
+        grid = build_grid(tdef, prepared, spec, instrument, suppress)
+        ws = wb.create_sheet(tdef.id)
+        layout = write_table_sheet(ws, grid, number)
+        entries.append((number, grid, layout))
+    write_contents(contents, entries, "Bilag: tabeller fra sagsgennemgangen", audit_name, spec, suppress)
+    wb.properties.title = f"Tabelbilag {audit_name}".strip()
+    wb.properties.creator = "audit (sagsrevision)"
+    wb.active = 0
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return [e[2] for e in entries]

@@ -1,0 +1,426 @@
+"""Table definitions + case frame -> laid-out grids (rows, columns, cell values).
+
+This module decides *where* each figure goes; *what* the figure is comes from
+`audit.exports.statsbridge` (the statistics room). It never divides, sums or
+counts answers itself, so the annex shows the statistics module's numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from audit.exports import statsbridge as stats
+from audit.exports.definitions import AnnexSpec, TableDef
+
+TOTAL = "I alt"
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str            # 'share' | 'count' | 'mean' | 'n'
+    group: str | None = None   # header above a group of columns (a column variable's label)
+
+
+@dataclass
+class GridRow:
+    key: str
+    label: str
+    values: list[Any]                 # one per column; None = empty
+    suppressed: list[bool]
+    highlight: list[bool]
+    block: str | None = None          # the row variable's label for stacked blocks
+    total: bool = False               # an "I alt"/N row
+    kinds: list[str] | None = None    # per-cell kind overriding the column's (an N row under share columns)
+
+    def kind(self, k: int, columns: list["Column"]) -> str:
+        return self.kinds[k] if self.kinds else columns[k].kind
+
+
+@dataclass
+class Grid:
+    definition: TableDef
+    title: str
+    columns: list[Column]
+    rows: list[GridRow]
+    n_note: list[int]                 # the N's the note prints, in order
+    n_label: str = ""                 # e.g. "sager" or per-row explanation
+    weighted: bool = False
+    suppression_rule: str | None = None
+    stats_tables: list[Any] = field(default_factory=list)   # the statistics Tables behind the grid
+
+    @property
+    def n_cases(self) -> int:
+        """Cases behind the table: N of its first statistic (row variable answered)."""
+        return int(self.stats_tables[0].n_total) if self.stats_tables else 0
+
+    @property
+    def share_columns(self) -> list[int]:
+        return [k for k, c in enumerate(self.columns) if c.kind == "share"]
+
+
+class Labeller:
+    """Danish labels for variables and codes: the instrument's, then the file's `labels`."""
+
+    def __init__(self, spec: AnnexSpec, instrument: Any = None, filter: dict[str, Any] | None = None):
+        self.spec = spec
+        self.instrument = instrument
+        self.filter = filter or {}
+
+    def _item(self, var: str) -> Any:
+        if self.instrument is None:
+            return None
+        try:
+            return self.instrument.item(var)
+        except (KeyError, AttributeError, ValueError):
+            return None
+
+    def variable(self, var: str) -> str:
+        labels = self.spec.labels.get(var, {})
+        if "_" in labels:
+            return labels["_"]
+        item = self._item(var)
+        return getattr(item, "label_da", None) or var
+
+    def value(self, var: str, code: str) -> str:
+        labels = self.spec.labels.get(var, {})
+        if code in labels:
+            return labels[code]
+        item = self._item(var)
+        for c in getattr(item, "choices", None) or []:
+            if str(c.code) == code:
+                return getattr(c, "label_da", None) or getattr(c, "label", None) or code
+        return {"ja": "Ja", "nej": "Nej", "ikke_relevant": "Ikke relevant"}.get(
+            code, code.replace("_", " ")[:1].upper() + code.replace("_", " ")[1:])
+
+    def order(self, var: str) -> list[str] | None:
+        full = self._order(var)
+        allowed = self.filter.get(var)
+        if allowed:
+            return [c for c in (full or allowed) if c in allowed]
+        return full
+
+    def _order(self, var: str) -> list[str] | None:
+        if var in self.spec.derive:
+            return list(self.spec.derive[var].labels)
+        item = self._item(var)
+        if item is not None and getattr(item, "choices", None):
+            return [str(c.code) for c in item.choices]
+        if item is not None and getattr(item, "type", "") in ("yes_no", "yes_no_na"):
+            return ["ja", "nej", "ikke_relevant"][: 2 if item.type == "yes_no" else 3]
+        codes = [k for k in self.spec.labels.get(var, {}) if k != "_"]
+        return codes or None
+
+
+# --------------------------------------------------------------------------- frame prep
+def prepare_frame(frame: pd.DataFrame, spec: AnnexSpec) -> pd.DataFrame:
+    """Add the file's derived (binned) variables. Grouping, not arithmetic on answers."""
+    out = frame.copy()
+    for d in spec.derive.values():
+        if d.source not in out.columns:
+            continue
+
+        def band(v: Any, d=d) -> Any:  # type: ignore[no-untyped-def]
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return None
+            if isinstance(v, str) and v in d.labels:
+                return v
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                return None
+            label = None
+            for lo, lab in zip(d.bins, d.labels):
+                if x >= lo:
+                    label = lab
+            return label
+
+        out[d.name] = out[d.source].map(band).astype(object)
+    return out
+
+
+def apply_expression(frame: pd.DataFrame, text: str | None) -> pd.DataFrame:
+    """Keep the cases for which the instrument expression is true (one engine for skip
+    logic and table filters; evaluated on each case's row, never with eval)."""
+    if not text:
+        return frame
+    from audit.instrument import expressions as ex
+
+    node = ex.parse(text)
+    names = {r.name for r in ex.references(node)}
+
+    def plain(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, tuple):
+            return list(v)
+        return v.item() if isinstance(v, np.generic) else v
+
+    cols = [c for c in names if c in frame.columns]
+    keep = [ex.evaluate(node, ex.lookup_from({c: plain(v) for c, v in zip(cols, row)})) is True
+            for row in frame[cols].itertuples(index=False, name=None)]
+    return frame[np.array(keep, dtype=bool)] if len(frame) else frame
+
+
+def apply_filter(frame: pd.DataFrame, filt: dict[str, Sequence[str]]) -> pd.DataFrame:
+    if not filt:
+        return frame
+    mask = np.ones(len(frame), dtype=bool)
+    for var, allowed in filt.items():
+        allowed_set = {str(a) for a in allowed}
+
+        def ok(v: Any) -> bool:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                return False
+            if isinstance(v, (tuple, list, set, frozenset)):
+                return any(str(x) in allowed_set for x in v)
+            return str(v) in allowed_set
+
+        mask &= frame[var].map(ok).to_numpy(dtype=bool)
+    return frame[mask]
+
+
+# --------------------------------------------------------------------------- layouts
+def _highlight(tdef: TableDef, row_code: str, col_code: str, value: Any, kind: str) -> bool:
+    h = tdef.highlight
+    if h is None:
+        return False
+    if row_code in h.rows:
+        return True
+    if kind != "share" or value is None:
+        return False
+    if h.column is not None and h.column != col_code:
+        return False
+    if h.above is not None and value > h.above:
+        return True
+    if h.below is not None and value < h.below:
+        return True
+    return False
+
+
+def _finish(tdef: TableDef, table: Any, min_cell: int, suppress: bool) -> Any:
+    return stats.suppress(table, min_cell) if suppress else table
+
+
+def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    var = tdef.rows[0]
+    t = _finish(tdef, stats.frequency(frame, var, weighted=tdef.weighting == "design", order=lab.order(var)),
+                min_cell, suppress)
+    share_label = "Andel (vægtet)" if t.weighted else "Andel"
+    cols = [Column("count", "Antal", "count"), Column("share", share_label, "share")]
+    rows = []
+    for i, code in enumerate(t.row_codes):
+        sup = t.suppressed[i][0]
+        share = t.shares[i][0]
+        mark = _highlight(tdef, code, code, share, "share")
+        rows.append(GridRow(code, lab.value(var, code), [t.counts[i][0], share], [sup, sup], [mark, mark]))
+    rows.append(GridRow("N", f"{TOTAL} (N)", [t.n_total, None], [False, False], [False, False], total=True))
+    return Grid(tdef, tdef.title, cols, rows, [t.n_total], weighted=t.weighted,
+                suppression_rule=t.suppression_rule, stats_tables=[t])
+
+
+def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """crosstab and breakdown: row variables stacked as blocks, column variables as groups."""
+    weighted = tdef.weighting == "design"
+    tables: dict[tuple[str, str], Any] = {}
+    for r in tdef.rows:
+        for c in tdef.cols:
+            tables[(r, c)] = _finish(tdef, stats.crosstab(frame, r, c, percent=tdef.percent, weighted=weighted,
+                                                          row_order=lab.order(r), col_order=lab.order(c)),
+                                     min_cell, suppress)
+    columns: list[Column] = []
+    col_index: dict[tuple[str, str], int] = {}
+    n_col_index: dict[str, int] = {}
+    for c in tdef.cols:
+        group = lab.variable(c)
+        codes = tables[(tdef.rows[0], c)].col_codes
+        for code in codes:
+            col_index[(c, code)] = len(columns)
+            columns.append(Column(f"{c}:{code}", lab.value(c, code), "share", group))
+        if tdef.percent == "row":
+            n_col_index[c] = len(columns)
+            columns.append(Column(f"{c}:N", "N", "n", group))
+    rows: list[GridRow] = []
+    n_note: list[int] = []
+    suppression_rule = None
+    for r in tdef.rows:
+        block = lab.variable(r)
+        first = tables[(r, tdef.cols[0])]
+        for i, code in enumerate(first.row_codes):
+            values: list[Any] = [None] * len(columns)
+            sup = [False] * len(columns)
+            hl = [False] * len(columns)
+            for c in tdef.cols:
+                t = tables[(r, c)]
+                if code not in t.row_codes:
+                    continue
+                ti = t.row_codes.index(code)
+                for j, ccode in enumerate(t.col_codes):
+                    k = col_index.get((c, ccode))
+                    if k is None:
+                        continue
+                    values[k] = t.shares[ti][j]
+                    sup[k] = t.suppressed[ti][j]
+                    hl[k] = _highlight(tdef, code, ccode, t.shares[ti][j], "share")
+                if c in n_col_index:
+                    values[n_col_index[c]] = t.n_rows[ti]
+                    hl[n_col_index[c]] = code in (tdef.highlight.rows if tdef.highlight else ())
+                suppression_rule = suppression_rule or t.suppression_rule
+            rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=block))
+            if tdef.percent == "row":
+                n_note.append(first.n_rows[i])
+        if tdef.percent in ("col", "total"):
+            values = [None] * len(columns)
+            for c in tdef.cols:
+                t = tables[(r, c)]
+                for j, ccode in enumerate(t.col_codes):
+                    if tdef.percent == "col":
+                        values[col_index[(c, ccode)]] = t.n_cols[j]
+                        n_note.append(t.n_cols[j])
+                if tdef.percent == "total":
+                    n_note.append(t.n_total)
+            if tdef.percent == "col":
+                rows.append(GridRow("N", "N", values, [False] * len(columns), [False] * len(columns),
+                                    block=block, total=True, kinds=["n"] * len(columns)))
+    return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
+                stats_tables=list(tables.values()))
+
+
+def _matrix_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Table 13: every characteristic against every other, column percentages, and an
+    'I alt' column with the characteristic's share of all cases."""
+    chars = tdef.characteristics
+    weighted = tdef.weighting == "design"
+    columns: list[Column] = []
+    col_index: dict[tuple[str, str], int] = {}
+    orders = {c: stats.frequency(frame, c, order=lab.order(c)).row_codes for c in chars}
+    for c in chars:
+        for code in orders[c]:
+            col_index[(c, code)] = len(columns)
+            columns.append(Column(f"{c}:{code}", lab.value(c, code), "share", lab.variable(c)))
+    total_col = len(columns)
+    columns.append(Column("total", TOTAL, "share", TOTAL))
+    rows: list[GridRow] = []
+    tables: list[Any] = []
+    suppression_rule = None
+    for r in chars:
+        freq = _finish(tdef, stats.frequency(frame, r, weighted=weighted, order=orders[r]), min_cell, suppress)
+        tables.append(freq)
+        per_col = {}
+        for c in chars:
+            t = _finish(tdef, stats.crosstab(frame, r, c, percent="col", weighted=weighted,
+                                             row_order=orders[r], col_order=orders[c]), min_cell, suppress)
+            tables.append(t)
+            per_col[c] = t
+            suppression_rule = suppression_rule or t.suppression_rule
+        for i, code in enumerate(orders[r]):
+            values: list[Any] = [None] * len(columns)
+            sup = [False] * len(columns)
+            hl = [False] * len(columns)
+            for c, t in per_col.items():
+                ti = t.row_codes.index(code) if code in t.row_codes else None
+                for j, ccode in enumerate(t.col_codes):
+                    k = col_index[(c, ccode)]
+                    if ti is not None:
+                        values[k], sup[k] = t.shares[ti][j], t.suppressed[ti][j]
+            fi = freq.row_codes.index(code)
+            values[total_col], sup[total_col] = freq.shares[fi][0], freq.suppressed[fi][0]
+            suppression_rule = suppression_rule or freq.suppression_rule
+            rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=lab.variable(r)))
+    # N of each column group: the cases with the column characteristic (and the first row variable answered)
+    nrow: list[Any] = [None] * len(columns)
+    for (c, code), k in col_index.items():
+        f = stats.frequency(frame, c, order=orders[c])
+        nrow[k] = f.counts[f.row_codes.index(code)][0]
+    total_n = int(len(frame))
+    nrow[total_col] = total_n
+    rows.append(GridRow("N", "N", nrow, [False] * len(columns), [False] * len(columns), total=True,
+                        kinds=["n"] * len(columns)))
+    return Grid(tdef, tdef.title, columns, rows, [total_n], weighted=weighted, suppression_rule=suppression_rule,
+                stats_tables=tables)
+
+
+def _indicator_kind(frame: pd.DataFrame, item: str, instrument: Any) -> str | None:
+    """'ja' share for yes/no items, None (mean) for numbers."""
+    it = None
+    if instrument is not None:
+        try:
+            it = instrument.item(item)
+        except (KeyError, AttributeError, ValueError):
+            it = None
+    if it is not None:
+        if getattr(it, "choices", None):
+            return "ja"
+        return None if it.type in ("integer", "scale", "calculate", "decimal") else "ja"
+    sample = frame[item].dropna()
+    return None if len(sample) and all(isinstance(v, (int, float, np.number)) for v in sample[:50]) else "ja"
+
+
+def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool,
+                     instrument: Any) -> Grid:
+    """Table 14: per characteristic group, mean or share of each indicator, and N."""
+    weighted = tdef.weighting == "design"
+    frame = frame.assign(_all=TOTAL)
+    columns = []
+    kinds = {}
+    for ind in tdef.indicators:
+        kinds[ind] = _indicator_kind(frame, ind, instrument)
+        label = lab.variable(ind) + (" (gns.)" if kinds[ind] is None else " (andel ja)")
+        columns.append(Column(ind, label, "mean" if kinds[ind] is None else "share"))
+    columns.append(Column("N", "N", "n"))
+    rows: list[GridRow] = []
+    tables = []
+    suppression_rule = None
+    n_total = 0
+    for ch in (*tdef.characteristics, "_all"):
+        order = lab.order(ch) if ch != "_all" else [TOTAL]
+        ns = stats.frequency(frame, ch, order=order)
+        per = {}
+        for ind in tdef.indicators:
+            t = _finish(tdef, stats.group_summary(frame, ch, ind, value=kinds[ind], weighted=weighted, by_order=order),
+                        min_cell, suppress)
+            per[ind] = t
+            tables.append(t)
+            suppression_rule = suppression_rule or t.suppression_rule
+        for i, code in enumerate(ns.row_codes):
+            values: list[Any] = []
+            sup: list[bool] = []
+            for ind in tdef.indicators:
+                t = per[ind]
+                ti = t.row_codes.index(code) if code in t.row_codes else None
+                values.append(None if ti is None else t.shares[ti][0])
+                sup.append(False if ti is None else t.suppressed[ti][0])
+            values.append(ns.counts[i][0])
+            sup.append(False)
+            label = lab.value(ch, code) if ch != "_all" else TOTAL
+            rows.append(GridRow(code, label, values, sup, [False] * len(values),
+                                block=lab.variable(ch) if ch != "_all" else None, total=ch == "_all"))
+            if ch == "_all":
+                n_total = ns.counts[i][0]
+    return Grid(tdef, tdef.title, columns, rows, [n_total], weighted=weighted, suppression_rule=suppression_rule,
+                stats_tables=tables)
+
+
+def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None,
+               suppress: bool = True) -> Grid:
+    lab = Labeller(spec, instrument, tdef.filter)
+    sub = apply_expression(apply_filter(frame, tdef.filter), tdef.filter_expr)
+    do_suppress = suppress and tdef.suppress
+    if tdef.kind == "frequency":
+        return _frequency_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind in ("crosstab", "breakdown"):
+        return _cross_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "matrix":
+        return _matrix_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "indicators":
+        return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress, instrument)
+    raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
+
+
+def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None, suppress: bool = True) -> list[Grid]:
+    prepared = prepare_frame(frame, spec)
+    return [build_grid(t, prepared, spec, instrument, suppress) for t in spec.tables]

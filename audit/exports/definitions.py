@@ -1,0 +1,285 @@
+"""Annex table definitions: the YAML files in the top-level `exports/` folder.
+
+parse -> validate -> build, like the instrument: `load_definitions(path, known=...)`
+reads the file, checks every table (kind, keys, variable codes, filter values) and
+returns an `AnnexSpec`, or raises `DefinitionError` listing every problem with the
+table id an author must fix. The definitions hold no numbers; `audit.exports.compute`
+turns each `TableDef` into figures through `audit.statistics`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "annex_default.yaml"
+DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
+
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators")
+PERCENTS = ("row", "col", "total")
+WEIGHTINGS = ("none", "design")
+CHARTS = ("bar", "none")
+TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
+              "chart", "highlight", "suppress", "characteristics", "indicators"}
+HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
+
+# Register and design variables of the case frame (docs/contracts.md), always known.
+REGISTER_VARIABLES = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin",
+                      "stratum", "stratum_population", "stratum_sample", "weight")
+
+
+class DefinitionError(ValueError):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("annex definitions have problems:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Highlight:
+    column: str | None = None      # a column category (e.g. "ja"); None = every share column
+    above: float | None = None     # mark shares above this
+    below: float | None = None     # mark shares below this
+    rows: tuple[str, ...] = ()     # mark whole rows with these category codes
+
+
+@dataclass(frozen=True)
+class TableDef:
+    id: str
+    title: str
+    kind: str
+    rows: tuple[str, ...] = ()           # row variable(s); several = stacked blocks
+    cols: tuple[str, ...] = ()           # column variable(s); several = column groups
+    filter: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    filter_expr: str | None = None       # instrument expression, e.g. "${direction} = 'jobrettet'"
+    weighting: str = "none"
+    percent: str = "row"
+    note: str = ""
+    source: str = DEFAULT_SOURCE
+    chart: str = "none"
+    highlight: Highlight | None = None
+    suppress: bool = True
+    characteristics: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+
+    def variables(self) -> list[str]:
+        return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
+                *self.characteristics, *self.indicators]
+
+
+def _expressions():  # type: ignore[no-untyped-def]
+    """The instrument's expression language (never eval), if that room is installed."""
+    try:
+        from audit.instrument import expressions
+    except ImportError:
+        return None
+    return expressions
+
+
+def expression_references(text: str | None) -> list[str]:
+    ex = _expressions()
+    if not text or ex is None:
+        return []
+    try:
+        return [r.name for r in ex.references(ex.parse(text))]
+    except ex.ExpressionError:
+        return []
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    source: str
+    bins: tuple[float, ...]
+    labels: tuple[str, ...]
+
+
+@dataclass
+class AnnexSpec:
+    tables: list[TableDef]
+    source: str = DEFAULT_SOURCE
+    suppress: bool = True
+    min_cell: int = 3
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    derive: dict[str, Derived] = field(default_factory=dict)
+    path: Path | None = None
+
+    def table(self, table_id: str) -> TableDef:
+        for t in self.tables:
+            if t.id == table_id:
+                return t
+        raise KeyError(table_id)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return (str(value),)
+
+
+def parse(raw: Any, problems: list[str]) -> AnnexSpec:
+    """Plain structure -> AnnexSpec; shape problems are appended to `problems`."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("tables"), list):
+        problems.append("the file must be a mapping with a list under `tables:`")
+        return AnnexSpec(tables=[])
+    source = str(raw.get("source") or DEFAULT_SOURCE)
+    spec = AnnexSpec(tables=[], source=source, suppress=bool(raw.get("suppress", True)),
+                     min_cell=int(raw.get("min_cell", 3)))
+    for var, labels in (raw.get("labels") or {}).items():
+        spec.labels[str(var)] = {str(k): str(v) for k, v in (labels or {}).items()}
+    for name, d in (raw.get("derive") or {}).items():
+        try:
+            bins = tuple(float(b) for b in d["bins"])
+            labels = tuple(str(x) for x in d["labels"])
+            if len(bins) != len(labels) or list(bins) != sorted(bins):
+                raise ValueError
+            spec.derive[str(name)] = Derived(str(name), str(d["from"]), bins, labels)
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"derive {name}: needs `from`, increasing `bins` and as many `labels`")
+    seen: set[str] = set()
+    for i, t in enumerate(raw["tables"], start=1):
+        where = f"table {t.get('id', f'#{i}')}" if isinstance(t, dict) else f"table #{i}"
+        if not isinstance(t, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        for key in sorted(set(t) - TABLE_KEYS):
+            problems.append(f"{where}: unknown key `{key}`")
+        tid = str(t.get("id") or "")
+        if not tid:
+            problems.append(f"{where}: missing `id`")
+        elif len(tid) > 31 or any(c in tid for c in "[]:*?/\\"):
+            problems.append(f"{where}: id must be a valid sheet name (max 31 characters, no []:*?/\\)")
+        elif tid in seen or tid == "Indhold":
+            problems.append(f"{where}: id used twice")
+        seen.add(tid)
+        if not t.get("title"):
+            problems.append(f"{where}: missing `title`")
+        kind = t.get("kind")
+        if kind not in KINDS:
+            problems.append(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        rows, cols = _as_tuple(t.get("row")), _as_tuple(t.get("col"))
+        chars, inds = _as_tuple(t.get("characteristics")), _as_tuple(t.get("indicators"))
+        if kind in ("frequency", "crosstab", "breakdown") and not rows:
+            problems.append(f"{where}: `row` is required for kind {kind}")
+        if kind in ("crosstab", "breakdown") and not cols:
+            problems.append(f"{where}: `col` is required for kind {kind}")
+        if kind == "frequency" and (len(rows) > 1 or cols):
+            problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
+        if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
+            problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
+        if kind in ("matrix", "indicators") and not chars:
+            problems.append(f"{where}: `characteristics` is required for kind {kind}")
+        if kind == "indicators" and not inds:
+            problems.append(f"{where}: `indicators` is required for kind indicators")
+        weighting = str(t.get("weighting", "none"))
+        if weighting not in WEIGHTINGS:
+            problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
+        percent = str(t.get("percent", "row" if kind != "matrix" else "col"))
+        if percent not in PERCENTS:
+            problems.append(f"{where}: percent must be row, col or total, not {percent!r}")
+        chart = str(t.get("chart", "none"))
+        if chart not in CHARTS:
+            problems.append(f"{where}: chart must be bar or none, not {chart!r}")
+        filt: dict[str, tuple[str, ...]] = {}
+        filter_expr = None
+        raw_filter = t.get("filter") or {}
+        if isinstance(raw_filter, str):
+            ex = _expressions()
+            if ex is None:
+                problems.append(f"{where}: an expression filter needs the instrument's expression language; "
+                                f"use {{variable: [allowed values]}}")
+            else:
+                try:
+                    ex.parse(raw_filter)
+                    filter_expr = raw_filter
+                except ex.ExpressionError as exc:
+                    problems.append(f"{where}: filter: {exc.describe() if hasattr(exc, 'describe') else exc}")
+        elif not isinstance(raw_filter, dict):
+            problems.append(f"{where}: filter must be an expression or a mapping {{variable: [allowed values]}}")
+        else:
+            filt = {str(k): _as_tuple(v) for k, v in raw_filter.items()}
+        hl = None
+        raw_hl = t.get("highlight")
+        if raw_hl is not None:
+            if not isinstance(raw_hl, dict) or set(raw_hl) - HIGHLIGHT_KEYS:
+                problems.append(f"{where}: highlight takes {', '.join(sorted(HIGHLIGHT_KEYS))}")
+            else:
+                hl = Highlight(column=None if raw_hl.get("column") is None else str(raw_hl["column"]),
+                               above=raw_hl.get("above"), below=raw_hl.get("below"),
+                               rows=_as_tuple(raw_hl.get("rows")))
+        spec.tables.append(TableDef(
+            id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
+            filter_expr=filter_expr,
+            weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
+            source=str(t.get("source") or source), chart=chart, highlight=hl,
+            suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds))
+    return spec
+
+
+def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, set[str]] | None = None,
+             problems: list[str] | None = None) -> list[str]:
+    """Every variable a table uses must be a register variable, an item or calculated
+    field of the instrument, or a derived variable of the file. Filter values must be
+    choice codes of the variable when the instrument lists them."""
+    problems = problems if problems is not None else []
+    if known is None:
+        return problems
+    names = set(known) | set(REGISTER_VARIABLES) | set(spec.derive)
+    for d in spec.derive.values():
+        if d.source not in names:
+            problems.append(f"derive {d.name}: unknown variable `{d.source}`")
+    choices = choices or {}
+    for t in spec.tables:
+        for var in t.variables():
+            if var not in names:
+                problems.append(f"table {t.id}: unknown variable `{var}` (not an item of the instrument "
+                                f"nor a register or derived variable)")
+        for var, allowed in t.filter.items():
+            codes = choices.get(var) or (set(spec.derive[var].labels) if var in spec.derive else None)
+            if codes:
+                for v in allowed:
+                    if v not in codes:
+                        problems.append(f"table {t.id}: filter value {v!r} is not a code of `{var}` "
+                                        f"({', '.join(sorted(codes))})")
+    return problems
+
+
+def instrument_vocabulary(instrument: Any) -> tuple[set[str], dict[str, set[str]]]:
+    """(item and calculated-field names, choice codes per item) of an instrument."""
+    names: set[str] = set()
+    choices: dict[str, set[str]] = {}
+    for item in getattr(instrument, "items", []):
+        names.add(item.name)
+        codes = {str(c.code) for c in (getattr(item, "choices", None) or [])}
+        if item.type in ("yes_no",):
+            codes = {"ja", "nej"}
+        elif item.type in ("yes_no_na",):
+            codes = {"ja", "nej", "ikke_relevant"}
+        if codes:
+            choices[item.name] = codes
+    return names, choices
+
+
+def load_definitions(path: str | Path | None = None, instrument: Any = None,
+                     known: Iterable[str] | None = None) -> AnnexSpec:
+    """Read, check and return the annex definitions. With an instrument (or a list of
+    known variable names) every code is checked; problems raise DefinitionError."""
+    path = Path(path) if path else DEFAULT_FILE
+    problems: list[str] = []
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DefinitionError([f"{path}: {exc}"]) from exc
+    spec = parse(raw, problems)
+    spec.path = path
+    choices: dict[str, set[str]] = {}
+    if instrument is not None:
+        names, choices = instrument_vocabulary(instrument)
+        known = set(names) | set(known or ())
+    validate(spec, known, choices, problems)
+    if problems:
+        raise DefinitionError(problems)
+    return spec

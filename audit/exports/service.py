@@ -1,0 +1,92 @@
+"""What the CLI and the web need to export an audit: the audit, its frozen instrument
+and its case frame, plus file production into bytes for downloads."""
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from audit.exports import statsbridge
+from audit.models import Audit
+
+INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+
+
+@dataclass
+class AuditData:
+    audit: Audit
+    instrument: Any
+    frame: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return self.audit.name
+
+
+def audit_instrument(audit: Audit) -> Any:
+    """The instrument frozen on the audit (None when the instrument room is not installed)."""
+    if not audit.instrument_json:
+        return None
+    try:
+        from audit.instrument import Instrument  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return Instrument.from_dict(json.loads(audit.instrument_json))
+
+
+def default_instrument(path: Path | None = None) -> Any:
+    path = path or INSTRUMENT_FILE
+    if not path.exists():
+        return None
+    try:
+        from audit.instrument import load_instrument  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return load_instrument(path)
+
+
+def find_audit(session: Session, name_or_id: str | int) -> Audit:
+    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+        audit = session.get(Audit, int(name_or_id))
+        if audit is not None:
+            return audit
+    audit = session.exec(select(Audit).where(Audit.name == str(name_or_id))).first()
+    if audit is None:
+        raise LookupError(f"no audit named {name_or_id!r}")
+    return audit
+
+
+def load_audit_data(session: Session, name_or_id: str | int) -> AuditData:
+    audit = find_audit(session, name_or_id)
+    instrument = audit_instrument(audit)
+    frame = statsbridge.load_case_frame(session, audit, instrument)
+    session.expunge(audit)
+    return AuditData(audit, instrument, frame)
+
+
+def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
+    """The downloadable file as bytes and its media type. kind: annex.xlsx, data.xlsx,
+    data.csv, data.sav, codebook.csv."""
+    from audit.exports.annex import write_annex
+    from audit.exports.definitions import load_definitions
+    from audit.exports.raw import write_codebook_csv, write_raw
+
+    media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / kind
+        if kind == "annex.xlsx":
+            spec = load_definitions(definitions, instrument=data.instrument)
+            write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name)
+        elif kind in ("data.xlsx", "data.csv", "data.sav"):
+            write_raw(data.frame, out, data.instrument)
+        elif kind == "codebook.csv":
+            write_codebook_csv(data.frame, out, data.instrument)
+        else:
+            raise KeyError(kind)
+        return out.read_bytes(), media[kind.rsplit(".", 1)[1]]

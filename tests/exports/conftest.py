@@ -1,0 +1,70 @@
+"""Fixtures of the exports tests: a synthetic case frame and a DB-backed audit."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+from sqlmodel import Session
+
+from audit.exports.synthetic import case_frame
+
+
+@pytest.fixture(scope="session")
+def frame():  # type: ignore[no-untyped-def]
+    return case_frame(375, seed=7)
+
+
+def _plain(v):  # type: ignore[no-untyped-def]
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+REGISTER = {"case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin", "stratum",
+            "stratum_population", "stratum_sample", "weight"}
+
+
+@pytest.fixture
+def db_audit(engine):  # type: ignore[no-untyped-def]
+    """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed."""
+    from audit.models import Answer, Audit, Case, Person
+
+    src = case_frame(63, seed=11)
+    with Session(engine) as s:
+        instrument_json = None
+        try:
+            from audit.exports.service import default_instrument
+            inst = default_instrument()
+            instrument_json = json.dumps(inst.to_dict()) if inst is not None else None
+        except Exception:  # noqa: BLE001 - the instrument room may not be merged yet
+            instrument_json = None
+        audit = Audit(name="Eksporttest 2022", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                      reference_date=date(2020, 3, 1), instrument_json=instrument_json,
+                      municipalities_json=json.dumps(["København", "Odense"]))
+        s.add(audit)
+        s.flush()
+        for i, row in src.iterrows():
+            person = Person(audit_id=audit.id, person_id=f"P{i:05d}", municipality=row.municipality,
+                            seniority_years=7.5, seniority_band=row.seniority_band, sex=row.sex, age=int(row.age),
+                            origin=row.origin)
+            s.add(person)
+            s.flush()
+            case = Case(audit_id=audit.id, person_pk=person.id, municipality=row.municipality,
+                        seniority_band=row.seniority_band, stratum_population=int(row.stratum_population),
+                        stratum_sample=int(row.stratum_sample), inclusion_probability=1 / float(row.weight),
+                        weight=float(row.weight), status="completed" if i < 60 else "in_progress")
+            s.add(case)
+            s.flush()
+            for item, value in row.items():
+                if item in REGISTER or _plain(value) is None:
+                    continue
+                s.add(Answer(case_id=case.id, item=item, value_json=json.dumps(_plain(value))))
+        s.commit()
+        s.refresh(audit)
+        return audit

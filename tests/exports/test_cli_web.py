@@ -1,0 +1,89 @@
+"""The CLI and the web downloads on a real (migrated) database."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from audit.cli import main
+
+
+def test_cli_annex_raw_codebook(db_audit, tmp_path):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+    out = tmp_path / "annex.xlsx"
+    res = runner.invoke(main, ["export", "annex", "--audit", db_audit.name, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"wrote {out}" in res.output and "60 cases" in res.output
+    wb = load_workbook(out)
+    assert wb.sheetnames[0] == "Indhold" and "T02" in wb.sheetnames
+    assert "Eksporttest 2022" in wb["Indhold"]["A2"].value
+    # only the 60 reviewed cases count: the note of the overall frequency says so
+    notes = [c.value for c in wb["T01"]["A"] if isinstance(c.value, str) and c.value.startswith("Anm.:")]
+    assert notes and notes[0].startswith("Anm.: N=60.")
+    for name in ("data.xlsx", "data.csv", "data.sav"):
+        res = runner.invoke(main, ["export", "raw", "--audit", db_audit.name, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+        assert "60 cases" in res.output
+        assert (tmp_path / name).stat().st_size > 0
+    res = runner.invoke(main, ["export", "codebook", "--audit", db_audit.name, "--out", str(tmp_path / "cb.csv")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cb.csv").read_text(encoding="utf-8-sig").startswith("variabel;label;type")
+    if db_audit.instrument_json:
+        res = runner.invoke(main, ["export", "codebook", "--audit", db_audit.name, "--out", str(tmp_path / "cb.xlsx")])
+        assert res.exit_code == 0, res.output
+        assert load_workbook(tmp_path / "cb.xlsx").sheetnames
+    res = runner.invoke(main, ["export", "raw", "--audit", db_audit.name, "--out", str(tmp_path / "x.json")])
+    assert res.exit_code != 0 and "unknown raw export format" in res.output
+    res = runner.invoke(main, ["export", "annex", "--audit", "no such audit", "--out", str(out)])
+    assert res.exit_code != 0 and "no audit named" in res.output
+
+
+def test_cli_help_documents_commands():  # type: ignore[no-untyped-def]
+    res = CliRunner().invoke(main, ["export", "--help"])
+    assert res.exit_code == 0
+    for cmd in ("annex", "raw", "codebook", "check-annex"):
+        assert cmd in res.output
+
+
+def test_admin_page_and_downloads(db_audit, make_user, client_for):  # type: ignore[no-untyped-def]
+    admin = make_user("chef", "admin")
+    client, _ = client_for(admin)
+    page = client.get("/exports")
+    assert page.status_code == 200
+    assert db_audit.name in page.text
+    assert f"/exports/{db_audit.id}/annex.xlsx" in page.text
+    assert f"/hearing/export/{db_audit.id}/K%C3%B8benhavn.xlsx" in page.text
+    resp = client.get(f"/exports/{db_audit.id}/annex.xlsx")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in resp.headers["content-disposition"]
+    wb = load_workbook(io.BytesIO(resp.content))
+    assert wb.sheetnames[0] == "Indhold"
+    resp = client.get(f"/exports/{db_audit.id}/data.csv")
+    assert resp.status_code == 200 and resp.content.startswith(b"\xef\xbb\xbf")
+    assert resp.content.decode("utf-8-sig").count("\n") == 61
+    for kind in ("data.xlsx", "data.sav", "codebook.csv"):
+        assert client.get(f"/exports/{db_audit.id}/{kind}").status_code == 200
+    assert client.get(f"/exports/{db_audit.id}/secret.txt").status_code == 404
+    assert client.get(f"/exports/{db_audit.id + 999}/annex.xlsx").status_code == 404
+
+
+@pytest.mark.parametrize("role,municipality", [("municipality", "København"), ("auditor", None)])
+def test_others_cannot_download(db_audit, make_user, client_for, role, municipality):  # type: ignore[no-untyped-def]
+    user = make_user(f"u_{role}", role, municipality)
+    client, _ = client_for(user)
+    assert client.get("/exports").status_code in (403, 404)
+    for kind in ("annex.xlsx", "data.csv", "data.sav"):
+        resp = client.get(f"/exports/{db_audit.id}/{kind}")
+        assert resp.status_code in (403, 404)
+        assert not resp.content.startswith(b"PK")
+
+
+def test_anonymous_is_sent_to_login(app, db_audit):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        resp = client.get(f"/exports/{db_audit.id}/annex.xlsx", headers={"accept": "application/json"})
+        assert resp.status_code == 401

@@ -1,0 +1,138 @@
+"""The annex definition file: the default loads, a bad file reports every problem with its table id."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from audit.exports.definitions import DEFAULT_FILE, DefinitionError, load_definitions
+from audit.exports.synthetic import case_frame
+
+BAD = textwrap.dedent("""
+    tables:
+      - id: T01
+        title: Retning
+        kind: frequency
+        row: direction
+      - id: T02
+        title: Ukendt kode
+        kind: crosstab
+        row: challenge_breadht
+        col: stable_participation
+        filter: {direction: [jobretet]}
+      - id: T01
+        title: Dobbelt id
+        kind: pie
+        row: direction
+        colour: red
+        percent: diagonal
+      - id: "T/4"
+        kind: crosstab
+        row: direction
+""")
+
+
+def _known():  # type: ignore[no-untyped-def]
+    return set(case_frame(5).columns)
+
+
+def test_default_file_loads_and_covers_the_report_tables():  # type: ignore[no-untyped-def]
+    spec = load_definitions(DEFAULT_FILE, known=_known())
+    kinds = {t.kind for t in spec.tables}
+    assert kinds == {"frequency", "crosstab", "breakdown", "matrix", "indicators"}
+    assert len({t.id for t in spec.tables}) == len(spec.tables) >= 15
+    t02 = spec.table("T02")
+    assert (t02.rows, t02.cols, t02.percent) == (("challenge_breadth",), ("stable_participation",), "row")
+    assert t02.filter == {"challenge_breadth": ("1", "2", "3", "4+")}
+    assert all(t.source.startswith("Kilde:") and t.suppress for t in spec.tables)
+
+
+def test_default_file_uses_only_codes_of_the_instrument():  # type: ignore[no-untyped-def]
+    from audit.exports.service import default_instrument
+
+    instrument = default_instrument()
+    if instrument is None:
+        pytest.skip("instrument room not merged")
+    spec = load_definitions(DEFAULT_FILE, instrument=instrument)
+    assert len(spec.tables) >= 15
+    # and a code the instrument does not have is reported with the table id
+    bad = DEFAULT_FILE.read_text(encoding="utf-8").replace("row: plan_job_goal_concrete", "row: plan_goal_konkret")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "annex.yaml"
+        f.write_text(bad, encoding="utf-8")
+        with pytest.raises(DefinitionError) as err:
+            load_definitions(f, instrument=instrument)
+    assert err.value.problems == ["table T08: unknown variable `plan_goal_konkret` (not an item of the instrument "
+                                  "nor a register or derived variable)"]
+
+
+def test_bad_file_lists_every_problem_with_the_table_id(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD, encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, known=_known())
+    problems = err.value.problems
+    text = "\n".join(problems)
+    assert "table T02: unknown variable `challenge_breadht`" in text
+    assert "table T01: id used twice" in text
+    assert "table T01: kind must be one of" in text and "'pie'" in text
+    assert "table T01: unknown key `colour`" in text
+    assert "table T01: percent must be row, col or total" in text
+    assert "table T/4: id must be a valid sheet name" in text
+    assert "table T/4: missing `title`" in text
+    assert "table T/4: `col` is required for kind crosstab" in text
+
+
+def test_filter_values_checked_against_choice_codes(tmp_path):  # type: ignore[no-untyped-def]
+    from audit.exports.definitions import parse, validate
+
+    problems: list[str] = []
+    import yaml
+    spec = parse(yaml.safe_load(BAD), problems)
+    found = validate(spec, _known(), {"direction": {"jobrettet", "rehabiliterende", "fritaget"}}, [])
+    assert any("filter value 'jobretet' is not a code of `direction`" in p for p in found)
+
+
+def test_check_annex_command(tmp_path):  # type: ignore[no-untyped-def]
+    from audit.cli import main
+
+    runner = CliRunner()
+    ok = runner.invoke(main, ["export", "check-annex", str(DEFAULT_FILE)])
+    assert ok.exit_code == 0, ok.output
+    assert "tables OK" in ok.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD, encoding="utf-8")
+    res = runner.invoke(main, ["export", "check-annex", str(bad)])
+    assert res.exit_code == 1
+    assert "table T01: id used twice" in res.output
+
+
+def test_expression_filter_uses_the_instrument_engine(tmp_path, frame):  # type: ignore[no-untyped-def]
+    pytest.importorskip("audit.instrument.expressions")
+    from audit.exports.compute import build_grid, prepare_frame
+
+    path = tmp_path / "expr.yaml"
+    path.write_text(textwrap.dedent("""
+        tables:
+          - id: X1
+            title: Jobmål blandt jobrettede
+            kind: frequency
+            row: plan_job_goal
+            filter: "${direction} = 'jobrettet'"
+          - id: X2
+            title: Fejl
+            kind: frequency
+            row: plan_job_goal
+            filter: "${direction} = = 'jobrettet'"
+    """), encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, known=_known())
+    assert any(p.startswith("table X2: filter:") for p in err.value.problems)
+    text = path.read_text(encoding="utf-8").split("  - id: X2")[0]
+    path.write_text(text, encoding="utf-8")
+    spec = load_definitions(path, known=_known())
+    grid = build_grid(spec.table("X1"), prepare_frame(frame, spec), spec)
+    assert grid.n_cases == int(((frame["direction"] == "jobrettet") & frame["plan_job_goal"].notna()).sum())
