@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date
 
 from sqlalchemy import func, select
@@ -88,3 +89,23 @@ def list_audits(session: Session) -> list[AuditSummary]:
                          json.loads(a.municipalities_json or "[]"), pop.get(a.id, 0), cases.get(a.id, 0),
                          active.get(a.id, 0), a.seed)
             for a in session.scalars(select(Audit).order_by(Audit.id))]
+
+
+def bind_instrument(session: Session, audit: Audit, path: str | Path, user: User | None = None) -> Audit:
+    """Freeze the instrument file into the audit. Binding is once: a running audit
+    never follows later edits of the file (re-binding the same version is a no-op)."""
+    from audit.instrument import load_instrument
+
+    inst = load_instrument(path)
+    if audit.instrument_version and audit.instrument_version != inst.version:
+        raise AuditError(f"audit {audit.name!r} is bound to instrument {audit.instrument_version}; "
+                         f"the file is now {inst.version} and cannot replace it")
+    if audit.instrument_version == inst.version:
+        return audit
+    audit.instrument_name = Path(path).name
+    audit.instrument_version = inst.version
+    audit.instrument_json = json.dumps(inst.to_dict(), ensure_ascii=False)
+    session.add(audit)
+    record(session, user=user, entity="audit", entity_id=audit.id, field="instrument",
+           new={"file": Path(path).name, "version": inst.version}, audit_id=audit.id)
+    return audit

@@ -150,3 +150,81 @@ def demo_users(municipalities: list[str]) -> list[dict[str, str | None]]:
 
 def new_password() -> str:
     return secrets.token_urlsafe(9)
+
+
+def build_demo(session: Any, seed: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Create the whole demo audit in the caller's transaction. Returns the users with
+    their one-time passwords and a few counts."""
+    from sqlmodel import select
+
+    from audit import auditlog
+    from audit.audits import bind_instrument, create_audit
+    from audit.auth import add_user
+    from audit.instrument import load_instrument
+    from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
+    from audit.population.importer import import_population
+    from audit.review.answers import encode
+    from audit.review.assignment import assign_round_robin, municipality_review
+    from audit.sampling.draw import draw_sample
+
+    spec = load_spec()
+    a = spec["audit"]
+    seed = a["seed"] if seed is None else seed
+    municipalities = list(spec["population"])
+    audit = create_audit(session, a["name"], period_start=a["period_start"], period_end=a["period_end"],
+                         reference_date=a["reference_date"], municipalities=municipalities)
+    bind_instrument(session, audit, INSTRUMENT_FILE)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "register_demo.csv"
+        generate_population(seed, spec).to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+        import_population(session, audit, path, progress=progress)
+    draw_sample(session, audit, per_stratum=a["per_stratum"], seed=seed, reserves=a["reserves"], by="demo")
+
+    credentials = []
+    for u in demo_users(municipalities):
+        password = new_password()
+        add_user(session, username=str(u["username"]), password=password, role=str(u["role"]),
+                 municipality=u["municipality"])
+        credentials.append({**u, "password": password})
+    auditors = session.exec(select(User).where(User.role == "auditor").order_by(User.username)).all()
+    assign_round_robin(session, audit, list(auditors), None)
+
+    inst = load_instrument(INSTRUMENT_FILE)
+    rng = np.random.default_rng(seed)
+    cases = session.exec(select(Case).where(Case.audit_id == audit.id, Case.active == True)  # noqa: E712
+                         .order_by(Case.id)).all()
+    states = _pick(rng, spec["progress"], len(cases))
+    now = utcnow()
+    rows = []
+    for case, state in zip(cases, states):
+        if state == "not_started":
+            continue
+        answers = AnswerGenerator(inst, spec, rng).fill("case")
+        if state == "in_progress":  # half-way through the instrument
+            keep = [i.name for i in inst.items if i.name in answers][: max(1, len(answers) // 2)]
+            answers = {k: answers[k] for k in keep}
+        for item, value in answers.items():
+            rows.append({"case_id": case.id, "item": item, "pass_no": 1, "value_json": encode(value),
+                         "note": "", "updated_at": now, "updated_by": case.assigned_to})
+        case.status = str(state)
+        case.version = len(answers)
+        case.completed_at = now if state == "completed" else None
+        session.add(case)
+    for m in municipalities:
+        review = municipality_review(session, audit, m)
+        answers = AnswerGenerator(inst, spec, rng).fill("municipality")
+        for item, value in answers.items():
+            rows.append({"case_id": None, "municipality_review_id": review.id, "item": item, "pass_no": 1,
+                         "value_json": encode(value), "note": "", "updated_at": now, "updated_by": None})
+        review.status = "completed"
+        session.add(review)
+    session.flush()
+    if rows:
+        from sqlalchemy import insert
+        for start in range(0, len(rows), 5000):
+            session.connection().execute(insert(Answer.__table__), rows[start:start + 5000])
+    auditlog.record(session, user=None, audit_id=audit.id, entity="audit", entity_id=audit.id,
+                    field="demo", new={"answers": len(rows), "cases": len(cases)},
+                    reason="synthetic demo reviews generated")
+    return {"audit": audit.name, "population": int(sum(spec["population"].values())),
+            "cases": len(cases), "answers": len(rows), "users": credentials}

@@ -97,3 +97,48 @@ def serve(host: str, port: int, reload: bool) -> None:
 
 
 COMMANDS: list[click.Command] = [db, users, serve]
+
+
+@click.command()
+@click.option("--seed", type=int, default=None, help="Seed of the synthetic data (default: the demo file's).")
+@click.option("--reset", is_flag=True, help="Delete the SQLite database file first (SQLite only).")
+def demo(seed: int | None, reset: bool) -> None:
+    """Create the demo audit: 14,164 synthetic people in 25 municipalities (the report's Table 11),
+    a drawn sample of 375 cases, users of each role and synthetic reviews following the report's
+    published shares. Prints the demo logins once."""
+    from sqlalchemy import func
+
+    from audit.config import get_settings
+    from audit.db import get_engine, upgrade
+    from audit.demo import build_demo, load_spec
+    from audit.models import Audit
+
+    url = get_settings().resolved_database_url()
+    if reset:
+        if not url.startswith("sqlite:///"):
+            raise click.ClickException("--reset only deletes SQLite files; drop a PostgreSQL database yourself")
+        path = url.removeprefix("sqlite:///")
+        get_engine().dispose()
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                __import__("os").remove(path + suffix)
+            except FileNotFoundError:
+                pass
+    upgrade()
+    name = load_spec()["audit"]["name"]
+    with session_scope() as session:
+        if session.exec(select(func.count()).select_from(Audit).where(Audit.name == name)).one():
+            click.echo(f"the demo audit {name!r} already exists; run `audit demo --reset` to start over")
+            return
+        click.echo("building the demo audit ...")
+        result = build_demo(session, seed=seed, progress=None)
+    click.echo(f"demo audit {result['audit']!r}: {result['population']:,} people, {result['cases']} sampled cases, "
+               f"{result['answers']:,} answers")
+    click.echo("\nDemo logins (shown once; change with `audit users set-password`):")
+    for u in result["users"]:
+        who = f"{u['role']}" + (f", {u['municipality']}" if u["municipality"] else "")
+        click.echo(f"  {u['username']:<14} {u['password']:<16} ({who})")
+    click.echo("\nStart the web app with `audit serve` and open http://127.0.0.1:8000/")
+
+
+COMMANDS.append(demo)

@@ -1,6 +1,182 @@
-"""Placeholder: commands of this room are added by its issue."""
+"""Commands for audits, the register population and the sample."""
 from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from audit.db import PROJECT_ROOT, session_scope
+
+
+def _date(_ctx, _param, value: str | None) -> date | None:  # type: ignore[no-untyped-def]
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def _audit(session, name: str):  # type: ignore[no-untyped-def]
+    from audit.audits import AuditError, get_audit
+
+    try:
+        return get_audit(session, name)
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def audits() -> None:
+    """Create and list audits."""
+
+
+@audits.command("create")
+@click.argument("name")
+@click.option("--period-start", required=True, callback=_date, help="First day of the review period, e.g. 2018-03-01.")
+@click.option("--period-end", required=True, callback=_date, help="Last day of the review period, e.g. 2020-02-29.")
+@click.option("--reference-date", required=True, callback=_date,
+              help="Date at which seniority is measured and the target group fixed, e.g. 2020-03-01.")
+@click.option("--municipalities", multiple=True,
+              help="Participating municipalities (repeat, or comma-separated). Default: any of the 98.")
+@click.option("--instrument", "instrument_path", type=click.Path(exists=True, dir_okay=False),
+              default=str(PROJECT_ROOT / "questionnaires" / "kontanthjaelp_2022.yaml"), show_default=True,
+              help="Instrument file the audit is bound to (frozen into the audit).")
+def audits_create(name: str, period_start: date, period_end: date, reference_date: date,
+                  municipalities: tuple[str, ...], instrument_path: str) -> None:
+    """Create an audit bound to one instrument version."""
+    from audit.audits import AuditError, bind_instrument, create_audit
+
+    names = [m.strip() for chunk in municipalities for m in chunk.split(",") if m.strip()]
+    try:
+        with session_scope() as session:
+            audit = create_audit(session, name, period_start=period_start, period_end=period_end,
+                                 reference_date=reference_date, municipalities=names)
+            bind_instrument(session, audit, instrument_path)
+            click.echo(f"audit {audit.name!r} created (instrument {audit.instrument_version}, "
+                       f"{len(names) or 'any'} municipalities)")
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@audits.command("list")
+def audits_list() -> None:
+    """List audits with population and sample counts."""
+    from audit.audits import list_audits
+
+    with session_scope() as session:
+        for a in list_audits(session):
+            click.echo("  ".join(f"{k}={v}" for k, v in vars(a).items()))
+
+
+@click.group()
+def population() -> None:
+    """Import the register extract (the sampling frame)."""
+
+
+@population.command("import")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--spells", type=click.Path(exists=True, dir_okay=False),
+              help="Benefit spells file (person_id, benefit, start, end) instead of a seniority_years column.")
+@click.option("--replace", is_flag=True, help="Replace an imported population (only before sampling).")
+def population_import(audit_name: str, file: str, spells: str | None, replace: bool) -> None:
+    """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX) with columns
+    person_id, municipality, seniority_years, sex, age, origin. All-or-nothing: any bad row
+    rejects the whole file and every error is listed (file, row, column, value, why)."""
+    from audit.population.importer import PopulationError, import_population
+    from audit.population.register import RegisterError
+
+    try:
+        with session_scope() as session:
+            audit = _audit(session, audit_name)
+            result = import_population(session, audit, file, spells=spells, replace=replace, progress=None)
+    except RegisterError as exc:
+        for err in exc.errors[:200]:
+            click.echo(str(err), err=True)
+        if len(exc.errors) > 200:
+            click.echo(f"... and {len(exc.errors) - 200} more errors", err=True)
+        raise click.ClickException(f"{len(exc.errors)} errors: nothing was imported") from exc
+    except PopulationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"imported {result.rows} people into {audit_name!r}: " +
+               ", ".join(f"{k} {v}" for k, v in result.per_band.items()))
+
+
+@click.group()
+def sample() -> None:
+    """Draw, replace, export and document the stratified sample."""
+
+
+@sample.command("draw")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--per-stratum", type=int, default=5, show_default=True, help="Cases per municipality x band.")
+@click.option("--seed", type=int, required=True, help="Recorded; the same seed and population give the same sample.")
+@click.option("--bands", default="5,7,10", show_default=True, help="Lower bounds of the seniority bands in years.")
+@click.option("--reserves", type=int, default=2, show_default=True, help="Reserves per stratum, drawn in order.")
+@click.option("--force", is_flag=True, help="Discard an existing sample without answers and draw again (logged).")
+def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserves: int, force: bool) -> None:
+    """Simple random sampling without replacement within each stratum."""
+    from audit.sampling.draw import SamplingError, draw_sample
+
+    try:
+        with session_scope() as session:
+            audit = _audit(session, audit_name)
+            result = draw_sample(session, audit, per_stratum=per_stratum, seed=seed,
+                                 bands=[float(b) for b in bands.split(",")], reserves=reserves, force=force)
+    except (SamplingError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
+               f"(seed {seed})")
+    for s in result.shortfalls:
+        click.echo(f"shortfall: {s.municipality} {s.band}: {s.drawn} of {s.requested} (N_h={s.population})")
+    if result.outside_bands:
+        click.echo(f"note: {result.outside_bands} people fall below the first band and were not sampled")
+
+
+@sample.command("replace")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--case", "case_id", type=int, required=True)
+@click.option("--reason", required=True, help="Why the case cannot be reviewed (recorded in the audit log).")
+@click.option("--force", is_flag=True, help="Replace even though the case has answers.")
+def sample_replace(audit_name: str, case_id: int, reason: str, force: bool) -> None:
+    """Replace a case with the next reserve of its stratum."""
+    from audit.sampling.draw import SamplingError
+    from audit.sampling.protocol import replace_case
+
+    try:
+        with session_scope() as session:
+            reserve = replace_case(session, _audit(session, audit_name), case_id, reason, force=force)
+            click.echo(f"case {case_id} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank})")
+    except SamplingError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@sample.command("export")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def sample_export(audit_name: str, out: Path) -> None:
+    """Write the sample CSV (case_id, person_id, municipality, seniority_band, weight, is_reserve,
+    reserve_rank) and the sampling protocol as OUT with suffix .protocol.csv."""
+    from audit.sampling.protocol import export_sample
+
+    with session_scope() as session:
+        proto = export_sample(session, _audit(session, audit_name), out)
+    click.echo(f"wrote {out} and {proto}")
+
+
+@sample.command("protocol")
+@click.option("--audit", "audit_name", required=True)
+def sample_protocol(audit_name: str) -> None:
+    """Print the sampling protocol: seed, frame and sample counts per stratum, shortfalls, replacements."""
+    from audit.sampling.protocol import protocol
+
+    with session_scope() as session:
+        header, table = protocol(session, _audit(session, audit_name))
+    for k, v in header.items():
+        click.echo(f"{k}: {v}")
+    click.echo(table.to_string(index=False))
+
+
+COMMANDS: list[click.Command] = [audits, population, sample]

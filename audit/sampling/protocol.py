@@ -1,0 +1,103 @@
+"""After the draw: replacing a case by its stratum's next reserve, the sample
+export and the sampling protocol (frame and sample counts per stratum)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from audit.auditlog import record
+from audit.models import Audit, Case, Person, User
+from audit.sampling.draw import SamplingError, has_answers
+
+EXPORT_COLUMNS = ["case_id", "person_id", "municipality", "seniority_band", "weight", "is_reserve", "reserve_rank"]
+
+
+def replace_case(session: Session, audit: Audit, case_id: int, reason: str, *, user: User | None = None,
+                 force: bool = False) -> Case:
+    """Mark a case as replaced (file missing, person moved ...) and activate the next
+    unused reserve of the same stratum. The stratum's n_h is unchanged, so weights stay N_h / n_h."""
+    if audit.locked_at is not None:
+        raise SamplingError(f"audit {audit.name!r} is locked")
+    if not reason.strip():
+        raise SamplingError("a replacement needs a reason")
+    case = session.get(Case, case_id)
+    if case is None or case.audit_id != audit.id:
+        raise SamplingError(f"audit {audit.name!r} has no case {case_id}")
+    if not case.active:
+        raise SamplingError(f"case {case_id} is not an active case (already replaced or an unused reserve)")
+    if has_answers(session, case_ids=[case.id]) and not force:
+        raise SamplingError(f"case {case_id} already has answers; use --force to replace it anyway")
+    reserve = session.exec(select(Case).where(
+        Case.audit_id == audit.id, Case.municipality == case.municipality,
+        Case.seniority_band == case.seniority_band, Case.is_reserve == True,  # noqa: E712
+        Case.active == False, Case.replaced_by_case_id == None,  # noqa: E711
+        Case.replacement_reason == None).order_by(Case.reserve_rank)).first()  # noqa: E711
+    if reserve is None:
+        raise SamplingError(f"no reserve left in stratum {case.municipality} / {case.seniority_band}")
+    case.active = False
+    case.replaced_by_case_id = reserve.id
+    case.replacement_reason = reason.strip()
+    reserve.active = True
+    reserve.assigned_to = case.assigned_to
+    session.add(case)
+    session.add(reserve)
+    record(session, user=user, audit_id=audit.id, entity="case", entity_id=case.id, field="replaced_by",
+           old=None, new=reserve.id, reason=reason.strip())
+    record(session, user=user, audit_id=audit.id, entity="case", entity_id=reserve.id, field="active",
+           old=False, new=True, reason=f"reserve {reserve.reserve_rank} replaces case {case.id}: {reason.strip()}")
+    return reserve
+
+
+def sample_frame(session: Session, audit: Audit) -> pd.DataFrame:
+    """Every drawn case and reserve with the export columns (plus status fields)."""
+    rows = session.exec(select(Case, Person.person_id).join(Person, Person.id == Case.person_pk)
+                        .where(Case.audit_id == audit.id).order_by(Case.municipality, Case.seniority_band,
+                                                                   Case.draw_order)).all()
+    return pd.DataFrame([{
+        "case_id": c.id, "person_id": pid, "municipality": c.municipality, "seniority_band": c.seniority_band,
+        "weight": c.weight, "is_reserve": c.is_reserve, "reserve_rank": c.reserve_rank,
+        "active": c.active, "replaced_by_case_id": c.replaced_by_case_id,
+        "replacement_reason": c.replacement_reason} for c, pid in rows],
+        columns=EXPORT_COLUMNS + ["active", "replaced_by_case_id", "replacement_reason"])
+
+
+def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
+    """Header facts and one row per stratum: N_h, n_h asked and drawn, shortfall, reserves drawn and used."""
+    frame = pd.DataFrame(session.exec(select(Person.municipality, Person.seniority_band, func.count())
+                                      .where(Person.audit_id == audit.id)
+                                      .group_by(Person.municipality, Person.seniority_band)).all(),
+                         columns=["municipality", "seniority_band", "N_h"])
+    cases = sample_frame(session, audit)
+    drawn = cases[~cases.is_reserve].groupby(["municipality", "seniority_band"]).size().rename("n_h")
+    res = cases[cases.is_reserve].groupby(["municipality", "seniority_band"]).size().rename("reserves_drawn")
+    used = cases[cases.is_reserve & cases.active].groupby(["municipality", "seniority_band"]).size() \
+        .rename("reserves_used")
+    table = frame.set_index(["municipality", "seniority_band"]).join([drawn, res, used]).fillna(0).astype(int)
+    table["n_h_asked"] = audit.per_stratum or 0
+    table["shortfall"] = (table["n_h_asked"] - table["n_h"]).clip(lower=0)
+    table = table.reset_index()[["municipality", "seniority_band", "N_h", "n_h_asked", "n_h", "shortfall",
+                                 "reserves_drawn", "reserves_used"]]
+    replaced = cases[cases.replaced_by_case_id.notna()][["case_id", "replaced_by_case_id", "replacement_reason"]]
+    header = {"audit": audit.name, "seed": audit.seed, "bands": json.loads(audit.bands_json),
+              "per_stratum": audit.per_stratum, "reserves": audit.reserves,
+              "drawn_at": str(audit.sampled_at), "drawn_by": audit.sampled_by,
+              "population": int(table["N_h"].sum()), "sample": int(table["n_h"].sum()),
+              "replacements": replaced.to_dict("records")}
+    return header, table
+
+
+def export_sample(session: Session, audit: Audit, out: Path) -> Path:
+    """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
+    frame = sample_frame(session, audit)[EXPORT_COLUMNS]
+    frame.to_csv(out, index=False)
+    header, table = protocol(session, audit)
+    proto = out.with_suffix(".protocol.csv")
+    with proto.open("w", encoding="utf-8", newline="") as fh:
+        for key, value in header.items():
+            fh.write(f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n")
+        table.to_csv(fh, index=False)
+    return proto
