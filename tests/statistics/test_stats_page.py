@@ -1,0 +1,53 @@
+"""The statistics page shows the same crosstab as audit.statistics, with chi-square from scipy."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import scipy.stats
+from sqlmodel import Session
+
+from audit.instrument import load_instrument
+from audit.models import Audit, Case, Person
+from audit.review.answers import set_answer
+
+
+def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for):
+    inst = load_instrument("questionnaires/kontanthjaelp_2022.yaml")
+    counts = {("1", "ja"): 4, ("1", "nej"): 6, ("2", "ja"): 7, ("2", "nej"): 3}
+    with Session(engine) as s:
+        audit = Audit(name="S", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                      reference_date=date(2020, 3, 1), instrument_version=inst.version,
+                      instrument_json=json.dumps(inst.to_dict()))
+        s.add(audit)
+        s.flush()
+        i = 0
+        for (breadth, stable), n in counts.items():
+            for _ in range(n):
+                i += 1
+                p = Person(audit_id=audit.id, person_id=f"p{i}", municipality="Odense", seniority_years=6,
+                           seniority_band="5-7", sex="mand", age=45, origin="dansk")
+                s.add(p)
+                s.flush()
+                c = Case(audit_id=audit.id, person_pk=p.id, municipality="Odense", seniority_band="5-7",
+                         stratum_population=100, stratum_sample=20, inclusion_probability=0.2, weight=5)
+                s.add(c)
+                s.flush()
+                set_answer(s, case=c, item="has_challenges", value="ja", user=None)
+                set_answer(s, case=c, item="challenges",
+                           value=["fysiske"] if breadth == "1" else ["fysiske", "psykiske"], user=None)
+                set_answer(s, case=c, item="stable_participation", value=stable, user=None)
+                c.status = "completed"
+                s.add(c)
+        s.commit()
+    client, _ = client_for(make_user("bo", "auditor"))
+    page = client.get("/stats?row=challenge_breadth&col=stable_participation")
+    assert page.status_code == 200, page.text
+    chi2, p, dof, _ = scipy.stats.chi2_contingency([[4, 6], [7, 3]], correction=False)
+    assert f"Chi² = {chi2:.3f}, df = {dof}" in page.text
+    assert re.search(r"<td>1</td><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
+                     page.text)
+    assert "<svg" in page.text and "70%" in page.text
+    muni, _ = client_for(make_user("odense", "municipality", "Odense"))
+    assert muni.get("/stats").status_code == 403
