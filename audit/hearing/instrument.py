@@ -1,47 +1,16 @@
 """The audit's frozen instrument as the hearing room needs it: items by theme,
 choice labels, and a proposed value parsed from a form field.
 
-Kept deliberately small. The review room has the fuller helper
-(`audit.review.instrument`, branch `review`); once both are merged this module
-should delegate to it so a value is parsed and shown the same way everywhere.
+Loading and caching is the review room's (`audit.review.instrument`); the value
+helpers below still overlap with it and should be folded into it.
 """
 from __future__ import annotations
 
-import json
-import threading
 from datetime import date
 from typing import Any
 
-from audit.models import Audit
-
-_CACHE: dict[tuple[int | None, str | None], Any] = {}
-_LOCK = threading.Lock()
-
-
-class NoInstrument(LookupError):
-    """The audit has no frozen instrument."""
-
-
-def load_snapshot(instrument_json: str) -> Any:
-    from audit.instrument import Instrument  # type: ignore[attr-defined]
-
-    return Instrument.from_dict(json.loads(instrument_json))
-
-
-def instrument_for(audit: Audit) -> Any:
-    if not audit.instrument_json:
-        raise NoInstrument(f"audit {audit.name!r} is not bound to an instrument")
-    key = (audit.id, audit.instrument_version)
-    with _LOCK:
-        inst = _CACHE.get(key)
-        if inst is None:
-            inst = _CACHE[key] = load_snapshot(audit.instrument_json)
-    return inst
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+# One loader and cache of frozen instruments for the whole app (the review room's).
+from audit.review.instrument import NoInstrument, clear_cache, instrument_for, load_snapshot  # noqa: F401
 
 
 YES_NO = [("ja", "Ja"), ("nej", "Nej")]
