@@ -320,8 +320,8 @@ def case_complete(request: Request, case_id: int, user: CurrentUser, db: DB, pas
     return RedirectResponse(f"/review/cases/{case.id}?pass_no={pass_no}", status_code=303)
 
 
-@router.post("/review/cases/{case_id}/reopen", include_in_schema=False)
-def case_reopen(case_id: int, user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
+def _reopen(db, user, case_id: int):  # type: ignore[no-untyped-def]
+    """Reopen a completed case (admins only); shared by the page and the API."""
     case = load_case(db, user, case_id, "case.edit")
     require(user, "audit.manage")
     try:
@@ -329,6 +329,12 @@ def case_reopen(case_id: int, user: CurrentUser, db: DB):  # type: ignore[no-unt
     except AnswerError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     db.commit()
+    return case
+
+
+@router.post("/review/cases/{case_id}/reopen", include_in_schema=False)
+def case_reopen(case_id: int, user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
+    case = _reopen(db, user, case_id)
     return RedirectResponse(f"/review/cases/{case.id}", status_code=303)
 
 
@@ -485,13 +491,7 @@ def api_complete(case_id: int, user: CurrentUser, db: DB, body: CompleteIn | Non
 @router.post("/api/review/cases/{case_id}/reopen", tags=["review"])
 def api_reopen(case_id: int, user: CurrentUser, db: DB) -> dict:
     """Reopen a completed case (admin)."""
-    case = load_case(db, user, case_id, "case.edit")
-    require(user, "audit.manage")
-    try:
-        workflow.reopen_case(db, case, user)
-    except AnswerError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
-    db.commit()
+    case = _reopen(db, user, case_id)
     return {"status": case.status, "version": case.version}
 
 
