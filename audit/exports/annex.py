@@ -45,13 +45,14 @@ def danish_int(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
-def n_phrase(ns: list[int]) -> str:
-    """[99, 135, 90, 44] -> 'N=99, 135, 90 og 44'; identical N's collapse to one."""
+def n_phrase(ns: list[int | None]) -> str:
+    """[99, 135, 90, 44] -> 'N=99, 135, 90 og 44'; identical N's collapse to one; a
+    hidden N (None) prints as x."""
     if not ns:
         return "N=0"
     if len(set(ns)) == 1:
-        return f"N={danish_int(ns[0])}"
-    parts = [danish_int(n) for n in ns]
+        return f"N={SUPPRESSED if ns[0] is None else danish_int(ns[0])}"
+    parts = [SUPPRESSED if n is None else danish_int(n) for n in ns]
     return "N=" + ", ".join(parts[:-1]) + " og " + parts[-1]
 
 
@@ -63,7 +64,7 @@ def note_text(grid: Grid) -> str:
         parts.append("Andelene er vægtet med designvægte (population/stikprøve i hvert stratum); "
                      "N er antal sager i stikprøven.")
     if grid.suppression_rule:
-        parts.append(grid.suppression_rule)
+        parts.append(f"{SUPPRESSED}: {grid.suppression_rule}")
     return "Anm.: " + " ".join(parts)
 
 

@@ -202,14 +202,10 @@ def _highlight(tdef: TableDef, row_code: str, col_code: str, value: Any, kind: s
     return False
 
 
-def _finish(tdef: TableDef, table: Any, min_cell: int, suppress: bool) -> Any:
-    return stats.suppress(table, min_cell) if suppress else table
-
-
 def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
     var = tdef.rows[0]
-    t = _finish(tdef, stats.frequency(frame, var, weighted=tdef.weighting == "design", order=lab.order(var)),
-                min_cell, suppress)
+    t = stats.frequency(frame, var, weighted=tdef.weighting == "design", order=lab.order(var),
+                        min_cell=min_cell if suppress else None)
     share_label = "Andel (vægtet)" if t.weighted else "Andel"
     cols = [Column("count", "Antal", "count"), Column("share", share_label, "share")]
     rows = []
@@ -229,9 +225,9 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
     tables: dict[tuple[str, str], Any] = {}
     for r in tdef.rows:
         for c in tdef.cols:
-            tables[(r, c)] = _finish(tdef, stats.crosstab(frame, r, c, percent=tdef.percent, weighted=weighted,
-                                                          row_order=lab.order(r), col_order=lab.order(c)),
-                                     min_cell, suppress)
+            tables[(r, c)] = stats.crosstab(frame, r, c, percent=tdef.percent, weighted=weighted,
+                                            row_order=lab.order(r), col_order=lab.order(c),
+                                            min_cell=min_cell if suppress else None)
     columns: list[Column] = []
     col_index: dict[tuple[str, str], int] = {}
     n_col_index: dict[str, int] = {}
@@ -268,24 +264,23 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                     hl[k] = _highlight(tdef, code, ccode, t.shares[ti][j], "share")
                 if c in n_col_index:
                     values[n_col_index[c]] = t.n_rows[ti]
+                    sup[n_col_index[c]] = t.n_rows[ti] is None  # an N that would reveal a hidden cell
                     hl[n_col_index[c]] = code in (tdef.highlight.rows if tdef.highlight else ())
                 suppression_rule = suppression_rule or t.suppression_rule
             rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=block))
             if tdef.percent == "row":
                 n_note.append(first.n_rows[i])
-        if tdef.percent in ("col", "total"):
+        if tdef.percent == "col":
             values = [None] * len(columns)
+            nsup = [False] * len(columns)
             for c in tdef.cols:
                 t = tables[(r, c)]
                 for j, ccode in enumerate(t.col_codes):
-                    if tdef.percent == "col":
-                        values[col_index[(c, ccode)]] = t.n_cols[j]
-                        n_note.append(t.n_cols[j])
-                if tdef.percent == "total":
-                    n_note.append(t.n_total)
-            if tdef.percent == "col":
-                rows.append(GridRow("N", "N", values, [False] * len(columns), [False] * len(columns),
-                                    block=block, total=True, kinds=["n"] * len(columns)))
+                    values[col_index[(c, ccode)]] = t.n_cols[j]
+                    nsup[col_index[(c, ccode)]] = t.n_cols[j] is None
+                    n_note.append(t.n_cols[j])
+            rows.append(GridRow("N", "N", values, nsup, [False] * len(columns),
+                                block=block, total=True, kinds=["n"] * len(columns)))
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -308,12 +303,12 @@ def _matrix_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: i
     tables: list[Any] = []
     suppression_rule = None
     for r in chars:
-        freq = _finish(tdef, stats.frequency(frame, r, weighted=weighted, order=orders[r]), min_cell, suppress)
+        freq = stats.frequency(frame, r, weighted=weighted, order=orders[r], min_cell=min_cell if suppress else None)
         tables.append(freq)
         per_col = {}
         for c in chars:
-            t = _finish(tdef, stats.crosstab(frame, r, c, percent="col", weighted=weighted,
-                                             row_order=orders[r], col_order=orders[c]), min_cell, suppress)
+            t = stats.crosstab(frame, r, c, percent="col", weighted=weighted, row_order=orders[r],
+                               col_order=orders[c], min_cell=min_cell if suppress else None)
             tables.append(t)
             per_col[c] = t
             suppression_rule = suppression_rule or t.suppression_rule
@@ -362,9 +357,9 @@ def _indicator_kind(frame: pd.DataFrame, item: str, instrument: Any) -> str | No
 
 def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool,
                      instrument: Any) -> Grid:
-    """Table 14: per characteristic group, mean or share of each indicator, and N."""
+    """Table 14: per characteristic group, mean or share of each indicator, and N;
+    the last row 'I alt' is every case (the statistics room's total row)."""
     weighted = tdef.weighting == "design"
-    frame = frame.assign(_all=TOTAL)
     columns = []
     kinds = {}
     for ind in tdef.indicators:
@@ -375,32 +370,33 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
     rows: list[GridRow] = []
     tables = []
     suppression_rule = None
-    n_total = 0
-    for ch in (*tdef.characteristics, "_all"):
-        order = lab.order(ch) if ch != "_all" else [TOTAL]
-        ns = stats.frequency(frame, ch, order=order)
-        per = {}
+    per: dict[str, Any] = {}
+
+    def cells(code: str) -> tuple[list[Any], list[bool]]:
+        values: list[Any] = []
+        sup: list[bool] = []
         for ind in tdef.indicators:
-            t = _finish(tdef, stats.group_summary(frame, ch, ind, value=kinds[ind], weighted=weighted, by_order=order),
-                        min_cell, suppress)
-            per[ind] = t
-            tables.append(t)
-            suppression_rule = suppression_rule or t.suppression_rule
+            t = per[ind]
+            ti = t.row_codes.index(code) if code in t.row_codes else None
+            values.append(None if ti is None else t.shares[ti][0])
+            sup.append(False if ti is None else t.suppressed[ti][0])
+        return values, sup
+
+    for ch in tdef.characteristics:
+        order = lab.order(ch)
+        ns = stats.frequency(frame, ch, order=order)
+        for ind in tdef.indicators:
+            per[ind] = stats.group_summary(frame, ch, ind, value=kinds[ind], weighted=weighted, by_order=order,
+                                           min_cell=min_cell if suppress else None)
+            tables.append(per[ind])
+            suppression_rule = suppression_rule or per[ind].suppression_rule
         for i, code in enumerate(ns.row_codes):
-            values: list[Any] = []
-            sup: list[bool] = []
-            for ind in tdef.indicators:
-                t = per[ind]
-                ti = t.row_codes.index(code) if code in t.row_codes else None
-                values.append(None if ti is None else t.shares[ti][0])
-                sup.append(False if ti is None else t.suppressed[ti][0])
-            values.append(ns.counts[i][0])
-            sup.append(False)
-            label = lab.value(ch, code) if ch != "_all" else TOTAL
-            rows.append(GridRow(code, label, values, sup, [False] * len(values),
-                                block=lab.variable(ch) if ch != "_all" else None, total=ch == "_all"))
-            if ch == "_all":
-                n_total = ns.counts[i][0]
+            values, sup = cells(code)
+            rows.append(GridRow(code, lab.value(ch, code), values + [ns.counts[i][0]], sup + [False],
+                                [False] * (len(values) + 1), block=lab.variable(ch)))
+    values, sup = cells(TOTAL)
+    n_total = int(len(frame))
+    rows.append(GridRow(TOTAL, TOTAL, values + [n_total], sup + [False], [False] * (len(values) + 1), total=True))
     return Grid(tdef, tdef.title, columns, rows, [n_total], weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=tables)
 

@@ -18,7 +18,7 @@ DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "anne
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
 KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators")
-PERCENTS = ("row", "col", "total")
+PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
@@ -179,7 +179,7 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
         percent = str(t.get("percent", "row" if kind != "matrix" else "col"))
         if percent not in PERCENTS:
-            problems.append(f"{where}: percent must be row, col or total, not {percent!r}")
+            problems.append(f"{where}: percent must be row or col, not {percent!r}")
         chart = str(t.get("chart", "none"))
         if chart not in CHARTS:
             problems.append(f"{where}: chart must be bar or none, not {chart!r}")

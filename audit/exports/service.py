@@ -12,7 +12,9 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from audit.exports import statsbridge
+from audit.instrument import load_instrument
 from audit.models import Audit
+from audit.statistics.dataset import instrument_for
 
 INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
 
@@ -29,25 +31,13 @@ class AuditData:
 
 
 def audit_instrument(audit: Audit) -> Any:
-    """The instrument frozen on the audit (None when the instrument room is not installed)."""
-    if not audit.instrument_json:
-        return None
-    try:
-        from audit.instrument import Instrument  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return Instrument.from_dict(json.loads(audit.instrument_json))
+    """The instrument frozen on the audit (never today's file)."""
+    return instrument_for(audit)
 
 
 def default_instrument(path: Path | None = None) -> Any:
-    path = path or INSTRUMENT_FILE
-    if not path.exists():
-        return None
-    try:
-        from audit.instrument import load_instrument  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return load_instrument(path)
+    """The repository's current instrument file (for definitions checks without an audit)."""
+    return load_instrument(path or INSTRUMENT_FILE)
 
 
 def find_audit(session: Session, name_or_id: str | int) -> Audit:

@@ -240,11 +240,12 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
              bandings: Mapping[str, V.Banding] | None = None,
              orders: Mapping[str, Sequence[str]] | None = None,
              exclude: Mapping[str, Sequence[Any]] | None = None,
-             design: Design | None = None) -> Table:
+             design: Design | None = None, codes: Mapping[str, Sequence[Any]] | None = None) -> Table:
     """Crosstab of two variables (items, register or derived), with row or column
     percentages, the N of each row and column, Pearson's chi-square and Cramér's V.
 
     `exclude` drops codes before counting (e.g. {'challenge_breadth': ['0']}).
+    `codes` names, per variable, codes printed in that order even when empty.
     With `weighted`, design-based shares and 95 % CIs sit beside the sample shares.
     """
     if percent not in ("row", "col"):
@@ -260,7 +261,8 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
     if rk == "numeric" or ck == "numeric":
         raise ValueError(f"{row if rk == 'numeric' else col!r} is numeric without a declared banding; "
                          "use frequencies() for its mean/median or declare a Banding")
-    row_codes, col_codes = rs.attrs.get("codes"), cs.attrs.get("codes")
+    row_codes = (codes or {}).get(row) or rs.attrs.get("codes")
+    col_codes = (codes or {}).get(col) or cs.attrs.get("codes")
     if exclude:
         rs = _drop_codes(rs, rk, exclude.get(row, ()))
         cs = _drop_codes(cs, ck, exclude.get(col, ()))

@@ -17,7 +17,7 @@ from audit.statistics import variables as V
 from audit.statistics.crosstabs import (WEIGHT_NOTE, count_long, encode, long_form, percentages, prepared,
                                         weighted_cells)
 from audit.statistics.tables import TOTAL, Table
-from audit.statistics.weighting import Design, design_of
+from audit.statistics.weighting import Design, design_of, weighted_mean
 
 
 def _total_series(n: int) -> pd.Series:
@@ -27,10 +27,13 @@ def _total_series(n: int) -> pd.Series:
 def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted: bool = False,
               kinds: Mapping[str, str] | None = None, orders: Mapping[str, Sequence[str]] | None = None,
               title: str | None = None, design: Design | None = None,
+              codes: Mapping[str, Sequence[Any]] | None = None,
               _cache: dict[str, Any] | None = None) -> Table:
     """Counts and shares of `item` (N = cases where it applies), by `by` when given.
 
-    The last row 'I alt' is every case where the item applies, whatever `by` says."""
+    The last row 'I alt' is every case where the item applies, whatever `by` says.
+    `codes` names, per variable, the codes to print in that order even when nobody has
+    them (an annex prints every category); other codes present follow them."""
     if item not in frame.columns:
         raise KeyError(f"unknown item {item!r}")
     cache = _cache if _cache is not None else {}
@@ -43,14 +46,16 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
     title = title or (f"{item} fordelt på {by}" if by else item)
 
     if kind == "numeric":
-        return _numeric(frame, item, s, by, kinds, orders, title, cache)
+        return _numeric(frame, item, s, by, kinds, orders, title, cache, weighted=weighted, design=design,
+                        codes=codes)
 
     if ("total",) not in cache:
         cache[("total",)] = encode(long_form(_total_series(len(frame)), "categorical"))
     total_long = cache[("total",)]
     counts_t, n_rows_t, _, n_t = count_long(total_long, s_long, "categorical", kind, by or "group", item, orders,
                                             row_codes=[TOTAL],
-                                            col_codes=frame.attrs.get("orders", {}).get(item))
+                                            col_codes=(codes or {}).get(item)
+                                            or frame.attrs.get("orders", {}).get(item))
     col_codes = list(counts_t.columns)
     if by is None:
         counts, n_rows, n_total = counts_t, n_rows_t, n_t
@@ -64,7 +69,8 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
         if ("enc", by) not in cache:
             cache[("enc", by)] = encode(b_long)
         groups, n_rows_g, _, _ = count_long(cache[("enc", by)], s_long, bk, kind, by, item, orders,
-                                            row_codes=bs.attrs.get("codes"), col_codes=col_codes)
+                                            row_codes=(codes or {}).get(by) or bs.attrs.get("codes"),
+                                            col_codes=col_codes)
         counts = pd.concat([groups, counts_t])
         n_rows = pd.concat([n_rows_g, n_rows_t])
         n_total = n_t
@@ -95,32 +101,51 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
 
 def _numeric(frame: pd.DataFrame, item: str, s: pd.Series, by: str | None,
              kinds: Mapping[str, str] | None, orders: Mapping[str, Sequence[str]] | None,
-             title: str, cache: dict[str, Any]) -> Table:
+             title: str, cache: dict[str, Any], *, weighted: bool = False, design: Design | None = None,
+             codes: Mapping[str, Sequence[Any]] | None = None) -> Table:
+    """Mean, median and N of a number per group; with `weighted`, the design-based mean
+    and its 95 % interval per group in `Table.weighted` (keys share=mean, se, ci_low, ci_high)."""
     values = pd.to_numeric(pd.Series(s.to_numpy(), index=pd.RangeIndex(len(s))), errors="coerce").dropna()
     rows = []
     index = []
+    masks: list[np.ndarray] = []
     if by is not None:
         key_b = ("by", by)
         if key_b not in cache:
             bs, bk = prepared(frame, by, kinds)
             cache[key_b] = (bs, bk, long_form(bs, bk))
-        _, _, b_long = cache[key_b]
+        bs, _, b_long = cache[key_b]
         joined = pd.DataFrame({"g": b_long}).join(pd.DataFrame({"v": values}), how="inner")
         agg = joined.groupby("g", sort=False)["v"].agg(["mean", "median", "count"])
-        codes = V.order_codes(list(pd.unique(b_long)), by, orders)
-        agg = agg.reindex(codes)
-        for code in codes:
+        declared = list((codes or {}).get(by) or bs.attrs.get("codes") or ())
+        present = [c for c in V.order_codes(list(pd.unique(b_long)), by, orders) if c not in set(declared)]
+        group_codes = declared + present
+        agg = agg.reindex(group_codes)
+        for code in group_codes:
             index.append(code)
             rows.append(agg.loc[code].tolist())
+            mask = np.zeros(len(frame), dtype=bool)
+            mask[b_long.index[b_long.to_numpy(dtype=object) == code].to_numpy(dtype=np.int64)] = True
+            masks.append(mask)
     index.append(TOTAL)
     rows.append([values.mean() if len(values) else np.nan, values.median() if len(values) else np.nan,
                  len(values)])
+    masks.append(np.ones(len(frame), dtype=bool))
     data = pd.DataFrame(rows, index=pd.Index(index, dtype=object, name=by or "group"),
                         columns=["mean", "median", "n"])
     n_rows = data["n"].fillna(0).astype(int)
-    return Table(title=title, row_var=by, col_var=item, counts=data[["mean", "median"]], kind="numeric",
-                 n_rows=n_rows, n_total=int(len(values)), total_label=TOTAL,
-                 notes=["Gennemsnit og median blandt de sager, hvor spørgsmålet er relevant og besvaret."])
+    table = Table(title=title, row_var=by, col_var=item, counts=data[["mean", "median"]], kind="numeric",
+                  n_rows=n_rows, n_total=int(len(values)), total_label=TOTAL,
+                  notes=["Gennemsnit og median blandt de sager, hvor spørgsmålet er relevant og besvaret."])
+    if weighted:
+        d = design or design_of(frame)
+        y = pd.to_numeric(pd.Series(s.to_numpy()), errors="coerce").to_numpy(dtype=float)
+        est = [weighted_mean(y, m, d) for m in masks]
+        table.weighted = {k: pd.DataFrame({"mean": [e[src] for e in est]}, index=data.index)
+                          for k, src in (("share", "mean"), ("se", "se"), ("ci_low", "ci_low"),
+                                         ("ci_high", "ci_high"))}
+        table.notes.append(WEIGHT_NOTE)
+    return table
 
 
 def frequencies(frame: pd.DataFrame, items: Iterable[str] | None = None, by: str | None = None, *,

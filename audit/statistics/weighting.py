@@ -78,17 +78,9 @@ def _nan_estimate(n: int = 0) -> Estimate:
     return Estimate(nan, nan, nan, nan, nan, nan, n, nan, nan)
 
 
-def weighted_share(y: np.ndarray, domain: np.ndarray | None, design: Design,
-                   alpha: float = 0.05) -> Estimate:
-    """Stratified estimate of the share of y==1 within `domain` (all cases when None).
-
-    y: 0/1 per case (values outside the domain are ignored); domain: bool per case.
-    """
-    y = np.nan_to_num(np.asarray(y, dtype=float), nan=0.0)
-    d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)
-    n = int(d.sum())
-    if n == 0:
-        return _nan_estimate(0)
+def _ratio(y: np.ndarray, d: np.ndarray, design: Design) -> tuple[float, float, float]:
+    """Weighted mean of y over the domain d, its linearised standard error and the
+    estimated number of persons in the domain (a share is the mean of a 0/1 variable)."""
     inv, n_h, N_h = design.inverse, design.n_h, design.N_h
     w = (N_h / n_h)[inv]
     N_d = float((w * d).sum())
@@ -100,8 +92,21 @@ def weighted_share(y: np.ndarray, domain: np.ndarray | None, design: Design,
     with np.errstate(divide="ignore", invalid="ignore"):
         # A stratum with a single case contributes no estimable variance.
         contrib = np.where(n_h > 1, fpc * n_h / (n_h - 1) * ss, 0.0)
-    var = float(contrib.sum())
-    se = math.sqrt(max(var, 0.0))
+    return p, math.sqrt(max(float(contrib.sum()), 0.0)), N_d
+
+
+def weighted_share(y: np.ndarray, domain: np.ndarray | None, design: Design,
+                   alpha: float = 0.05) -> Estimate:
+    """Stratified estimate of the share of y==1 within `domain` (all cases when None).
+
+    y: 0/1 per case (values outside the domain are ignored); domain: bool per case.
+    """
+    y = np.nan_to_num(np.asarray(y, dtype=float), nan=0.0)
+    d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)
+    n = int(d.sum())
+    if n == 0:
+        return _nan_estimate(0)
+    p, se, N_d = _ratio(y, d, design)
     zq = float(_st.norm.ppf(1 - alpha / 2))
     lo, hi = max(0.0, p - zq * se), min(1.0, p + zq * se)
     if 0.0 < p < 1.0 and se > 0:
@@ -112,6 +117,21 @@ def weighted_share(y: np.ndarray, domain: np.ndarray | None, design: Design,
         llo, lhi = lo, hi
     unweighted = float((d * y).sum() / n)
     return Estimate(p, se, lo, hi, llo, lhi, n, unweighted, N_d)
+
+
+def weighted_mean(y: np.ndarray, domain: np.ndarray | None, design: Design,
+                  alpha: float = 0.05) -> dict[str, float]:
+    """Stratified estimate of the population mean of a number (e.g. interviews in the
+    review period) within `domain`; cases whose y is missing are outside the domain.
+    Returns mean, se, ci_low, ci_high (normal interval, not clipped) and n."""
+    y = np.asarray(y, dtype=float)
+    d = (np.ones_like(y, dtype=bool) if domain is None else np.asarray(domain, dtype=bool)) & ~np.isnan(y)
+    n = int(d.sum())
+    if n == 0:
+        return {"mean": math.nan, "se": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": 0}
+    mean, se, _ = _ratio(np.nan_to_num(y, nan=0.0), d.astype(float), design)
+    zq = float(_st.norm.ppf(1 - alpha / 2))
+    return {"mean": mean, "se": se, "ci_low": mean - zq * se, "ci_high": mean + zq * se, "n": n}
 
 
 def weighted_shares(Y: np.ndarray, domain: np.ndarray, design: Design, alpha: float = 0.05

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from audit.exports import statsbridge as stats
 from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, n_phrase, note_text, write_annex
 from audit.exports.compute import Labeller, apply_filter, build_grids, prepare_frame
 from audit.exports.definitions import load_definitions
 from audit.exports.service import default_instrument
+from audit.statistics import cross_matrix
+from tests.exports.oracle import assert_sheet_matches, expected_sheet
 
 
 @pytest.fixture(scope="module")
@@ -57,84 +60,94 @@ def test_contents_sheet_links_every_table_and_back(annex, spec):  # type: ignore
         assert back.hyperlink.location == f"'{CONTENTS}'!A1"
 
 
-def test_t02_crosstab_matches_statistics_cell_by_cell(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("suppress", [True, False])
+def test_every_table_matches_the_statistics_room_cell_by_cell(frame, spec, instrument, tmp_path, suppress):  # type: ignore[no-untyped-def]
+    """Each sheet, reopened, equals what audit.statistics computes for its definition."""
+    out = tmp_path / "annex.xlsx"
+    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, out, instrument=instrument, suppress=suppress)}
+    wb = load_workbook(out)
+    compared = 0
+    for tdef in spec.tables:
+        compared += assert_sheet_matches(wb[tdef.id], layouts[tdef.id],
+                                         expected_sheet(tdef, frame, spec, instrument, suppress=suppress))
+    assert compared > 1000
+    hidden = sum(c.value == "x" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+    assert (hidden > 0) == suppress
+
+
+def test_t02_against_pandas(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
+    """Table 2 recomputed by hand with pandas: row shares of 'ja', N per breadth."""
     out, layouts = annex
-    lab = Labeller(spec, instrument)
     tdef = spec.table("T02")
-    sub = apply_filter(prepare_frame(frame, spec), tdef.filter)
-    expected = stats.suppress(stats.crosstab(sub, "challenge_breadth", "stable_participation", percent="row",
-                                             row_order=["1", "2", "3", "4+"], col_order=["ja", "nej"]), 3)
+    sub = frame[frame.challenge_breadth.isin(["1", "2", "3", "4+"]) & frame.stable_participation.notna()]
+    shares = pd.crosstab(sub.challenge_breadth, sub.stable_participation, normalize="index")
+    ns = sub.challenge_breadth.value_counts()
     ws = load_workbook(out)["T02"]
     lay = layouts["T02"]
     assert ws["A1"].value == f"Tabel 2 (T02): {tdef.title}"
     assert ws["A1"].font.b
     header = lay.header_rows[-1]
-    headers = [ws.cell(row=header, column=c).value for c in range(2, 2 + len(expected.col_codes) + 1)]
-    assert headers == [{"ja": "Ja", "nej": "Nej"}[c] for c in expected.col_codes] + ["N"]
+    assert [ws.cell(row=header, column=c).value for c in (2, 3, 4)] == ["Ja", "Nej", "N"]
     assert ws.cell(row=header, column=2).fill.fgColor.rgb.endswith("DCE6F1")
     assert ws.cell(row=header, column=2).border.top.style == "thin"
-    assert expected.row_codes == ["1", "2", "3", "4+"]
-    for i, code in enumerate(expected.row_codes):
+    labels = {"1": "1 type udfordring", "2": "2 typer", "3": "3 typer", "4+": "4 eller flere typer"}
+    for i, code in enumerate(["1", "2", "3", "4+"]):
         r = lay.first_data_row + i
-        assert ws.cell(row=r, column=1).value == lab.value("challenge_breadth", code)
-        for j in range(len(expected.col_codes)):
-            cell = ws.cell(row=r, column=2 + j)
-            if expected.suppressed[i][j]:
-                assert cell.value == "x"
-            else:
-                assert cell.value == pytest.approx(expected.shares[i][j], abs=1e-12)
-                assert cell.number_format == SHARE_FORMAT
-                assert isinstance(cell.value, float) and 0 <= cell.value <= 1
-            ja = expected.col_codes.index("ja")
-            marked = j == ja and not expected.suppressed[i][j] and expected.shares[i][j] > 0.6
-            assert (cell.fill.fgColor.rgb == PINK.fgColor.rgb) == marked
-        n_cell = ws.cell(row=r, column=2 + len(expected.col_codes))
-        assert n_cell.value == expected.n_rows[i] and isinstance(n_cell.value, int)
+        assert ws.cell(row=r, column=1).value == labels[code]
+        ja = ws.cell(row=r, column=2)
+        assert ja.value == pytest.approx(shares.at[code, "ja"], abs=1e-12)
+        assert ja.number_format == SHARE_FORMAT
+        assert ws.cell(row=r, column=3).value == pytest.approx(shares.at[code, "nej"], abs=1e-12)
+        assert (ja.fill.fgColor.rgb == PINK.fgColor.rgb) == (shares.at[code, "ja"] > 0.6)
+        n_cell = ws.cell(row=r, column=4)
+        assert n_cell.value == ns[code] and isinstance(n_cell.value, int)
     note = ws.cell(row=lay.note_row, column=1).value
-    assert note.startswith("Anm.: " + n_phrase(expected.n_rows) + ".")
-    assert re.search(r"N=\d+, \d+, \d+ og \d+\.", note)
+    assert note.startswith("Anm.: N=" + ", ".join(str(ns[c]) for c in ["1", "2", "3"]) + f" og {ns['4+']}.")
     assert ws.cell(row=lay.source_row, column=1).value == spec.source
     assert ws.freeze_panes == f"B{lay.first_data_row}"
 
 
-def test_t01_weighted_frequency(annex, frame, spec):  # type: ignore[no-untyped-def]
+def test_t01_weighted_shares_by_hand(annex, frame):  # type: ignore[no-untyped-def]
+    """Design-weighted shares = sum of N_h/n_h over the code / sum over all cases."""
     out, layouts = annex
-    order = ["jobrettet", "rehabiliterende", "fritaget"]
-    expected = stats.suppress(stats.frequency(frame, "direction", weighted=True, order=order), 3)
-    unweighted = stats.frequency(frame, "direction")
     ws = load_workbook(out)["T01"]
     lay = layouts["T01"]
     assert ws.cell(row=lay.header_rows[-1], column=2).value == "Antal"
     assert ws.cell(row=lay.header_rows[-1], column=3).value == "Andel (vægtet)"
-    for i, code in enumerate(expected.row_codes):
+    n_h = frame.groupby("stratum").stratum.transform("size")
+    w = frame.stratum_population / n_h
+    labels = {"jobrettet": "Jobrettet", "rehabiliterende": "Rehabiliterende", "fritaget": "Fritaget"}
+    for i, code in enumerate(labels):
         r = lay.first_data_row + i
-        assert ws.cell(row=r, column=2).value == expected.counts[i][0]
+        assert ws.cell(row=r, column=1).value.lower().startswith(labels[code].lower())
+        assert ws.cell(row=r, column=2).value == int((frame.direction == code).sum())
         assert ws.cell(row=r, column=2).number_format == "#,##0"
-        assert ws.cell(row=r, column=3).value == pytest.approx(expected.shares[i][0])
-    # the weights matter: weighted and unweighted shares differ
-    assert expected.shares != unweighted.shares
+        weighted = w[frame.direction == code].sum() / w.sum()
+        assert ws.cell(row=r, column=3).value == pytest.approx(weighted, abs=1e-12)
+        # the weights matter: the weighted share is not the sample share
+        assert abs(weighted - (frame.direction == code).mean()) > 1e-3
     total = ws.cell(row=lay.last_data_row, column=2)
     assert ws.cell(row=lay.last_data_row, column=1).value == "I alt (N)" and total.value == len(frame)
     note = ws.cell(row=lay.note_row, column=1).value
     assert note.startswith("Anm.: N=375.") and "designvægte" in note
 
 
-def test_t03_multiple_choice_rows(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
+def test_t03_multiple_choice_rows_by_hand(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
+    """A case counts in every challenge it has; each row's share is among the cases having it."""
     out, layouts = annex
     lab = Labeller(spec, instrument)
-    expected = stats.suppress(stats.crosstab(frame, "challenges", "stable_participation", percent="row",
-                                             row_order=lab.order("challenges"), col_order=["ja", "nej"]), 3)
-    ws = load_workbook(out)["T03"]
-    rows = _sheet_values(ws, layouts["T03"])
-    assert len(rows) == len(expected.row_codes)
-    # a case counts in every row it has: the row N's add up to more than the cases
-    assert sum(expected.n_rows) > len(frame)
-    for i, code in enumerate(expected.row_codes):
+    rows = _sheet_values(load_workbook(out)["T03"], layouts["T03"])
+    has = {code: frame.challenges.map(lambda v, c=code: isinstance(v, tuple) and c in v) for code in
+           lab.order("challenges")}
+    present = [c for c, m in has.items() if m.any()]
+    assert len(rows) == len(lab.order("challenges"))
+    assert sum(int(has[c].sum()) for c in present) > len(frame)
+    for code in present:
         cells = rows[lab.value("challenges", code)][0]
-        for j in range(len(expected.col_codes)):
-            want = "x" if expected.suppressed[i][j] else pytest.approx(expected.shares[i][j])
-            assert cells[j].value == want
-        assert cells[len(expected.col_codes)].value == expected.n_rows[i]
+        group = frame[has[code] & frame.stable_participation.notna()]
+        ja = (group.stable_participation == "ja").mean()
+        assert cells[0].value == ("x" if 0 < (group.stable_participation == "ja").sum() < 3 else pytest.approx(ja))
+        assert cells[2].value == len(group)
 
 
 def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
@@ -212,31 +225,51 @@ def test_suppression_marks_small_cells_and_no_suppress_shows_them(frame, spec, t
     hidden = [(c.row, c.column) for row in ws_s.iter_rows() for c in row if c.value == "x"]
     assert hidden, "40 cases spread over 4 characteristics must leave small cells"
     note = next(c.value for c in ws_s["A"] if isinstance(c.value, str) and c.value.startswith("Anm.:"))
-    assert "x: færre end 3 sager" in note
+    assert "x: Celler med færre end 3 sager er udeladt" in note
     for r, c in hidden:
         assert isinstance(ws_u.cell(row=r, column=c).value, (int, float))
     assert not any(c.value == "x" for row in ws_u.iter_rows() for c in row)
     assert "Uden diskretionsudeladelse" in load_workbook(tmp_path / "u.xlsx")[CONTENTS]["A3"].value
 
 
-def test_matrix_and_indicators(annex, frame, spec):  # type: ignore[no-untyped-def]
+def test_matrix_against_cross_matrix_and_pandas(annex, frame):  # type: ignore[no-untyped-def]
     out, layouts = annex
-    wb = load_workbook(out)
-    ws, lay = wb["T16"], layouts["T16"]
-    expected = stats.crosstab(frame, "age_band", "sex", percent="col", row_order=["<40", "40-49", "50-59", "60+"],
-                              col_order=["mand", "kvinde"])
+    ws, lay = load_workbook(out)["T16"], layouts["T16"]
     header = [ws.cell(row=lay.header_rows[-1], column=c).value for c in range(1, ws.max_column + 1)]
     col_mand = header.index("Mand") + 1
     rows = {ws.cell(row=r, column=1).value: r for r in range(lay.first_data_row, lay.last_data_row + 1)}
-    for i, code in enumerate(expected.row_codes):
-        label = {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"}[code]
-        cell = ws.cell(row=rows[label], column=col_mand)
-        assert cell.value == ("x" if stats.suppress(expected, 3).suppressed[i][0] else pytest.approx(expected.shares[i][0]))
+    by_hand = pd.crosstab(frame.age_band, frame.sex, normalize="columns")
+    matrix = cross_matrix(frame, ["sex", "age_band", "seniority_band", "origin", "direction", "challenges"])
+    labels = {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"}
+    for code, label in labels.items():
+        cell = ws.cell(row=rows[label], column=col_mand).value
+        assert cell == pytest.approx(by_hand.at[code, "mand"])
+        assert cell == pytest.approx(matrix.percents.at[("age_band", code), ("sex", "mand")] / 100)
     # a characteristic against itself is 100 % on the diagonal
     assert ws.cell(row=rows["Mand"], column=col_mand).value == pytest.approx(1.0)
-    ws, lay = wb["T17"], layouts["T17"]
-    mean = stats.group_summary(frame, "sex", "interviews_count", value=None, by_order=["mand", "kvinde"])
+    assert ws.cell(row=rows["N"], column=col_mand).value == int((frame.sex == "mand").sum())
+
+
+def test_indicators_by_hand_and_weighted(annex, frame, spec, tmp_path):  # type: ignore[no-untyped-def]
+    out, layouts = annex
+    ws, lay = load_workbook(out)["T17"], layouts["T17"]
     rows = {ws.cell(row=r, column=1).value: r for r in range(lay.first_data_row, lay.last_data_row + 1)}
-    assert ws.cell(row=rows["Mand"], column=2).value == pytest.approx(mean.shares[mean.row_codes.index("mand")][0])
+    men = frame[frame.sex == "mand"]
+    assert ws.cell(row=rows["Mand"], column=2).value == pytest.approx(men.interviews_count.mean())
     assert ws.cell(row=rows["Mand"], column=2).number_format == "0.0"
+    header = [ws.cell(row=lay.header_rows[-1], column=c).value for c in range(1, ws.max_column + 1)]
+    mentor = next(i for i, h in enumerate(header, start=1) if h and h.endswith("(andel ja)")
+                  and "entor" in h)
+    assert ws.cell(row=rows["Mand"], column=mentor).value == pytest.approx((men.mentor == "ja").mean())
     assert ws.cell(row=rows["I alt"], column=ws.max_column).value == len(frame)
+    # weighted: sum(w y) / sum(w) within the group, w = N_h / n_h
+    tdef = replace(spec.table("T17"), weighting="design")
+    wspec = replace(spec, tables=[tdef])
+    layout = write_annex(frame, wspec, tmp_path / "w.xlsx")[0]
+    wws = load_workbook(tmp_path / "w.xlsx")["T17"]
+    wrows = {wws.cell(row=r, column=1).value: r for r in range(layout.first_data_row, layout.last_data_row + 1)}
+    w = frame.stratum_population / frame.groupby("stratum").stratum.transform("size")
+    m = frame.sex == "mand"
+    want = (w[m] * frame.interviews_count[m]).sum() / w[m].sum()
+    assert wws.cell(row=wrows["Mand"], column=2).value == pytest.approx(want)
+    assert abs(want - men.interviews_count.mean()) > 1e-6

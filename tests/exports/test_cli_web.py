@@ -40,6 +40,30 @@ def test_cli_annex_raw_codebook(db_audit, tmp_path):  # type: ignore[no-untyped-
     assert res.exit_code != 0 and "no audit named" in res.output
 
 
+def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, engine, tmp_path):  # type: ignore[no-untyped-def]
+    """The annex written by the CLI from the database holds, cell by cell, what
+    audit.statistics computes from the same audit's case frame."""
+    from sqlmodel import Session
+
+    from audit.exports.annex import write_annex
+    from audit.exports.definitions import load_definitions
+    from audit.statistics.dataset import instrument_for, load_case_frame
+    from tests.exports.oracle import assert_sheet_matches, expected_sheet
+
+    out = tmp_path / "annex.xlsx"
+    res = CliRunner().invoke(main, ["export", "annex", "--audit", db_audit.name, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    with Session(engine) as s:
+        frame = load_case_frame(s, db_audit.name)
+        instrument = instrument_for(db_audit)
+    assert len(frame) == 60
+    spec = load_definitions(instrument=instrument)
+    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, tmp_path / "layout.xlsx", instrument=instrument)}
+    wb = load_workbook(out)
+    assert sum(assert_sheet_matches(wb[t.id], layouts[t.id], expected_sheet(t, frame, spec, instrument))
+               for t in spec.tables) > 500
+
+
 def test_cli_help_documents_commands():  # type: ignore[no-untyped-def]
     res = CliRunner().invoke(main, ["export", "--help"])
     assert res.exit_code == 0

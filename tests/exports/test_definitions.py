@@ -80,7 +80,7 @@ def test_bad_file_lists_every_problem_with_the_table_id(tmp_path):  # type: igno
     assert "table T01: id used twice" in text
     assert "table T01: kind must be one of" in text and "'pie'" in text
     assert "table T01: unknown key `colour`" in text
-    assert "table T01: percent must be row, col or total" in text
+    assert "table T01: percent must be row or col" in text
     assert "table T/4: id must be a valid sheet name" in text
     assert "table T/4: missing `title`" in text
     assert "table T/4: `col` is required for kind crosstab" in text
