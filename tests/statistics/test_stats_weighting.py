@@ -164,3 +164,52 @@ def test_vectorised_shares_equal_the_single_estimator(make_frame):
         assert many["share"][j] == pytest.approx(one.share)
         assert many["se"][j] == pytest.approx(one.se)
         assert many["ci_low"][j] == pytest.approx(one.ci_low)
+
+
+def test_weighted_mean_against_samplics_and_by_hand():
+    """A number (e.g. interviews): the weighted mean by hand, its SE from samplics, and the
+    interval not clipped to 0-1 as a share's is."""
+    pytest.importorskip("samplics")
+    from samplics.estimation import TaylorEstimator
+    from samplics.utils.types import PopParam
+
+    from audit.statistics.weighting import weighted_mean
+
+    f = hand_frame()
+    d = design_of(f)
+    y = np.array([3, 7, 4, 0, 6, 2, 9, 5, 1, 8], dtype=float)
+    e = weighted_mean(y, None, d)
+    # (20 * (3+7+4+0+6) + 2 * (2+9+5+1+8)) / (20*5 + 2*5) = (400 + 50) / 110
+    assert e["mean"] == pytest.approx(450 / 110)
+    fpc = {"a": 1 - 5 / 100, "b": 1 - 5 / 10}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = TaylorEstimator(PopParam.mean)
+        est.estimate(y=y, samp_weight=d.weights, stratum=f["stratum"].to_numpy(), psu=np.arange(10), fpc=fpc,
+                     domain=f["g"].to_numpy())
+    for g in ("k", "m"):
+        eg = weighted_mean(y, (f["g"] == g).to_numpy(), d)
+        key = next(k for k in est.point_est if str(k) == g)
+        assert eg["mean"] == pytest.approx(float(est.point_est[key]))
+        assert eg["se"] == pytest.approx(float(est.stderror[key]))
+        assert eg["ci_high"] > 1.0  # a mean of counts: never clipped to a share's range
+    # a missing number leaves its case out of the domain
+    y2 = y.copy()
+    y2[0] = np.nan
+    assert weighted_mean(y2, None, d)["n"] == 9
+
+
+def test_declared_codes_print_even_when_empty():
+    """An annex prints every category: codes= adds a row/column of zeros for a code nobody has."""
+    f = hand_frame()
+    plain = crosstab(f, "g", "x")
+    full = crosstab(f, "g", "x", codes={"x": ["ja", "nej", "ikke_relevant"], "g": ["m", "k", "z"]})
+    assert list(plain.counts.columns) == ["ja", "nej"]
+    assert list(full.counts.columns) == ["ja", "nej", "ikke_relevant"]
+    assert list(full.counts.index) == ["m", "k", "z"]
+    assert full.counts.loc["z"].sum() == 0 and int(full.n_rows["z"]) == 0
+    assert full.counts["ikke_relevant"].sum() == 0
+    assert full.counts.loc[["m", "k"], ["ja", "nej"]].equals(plain.counts.loc[["m", "k"], ["ja", "nej"]])
+    fr = frequency(f, "x", codes={"x": ["nej", "ja", "ikke_relevant"]})
+    assert list(fr.counts.columns) == ["nej", "ja", "ikke_relevant"]
+    assert fr.counts.loc["I alt"].tolist() == [7, 3, 0]
