@@ -179,4 +179,26 @@ def sample_protocol(audit_name: str) -> None:
     click.echo(table.to_string(index=False))
 
 
+@sample.command("representativeness")
+@click.option("--audit", "audit_name", required=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def sample_representativeness(audit_name: str, fmt: str) -> None:
+    """Print the report's Table 12: sex, age band and origin of the population and of the
+    drawn sample (active cases), per seniority band and in total, as column percentages.
+    CSV/JSON columns: variable, code, side, seniority_band, count, percent, n."""
+    from audit.sampling.representativeness import audit_table, to_long
+
+    with session_scope() as session:
+        audit = _audit(session, audit_name)
+        if not audit.sampled_at:
+            raise click.ClickException(f"audit {audit_name!r} has no sample yet; draw one with `audit sample draw`")
+        table = audit_table(session, audit)
+    if fmt == "table":
+        click.echo(table.to_text())
+    elif fmt == "csv":
+        click.echo(to_long(table).to_csv(index=False), nl=False)
+    else:
+        click.echo(to_long(table).to_json(orient="records", force_ascii=False, indent=2))
+
+
 COMMANDS: list[click.Command] = [audits, population, sample]

@@ -1,16 +1,19 @@
-"""Age bands used in the report's Table 12 and the statistics breakdowns."""
+"""Age bands of the report's Table 12, used by the sampling room, the case form and
+the statistics breakdowns alike (one definition, so the bands can never disagree)."""
 from __future__ import annotations
 
+import math
+from typing import Any
+
 AGE_BANDS = ("<40", "40-49", "50-59", "60+")
+AGE_EDGES = (40, 50, 60)  # lower bound of every band after the first
 
 
-def age_band(age: int | float | None) -> str | None:
-    if age is None:
+def age_band(age: Any) -> str | None:
+    """`<40`, `40-49`, `50-59` or `60+`; None for a missing age."""
+    if age is None or (isinstance(age, float) and math.isnan(age)):
         return None
-    if age < 40:
-        return "<40"
-    if age < 50:
-        return "40-49"
-    if age < 60:
-        return "50-59"
-    return "60+"
+    for edge, label in zip(AGE_EDGES, AGE_BANDS):
+        if float(age) < edge:
+            return label
+    return AGE_BANDS[-1]

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.population.age import AGE_BANDS, age_band  # noqa: F401 - one definition, re-exported
+
 # Register variables carried on every row of the case frame (docs/contracts.md).
 REGISTER = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin",
             "stratum", "stratum_population", "stratum_sample", "weight")
@@ -24,8 +26,6 @@ DESIGN = ("case_id", "stratum", "stratum_population", "stratum_sample", "weight"
 # The report's standard breakdowns (issue 7). `challenges` is multiple choice.
 BREAKDOWNS = ("direction", "seniority_band", "municipality", "sex", "age_band", "origin", "challenges")
 
-AGE_BANDS = ("<40", "40-49", "50-59", "60+")
-AGE_EDGES = (40, 50, 60)
 
 # Print order of known codes; codes not listed follow in sorted order.
 ORDERS: dict[str, tuple[str, ...]] = {
@@ -133,17 +133,6 @@ def characteristics_of(frame: pd.DataFrame, wanted: Sequence[str] = CHARACTERIST
         if c in frame.columns and c not in out:
             out.append(c)
     return out
-
-
-def age_band(age: Any) -> str | None:
-    """Age band of the report's Table 12: <40, 40-49, 50-59, 60+."""
-    if age is None or (isinstance(age, float) and np.isnan(age)):
-        return None
-    a = float(age)
-    for edge, label in zip(AGE_EDGES, AGE_BANDS):
-        if a < edge:
-            return label
-    return AGE_BANDS[-1]
 
 
 def is_missing(value: Any) -> bool:
