@@ -63,7 +63,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
             bar.update(1)
 
     layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
-                          suppress=not no_suppress, progress=progress)
+                          suppress=not no_suppress, progress=progress, population=data.population)
     bar.close()
     click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))

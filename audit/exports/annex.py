@@ -298,9 +298,10 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
 
 
 def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any = None, audit_name: str = "",
-                suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
-                ) -> list[SheetLayout]:
-    """Compute every table of `spec` from the case frame and write the workbook."""
+                suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+                population: Any = None) -> list[SheetLayout]:
+    """Compute every table of `spec` from the case frame (and, for Table 12, the register
+    population) and write the workbook."""
     prepared = prepare_frame(frame, spec)
     wb = Workbook()
     contents = wb.active
@@ -308,7 +309,7 @@ def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any
     entries: list[tuple[int, Grid, SheetLayout]] = []
     tables = spec.tables if progress is None else progress(spec.tables)
     for number, tdef in enumerate(tables, start=1):
-        grid = build_grid(tdef, prepared, spec, instrument, suppress)
+        grid = build_grid(tdef, prepared, spec, instrument, suppress, population)
         ws = wb.create_sheet(tdef.id)
         layout = write_table_sheet(ws, grid, number)
         entries.append((number, grid, layout))

@@ -401,8 +401,43 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 stats_tables=tables)
 
 
+def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
+                             min_cell: int, suppress: bool) -> Grid:
+    """Table 12: composition of the register population and of the reviewed cases, per
+    seniority band and in total (column percentages), from the sampling room."""
+    from audit.sampling.representativeness import SIDES, representativeness
+    from audit.statistics import suppress as hide
+
+    if population is None:
+        raise ValueError(f"table {tdef.id}: a representativeness table needs the audit's register population")
+    bands = lab.order("seniority_band") or ["5-7", "7-10", "10+"]
+    columns = [Column(f"{side}:{b}", f"{b} år" if b != TOTAL else TOTAL, "share", group)
+               for side, group in SIDES for b in (*bands, TOTAL)]
+    keys = [(side, b) for side, _ in SIDES for b in (*bands, TOTAL)]
+    rows: list[GridRow] = []
+    tables = []
+    suppression_rule = None
+    for var in tdef.characteristics:
+        t = representativeness(population, frame, bands, variables=[var])
+        if suppress:
+            t = hide(t, min_cell)
+            if t.suppressed.to_numpy().any():
+                suppression_rule = suppression_rule or t.notes[-1]
+        tables.append(t)
+        for key in t.counts.index:
+            values = [None if pd.isna(v := t.percents.at[key, k]) else float(v) / 100.0 for k in keys]
+            hidden = [bool(t.suppressed.at[key, k]) if t.suppressed is not None else False for k in keys]
+            rows.append(GridRow(str(key[1]), lab.value(var, str(key[1])), values, hidden, [False] * len(keys),
+                                block=lab.variable(var)))
+    n = representativeness(population, frame, bands, variables=[tdef.characteristics[0]]).n_cols
+    rows.append(GridRow("N", "N", [int(n[k]) for k in keys], [False] * len(keys), [False] * len(keys),
+                        total=True, kinds=["n"] * len(keys)))
+    return Grid(tdef, tdef.title, columns, rows, [int(n[("population", TOTAL)]), int(n[("sample", TOTAL)])],
+                suppression_rule=suppression_rule, stats_tables=tables)
+
+
 def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None,
-               suppress: bool = True) -> Grid:
+               suppress: bool = True, population: pd.DataFrame | None = None) -> Grid:
     lab = Labeller(spec, instrument, tdef.filter)
     sub = apply_expression(apply_filter(frame, tdef.filter), tdef.filter_expr)
     do_suppress = suppress and tdef.suppress
@@ -414,9 +449,12 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _matrix_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "indicators":
         return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress, instrument)
+    if tdef.kind == "representativeness":
+        return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 
-def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None, suppress: bool = True) -> list[Grid]:
+def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None, suppress: bool = True,
+                population: pd.DataFrame | None = None) -> list[Grid]:
     prepared = prepare_frame(frame, spec)
-    return [build_grid(t, prepared, spec, instrument, suppress) for t in spec.tables]
+    return [build_grid(t, prepared, spec, instrument, suppress, population) for t in spec.tables]

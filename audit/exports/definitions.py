@@ -17,7 +17,9 @@ import yaml
 DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "annex_default.yaml"
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")
+# Table 12 compares the register population with the sample on register variables only.
+REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
@@ -174,10 +176,21 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
             problems.append(f"{where}: `indicators` is required for kind indicators")
+        if kind == "representativeness":
+            chars = chars or REPRESENTATIVENESS_VARIABLES
+            for key in ("row", "col", "filter", "indicators"):
+                if t.get(key):
+                    problems.append(f"{where}: a representativeness table takes no `{key}`")
+            for c in chars:
+                if c not in REPRESENTATIVENESS_VARIABLES:
+                    problems.append(f"{where}: characteristics of a representativeness table are register "
+                                    f"variables ({', '.join(REPRESENTATIVENESS_VARIABLES)}), not {c!r}")
+            if str(t.get("weighting", "none")) != "none":
+                problems.append(f"{where}: a representativeness table compares unweighted compositions")
         weighting = str(t.get("weighting", "none"))
         if weighting not in WEIGHTINGS:
             problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
-        percent = str(t.get("percent", "row" if kind != "matrix" else "col"))
+        percent = str(t.get("percent", "col" if kind in ("matrix", "representativeness") else "row"))
         if percent not in PERCENTS:
             problems.append(f"{where}: percent must be row or col, not {percent!r}")
         chart = str(t.get("chart", "none"))

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from audit.exports import statsbridge
 from audit.instrument import load_instrument
 from audit.models import Audit
+from audit.sampling.representativeness import population_frame
 from audit.statistics.dataset import instrument_for
 
 INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
@@ -23,7 +24,8 @@ INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaire
 class AuditData:
     audit: Audit
     instrument: Any
-    frame: pd.DataFrame
+    frame: pd.DataFrame            # the reviewed cases (docs/contracts.md)
+    population: pd.DataFrame       # the register extract, for Table 12
 
     @property
     def name(self) -> str:
@@ -55,8 +57,9 @@ def load_audit_data(session: Session, name_or_id: str | int) -> AuditData:
     audit = find_audit(session, name_or_id)
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
+    population = population_frame(session, audit)
     session.expunge(audit)
-    return AuditData(audit, instrument, frame)
+    return AuditData(audit, instrument, frame, population)
 
 
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
@@ -72,7 +75,8 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
         out = Path(tmp) / kind
         if kind == "annex.xlsx":
             spec = load_definitions(definitions, instrument=data.instrument)
-            write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name)
+            write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
+                        population=data.population)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
             write_raw(data.frame, out, data.instrument)
         elif kind == "codebook.csv":

@@ -84,3 +84,14 @@ def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
                 "latest_certificate_reason"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
+
+
+def population(seed: int = 1) -> pd.DataFrame:
+    """A synthetic register population for Table 12 (the demo's: Table 11 counts, Table 12
+    compositions), with the seniority band the sampling room assigns."""
+    from audit.demo import generate_population
+    from audit.sampling.bands import DEFAULT_BANDS, assign_bands
+
+    people = generate_population(seed)
+    people["seniority_band"] = assign_bands(people["seniority_years"], DEFAULT_BANDS)
+    return people

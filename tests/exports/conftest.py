@@ -9,11 +9,18 @@ import pytest
 from sqlmodel import Session
 
 from audit.exports.synthetic import case_frame
+from audit.exports.synthetic import population as synthetic_population
 
 
 @pytest.fixture(scope="session")
 def frame():  # type: ignore[no-untyped-def]
     return case_frame(375, seed=7)
+
+
+@pytest.fixture(scope="session")
+def population():  # type: ignore[no-untyped-def]
+    """A register population (Table 12's other side)."""
+    return synthetic_population(7)
 
 
 def _plain(v):  # type: ignore[no-untyped-def]

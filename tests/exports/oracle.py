@@ -50,8 +50,8 @@ def _n(v: Any) -> Any:
     return "x" if v is None or pd.isna(v) else int(v)
 
 
-def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, suppress: bool = True
-                   ) -> dict[Key, Any]:
+def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, suppress: bool = True,
+                   population: pd.DataFrame | None = None) -> dict[Key, Any]:
     lab = Labeller(spec, instrument, tdef.filter)
     sub = apply_expression(apply_filter(prepare_frame(frame, spec), tdef.filter), tdef.filter_expr)
     min_cell = spec.min_cell if suppress and tdef.suppress else None
@@ -144,6 +144,23 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
         for ind in tdef.indicators:
             t = tables[(chars[-1], ind)]
             out[(last, TOTAL, None, _indicator_label(lab, ind, t))] = _indicator_value(t, TOTAL, weighted)
+        return out
+    if tdef.kind == "representativeness":
+        from audit.sampling.representativeness import SIDES, representativeness
+
+        bands = lab.order("seniority_band")
+        groups = dict(SIDES)
+        for var in tdef.characteristics:
+            t = fin(representativeness(population, sub, bands, variables=[var]))
+            for key in t.counts.index:
+                for side, band in t.counts.columns:
+                    col = TOTAL if band == TOTAL else f"{band} år"
+                    out[(lab.variable(var), lab.value(var, key[1]), groups[side], col)] = \
+                        "x" if hidden(t, key, (side, band)) else _share(t.percents.at[key, (side, band)])
+        n = representativeness(population, sub, bands, variables=["sex"]).n_cols
+        for side, band in n.index:
+            col = TOTAL if band == TOTAL else f"{band} år"
+            out[(lab.variable(tdef.characteristics[-1]), "N", groups[side], col)] = int(n[(side, band)])
         return out
     raise AssertionError(f"no oracle for kind {tdef.kind}")
 

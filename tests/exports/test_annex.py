@@ -27,9 +27,9 @@ def spec(instrument):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def annex(frame, spec, instrument, tmp_path_factory):  # type: ignore[no-untyped-def]
+def annex(frame, spec, instrument, population, tmp_path_factory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
-    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022")
+    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022", population=population)
     return out, {lay.sheet: lay for lay in layouts}
 
 
@@ -61,15 +61,19 @@ def test_contents_sheet_links_every_table_and_back(annex, spec):  # type: ignore
 
 
 @pytest.mark.parametrize("suppress", [True, False])
-def test_every_table_matches_the_statistics_room_cell_by_cell(frame, spec, instrument, tmp_path, suppress):  # type: ignore[no-untyped-def]
-    """Each sheet, reopened, equals what audit.statistics computes for its definition."""
+def test_every_table_matches_the_statistics_room_cell_by_cell(frame, spec, instrument, population, tmp_path,  # type: ignore[no-untyped-def]
+                                                              suppress):
+    """Each sheet, reopened, equals what audit.statistics (and, for Table 12, the sampling
+    room) computes for its definition."""
     out = tmp_path / "annex.xlsx"
-    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, out, instrument=instrument, suppress=suppress)}
+    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, out, instrument=instrument, suppress=suppress,
+                                                     population=population)}
     wb = load_workbook(out)
     compared = 0
     for tdef in spec.tables:
         compared += assert_sheet_matches(wb[tdef.id], layouts[tdef.id],
-                                         expected_sheet(tdef, frame, spec, instrument, suppress=suppress))
+                                         expected_sheet(tdef, frame, spec, instrument, suppress=suppress,
+                                                        population=population))
     assert compared > 1000
     hidden = sum(c.value == "x" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
     assert (hidden > 0) == suppress
@@ -150,10 +154,10 @@ def test_t03_multiple_choice_rows_by_hand(annex, frame, spec, instrument):  # ty
         assert cells[2].value == len(group)
 
 
-def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, instrument):  # type: ignore[no-untyped-def]
+def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, instrument, population):  # type: ignore[no-untyped-def]
     out, layouts = annex
     wb = load_workbook(out)
-    grids = {g.definition.id: g for g in build_grids(frame, spec, instrument)}
+    grids = {g.definition.id: g for g in build_grids(frame, spec, instrument, population=population)}
     for tdef in spec.tables:
         ws, lay, grid = wb[tdef.id], layouts[tdef.id], grids[tdef.id]
         assert ws.page_setup.orientation == "landscape"
@@ -217,10 +221,10 @@ def test_charts_reference_share_cells(annex, spec):  # type: ignore[no-untyped-d
             assert not wb[t.id]._charts
 
 
-def test_suppression_marks_small_cells_and_no_suppress_shows_them(frame, spec, tmp_path):  # type: ignore[no-untyped-def]
+def test_suppression_marks_small_cells_and_no_suppress_shows_them(frame, spec, population, tmp_path):  # type: ignore[no-untyped-def]
     small = frame.head(40)
-    write_annex(small, spec, tmp_path / "s.xlsx")
-    write_annex(small, spec, tmp_path / "u.xlsx", suppress=False)
+    write_annex(small, spec, tmp_path / "s.xlsx", population=population)
+    write_annex(small, spec, tmp_path / "u.xlsx", suppress=False, population=population)
     ws_s, ws_u = load_workbook(tmp_path / "s.xlsx")["T04"], load_workbook(tmp_path / "u.xlsx")["T04"]
     hidden = [(c.row, c.column) for row in ws_s.iter_rows() for c in row if c.value == "x"]
     assert hidden, "40 cases spread over 4 characteristics must leave small cells"
@@ -273,3 +277,26 @@ def test_indicators_by_hand_and_weighted(annex, frame, spec, tmp_path):  # type:
     want = (w[m] * frame.interviews_count[m]).sum() / w[m].sum()
     assert wws.cell(row=wrows["Mand"], column=2).value == pytest.approx(want)
     assert abs(want - men.interviews_count.mean()) > 1e-6
+
+
+def test_t18_population_and_sample_by_hand(annex, frame, population):  # type: ignore[no-untyped-def]
+    """Table 12 in the annex: shares of women in the register and among the reviewed cases."""
+    out, layouts = annex
+    ws, lay = load_workbook(out)["T18"], layouts["T18"]
+    groups, header = [], [ws.cell(row=lay.header_rows[-1], column=c).value for c in range(2, ws.max_column + 1)]
+    g = None
+    for c in range(2, ws.max_column + 1):
+        g = ws.cell(row=lay.header_rows[0], column=c).value or g
+        groups.append(g)
+    col = {(grp, h): i + 2 for i, (grp, h) in enumerate(zip(groups, header))}
+    rows = {ws.cell(row=r, column=1).value: r for r in range(lay.first_data_row, lay.last_data_row + 1)}
+    women = rows["Kvinde"]
+    assert ws.cell(row=women, column=col[("Population", "I alt")]).value == pytest.approx(
+        (population.sex == "kvinde").mean())
+    in_band = population[population.seniority_band == "10+"]
+    assert ws.cell(row=women, column=col[("Population", "10+ år")]).value == pytest.approx(
+        (in_band.sex == "kvinde").mean())
+    assert ws.cell(row=women, column=col[("Stikprøve", "I alt")]).value == pytest.approx((frame.sex == "kvinde").mean())
+    assert ws.cell(row=rows["N"], column=col[("Population", "I alt")]).value == len(population) == 14164
+    assert ws.cell(row=rows["N"], column=col[("Stikprøve", "I alt")]).value == len(frame)
+    assert ws.cell(row=lay.note_row, column=1).value.startswith("Anm.: N=14.164 og 375.")

@@ -47,6 +47,7 @@ def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, eng
 
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
+    from audit.sampling.representativeness import population_frame
     from audit.statistics.dataset import instrument_for, load_case_frame
     from tests.exports.oracle import assert_sheet_matches, expected_sheet
 
@@ -56,11 +57,14 @@ def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, eng
     with Session(engine) as s:
         frame = load_case_frame(s, db_audit.name)
         instrument = instrument_for(db_audit)
+        population = population_frame(s, db_audit)
     assert len(frame) == 60
     spec = load_definitions(instrument=instrument)
-    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, tmp_path / "layout.xlsx", instrument=instrument)}
+    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, tmp_path / "layout.xlsx", instrument=instrument,
+                                                     population=population)}
     wb = load_workbook(out)
-    assert sum(assert_sheet_matches(wb[t.id], layouts[t.id], expected_sheet(t, frame, spec, instrument))
+    assert sum(assert_sheet_matches(wb[t.id], layouts[t.id],
+                                    expected_sheet(t, frame, spec, instrument, population=population))
                for t in spec.tables) > 500
 
 

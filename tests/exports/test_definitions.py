@@ -40,7 +40,8 @@ def _known():  # type: ignore[no-untyped-def]
 def test_default_file_loads_and_covers_the_report_tables():  # type: ignore[no-untyped-def]
     spec = load_definitions(DEFAULT_FILE, known=_known())
     kinds = {t.kind for t in spec.tables}
-    assert kinds == {"frequency", "crosstab", "breakdown", "matrix", "indicators"}
+    assert kinds == {"frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness"}
+    assert spec.table("T18").characteristics == ("sex", "age_band", "origin")
     assert len({t.id for t in spec.tables}) == len(spec.tables) >= 15
     t02 = spec.table("T02")
     assert (t02.rows, t02.cols, t02.percent) == (("challenge_breadth",), ("stable_participation",), "row")
@@ -136,3 +137,18 @@ def test_expression_filter_uses_the_instrument_engine(tmp_path, frame):  # type:
     spec = load_definitions(path, known=_known())
     grid = build_grid(spec.table("X1"), prepare_frame(frame, spec), spec)
     assert grid.n_cases == int(((frame["direction"] == "jobrettet") & frame["plan_job_goal"].notna()).sum())
+
+
+def test_representativeness_table_takes_register_variables_only(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "t12.yaml"
+    path.write_text("tables:\n"
+                    "  - {id: R1, title: T12, kind: representativeness, characteristics: [sex, direction],\n"
+                    "     weighting: design, row: sex}\n", encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, known=_known())
+    text = "\n".join(err.value.problems)
+    assert "table R1: a representativeness table takes no `row`" in text
+    assert "register variables (sex, age_band, origin), not 'direction'" in text
+    assert "table R1: a representativeness table compares unweighted compositions" in text
+    path.write_text("tables:\n  - {id: R1, title: T12, kind: representativeness}\n", encoding="utf-8")
+    assert load_definitions(path, known=_known()).table("R1").characteristics == ("sex", "age_band", "origin")

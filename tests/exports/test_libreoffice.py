@@ -12,9 +12,9 @@ from audit.exports.definitions import load_definitions
 
 
 @pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice not installed")
-def test_annex_converts_to_pdf(frame, tmp_path):  # type: ignore[no-untyped-def]
+def test_annex_converts_to_pdf(frame, population, tmp_path):  # type: ignore[no-untyped-def]
     out = tmp_path / "annex.xlsx"
-    write_annex(frame, load_definitions(), out, audit_name="Syntetisk 2022")
+    write_annex(frame, load_definitions(), out, audit_name="Syntetisk 2022", population=population)
     env = {**os.environ, "HOME": str(tmp_path / "home")}
     proc = subprocess.run(["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
                           capture_output=True, text=True, timeout=180, env=env)
