@@ -165,3 +165,12 @@ def test_cli_users_add_list_and_set_password(engine):
         assert authenticate(s, "kim", "a-long-password-1") is None
     result = runner.invoke(main, ["users", "add", "kim", "--role", "auditor", "--password", "a-long-password-1"])
     assert result.exit_code != 0 and "already exists" in result.output
+
+
+def test_explicit_sqlite_url_in_a_new_folder_works(tmp_path):
+    """AUDIT_DATABASE_URL may name a SQLite file in a folder that does not exist yet."""
+    from audit.config import Settings
+
+    target = tmp_path / "new" / "folder" / "audit.sqlite"
+    url = Settings(database_url=f"sqlite:///{target}").resolved_database_url()
+    assert url == f"sqlite:///{target}" and target.parent.is_dir()
