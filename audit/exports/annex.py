@@ -41,6 +41,9 @@ LINK_FONT = Font(color="0563C1", underline="single")
 NOTE_FONT = Font(italic=True, size=9)
 
 
+ONE_PAGE_ROWS = 45  # tables up to this many rows are printed on one page
+
+
 def danish_int(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
@@ -214,7 +217,9 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A3 if len(grid.columns) > 14 else ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    # A table with its note, source and chart prints on one page; only a very long table
+    # (more rows than fit legibly) runs on over several pages, one page wide.
+    ws.page_setup.fitToHeight = 1 if len(grid.rows) <= ONE_PAGE_ROWS else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.5

@@ -161,7 +161,7 @@ def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, ins
     for tdef in spec.tables:
         ws, lay, grid = wb[tdef.id], layouts[tdef.id], grids[tdef.id]
         assert ws.page_setup.orientation == "landscape"
-        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 1  # one page per table
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
         assert ws.freeze_panes == f"B{lay.first_data_row}"
         assert ws.cell(row=lay.note_row, column=1).value == note_text(grid)
