@@ -241,7 +241,13 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
         return False  # stacked blocks: no single contiguous range to chart
     header = layout.header_rows[-1]
     chart = BarChart()
-    chart.type = "bar" if len(data_rows) > 6 else "col"
+    longest = max(len(str(grid.rows[r - layout.first_data_row].label)) for r in data_rows)
+    # long or many category labels read better as horizontal bars, in the table's order top down
+    horizontal = len(data_rows) > 6 or longest > 18
+    chart.type = "bar" if horizontal else "col"
+    if horizontal:
+        chart.x_axis.scaling.orientation = "maxMin"
+        chart.y_axis.crosses = "max"
     chart.grouping = "clustered"
     chart.style = 10
     chart.y_axis.numFmt = SHARE_FORMAT

@@ -222,6 +222,11 @@ def validate(raw: Any) -> CheckResult:
             if code is None or not isinstance(e, dict) or _text(e.get("da")) is None or _text(e.get("en")) is None:
                 add(where, "each choice needs a code, a Danish (da) and an English (en) label", e_line)
                 continue
+            stray = [str(k) for k in e if k not in ("code", "da", "en", LINE_KEY)]
+            if stray:
+                # typically an unquoted comma inside {...}: "da: Løntilskud, privat" ends the label at the comma
+                add(where, f"choice '{code}' has unknown key(s) {', '.join(repr(k) for k in stray)}; "
+                           "a label with a comma must be quoted", e_line)
             if code in seen:
                 add(where, f"code '{code}' appears twice", e_line)
             seen.add(code)

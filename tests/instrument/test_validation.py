@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from audit.instrument import InstrumentError, check_file, load_instrument
 
@@ -257,3 +258,23 @@ def test_missing_sections(write):
     only(problems, "missing section 'choices'")
     only(problems, "missing section 'survey'")
     assert problems_of(write, "- just\n- a list\n")[0].startswith("file: the file must be a mapping")
+
+
+def test_unquoted_comma_in_a_choice_label_is_refused(write, mini):
+    """`{code: x, da: Løntilskud, privat, en: ...}` silently cuts the label at the comma in
+    YAML; the loader names the choice and the stray key instead of accepting 'Løntilskud'."""
+    text = yaml.safe_dump(mini, allow_unicode=True, sort_keys=False)
+    name, entries = next(iter(mini["choices"].items()))
+    first = entries[0]
+    bad = f"  {name}:\n  - {{code: {first['code']}, da: Løntilskud, privat, en: Wage subsidy}}\n"
+    good = yaml.safe_dump({"choices": {name: entries}}, allow_unicode=True, sort_keys=False).split("\n", 1)[1]
+    assert good in text
+    p = only(problems_of(write, text.replace(good, bad + "".join(
+        f"  - {{code: {e['code']}, da: {e['da']}, en: {e['en']}}}\n" for e in entries[1:]))), "unknown key(s)")
+    assert f"choices.{name} (line" in p and "'privat'" in p and "must be quoted" in p
+
+
+def test_real_instrument_keeps_labels_with_commas():
+    inst = load_instrument(Path(__file__).resolve().parents[2] / "questionnaires" / "kontanthjaelp_2022.yaml")
+    labels = {c.code: c.label_da for c in inst.item("challenges").choices}
+    assert labels["laese_skrive_regne"] == "Læse-, skrive- eller regneudfordringer"
