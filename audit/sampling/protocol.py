@@ -90,14 +90,24 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     return header, table
 
 
+def sample_csv(session: Session, audit: Audit) -> str:
+    """The sample as CSV text with the export columns: what `audit sample export` writes
+    and the admin page downloads, so both give the same file."""
+    return sample_frame(session, audit)[EXPORT_COLUMNS].to_csv(index=False)
+
+
+def protocol_csv(session: Session, audit: Audit) -> str:
+    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata."""
+    header, table = protocol(session, audit)
+    lines = [f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n" for key, value in header.items()]
+    return "".join(lines) + table.to_csv(index=False)
+
+
 def export_sample(session: Session, audit: Audit, out: Path) -> Path:
     """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
-    frame = sample_frame(session, audit)[EXPORT_COLUMNS]
-    frame.to_csv(out, index=False)
-    header, table = protocol(session, audit)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(sample_csv(session, audit))
     proto = out.with_suffix(".protocol.csv")
     with proto.open("w", encoding="utf-8", newline="") as fh:
-        for key, value in header.items():
-            fh.write(f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n")
-        table.to_csv(fh, index=False)
+        fh.write(protocol_csv(session, audit))
     return proto
