@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
+from audit.sampling.bands import band_labels
 from audit.sampling.draw import SamplingError, has_answers
 
 EXPORT_COLUMNS = ["case_id", "person_id", "municipality", "seniority_band", "weight", "is_reserve", "reserve_rank"]
@@ -81,6 +82,10 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     table["shortfall"] = (table["n_h_asked"] - table["n_h"]).clip(lower=0)
     table = table.reset_index()[["municipality", "seniority_band", "N_h", "n_h_asked", "n_h", "shortfall",
                                  "reserves_drawn", "reserves_used"]]
+    # bands in their order (5-7, 7-10, 10+), not alphabetically (10+ first)
+    rank = {b: i for i, b in enumerate(band_labels(json.loads(audit.bands_json)))}
+    table = (table.assign(_band=table["seniority_band"].map(rank).fillna(len(rank)))
+             .sort_values(["municipality", "_band"], kind="mergesort").drop(columns="_band").reset_index(drop=True))
     replaced = cases[cases.replaced_by_case_id.notna()][["case_id", "replaced_by_case_id", "replacement_reason"]]
     header = {"audit": audit.name, "seed": audit.seed, "bands": json.loads(audit.bands_json),
               "per_stratum": audit.per_stratum, "reserves": audit.reserves,
