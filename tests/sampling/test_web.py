@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import re
+from io import BytesIO
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import Workbook
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -17,6 +19,7 @@ from tests.sampling.files import (BAD_ERRORS, BAD_REGISTER, CASES, EXPORT_HEADER
                                   make_audit, register_csv)
 
 CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -141,6 +144,27 @@ def test_spells_file_gives_the_seniority(engine, audit_id, admin):
         assert {p.person_id: p.seniority_band for p in s.exec(select(Person)).all()} == {"q1": "5-7", "q2": "10+"}
 
 
+def test_xlsx_register_is_read_as_excel(engine, audit_id, admin):
+    client, token = admin
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["person_id", "municipality", "seniority_years", "sex", "age", "origin"])
+    ws.append(["x1", "Odense", 6.5, "mand", 40, "dansk"])
+    ws.append(["x2", "Nordfyn", 12, "kvinde", 17, "vestlig"])
+    buf = BytesIO()
+    wb.save(buf)
+    resp = client.post(f"/sampling/{audit_id}/population", data={"csrf_token": token},
+                       files={"register": ("extract.xlsx", buf.getvalue(), XLSX)})
+    assert resp.status_code == 422 and _error_rows(resp.text) == [
+        (3, "age", "impossible age for the target group (must be 18-80)")]
+    ws["E3"] = 45
+    buf = BytesIO()
+    wb.save(buf)
+    resp = client.post(f"/sampling/{audit_id}/population", data={"csrf_token": token},
+                       files={"register": ("extract.xlsx", buf.getvalue(), XLSX)})
+    assert resp.status_code == 200 and "Imported 2 persons from extract.xlsx" in resp.text
+
+
 def test_draw_shows_the_protocol_and_a_redraw_needs_force(engine, audit_id, admin):
     client, token = admin
     _upload(client, token, audit_id, register_csv())
@@ -193,6 +217,20 @@ def test_draw_refusals_keep_the_typed_values(engine, audit_id, admin, fields, me
         assert _field(resp.text, name) == value
     assert _field(resp.text, "reserves") == "3" and re.search(r'name="force" value="1" checked', resp.text)
     assert _count(engine, Case) == 0
+
+
+def test_a_forced_redraw_refused_midway_keeps_the_old_sample(engine, audit_id, admin):
+    """The room deletes the old cases before it checks per-stratum; the route must roll that back."""
+    client, token = admin
+    _upload(client, token, audit_id, register_csv())
+    _draw(client, token, audit_id)
+    with Session(engine) as s:
+        before = sorted(s.exec(select(Case.id)).all())
+    resp = _draw(client, token, audit_id, seed="7", per_stratum="0", force="1")
+    assert resp.status_code == 422 and "per-stratum must be at least 1" in resp.text
+    with Session(engine) as s:
+        assert sorted(s.exec(select(Case.id)).all()) == before and s.exec(select(Audit)).one().seed == 42
+    assert 'data-testid="protocol-table"' in resp.text
 
 
 def test_draw_without_population_is_refused(engine, audit_id, admin):
