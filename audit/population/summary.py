@@ -14,10 +14,10 @@ from audit.sampling.bands import band_labels, parse_bands
 @dataclass
 class PopulationSummary:
     bands: list[str]                                   # band labels in order
-    rows: list[tuple[str, dict[str, int], int]]        # (municipality, persons per band, total)
+    rows: list[tuple[str, dict[str, int], int]]        # (municipality, persons per band, total in the bands)
     per_band: dict[str, int] = field(default_factory=dict)
     outside_bands: int = 0                             # persons below the first band (not sampled)
-    total: int = 0
+    total: int = 0                                     # every imported person, outside_bands included
 
 
 def population_summary(session: Session, audit: Audit) -> PopulationSummary:

@@ -233,6 +233,19 @@ def test_a_forced_redraw_refused_midway_keeps_the_old_sample(engine, audit_id, a
     assert 'data-testid="protocol-table"' in resp.text
 
 
+def test_draw_with_other_bands_restamps_the_population_table(engine, audit_id, admin):
+    client, token = admin
+    _upload(client, token, audit_id, register_csv())
+    resp = _draw(client, token, audit_id, bands="7,10")
+    assert resp.status_code == 200
+    assert "52 persons fall below the first band and were not sampled." in resp.text  # the flash
+    table = resp.text.split('data-testid="population-table"', 1)[1].split("</table>", 1)[0]
+    assert re.findall(r'<th class="num">([^<]+) years</th>', table) == ["7-10", "10+"]
+    assert f'data-testid="population-total">{PEOPLE - 52}<' in table
+    assert "52 persons fall below the first band and are not sampled." in resp.text  # under the table
+    assert _field(resp.text, "bands") == "7,10"  # the next draw starts from the audit's bands
+
+
 def test_draw_without_population_is_refused(engine, audit_id, admin):
     client, token = admin
     resp = _draw(client, token, audit_id)
