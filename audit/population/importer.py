@@ -24,7 +24,7 @@ from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
                                        validate_spells)
 from audit.population.spells import seniority_frame
-from audit.sampling.bands import assign_bands, parse_bands
+from audit.sampling.bands import assign_bands, band_labels, parse_bands
 
 CHUNK_ROWS = 50_000
 
@@ -123,10 +123,13 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
             ]
             conn.execute(insert(table), records)
             bar.update(len(records))
+    # in band order (5-7, 7-10, 10+), every band, so a band nobody fell in shows as 0
+    bands = parse_bands(json.loads(audit.bands_json or "[5, 7, 10]"))
+    band_counts = clean["seniority_band"].value_counts()
     result = ImportResult(
         audit=audit.name, file=name, rows=len(clean),
         per_municipality={k: int(v) for k, v in clean["municipality"].value_counts().sort_index().items()},
-        per_band={k: int(v) for k, v in clean["seniority_band"].value_counts().sort_index().items()},
+        per_band={b: int(band_counts.get(b, 0)) for b in band_labels(bands)},
         seniority_from_spells=spells is not None, replaced=int(existing), warnings=warnings)
     record(session, user=user, entity="population", entity_id=audit.id, field="import",
            old={"rows": int(existing)} if existing else None,

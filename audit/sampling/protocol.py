@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
+from audit.sampling.bands import band_labels
 from audit.sampling.draw import SamplingError, has_answers
 
 EXPORT_COLUMNS = ["case_id", "person_id", "municipality", "seniority_band", "weight", "is_reserve", "reserve_rank"]
@@ -81,6 +82,10 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     table["shortfall"] = (table["n_h_asked"] - table["n_h"]).clip(lower=0)
     table = table.reset_index()[["municipality", "seniority_band", "N_h", "n_h_asked", "n_h", "shortfall",
                                  "reserves_drawn", "reserves_used"]]
+    # bands in their order (5-7, 7-10, 10+), not alphabetically (10+ first)
+    rank = {b: i for i, b in enumerate(band_labels(json.loads(audit.bands_json)))}
+    table = (table.assign(_band=table["seniority_band"].map(rank).fillna(len(rank)))
+             .sort_values(["municipality", "_band"], kind="mergesort").drop(columns="_band").reset_index(drop=True))
     replaced = cases[cases.replaced_by_case_id.notna()][["case_id", "replaced_by_case_id", "replacement_reason"]]
     header = {"audit": audit.name, "seed": audit.seed, "bands": json.loads(audit.bands_json),
               "per_stratum": audit.per_stratum, "reserves": audit.reserves,
@@ -90,14 +95,24 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     return header, table
 
 
+def sample_csv(session: Session, audit: Audit) -> str:
+    """The sample as CSV text with the export columns: what `audit sample export` writes
+    and the admin page downloads, so both give the same file."""
+    return sample_frame(session, audit)[EXPORT_COLUMNS].to_csv(index=False)
+
+
+def protocol_csv(session: Session, audit: Audit) -> str:
+    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata."""
+    header, table = protocol(session, audit)
+    lines = [f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n" for key, value in header.items()]
+    return "".join(lines) + table.to_csv(index=False)
+
+
 def export_sample(session: Session, audit: Audit, out: Path) -> Path:
     """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
-    frame = sample_frame(session, audit)[EXPORT_COLUMNS]
-    frame.to_csv(out, index=False)
-    header, table = protocol(session, audit)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(sample_csv(session, audit))
     proto = out.with_suffix(".protocol.csv")
     with proto.open("w", encoding="utf-8", newline="") as fh:
-        for key, value in header.items():
-            fh.write(f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n")
-        table.to_csv(fh, index=False)
+        fh.write(protocol_csv(session, audit))
     return proto

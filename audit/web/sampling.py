@@ -1,0 +1,202 @@
+"""The admins' sampling page: register import, the draw, the protocol, replacements and
+the sample downloads, the same steps as `audit population import` and `audit sample ...`.
+
+Thin: parse the form, ask `permissions`, call `audit.population` / `audit.sampling`
+(which validate, refuse and write the audit trail with the acting user), render.
+A refused form answers 422 with the room's message and keeps what the user typed."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, select
+
+from audit.models import Audit, Case, User
+from audit.permissions import require
+from audit.population.importer import PopulationError, import_population
+from audit.population.register import RegisterError
+from audit.population.summary import population_summary
+from audit.sampling.bands import parse_bands
+from audit.sampling.draw import SamplingError, draw_sample
+from audit.sampling.protocol import protocol, protocol_csv, replace_case, sample_csv
+from audit.web.deps import DB, CurrentUser, render
+
+router = APIRouter()
+SHOWN_ERRORS = 500  # a file with thousands of bad rows still gives a readable page
+
+
+# --- helpers ------------------------------------------------------------------
+
+def _flash(request: Request, message: str, details: list[str] | None = None, kind: str = "ok") -> None:
+    request.session["sampling_flash"] = {"message": message, "details": details or [], "kind": kind}
+
+
+def _audit_or_404(db: Session, audit_id: int) -> Audit:
+    audit = db.get(Audit, audit_id)
+    if audit is None:
+        raise HTTPException(status_code=404, detail="not found")
+    return audit
+
+
+def _has_sample(db: Session, audit: Audit) -> bool:
+    return db.exec(select(Case.id).where(Case.audit_id == audit.id).limit(1)).first() is not None
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number, got {text.strip()!r}" if text.strip()
+                         else f"{what} is required") from None
+
+
+def _bands_text(audit: Audit) -> str:
+    return ",".join(str(b) for b in parse_bands(json.loads(audit.bands_json or "[5, 7, 10]")))
+
+
+def _back(audit_id: int, anchor: str) -> RedirectResponse:
+    return RedirectResponse(f"/sampling?audit_id={audit_id}#{anchor}", status_code=303)
+
+
+def _page(request: Request, db: Session, user: User, audit: Audit | None, *, status_code: int = 200,
+          upload: dict | None = None, draw: dict | None = None, replace: dict | None = None):  # type: ignore[no-untyped-def]
+    """The page with the audit's population and sample state; `upload`/`draw`/`replace`
+    carry a refused form's message and typed values back into it."""
+    audits = db.exec(select(Audit).order_by(Audit.created_at.desc())).all()
+    ctx: dict[str, Any] = {"audits": audits, "audit": audit, "flash": request.session.pop("sampling_flash", None),
+                           "upload": upload or {}, "replace": replace or {}, "shown_errors": SHOWN_ERRORS}
+    if audit is not None:
+        ctx["population"] = population_summary(db, audit)
+        ctx["draw"] = draw or {"per_stratum": "5", "seed": "", "bands": _bands_text(audit), "reserves": "2"}
+        ctx["municipalities"] = json.loads(audit.municipalities_json or "[]")
+        if _has_sample(db, audit):
+            header, table = protocol(db, audit)
+            ctx["header"] = header
+            ctx["strata"] = table.to_dict("records")
+    return render(request, "sampling/index.html", ctx, status_code=status_code, user=user)
+
+
+# --- the page and its forms -----------------------------------------------------
+
+@router.get("/sampling", include_in_schema=False)
+def sampling_page(request: Request, user: CurrentUser, db: DB, audit_id: int | None = None):  # type: ignore[no-untyped-def]
+    require(user, "audit.manage")
+    if audit_id is not None:
+        audit = _audit_or_404(db, audit_id)
+    else:
+        audit = db.exec(select(Audit).order_by(Audit.created_at.desc())).first()
+    return _page(request, db, user, audit)
+
+
+@router.post("/sampling/{audit_id}/population", include_in_schema=False)
+def upload_population(request: Request, audit_id: int, user: CurrentUser, db: DB,
+                      register_file: Annotated[UploadFile | None, File(alias="register")] = None,
+                      spells: Annotated[UploadFile | None, File()] = None,
+                      replace: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    require(user, "audit.manage")
+    audit = _audit_or_404(db, audit_id)
+    kept = {"replace": bool(replace)}
+    if register_file is None or not register_file.filename:
+        return _page(request, db, user, audit, status_code=422,
+                     upload={**kept, "message": "Choose a register file (CSV or XLSX) to import."})
+    has_spells = spells is not None and bool(spells.filename)
+    try:
+        # validated as a whole before anything is written; rows and log entry commit together
+        result = import_population(db, audit, register_file.file, Path(register_file.filename).name,
+                                   spells=spells.file if has_spells else None,
+                                   spells_filename=Path(spells.filename).name if has_spells else None,
+                                   replace=bool(replace), user=user)
+        db.commit()
+    except RegisterError as exc:
+        db.rollback()
+        return _page(request, db, user, audit, status_code=422,
+                     upload={**kept, "message": str(exc), "errors": exc.errors})
+    except PopulationError as exc:
+        db.rollback()
+        return _page(request, db, user, audit, status_code=422, upload={**kept, "message": str(exc)})
+    _flash(request, f"Imported {result.rows:,} persons from {result.file}"
+                    + (f" (replacing {result.replaced:,})" if result.replaced else "") + ": "
+                    + ", ".join(f"{n:,} in {band} years" for band, n in result.per_band.items()) + ".",
+           result.warnings)
+    return _back(audit.id, "population")
+
+
+@router.post("/sampling/{audit_id}/draw", include_in_schema=False)
+def draw_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
+              per_stratum: Annotated[str, Form()] = "", seed: Annotated[str, Form()] = "",
+              bands: Annotated[str, Form()] = "", reserves: Annotated[str, Form()] = "",
+              force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    require(user, "audit.manage")
+    audit = _audit_or_404(db, audit_id)
+    typed = {"per_stratum": per_stratum, "seed": seed, "bands": bands, "reserves": reserves, "force": bool(force)}
+    try:
+        result = draw_sample(db, audit, per_stratum=_whole(per_stratum, "cases per stratum"),
+                             seed=_whole(seed, "the seed"), bands=parse_bands(bands),
+                             reserves=_whole(reserves, "reserves per stratum"), force=bool(force), user=user)
+        db.commit()
+    except (SamplingError, ValueError) as exc:
+        db.rollback()
+        return _page(request, db, user, audit, status_code=422, draw={**typed, "error": str(exc)})
+    details = [f"Shortfall: {s.municipality} {s.band} years: {s.drawn} of {s.requested} (N_h={s.population})"
+               for s in result.shortfalls]
+    if result.outside_bands:
+        details.append(f"{result.outside_bands:,} persons fall below the first band and were not sampled.")
+    _flash(request, f"Drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
+                    f"(seed {result.seed})." + (" The previous sample was discarded." if result.forced else ""),
+           details)
+    return _back(audit.id, "protocol")
+
+
+@router.post("/sampling/{audit_id}/replace", include_in_schema=False)
+def replace_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
+                 case_id: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+                 force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    require(user, "audit.manage")
+    audit = _audit_or_404(db, audit_id)
+    typed = {"case_id": case_id, "reason": reason, "force": bool(force)}
+    try:
+        old = _whole(case_id, "the case id")
+        reserve = replace_case(db, audit, old, reason, user=user, force=bool(force))
+        db.commit()
+    except (SamplingError, ValueError) as exc:
+        db.rollback()
+        return _page(request, db, user, audit, status_code=422, replace={**typed, "error": str(exc)})
+    _flash(request, f"Case {old} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank}) "
+                    f"in {reserve.municipality} {reserve.seniority_band} years: {reason.strip()}")
+    return _back(audit.id, "protocol")
+
+
+# --- downloads -----------------------------------------------------------------
+
+def _csv(audit: Audit, suffix: str, text: str) -> Response:
+    filename = f"{re.sub(r'[^A-Za-z0-9]+', '_', audit.name).strip('_').lower() or 'audit'}_{suffix}"
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
+
+
+def _sampled_audit(db: Session, user: User, audit_id: int) -> Audit:
+    require(user, "audit.manage")
+    audit = _audit_or_404(db, audit_id)
+    if not _has_sample(db, audit):
+        raise HTTPException(status_code=409, detail="the audit has no sample yet")
+    return audit
+
+
+@router.get("/sampling/{audit_id}/sample.csv", tags=["sampling"])
+def sample_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
+    """The sample as `audit sample export` writes it: case_id, person_id, municipality,
+    seniority_band, weight, is_reserve, reserve_rank (reserves included)."""
+    audit = _sampled_audit(db, user, audit_id)
+    return _csv(audit, "sample.csv", sample_csv(db, audit))
+
+
+@router.get("/sampling/{audit_id}/protocol.csv", tags=["sampling"])
+def protocol_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
+    """The sampling protocol as `audit sample export` writes it next to the sample."""
+    audit = _sampled_audit(db, user, audit_id)
+    return _csv(audit, "sample.protocol.csv", protocol_csv(db, audit))
