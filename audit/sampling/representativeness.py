@@ -82,6 +82,22 @@ def to_long(table: Table) -> pd.DataFrame:
     return out[["variable", "code", "side", "seniority_band", "count", "percent", "n"]]
 
 
+def display(table: Table) -> dict:
+    """The table as a page shows it: column groups, and per variable its label and rows of
+    (code label, whole percents) in column order, then the N of every column."""
+    from audit.statistics.tables import format_percent
+
+    columns = list(table.counts.columns)
+    blocks = []
+    for var in dict.fromkeys(table.counts.index.get_level_values("variable")):
+        labels = LABELS.get(var, {})
+        rows = [(labels.get(code, code), [format_percent(table.percents.at[(var, code), c]) for c in columns])
+                for code in table.counts.loc[var].index]
+        blocks.append({"label": labels.get("_", var), "rows": rows})
+    return {"groups": [(label, sum(1 for s, _ in columns if s == side)) for side, label in SIDES],
+            "bands": [b for _, b in columns], "blocks": blocks, "n": [int(table.n_cols[c]) for c in columns]}
+
+
 def population_frame(session: Session, audit: Audit) -> pd.DataFrame:
     """Everyone in the audit's register extract: the columns Table 12 needs."""
     rows = session.exec(select(Person.seniority_band, Person.sex, Person.age, Person.origin)

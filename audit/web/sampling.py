@@ -23,6 +23,7 @@ from audit.population.register import RegisterError
 from audit.population.summary import population_summary
 from audit.sampling.bands import parse_bands
 from audit.sampling.draw import SamplingError, draw_sample
+from audit.sampling import representativeness
 from audit.sampling.protocol import protocol, protocol_csv, replace_case, sample_csv
 from audit.web.deps import DB, CurrentUser, render
 
@@ -78,6 +79,7 @@ def _page(request: Request, db: Session, user: User, audit: Audit | None, *, sta
             header, table = protocol(db, audit)
             ctx["header"] = header
             ctx["strata"] = table.to_dict("records")
+            ctx["table12"] = representativeness.display(representativeness.audit_table(db, audit))
     return render(request, "sampling/index.html", ctx, status_code=status_code, user=user)
 
 
