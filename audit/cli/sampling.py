@@ -27,6 +27,27 @@ def _audit(session, name: str):  # type: ignore[no-untyped-def]
         raise click.ClickException(str(exc)) from exc
 
 
+def _actor(session, username: str | None):  # type: ignore[no-untyped-def]
+    """The admin named by --as, recorded in the audit log (None: logged as 'system')."""
+    if not username:
+        return None
+    from sqlmodel import select
+
+    from audit.models import User
+    from audit.permissions import can
+
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise click.ClickException(f"no user named {username!r}")
+    if not can(user, "audit.manage"):
+        raise click.ClickException(f"user {username!r} is not an admin; only admins import, draw and replace")
+    return user
+
+
+AS_OPTION = click.option("--as", "as_user", metavar="USERNAME",
+                         help="Admin the change is recorded as in the audit log (default: 'system').")
+
+
 @click.group()
 def audits() -> None:
     """Create and list audits."""
@@ -81,7 +102,8 @@ def population() -> None:
 @click.option("--spells", type=click.Path(exists=True, dir_okay=False),
               help="Benefit spells file (person_id, benefit, start, end) instead of a seniority_years column.")
 @click.option("--replace", is_flag=True, help="Replace an imported population (only before sampling).")
-def population_import(audit_name: str, file: str, spells: str | None, replace: bool) -> None:
+@AS_OPTION
+def population_import(audit_name: str, file: str, spells: str | None, replace: bool, as_user: str | None) -> None:
     """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX) with columns
     person_id, municipality, seniority_years, sex, age, origin. All-or-nothing: any bad row
     rejects the whole file and every error is listed (file, row, column, value, why)."""
@@ -91,7 +113,8 @@ def population_import(audit_name: str, file: str, spells: str | None, replace: b
     try:
         with session_scope() as session:
             audit = _audit(session, audit_name)
-            result = import_population(session, audit, file, spells=spells, replace=replace, progress=None)
+            result = import_population(session, audit, file, spells=spells, replace=replace, progress=None,
+                                       user=_actor(session, as_user))
     except RegisterError as exc:
         for err in exc.errors[:200]:
             click.echo(str(err), err=True)
@@ -116,7 +139,9 @@ def sample() -> None:
 @click.option("--bands", default="5,7,10", show_default=True, help="Lower bounds of the seniority bands in years.")
 @click.option("--reserves", type=int, default=2, show_default=True, help="Reserves per stratum, drawn in order.")
 @click.option("--force", is_flag=True, help="Discard an existing sample without answers and draw again (logged).")
-def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserves: int, force: bool) -> None:
+@AS_OPTION
+def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserves: int, force: bool,
+                as_user: str | None) -> None:
     """Simple random sampling without replacement within each stratum."""
     from audit.sampling.draw import SamplingError, draw_sample
 
@@ -124,7 +149,8 @@ def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserv
         with session_scope() as session:
             audit = _audit(session, audit_name)
             result = draw_sample(session, audit, per_stratum=per_stratum, seed=seed,
-                                 bands=[float(b) for b in bands.split(",")], reserves=reserves, force=force)
+                                 bands=bands, reserves=reserves, force=force,
+                                 user=_actor(session, as_user))
     except (SamplingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
@@ -140,14 +166,16 @@ def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserv
 @click.option("--case", "case_id", type=int, required=True)
 @click.option("--reason", required=True, help="Why the case cannot be reviewed (recorded in the audit log).")
 @click.option("--force", is_flag=True, help="Replace even though the case has answers.")
-def sample_replace(audit_name: str, case_id: int, reason: str, force: bool) -> None:
+@AS_OPTION
+def sample_replace(audit_name: str, case_id: int, reason: str, force: bool, as_user: str | None) -> None:
     """Replace a case with the next reserve of its stratum."""
     from audit.sampling.draw import SamplingError
     from audit.sampling.protocol import replace_case
 
     try:
         with session_scope() as session:
-            reserve = replace_case(session, _audit(session, audit_name), case_id, reason, force=force)
+            reserve = replace_case(session, _audit(session, audit_name), case_id, reason, force=force,
+                                   user=_actor(session, as_user))
             click.echo(f"case {case_id} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank})")
     except SamplingError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -126,7 +126,7 @@ def has_answers(session: Session, case_ids: Sequence[int] | None = None, audit_i
 
 
 def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
-                bands: Sequence[float] | None = None, reserves: int = 0, force: bool = False,
+                bands: str | Sequence[float] | None = None, reserves: int = 0, force: bool = False,
                 user: User | None = None, by: str | None = None) -> DrawResult:
     """Draw (or with `force`, re-draw) the audit's sample and store cases with weights.
 

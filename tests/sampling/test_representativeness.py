@@ -85,3 +85,26 @@ def test_cli_table_12_on_a_drawn_audit(engine, tmp_path: Path):
     text = _cli("sample", "representativeness", "--audit", "T")
     assert text.startswith("Tabel 12: Karakteristika for population og stikprøve")
     assert "Anm.: N=" in text
+
+
+def test_cli_records_the_acting_admin_and_explains_bad_bands(engine, make_user, tmp_path: Path):
+    from audit.models import AuditLog
+    from tests.sampling.test_sampling_flow import _setup
+
+    make_user("ada", "admin")
+    make_user("bo", "auditor")
+    _setup(tmp_path)
+    res = CliRunner().invoke(main, ["sample", "draw", "--audit", "T", "--seed", "1", "--bands", "5,x"])
+    assert res.exit_code != 0 and "bands must be numbers separated by commas" in res.output
+    res = CliRunner().invoke(main, ["sample", "draw", "--audit", "T", "--seed", "1", "--as", "bo"])
+    assert res.exit_code != 0 and "not an admin" in res.output
+    res = CliRunner().invoke(main, ["sample", "draw", "--audit", "T", "--seed", "1", "--as", "nobody"])
+    assert res.exit_code != 0 and "no user named 'nobody'" in res.output
+    _cli("sample", "draw", "--audit", "T", "--seed", "1", "--as", "ada")
+    with Session(engine) as s:
+        case_id = s.exec(select(Case.id).where(Case.active == True)).first()  # noqa: E712
+    _cli("sample", "replace", "--audit", "T", "--case", str(case_id), "--reason", "moved", "--as", "ada")
+    with Session(engine) as s:
+        who = {(e.entity, e.field): e.username for e in s.exec(select(AuditLog)).all()}
+    assert who[("sample", "draw")] == "ada" and who[("case", "replaced_by")] == "ada"
+    assert who[("population", "import")] == "system"  # imported without --as
