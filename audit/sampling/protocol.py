@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
-from audit.sampling.bands import band_labels
-from audit.sampling.draw import SamplingError, has_answers
+from audit.sampling.draw import SamplingError, has_answers, order_strata
 
 EXPORT_COLUMNS = ["case_id", "person_id", "municipality", "seniority_band", "weight", "is_reserve", "reserve_rank"]
 
@@ -77,20 +76,25 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     res = cases[cases.is_reserve].groupby(["municipality", "seniority_band"]).size().rename("reserves_drawn")
     used = cases[cases.is_reserve & cases.active].groupby(["municipality", "seniority_band"]).size() \
         .rename("reserves_used")
-    table = frame.set_index(["municipality", "seniority_band"]).join([drawn, res, used]).fillna(0).astype(int)
+    outside = int(frame.loc[frame["seniority_band"].isna(), "N_h"].sum())
+    frame = frame[frame["seniority_band"].notna()]
+    # every stratum of the audit, empty ones too (a listed municipality with nobody in a band is a
+    # shortfall of the whole stratum), municipalities in name order and bands in their order
+    listed = json.loads(audit.municipalities_json or "[]")
+    strata = order_strata(sorted(set(listed) | set(frame["municipality"])), json.loads(audit.bands_json))
+    index = pd.MultiIndex.from_tuples(strata, names=["municipality", "seniority_band"])
+    table = (frame.set_index(["municipality", "seniority_band"]).join([drawn, res, used])
+             .reindex(index).fillna(0).astype(int))
     table["n_h_asked"] = audit.per_stratum or 0
     table["shortfall"] = (table["n_h_asked"] - table["n_h"]).clip(lower=0)
     table = table.reset_index()[["municipality", "seniority_band", "N_h", "n_h_asked", "n_h", "shortfall",
                                  "reserves_drawn", "reserves_used"]]
-    # bands in their order (5-7, 7-10, 10+), not alphabetically (10+ first)
-    rank = {b: i for i, b in enumerate(band_labels(json.loads(audit.bands_json)))}
-    table = (table.assign(_band=table["seniority_band"].map(rank).fillna(len(rank)))
-             .sort_values(["municipality", "_band"], kind="mergesort").drop(columns="_band").reset_index(drop=True))
     replaced = cases[cases.replaced_by_case_id.notna()][["case_id", "replaced_by_case_id", "replacement_reason"]]
     header = {"audit": audit.name, "seed": audit.seed, "bands": json.loads(audit.bands_json),
               "per_stratum": audit.per_stratum, "reserves": audit.reserves,
               "drawn_at": str(audit.sampled_at), "drawn_by": audit.sampled_by,
               "population": int(table["N_h"].sum()), "sample": int(table["n_h"].sum()),
+              "below_first_band": outside,
               "replacements": replaced.to_dict("records")}
     return header, table
 

@@ -108,3 +108,23 @@ def test_cli_records_the_acting_admin_and_explains_bad_bands(engine, make_user, 
         who = {(e.entity, e.field): e.username for e in s.exec(select(AuditLog)).all()}
     assert who[("sample", "draw")] == "ada" and who[("case", "replaced_by")] == "ada"
     assert who[("population", "import")] == "system"  # imported without --as
+
+
+def test_protocol_lists_an_empty_stratum_as_a_shortfall(engine, tmp_path: Path):
+    """A listed municipality with nobody in the extract is not hidden: its three strata
+    appear in the protocol with N_h 0 and the whole stratum short."""
+    from tests.sampling.test_sampling_flow import _register
+
+    _cli("audits", "create", "E", "--period-start", "2018-03-01", "--period-end", "2020-02-29",
+         "--reference-date", "2020-03-01", "--municipalities", "Odense,Nordfyn,Middelfart")
+    _cli("population", "import", "--audit", "E", str(_register(tmp_path / "reg.csv")))
+    out = _cli("sample", "draw", "--audit", "E", "--seed", "3")
+    assert "shortfall: Middelfart 5-7: 0 of 5 (N_h=0)" in out
+    _cli("sample", "export", "--audit", "E", "--out", str(tmp_path / "s.csv"))
+    lines = (tmp_path / "s.protocol.csv").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader([line for line in lines if not line.startswith("#")]))
+    middelfart = [r for r in rows if r["municipality"] == "Middelfart"]
+    assert [r["seniority_band"] for r in middelfart] == BANDS
+    assert all((r["N_h"], r["n_h"], r["shortfall"]) == ("0", "0", "5") for r in middelfart)
+    assert [(r["municipality"], r["seniority_band"]) for r in rows][:3] == [("Middelfart", b) for b in BANDS]
+    assert any(line.startswith("# below_first_band: 0") for line in lines)
