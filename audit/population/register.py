@@ -59,7 +59,8 @@ class RegisterError(Exception):
 
     def __init__(self, errors: Iterable[RowError]):
         self.errors: list[RowError] = list(errors)
-        super().__init__(f"{len(self.errors)} error(s) in the register file; nothing was imported")
+        files = " and ".join(dict.fromkeys(e.file for e in self.errors)) or "the file"
+        super().__init__(f"{len(self.errors)} error(s) in {files}; nothing was imported")
 
 
 # ---------------------------------------------------------------- reading
