@@ -19,10 +19,19 @@ class AuditError(Exception):
     """An audit cannot be created or found as asked; the message says why."""
 
 
-def get_audit(session: Session, name: str) -> Audit:
-    audit = session.scalar(select(Audit).where(Audit.name == name))
+class AuditNotFound(AuditError, LookupError):
+    """No audit by that name (or id): a LookupError for callers that only ask "is it there"."""
+
+
+def get_audit(session: Session, name: str | int) -> Audit:
+    """The audit by name, or by numeric id (the web's URLs); AuditNotFound otherwise."""
+    if isinstance(name, int) or str(name).isdigit():
+        audit = session.get(Audit, int(name))
+        if audit is not None:
+            return audit
+    audit = session.scalar(select(Audit).where(Audit.name == str(name)))
     if audit is None:
-        raise AuditError(f"no audit named {name!r} (see `audit audits list`)")
+        raise AuditNotFound(f"no audit named {name!r} (see `audit audits list`)")
     return audit
 
 

@@ -2,15 +2,15 @@
 and its case frame, plus file production into bytes for downloads."""
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from audit.audits import get_audit
 from audit.exports import statsbridge
 from audit.instrument import load_instrument
 from audit.models import Audit
@@ -42,19 +42,8 @@ def default_instrument(path: Path | None = None) -> Any:
     return load_instrument(path or INSTRUMENT_FILE)
 
 
-def find_audit(session: Session, name_or_id: str | int) -> Audit:
-    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
-        audit = session.get(Audit, int(name_or_id))
-        if audit is not None:
-            return audit
-    audit = session.exec(select(Audit).where(Audit.name == str(name_or_id))).first()
-    if audit is None:
-        raise LookupError(f"no audit named {name_or_id!r}")
-    return audit
-
-
 def load_audit_data(session: Session, name_or_id: str | int) -> AuditData:
-    audit = find_audit(session, name_or_id)
+    audit = get_audit(session, name_or_id)
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
     population = population_frame(session, audit)

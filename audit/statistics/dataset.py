@@ -98,17 +98,6 @@ def instrument_for(audit: Any) -> Any:
     return Instrument.from_dict(json.loads(audit.instrument_json))
 
 
-def find_audit(session: Any, name: str) -> Any:
-    from sqlmodel import select
-
-    from audit.models import Audit
-
-    found = session.exec(select(Audit).where(Audit.name == name)).first()
-    if found is None:
-        raise LookupError(f"no audit named {name!r}")
-    return found
-
-
 def load_case_frame(session: Any, audit: Any, statuses: Sequence[str] | None = REPORT_STATUSES,
                     instrument: Any = None) -> pd.DataFrame:
     """The case frame of an audit (an Audit row or its name) from the database.
@@ -121,7 +110,9 @@ def load_case_frame(session: Any, audit: Any, statuses: Sequence[str] | None = R
     from audit.models import Answer, Case, Person
 
     if isinstance(audit, str):
-        audit = find_audit(session, audit)
+        from audit.audits import get_audit
+
+        audit = get_audit(session, audit)
     inst = instrument if instrument is not None else instrument_for(audit)
     query = select(Case, Person).join(Person, Person.id == Case.person_pk).where(
         Case.audit_id == audit.id, Case.active == True)  # noqa: E712
