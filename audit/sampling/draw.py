@@ -156,7 +156,8 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
         raise SamplingError(f"audit {audit.name!r} has no population; import one with `audit population import`")
     frame = pd.DataFrame(rows, columns=["person_pk", "person_id", "municipality", "seniority_years", "stored_band"])
     frame["seniority_band"] = assign_bands(frame["seniority_years"], bands_t)
-    if not frame["seniority_band"].fillna("").equals(frame["stored_band"].fillna("")):
+    # compare values, not dtypes: the stored column is pandas' string dtype, the computed one object
+    if (frame["seniority_band"].fillna("") != frame["stored_band"].fillna("")).any():
         _restamp_bands(session, audit, bands_t)
 
     listed = json.loads(audit.municipalities_json or "[]") or sorted(frame["municipality"].unique())
