@@ -77,7 +77,8 @@ def load_register(source: Source, filename: str | None = None, *, audit: Audit,
             warnings.append("the seniority_years column was ignored: seniority is computed from the spells file")
             frame = frame.drop(columns=["seniority_years"])
         if "person_id" in frame.columns:
-            extra = set(spell_rows["person_id"]) - set(frame["person_id"])
+            # tolist() first: iterating a pandas string column element by element is slow
+            extra = set(spell_rows["person_id"].tolist()) - set(frame["person_id"].tolist())
             if extra:
                 warnings.append(f"{len(extra)} person id(s) in {spells_name} are not in {name} and were ignored")
     clean = validate_register(frame, name, municipalities=allowed, min_seniority=float(bands[0]),
