@@ -12,7 +12,8 @@ peak memory (ru_maxrss of the child) is its own:
   import        `import_population` into a fresh migrated SQLite database + commit
   draw          `draw_sample(per_stratum=5, seed=42, reserves=2)` on it + commit
 
-Seconds cover the step only (not interpreter start, imports or the migration);
+Seconds cover the step only (not interpreter start, imports or the migration),
+wall clock and CPU (the CPU figure is steadier when other work shares the machine);
 "peak MiB" is the child's whole peak resident memory, "step MiB" its growth over
 the resident memory just before the step. Ratios are to the pandas read.
 `--keep` keeps the temporary folder (register file and database) and prints it.
@@ -75,16 +76,29 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def step_read(register: Path, _db: Path) -> tuple[int, float, float, str]:
+class Timer:
+    """Wall-clock and CPU seconds of the step (CPU time is steadier on a busy machine);
+    also notes the resident memory just before the step starts."""
+
+    def __enter__(self) -> "Timer":
+        self.before = _rss_mib()
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.t0
+        self.cpu = time.process_time() - self.c0
+
+
+def step_read(register: Path, _db: Path) -> tuple[int, Timer, str]:
     import pandas as pd
 
-    before = _rss_mib()
-    t0 = time.perf_counter()
-    frame = pd.read_csv(register, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    return len(frame), time.perf_counter() - t0, before, "all columns as str"
+    with Timer() as timer:
+        frame = pd.read_csv(register, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    return len(frame), timer, "all columns as str"
 
 
-def step_import(register: Path, db: Path) -> tuple[int, float, float, str]:
+def step_import(register: Path, db: Path) -> tuple[int, Timer, str]:
     from datetime import date
 
     from sqlmodel import Session
@@ -100,16 +114,14 @@ def step_import(register: Path, db: Path) -> tuple[int, float, float, str]:
         audit = create_audit(session, "bench", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
                              reference_date=date.fromisoformat(REFERENCE_DATE))
         session.commit()
-        before = _rss_mib()
-        t0 = time.perf_counter()
-        result = import_population(session, audit, register)
-        session.commit()
-        seconds = time.perf_counter() - t0
+        with Timer() as timer:
+            result = import_population(session, audit, register)
+            session.commit()
     engine.dispose()
-    return result.rows, seconds, before, f"{len(result.per_municipality)} municipalities"
+    return result.rows, timer, f"{len(result.per_municipality)} municipalities"
 
 
-def step_draw(_register: Path, db: Path) -> tuple[int, float, float, str]:
+def step_draw(_register: Path, db: Path) -> tuple[int, Timer, str]:
     from sqlalchemy import func, select
     from sqlmodel import Session
 
@@ -122,22 +134,20 @@ def step_draw(_register: Path, db: Path) -> tuple[int, float, float, str]:
     with Session(engine) as session:
         audit = get_audit(session, "bench")
         population = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id))
-        before = _rss_mib()
-        t0 = time.perf_counter()
-        result = draw_sample(session, audit, per_stratum=5, seed=42, reserves=2)
-        session.commit()
-        seconds = time.perf_counter() - t0
+        with Timer() as timer:
+            result = draw_sample(session, audit, per_stratum=5, seed=42, reserves=2)
+            session.commit()
     engine.dispose()
-    return population, seconds, before, (f"{result.sampled} cases + {result.reserve_cases} reserves "
-                                         f"in {len(result.strata)} strata")
+    return population, timer, f"{result.sampled} cases + {result.reserve_cases} reserves in {len(result.strata)} strata"
 
 
 STEPS = {"pandas read": step_read, "import": step_import, "draw": step_draw}
 
 
 def child(step: str, register: Path, db: Path) -> None:
-    rows, seconds, before, note = STEPS[step](register, db)
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak": _peak_mib(), "before": before, "note": note}))
+    rows, timer, note = STEPS[step](register, db)
+    print(json.dumps({"rows": rows, "seconds": timer.seconds, "cpu": timer.cpu, "peak": _peak_mib(),
+                      "before": timer.before, "note": note}))
 
 
 def run_child(step: str, register: Path, db: Path) -> dict:
@@ -175,10 +185,10 @@ def main() -> None:
         results = {step: run_child(step, register, db) for step in STEPS}
         base = results["pandas read"]
         print()
-        print(f"{'step':<12} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9} {'step MiB':>9} "
+        print(f"{'step':<12} {'rows':>10} {'seconds':>8} {'cpu s':>6} {'rows/s':>10} {'peak MiB':>9} {'step MiB':>9} "
               f"{'time x read':>12} {'peak x read':>12}  note")
         for step, r in results.items():
-            print(f"{step:<12} {r['rows']:>10,} {r['seconds']:>8.2f} {r['rows'] / r['seconds']:>10,.0f} "
+            print(f"{step:<12} {r['rows']:>10,} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['rows'] / r['seconds']:>10,.0f} "
                   f"{r['peak']:>9.0f} {r['peak'] - r['before']:>9.0f} "
                   f"{r['seconds'] / base['seconds']:>11.1f}x {r['peak'] / base['peak']:>11.1f}x  {r['note']}")
     finally:
