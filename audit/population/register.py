@@ -280,7 +280,7 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
         frame["seniority_years"] = _by_value(sen, lambda s: s.map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
         errs.add(frame, sen.isna() & (pid != ""), "seniority_years",
                  f"no benefit spell for this person in {seniority_source or 'the spells file'}")
-        source_note = " (computed from the spells at the reference date)"
+        source_note = f" (computed from the spells in {seniority_source or 'the spells file'} at the reference date)"
     below = sen.notna() & (sen < min_seniority)
     errs.add(frame, below, "seniority_years",
              f"below the target group's minimum of {min_seniority:g} years{source_note}")
