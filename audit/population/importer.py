@@ -77,7 +77,8 @@ def load_register(source: Source, filename: str | None = None, *, audit: Audit,
             warnings.append("the seniority_years column was ignored: seniority is computed from the spells file")
             frame = frame.drop(columns=["seniority_years"])
         if "person_id" in frame.columns:
-            extra = set(spell_rows["person_id"]) - set(frame["person_id"])
+            # tolist() first: iterating a pandas string column element by element is slow
+            extra = set(spell_rows["person_id"].tolist()) - set(frame["person_id"].tolist())
             if extra:
                 warnings.append(f"{len(extra)} person id(s) in {spells_name} are not in {name} and were ignored")
     clean = validate_register(frame, name, municipalities=allowed, min_seniority=float(bands[0]),
@@ -113,12 +114,14 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
     conn = session.connection()
     columns = ["person_id", "municipality", "seniority_years", "seniority_band", "sex", "age", "origin"]
     data = clean[columns]
+    audit_id = audit.id  # an ORM attribute: read once, not once per row
     with tqdm(total=len(data), unit="rows", desc="importing", disable=(not progress) if progress is not None else None) as bar:
         for lo in range(0, len(data), chunk_rows):
             chunk = data.iloc[lo:lo + chunk_rows]
+            # tolist() already gives plain Python str/float/int, which every DB-API driver accepts
             records = [
-                {"audit_id": audit.id, "person_id": p, "municipality": m, "seniority_years": float(s),
-                 "seniority_band": b, "sex": x, "age": int(a), "origin": o}
+                {"audit_id": audit_id, "person_id": p, "municipality": m, "seniority_years": s,
+                 "seniority_band": b, "sex": x, "age": a, "origin": o}
                 for p, m, s, b, x, a, o in zip(*(chunk[c].tolist() for c in columns))
             ]
             conn.execute(insert(table), records)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -177,7 +177,7 @@ class _Errors:
             df["_c"] = df["column"].map(order).fillna(len(order))
             df = df.sort_values(["row", "_c"], kind="mergesort")
             out += [RowError(self.file, int(r), c, str(v), m)
-                    for r, c, v, m in zip(df["row"], df["column"], df["value"], df["message"])]
+                    for r, c, v, m in zip(*(df[k].tolist() for k in ("row", "column", "value", "message")))]
         return out
 
 
@@ -197,9 +197,19 @@ def _empty(frame: pd.DataFrame, columns: Iterable[str], errs: _Errors) -> pd.Ser
     return any_empty
 
 
+def _by_value(series: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`fn(series)`, computed once per distinct value and spread back to every row.
+
+    A register column such as sex, origin, age or municipality holds a few dozen distinct
+    values in a million rows, and pandas runs casefold, regex replace and to_numeric on
+    strings element by element in Python: this does the same work on the distinct values."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    return fn(pd.Series(uniques)).take(codes).set_axis(series.index)
+
+
 def _number(series: pd.Series) -> pd.Series:
     """Numbers as typed in Danish Excel too: a decimal comma is accepted."""
-    return pd.to_numeric(series.str.replace(",", ".", regex=False), errors="coerce")
+    return _by_value(series, lambda s: pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce"))
 
 
 def municipality_lookup(allowed: Iterable[str] | None = None) -> dict[str, str]:
@@ -239,18 +249,19 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
     _duplicates(frame, errs)
 
     lookup = municipality_lookup(municipalities)
-    canon = frame["municipality"].str.casefold().map(lookup)
+    folded = _by_value(frame["municipality"], lambda s: s.str.casefold())
+    canon = folded.map(lookup)
     bad = canon.isna() & (frame["municipality"] != "")
     if municipalities:
-        known_elsewhere = frame["municipality"].str.casefold().isin(municipality_lookup(None).keys())
+        known_elsewhere = folded.isin(municipality_lookup(None).keys())
         errs.add(frame, bad & known_elsewhere, "municipality", "municipality is not one of the audit's municipalities")
         errs.add(frame, bad & ~known_elsewhere, "municipality", "unknown municipality (not in the list of 98 Danish municipalities)")
     else:
         errs.add(frame, bad, "municipality", "unknown municipality (not in the list of 98 Danish municipalities)")
 
-    sex = frame["sex"].str.casefold()
+    sex = _by_value(frame["sex"], lambda s: s.str.casefold())
     errs.add(frame, ~sex.isin(SEXES) & (frame["sex"] != ""), "sex", "sex must be 'mand' or 'kvinde'")
-    origin = frame["origin"].str.casefold().str.replace(r"[\s_]+", "-", regex=True)
+    origin = _by_value(frame["origin"], lambda s: s.str.casefold().str.replace(r"[\s_]+", "-", regex=True))
     errs.add(frame, ~origin.isin(ORIGINS) & (frame["origin"] != ""), "origin",
              "origin must be 'dansk', 'vestlig' or 'ikke-vestlig'")
 
@@ -267,10 +278,10 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
         source_note = ""
     else:
         sen = frame["person_id"].map(seniority)
-        frame["seniority_years"] = sen.map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+        frame["seniority_years"] = _by_value(sen, lambda s: s.map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
         errs.add(frame, sen.isna() & (pid != ""), "seniority_years",
                  f"no benefit spell for this person in {seniority_source or 'the spells file'}")
-        source_note = " (computed from the spells at the reference date)"
+        source_note = f" (computed from the spells in {seniority_source or 'the spells file'} at the reference date)"
     below = sen.notna() & (sen < min_seniority)
     errs.add(frame, below, "seniority_years",
              f"below the target group's minimum of {min_seniority:g} years{source_note}")
@@ -279,14 +290,16 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
 
     if errs:
         raise RegisterError(errs.errors(REGISTER_COLUMNS))
+    # .array hands the string columns over as they are (to_numpy() would turn a million
+    # strings into Python objects and the constructor back into a string array)
     return pd.DataFrame({
         "row": frame["_row"].to_numpy(),
-        "person_id": pid.to_numpy(),
-        "municipality": canon.to_numpy(),
+        "person_id": pid.array,
+        "municipality": canon.array,
         "seniority_years": sen.astype(float).to_numpy(),
-        "sex": sex.to_numpy(),
+        "sex": sex.array,
         "age": age.astype(int).to_numpy(),
-        "origin": origin.to_numpy(),
+        "origin": origin.array,
     })
 
 
@@ -322,6 +335,6 @@ def validate_spells(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     errs.add(frame, end.notna() & start.notna() & (end < start), "end", "end is before start")
     if errs:
         raise RegisterError(errs.errors(SPELL_COLUMNS))
-    return pd.DataFrame({"row": frame["_row"].to_numpy(), "person_id": frame["person_id"].to_numpy(),
-                         "benefit": frame["benefit"].to_numpy(), "start": start.to_numpy(), "end": end.to_numpy()})
+    return pd.DataFrame({"row": frame["_row"].to_numpy(), "person_id": frame["person_id"].array,
+                         "benefit": frame["benefit"].array, "start": start.to_numpy(), "end": end.to_numpy()})
 

@@ -31,12 +31,12 @@ DAYS_PER_YEAR = 365.25
 def seniority_from_spells(spells: Iterable[tuple[date, date | None]], reference: date,
                           max_gap_days: int = MAX_GAP_DAYS) -> float:
     """Seniority in years for one person's spells (start, end or None = ongoing)."""
-    rows = sorted((s, e) for s, e in spells if s <= reference)
+    # an ongoing spell (no end) sorts as ending last; None itself cannot be compared with a date
+    rows = sorted((s, e or date.max) for s, e in spells if s <= reference)
     if not rows:
         return 0.0
-    cur_start, cur_end = rows[0][0], rows[0][1] or date.max
+    cur_start, cur_end = rows[0]
     for start, end in rows[1:]:
-        end = end or date.max
         if (start - cur_end).days <= max_gap_days:  # overlap gives a negative gap
             cur_end = max(cur_end, end)
         else:

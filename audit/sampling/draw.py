@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import case as sql_case
 from sqlalchemy import delete, func, insert, select, update
@@ -72,9 +73,15 @@ def plan_draw(frame: pd.DataFrame, *, seed: int, per_stratum: int, reserves: int
     if reserves < 0:
         raise SamplingError("reserves cannot be negative")
     df = frame.loc[frame["seniority_band"].notna()].copy()
-    df["_key"] = [stratum_key(seed, m, b, p) for m, b, p in
-                  zip(df["municipality"], df["seniority_band"], df["person_id"].astype(str))]
-    df = df.sort_values(["municipality", "seniority_band", "_key"], kind="mergesort")
+    # Sorted by municipality, band, key. The hex keys become fixed-width bytes for numpy's
+    # sort (same order as the text: they are ASCII), and the columns are iterated as
+    # Python lists, which is several times faster than iterating pandas string arrays.
+    keys = np.array([stratum_key(seed, m, b, p) for m, b, p in
+                     zip(df["municipality"].tolist(), df["seniority_band"].tolist(),
+                         df["person_id"].astype(str).tolist())], dtype="S64")
+    municipality_rank = pd.factorize(df["municipality"], sort=True)[0]
+    band_rank = pd.factorize(df["seniority_band"], sort=True)[0]
+    df = df.iloc[np.lexsort((keys, band_rank, municipality_rank))]
     grouped = df.groupby(["municipality", "seniority_band"], sort=False)
     df["draw_order"] = grouped.cumcount() + 1
     df["stratum_population"] = grouped["person_id"].transform("size")
@@ -84,7 +91,7 @@ def plan_draw(frame: pd.DataFrame, *, seed: int, per_stratum: int, reserves: int
     chosen["reserve_rank"] = (chosen["draw_order"] - chosen["stratum_sample"]).where(chosen["is_reserve"])
     chosen["inclusion_probability"] = chosen["stratum_sample"] / chosen["stratum_population"]
     chosen["weight"] = chosen["stratum_population"] / chosen["stratum_sample"]
-    chosen = chosen.drop(columns="_key").reset_index(drop=True)
+    chosen = chosen.reset_index(drop=True)
 
     sizes = df.groupby(["municipality", "seniority_band"]).size().to_dict()
     names = list(strata) if strata is not None else []
@@ -150,13 +157,15 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
         session.execute(update(Case).where(Case.audit_id == audit.id).values(replaced_by_case_id=None))
         session.execute(delete(Case).where(Case.audit_id == audit.id))
 
-    rows = session.execute(select(Person.id, Person.person_id, Person.municipality, Person.seniority_years,
-                                  Person.seniority_band).where(Person.audit_id == audit.id)).all()
-    if not rows:
+    # pandas builds the frame from the cursor's tuples: twice as fast as from SQLAlchemy Row objects
+    frame = pd.read_sql(select(Person.id.label("person_pk"), Person.person_id, Person.municipality,
+                               Person.seniority_years, Person.seniority_band.label("stored_band"))
+                        .where(Person.audit_id == audit.id), session.connection())
+    if frame.empty:
         raise SamplingError(f"audit {audit.name!r} has no population; import one with `audit population import`")
-    frame = pd.DataFrame(rows, columns=["person_pk", "person_id", "municipality", "seniority_years", "stored_band"])
     frame["seniority_band"] = assign_bands(frame["seniority_years"], bands_t)
-    if not frame["seniority_band"].fillna("").equals(frame["stored_band"].fillna("")):
+    # compare values, not dtypes: the stored column is pandas' string dtype, the computed one object
+    if (frame["seniority_band"].fillna("") != frame["stored_band"].fillna("")).any():
         _restamp_bands(session, audit, bands_t)
 
     listed = json.loads(audit.municipalities_json or "[]") or sorted(frame["municipality"].unique())

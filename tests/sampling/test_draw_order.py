@@ -1,0 +1,91 @@
+"""The draw's contract, recomputed independently: within a stratum the order is
+sha256("seed:municipality:band:person_id") (docs/architecture.md), the first n_h are the
+sample and the next ones the reserves in rank order; and the stored bands of the
+population are rewritten only when the draw uses other band boundaries."""
+from __future__ import annotations
+
+import csv
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from audit.audits import create_audit
+from audit.models import Case, Person
+from audit.population.importer import import_population
+from audit.sampling.draw import draw_sample
+
+# (municipality, seniority) -> number of people; non-ASCII names, ids of mixed shape
+POPULATION = {("Ærø", "6"): 11, ("Ærø", "8,5"): 4, ("Odense", "6"): 7, ("Odense", "12"): 9, ("Høje-Taastrup", "9"): 6}
+BANDS = {"6": "5-7", "8,5": "7-10", "9": "7-10", "12": "10+"}
+
+
+def _register(path: Path) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, delimiter=";")
+        w.writerow(["person_id", "municipality", "seniority_years", "sex", "age", "origin"])
+        i = 0
+        for (muni, sen), n in POPULATION.items():
+            for _ in range(n):
+                i += 1
+                pid = f"{i:04d}" if i % 3 else f"K-{i}x"
+                w.writerow([pid, muni, sen, "mand", "40", "dansk"])
+    return path
+
+
+def _audit_with_population(session: Session, tmp_path: Path):  # type: ignore[no-untyped-def]
+    audit = create_audit(session, "T", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                         reference_date=date(2020, 3, 1))
+    import_population(session, audit, _register(tmp_path / "register.csv"))
+    session.commit()
+    return audit
+
+
+def test_sample_and_reserves_follow_the_sha256_key_order(session, tmp_path):
+    audit = _audit_with_population(session, tmp_path)
+    draw_sample(session, audit, per_stratum=3, seed=42, reserves=2)
+    session.commit()
+
+    people = session.exec(select(Person)).all()
+    cases = {c.person_pk: c for c in session.exec(select(Case)).all()}
+    strata: dict[tuple[str, str], list[Person]] = {}
+    for p in people:
+        strata.setdefault((p.municipality, p.seniority_band), []).append(p)
+    assert len(strata) == len(POPULATION)
+    for (muni, band), members in strata.items():
+        ranked = sorted(members, key=lambda p: hashlib.sha256(
+            f"42:{muni}:{band}:{p.person_id}".encode("utf-8")).hexdigest())
+        for rank, p in enumerate(ranked, start=1):
+            case = cases.get(p.id)
+            if rank <= 3:
+                assert case is not None and not case.is_reserve and case.draw_order == rank, (muni, band, rank)
+            elif rank <= 5:
+                assert case is not None and case.is_reserve and case.reserve_rank == rank - 3, (muni, band, rank)
+            else:
+                assert case is None, (muni, band, rank)
+
+
+def test_bands_restamped_only_when_the_draw_changes_them(session, engine, tmp_path):
+    audit = _audit_with_population(session, tmp_path)
+    updates: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _watch(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE PERSON"):
+            updates.append(statement)
+
+    draw_sample(session, audit, per_stratum=2, seed=1, bands=[5, 7, 10])  # the bands of the import
+    session.commit()
+    assert updates == []  # nothing to rewrite
+
+    draw_sample(session, audit, per_stratum=2, seed=1, bands=[5, 8, 12], force=True)
+    session.commit()
+    assert len(updates) == 1
+    session.expire_all()
+    got = {(p.municipality, p.seniority_years, p.seniority_band) for p in session.exec(select(Person)).all()}
+    assert got == {("Ærø", 6.0, "5-8"), ("Ærø", 8.5, "8-12"), ("Odense", 6.0, "5-8"), ("Odense", 12.0, "12+"),
+                   ("Høje-Taastrup", 9.0, "8-12")}
+    assert {c.seniority_band for c in session.exec(select(Case)).all()} == {"5-8", "8-12", "12+"}
+    event.remove(engine, "before_cursor_execute", _watch)
