@@ -136,11 +136,12 @@ def sample() -> None:
 @click.option("--audit", "audit_name", required=True)
 @click.option("--per-stratum", type=int, default=5, show_default=True, help="Cases per municipality x band.")
 @click.option("--seed", type=int, required=True, help="Recorded; the same seed and population give the same sample.")
-@click.option("--bands", default="5,7,10", show_default=True, help="Lower bounds of the seniority bands in years.")
+@click.option("--bands", default=None,
+              help="Lower bounds of the seniority bands in years, e.g. 5,7,10 (default: the audit's, 5,7,10 when new).")
 @click.option("--reserves", type=int, default=2, show_default=True, help="Reserves per stratum, drawn in order.")
 @click.option("--force", is_flag=True, help="Discard an existing sample without answers and draw again (logged).")
 @AS_OPTION
-def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str, reserves: int, force: bool,
+def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str | None, reserves: int, force: bool,
                 as_user: str | None) -> None:
     """Simple random sampling without replacement within each stratum."""
     from audit.sampling.draw import SamplingError, draw_sample

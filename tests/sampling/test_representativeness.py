@@ -128,3 +128,15 @@ def test_protocol_lists_an_empty_stratum_as_a_shortfall(engine, tmp_path: Path):
     assert all((r["N_h"], r["n_h"], r["shortfall"]) == ("0", "0", "5") for r in middelfart)
     assert [(r["municipality"], r["seniority_band"]) for r in rows][:3] == [("Middelfart", b) for b in BANDS]
     assert any(line.startswith("# below_first_band: 0") for line in lines)
+
+
+def test_redraw_without_bands_keeps_the_audits_bands(engine, tmp_path: Path):
+    from audit.models import Audit
+    from tests.sampling.test_sampling_flow import _setup
+
+    _setup(tmp_path)
+    _cli("sample", "draw", "--audit", "T", "--seed", "1", "--bands", "5,8")
+    _cli("sample", "draw", "--audit", "T", "--seed", "2", "--force")
+    with Session(engine) as s:
+        assert s.exec(select(Audit)).one().bands_json == "[5, 8]"
+        assert {c.seniority_band for c in s.exec(select(Case)).all()} == {"5-8", "8+"}
