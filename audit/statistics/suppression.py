@@ -144,3 +144,7 @@ def _suppress_by_row_n(t: Table, threshold: int) -> None:
                                 columns=t.counts.columns)
     t.counts = t.counts.astype("Float64").mask(t.suppressed)
     t.n_rows = _hide(t.n_rows.reindex(idx), hidden)
+    if t.weighted is not None:  # a weighted mean (and its interval) of a hidden row gives it away too
+        rows = pd.Series(hidden, index=idx)
+        t.weighted = {k: v.mask(rows.reindex(v.index).fillna(False).astype(bool), axis=0)
+                      for k, v in t.weighted.items()}

@@ -213,3 +213,17 @@ def test_declared_codes_print_even_when_empty():
     fr = frequency(f, "x", codes={"x": ["nej", "ja", "ikke_relevant"]})
     assert list(fr.counts.columns) == ["nej", "ja", "ikke_relevant"]
     assert fr.counts.loc["I alt"].tolist() == [7, 3, 0]
+
+
+def test_suppressed_rows_hide_their_weighted_means_too():
+    """A group with one case: its mean is that person's value, weighted or not, so a hidden
+    row carries no weighted mean, standard error or interval either."""
+    from audit.statistics import suppress
+
+    f = hand_frame().assign(n=[3, 7, 4, 0, 6, 2, 9, 5, 1, 8], g=["k"] * 9 + ["solo"])
+    records = suppress(frequency(f, "n", "g", weighted=True), 3).to_records()
+    hidden = [r for r in records if r["suppressed"]]
+    assert {r["g"] for r in hidden} >= {"solo"}
+    for r in hidden:
+        assert all(r.get(f"weighted_{k}") is None for k in ("share", "se", "ci_low", "ci_high")), r
+    assert any(r.get("weighted_share") is not None for r in records if not r["suppressed"])
