@@ -161,7 +161,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     from audit.audits import bind_instrument, create_audit
     from audit.auth import add_user
     from audit.instrument import load_instrument
-    from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
+    from audit.models import Answer, Case, User, utcnow
     from audit.population.importer import import_population
     from audit.review.answers import encode
     from audit.review.assignment import assign_round_robin, municipality_review

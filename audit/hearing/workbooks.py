@@ -172,7 +172,7 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
         for col in (4, 7, 10):
             ws.cell(row=ws.max_row, column=col).number_format = "0%"
     ws.append([])
-    ws.append([f"Anm.: N er angivet for hvert tal. Tom andel: ingen sager med relevant svar."])
+    ws.append(["Anm.: N er angivet for hvert tal. Tom andel: ingen sager med relevant svar."])
     if skipped:
         ws.append([f"Ikke i instrumentet og derfor udeladt: {', '.join(skipped)}"])
     ws.append([f"Kilde: {audit.name}, sagsgennemgang; dannet {utcnow():%Y-%m-%d %H:%M} UTC."])

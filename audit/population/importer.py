@@ -24,7 +24,7 @@ from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
                                        validate_spells)
 from audit.population.spells import seniority_frame
-from audit.sampling.bands import assign_bands, band_labels, parse_bands
+from audit.sampling.bands import assign_bands, audit_bands, band_labels
 
 CHUNK_ROWS = 50_000
 
@@ -63,7 +63,7 @@ def _digest(source: Source) -> tuple[Source, str]:
 def load_register(source: Source, filename: str | None = None, *, audit: Audit,
                   spells: Source | None = None, spells_filename: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Read and validate (no database writes). Returns the clean frame with `seniority_band`."""
-    bands = parse_bands(json.loads(audit.bands_json or "[5, 7, 10]"))
+    bands = audit_bands(audit)
     allowed = json.loads(audit.municipalities_json or "[]") or None
     frame, name = read_table(source, filename)
     warnings: list[str] = []
@@ -127,7 +127,7 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
             conn.execute(insert(table), records)
             bar.update(len(records))
     # in band order (5-7, 7-10, 10+), every band, so a band nobody fell in shows as 0
-    bands = parse_bands(json.loads(audit.bands_json or "[5, 7, 10]"))
+    bands = audit_bands(audit)
     band_counts = clean["seniority_band"].value_counts()
     result = ImportResult(
         audit=audit.name, file=name, rows=len(clean),

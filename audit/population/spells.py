@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 MAX_GAP_DAYS = 35  # 5 weeks

@@ -1,14 +1,13 @@
 """The imported population of an audit at a glance: persons per municipality and seniority band."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from audit.models import Audit, Person
-from audit.sampling.bands import band_labels, parse_bands
+from audit.sampling.bands import audit_band_labels
 
 
 @dataclass
@@ -27,7 +26,7 @@ def population_summary(session: Session, audit: Audit) -> PopulationSummary:
     counts = session.execute(select(Person.municipality, Person.seniority_band, func.count())
                              .where(Person.audit_id == audit.id)
                              .group_by(Person.municipality, Person.seniority_band)).all()
-    labels = band_labels(parse_bands(json.loads(audit.bands_json or "[5, 7, 10]")))
+    labels = audit_band_labels(audit)
     labels += sorted({b for _, b, _ in counts if b is not None and b not in labels})
     table: dict[str, dict[str, int]] = {}
     outside = 0

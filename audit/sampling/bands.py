@@ -4,7 +4,9 @@ One function turns boundaries into labels and one assigns a band, so import,
 draw, protocol and statistics can never disagree about where 7.0 years falls."""
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,3 +62,13 @@ def assign_bands(seniority: pd.Series, bands: Sequence[float]) -> pd.Series:
     idx = np.searchsorted(np.asarray(bands, dtype=float), values, side="right") - 1
     out = np.where(idx >= 0, labels[np.clip(idx, 0, len(labels) - 1)], None)
     return pd.Series(out, index=seniority.index, dtype=object)
+
+
+def audit_bands(audit: Any) -> tuple[float, ...]:
+    """The audit's band boundaries: those of its draw, or the default before one."""
+    return parse_bands(json.loads(audit.bands_json) if audit.bands_json else None)
+
+
+def audit_band_labels(audit: Any) -> list[str]:
+    """The audit's band labels in order, e.g. ['5-7', '7-10', '10+']."""
+    return band_labels(audit_bands(audit))

@@ -34,7 +34,7 @@ from sqlmodel import Session
 
 from audit.auditlog import record
 from audit.models import Answer, Audit, Case, Person, Remark, User, utcnow
-from audit.sampling.bands import assign_bands, band_labels, parse_bands
+from audit.sampling.bands import assign_bands, audit_bands, band_labels, parse_bands
 
 
 class SamplingError(Exception):
@@ -141,7 +141,7 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
     once any case has answers or remarks, and is logged with the old and new seed."""
     if audit.locked_at is not None:
         raise SamplingError(f"audit {audit.name!r} is locked")
-    bands_t = parse_bands(bands if bands is not None else json.loads(audit.bands_json or "[5, 7, 10]"))
+    bands_t = parse_bands(bands) if bands is not None else audit_bands(audit)
     n_cases = session.scalar(select(func.count()).select_from(Case).where(Case.audit_id == audit.id)) or 0
     old = None
     if n_cases:
@@ -153,7 +153,7 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
         if has_answers(session, audit_id=audit.id) or remarks:
             raise SamplingError(f"audit {audit.name!r} has cases with answers or remarks; its sample cannot be re-drawn")
         old = {"seed": audit.seed, "per_stratum": audit.per_stratum, "reserves": audit.reserves,
-               "bands": json.loads(audit.bands_json), "cases": n_cases}
+               "bands": list(audit_bands(audit)), "cases": n_cases}
         session.execute(update(Case).where(Case.audit_id == audit.id).values(replaced_by_case_id=None))
         session.execute(delete(Case).where(Case.audit_id == audit.id))
 

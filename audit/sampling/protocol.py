@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
+from audit.sampling.bands import audit_bands
 from audit.sampling.draw import SamplingError, has_answers, order_strata
 
 EXPORT_COLUMNS = ["case_id", "person_id", "municipality", "seniority_band", "weight", "is_reserve", "reserve_rank"]
@@ -81,7 +82,7 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     # every stratum of the audit, empty ones too (a listed municipality with nobody in a band is a
     # shortfall of the whole stratum), municipalities in name order and bands in their order
     listed = json.loads(audit.municipalities_json or "[]")
-    strata = order_strata(sorted(set(listed) | set(frame["municipality"])), json.loads(audit.bands_json))
+    strata = order_strata(sorted(set(listed) | set(frame["municipality"])), audit_bands(audit))
     index = pd.MultiIndex.from_tuples(strata, names=["municipality", "seniority_band"])
     table = (frame.set_index(["municipality", "seniority_band"]).join([drawn, res, used])
              .reindex(index).fillna(0).astype(int))
@@ -90,7 +91,7 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     table = table.reset_index()[["municipality", "seniority_band", "N_h", "n_h_asked", "n_h", "shortfall",
                                  "reserves_drawn", "reserves_used"]]
     replaced = cases[cases.replaced_by_case_id.notna()][["case_id", "replaced_by_case_id", "replacement_reason"]]
-    header = {"audit": audit.name, "seed": audit.seed, "bands": json.loads(audit.bands_json),
+    header = {"audit": audit.name, "seed": audit.seed, "bands": list(audit_bands(audit)),
               "per_stratum": audit.per_stratum, "reserves": audit.reserves,
               "drawn_at": str(audit.sampled_at), "drawn_by": audit.sampled_by,
               "population": int(table["N_h"].sum()), "sample": int(table["n_h"].sum()),

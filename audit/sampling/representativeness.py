@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from audit.models import Audit, Case, Person
 from audit.population.age import AGE_BANDS, age_band
 from audit.population.register import ORIGINS, SEXES
+from audit.sampling.bands import audit_band_labels
 from audit.statistics.tables import TOTAL, Table
 
 VARIABLES: tuple[str, ...] = ("sex", "age_band", "origin")
@@ -116,9 +117,5 @@ def sample_frame_for_table(session: Session, audit: Audit) -> pd.DataFrame:
 
 def audit_table(session: Session, audit: Audit) -> Table:
     """Table 12 for an audit: its register population against its drawn sample."""
-    import json
-
-    from audit.sampling.bands import band_labels
-
-    bands = band_labels(json.loads(audit.bands_json or "[5, 7, 10]"))
-    return representativeness(population_frame(session, audit), sample_frame_for_table(session, audit), bands)
+    return representativeness(population_frame(session, audit), sample_frame_for_table(session, audit),
+                              audit_band_labels(audit))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
-from audit.permissions import can, require
+from audit.permissions import require
 from audit.review import agreement as agreement_mod
 from audit.review import assignment, form as form_mod, sheets, workflow
 from audit.review.answers import (AnswerError, LockedError, VersionConflict, case_answers, municipality_answers,

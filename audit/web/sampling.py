@@ -21,7 +21,7 @@ from audit.permissions import require
 from audit.population.importer import PopulationError, import_population
 from audit.population.register import RegisterError
 from audit.population.summary import population_summary
-from audit.sampling.bands import parse_bands
+from audit.sampling.bands import audit_bands, parse_bands
 from audit.sampling.draw import SamplingError, draw_sample
 from audit.sampling import representativeness
 from audit.sampling.protocol import protocol, protocol_csv, replace_case, sample_csv
@@ -57,7 +57,7 @@ def _whole(text: str, what: str) -> int:
 
 
 def _bands_text(audit: Audit) -> str:
-    return ",".join(str(b) for b in parse_bands(json.loads(audit.bands_json or "[5, 7, 10]")))
+    return ",".join(str(b) for b in audit_bands(audit))
 
 
 def _back(audit_id: int, anchor: str) -> RedirectResponse:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, n_phrase, note_text, write_annex
-from audit.exports.compute import Labeller, apply_filter, build_grids, prepare_frame
+from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, note_text, write_annex
+from audit.exports.compute import Labeller, build_grids
 from audit.exports.definitions import load_definitions
 from audit.exports.service import default_instrument
 from audit.statistics import cross_matrix

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
 
 from audit.exports.annex import write_annex
 from audit.exports.definitions import load_definitions

@@ -115,7 +115,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
         assert (entry.old_value, entry.new_value) == ("nej", "ja")
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
     assert "Accepted</strong>: Enig" in page and "Assessment maintained</strong>: Vurderingen står ved magt" in page
-    assert f'data-testid="value-plan_job_goal_concrete">Ja<' in page
+    assert 'data-testid="value-plan_job_goal_concrete">Ja<' in page
 
 
 def test_after_the_deadline_the_forms_are_gone_and_posts_are_refused(engine, world, client_for):

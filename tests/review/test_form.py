@@ -9,7 +9,7 @@ from audit.review.answers import LockedError, VersionConflict, AnswerError, set_
 from audit.review.assignment import municipality_review
 from audit.review.form import case_form, municipality_form
 from audit.review.instrument import instrument_for
-from audit.review.workflow import complete_case, missing_for_case, reopen_case, complete_municipality
+from audit.review.workflow import complete_case, reopen_case, complete_municipality
 
 
 def _answer(s, case, item, value, user=None, **kw):  # type: ignore[no-untyped-def]
