@@ -66,10 +66,12 @@ class Grid:
 class Labeller:
     """Danish labels for variables and codes: the instrument's, then the file's `labels`."""
 
-    def __init__(self, spec: AnnexSpec, instrument: Any = None, filter: dict[str, Any] | None = None):
+    def __init__(self, spec: AnnexSpec, instrument: Any = None, filter: dict[str, Any] | None = None,
+                 orders: dict[str, Any] | None = None):
         self.spec = spec
         self.instrument = instrument
         self.filter = filter or {}
+        self.orders = orders or {}  # the case frame's own code orders, e.g. the audit's seniority bands
 
     def _item(self, var: str) -> Any:
         if self.instrument is None:
@@ -107,6 +109,8 @@ class Labeller:
     def _order(self, var: str) -> list[str] | None:
         if var in self.spec.derive:
             return list(self.spec.derive[var].labels)
+        if var in self.orders:
+            return [str(c) for c in self.orders[var]]
         item = self._item(var)
         if item is not None and getattr(item, "choices", None):
             return [str(c.code) for c in item.choices]
@@ -327,14 +331,17 @@ def _matrix_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: i
             suppression_rule = suppression_rule or freq.suppression_rule
             rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=lab.variable(r)))
     # N of each column group: the cases with the column characteristic (and the first row variable answered)
+    # (suppressed like any count: a group of one or two cases prints x, not its size)
     nrow: list[Any] = [None] * len(columns)
+    nsup = [False] * len(columns)
+    freqs = {c: stats.frequency(frame, c, order=orders[c], min_cell=min_cell if suppress else None) for c in chars}
     for (c, code), k in col_index.items():
-        f = stats.frequency(frame, c, order=orders[c])
+        f = freqs[c]
         nrow[k] = f.counts[f.row_codes.index(code)][0]
+        nsup[k] = nrow[k] is None
     total_n = int(len(frame))
     nrow[total_col] = total_n
-    rows.append(GridRow("N", "N", nrow, [False] * len(columns), [False] * len(columns), total=True,
-                        kinds=["n"] * len(columns)))
+    rows.append(GridRow("N", "N", nrow, nsup, [False] * len(columns), total=True, kinds=["n"] * len(columns)))
     return Grid(tdef, tdef.title, columns, rows, [total_n], weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=tables)
 
@@ -384,7 +391,7 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
 
     for ch in tdef.characteristics:
         order = lab.order(ch)
-        ns = stats.frequency(frame, ch, order=order)
+        ns = stats.frequency(frame, ch, order=order, min_cell=min_cell if suppress else None)
         for ind in tdef.indicators:
             per[ind] = stats.group_summary(frame, ch, ind, value=kinds[ind], weighted=weighted, by_order=order,
                                            min_cell=min_cell if suppress else None)
@@ -392,7 +399,7 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
             suppression_rule = suppression_rule or per[ind].suppression_rule
         for i, code in enumerate(ns.row_codes):
             values, sup = cells(code)
-            rows.append(GridRow(code, lab.value(ch, code), values + [ns.counts[i][0]], sup + [False],
+            rows.append(GridRow(code, lab.value(ch, code), values + [ns.counts[i][0]], sup + [ns.counts[i][0] is None],
                                 [False] * (len(values) + 1), block=lab.variable(ch)))
     values, sup = cells(TOTAL)
     n_total = int(len(frame))
@@ -429,17 +436,32 @@ def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd
             hidden = [bool(t.suppressed.at[key, k]) if t.suppressed is not None else False for k in keys]
             rows.append(GridRow(str(key[1]), lab.value(var, str(key[1])), values, hidden, [False] * len(keys),
                                 block=lab.variable(var)))
-    n = representativeness(population, frame, bands, variables=[tdef.characteristics[0]]).n_cols
-    rows.append(GridRow("N", "N", [int(n[k]) for k in keys], [False] * len(keys), [False] * len(keys),
-                        total=True, kinds=["n"] * len(keys)))
-    return Grid(tdef, tdef.title, columns, rows, [int(n[("population", TOTAL)]), int(n[("sample", TOTAL)])],
+    n = [None if pd.isna(v) else int(v) for v in tables[0].n_cols.reindex(keys)]  # hidden when it would tell
+    rows.append(GridRow("N", "N", n, [v is None for v in n], [False] * len(keys), total=True, kinds=["n"] * len(keys)))
+    sizes = dict(zip(keys, n))
+    return Grid(tdef, tdef.title, columns, rows, [sizes[("population", TOTAL)], sizes[("sample", TOTAL)]],
                 suppression_rule=suppression_rule, stats_tables=tables)
+
+
+def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
+    """The cases a table counts. Unweighted: the cases that pass its filter. Weighted: every
+    case, with the table's variables blanked outside the filter, so the filter is a domain of
+    the whole audit and each case keeps its stratum's weight N_h/n_h (dropping the other cases
+    would re-count n_h within the filter and give wrong weights and variances)."""
+    sub = apply_expression(apply_filter(frame, tdef.filter), tdef.filter_expr)
+    if tdef.weighting != "design" or len(sub) == len(frame):
+        return sub
+    out = frame.copy()
+    outside = ~frame.index.isin(sub.index)
+    for var in (*tdef.rows, *tdef.cols):
+        out[var] = out[var].astype(object).where(~outside, None)
+    return out
 
 
 def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None,
                suppress: bool = True, population: pd.DataFrame | None = None) -> Grid:
-    lab = Labeller(spec, instrument, tdef.filter)
-    sub = apply_expression(apply_filter(frame, tdef.filter), tdef.filter_expr)
+    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"))
+    sub = table_frame(tdef, frame)
     do_suppress = suppress and tdef.suppress
     if tdef.kind == "frequency":
         return _frequency_grid(tdef, sub, lab, spec.min_cell, do_suppress)

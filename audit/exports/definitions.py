@@ -190,6 +190,9 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         weighting = str(t.get("weighting", "none"))
         if weighting not in WEIGHTINGS:
             problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
+        if weighting == "design" and t.get("filter") and kind in ("matrix", "indicators"):
+            problems.append(f"{where}: a {kind} table cannot be both filtered and weighted; "
+                            "weight it over all cases or drop the weighting")
         percent = str(t.get("percent", "col" if kind in ("matrix", "representativeness") else "row"))
         if percent not in PERCENTS:
             problems.append(f"{where}: percent must be row or col, not {percent!r}")

@@ -38,6 +38,9 @@ TITLE = "Tabel 12: Karakteristika for population og stikprøve"
 def _block(frame: pd.DataFrame, variable: str, bands: Sequence[str]) -> pd.DataFrame:
     """Persons per code (rows) and seniority band (+ I alt) (columns); a missing value is left out."""
     present = frame[frame[variable].notna() & frame["seniority_band"].notna()]
+    unknown = set(present["seniority_band"]) - set(bands)
+    if unknown:  # never drop persons silently: the bands asked for must be the data's
+        raise ValueError(f"seniority band(s) {', '.join(sorted(map(str, unknown)))} are not among {', '.join(bands)}")
     counts = pd.crosstab(present[variable], present["seniority_band"])
     codes = list(CODES.get(variable, ())) + sorted(set(counts.index) - set(CODES.get(variable, ())))
     counts = counts.reindex(index=codes, columns=list(bands), fill_value=0)
@@ -69,7 +72,7 @@ def representativeness(population: pd.DataFrame, sample: pd.DataFrame, bands: Se
     n_cols = counts.loc[variables[0]].sum(axis=0).astype(int)
     sizes = {side: int(n_cols[(side, TOTAL)]) for side, _ in SIDES}
     return Table(title=TITLE, row_var="characteristic", col_var="seniority_band", counts=counts,
-                 percents=percents, percent_base="col", n_rows=counts.sum(axis=1), n_cols=n_cols,
+                 percents=percents, percent_base="col", n_cols=n_cols,
                  n_total=sizes["sample"], source="Register (population) og stikprøven",
                  notes=["Andele inden for hver anciennitetsgruppe; N er personer i populationen "
                         "henholdsvis sager i stikprøven."])

@@ -133,4 +133,9 @@ def load_case_frame(session: Any, audit: Any, statuses: Sequence[str] | None = R
             q = select(Answer).where(Answer.case_id.in_(chunk), Answer.pass_no == 1)
             for a in session.exec(q).all():
                 answers[a.case_id][a.item] = None if a.value_json is None else json.loads(a.value_json)
-    return case_frame(cases, answers, inst)
+    frame = case_frame(cases, answers, inst)
+    # the audit's own seniority bands, in order, for every table by band (they may not be 5-7/7-10/10+)
+    from audit.sampling.bands import audit_band_labels
+
+    frame.attrs["orders"]["seniority_band"] = tuple(audit_band_labels(audit))
+    return frame

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 import audit.statistics as S
-from audit.exports.compute import Labeller, apply_expression, apply_filter, prepare_frame
+from audit.exports.compute import Labeller, prepare_frame, table_frame
 from audit.statistics.tables import TOTAL
 
 Key = tuple[Any, Any, Any, Any]
@@ -52,8 +52,8 @@ def _n(v: Any) -> Any:
 
 def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, suppress: bool = True,
                    population: pd.DataFrame | None = None) -> dict[Key, Any]:
-    lab = Labeller(spec, instrument, tdef.filter)
-    sub = apply_expression(apply_filter(prepare_frame(frame, spec), tdef.filter), tdef.filter_expr)
+    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"))
+    sub = table_frame(tdef, prepare_frame(frame, spec))
     min_cell = spec.min_cell if suppress and tdef.suppress else None
     weighted = tdef.weighting == "design"
 
@@ -119,9 +119,9 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
                     "x" if hidden(f, TOTAL, rc) else _share(shares(f).at[TOTAL, rc])
         last = lab.variable(chars[-1])
         for c in chars:
-            f = S.frequency(sub, c, codes={c: order[c]})
+            f = fin(S.frequency(sub, c, codes={c: order[c]}))
             for cc in f.counts.columns:
-                out[(last, "N", lab.variable(c), lab.value(c, str(cc)))] = int(f.counts.at[TOTAL, cc])
+                out[(last, "N", lab.variable(c), lab.value(c, str(cc)))] = _n(f.counts.at[TOTAL, cc])
         out[(last, "N", TOTAL, TOTAL)] = len(sub)
         return out
 
@@ -130,12 +130,12 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
         tables: dict[tuple[str, str], S.Table] = {}
         for ch in chars:
             block = lab.variable(ch)
-            n = S.frequency(sub, ch, codes=codes(ch))
+            n = fin(S.frequency(sub, ch, codes=codes(ch)))
             for ind in tdef.indicators:
                 tables[(ch, ind)] = fin(S.frequency(sub, ind, ch, weighted=weighted, codes=codes(ch)))
             for g in n.counts.columns:
                 row = (block, lab.value(ch, str(g)))
-                out[row + (None, "N")] = int(n.counts.at[TOTAL, g])
+                out[row + (None, "N")] = _n(n.counts.at[TOTAL, g])
                 for ind in tdef.indicators:
                     out[row + (None, _indicator_label(lab, ind, tables[(ch, ind)]))] = \
                         _indicator_value(tables[(ch, ind)], g, weighted)
@@ -157,10 +157,10 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
                     col = TOTAL if band == TOTAL else f"{band} år"
                     out[(lab.variable(var), lab.value(var, key[1]), groups[side], col)] = \
                         "x" if hidden(t, key, (side, band)) else _share(t.percents.at[key, (side, band)])
-        n = representativeness(population, sub, bands, variables=["sex"]).n_cols
+        n = fin(representativeness(population, sub, bands, variables=[tdef.characteristics[0]])).n_cols
         for side, band in n.index:
             col = TOTAL if band == TOTAL else f"{band} år"
-            out[(lab.variable(tdef.characteristics[-1]), "N", groups[side], col)] = int(n[(side, band)])
+            out[(lab.variable(tdef.characteristics[-1]), "N", groups[side], col)] = _n(n[(side, band)])
         return out
     raise AssertionError(f"no oracle for kind {tdef.kind}")
 

@@ -300,3 +300,57 @@ def test_t18_population_and_sample_by_hand(annex, frame, population):  # type: i
     assert ws.cell(row=rows["N"], column=col[("Population", "I alt")]).value == len(population) == 14164
     assert ws.cell(row=rows["N"], column=col[("Stikprøve", "I alt")]).value == len(frame)
     assert ws.cell(row=lay.note_row, column=1).value.startswith("Anm.: N=14.164 og 375.")
+
+
+def test_weighted_filtered_table_keeps_the_audits_weights(frame, spec, tmp_path):  # type: ignore[no-untyped-def]
+    """A weighted table with a filter is a domain of the audit: each case keeps N_h/n_h with
+    n_h counted over all reviewed cases in its stratum, not within the filter."""
+    tdef = replace(spec.table("T08"), weighting="design")  # concrete job goal, among cases with a job goal
+    layout = write_annex(frame, replace(spec, tables=[tdef]), tmp_path / "w.xlsx")[0]
+    ws = load_workbook(tmp_path / "w.xlsx")["T08"]
+    w = frame.stratum_population / frame.groupby("stratum").stratum.transform("size")
+    dom = frame.plan_job_goal == "ja"
+    want = (w[dom] * (frame.plan_job_goal_concrete[dom] == "ja")).sum() / w[dom].sum()
+    assert ws.cell(row=layout.first_data_row, column=1).value == "Ja"
+    assert ws.cell(row=layout.first_data_row, column=3).value == pytest.approx(want, abs=1e-12)
+    # the within-filter weights give another number: the test can tell them apart
+    sub = frame[dom]
+    w_in = sub.stratum_population / sub.groupby("stratum").stratum.transform("size")
+    assert abs((w_in * (sub.plan_job_goal_concrete == "ja")).sum() / w_in.sum() - want) > 1e-4
+    assert ws.cell(row=layout.last_data_row, column=2).value == int(dom.sum())  # N: cases in the filter
+
+
+def test_no_small_count_is_visible_anywhere_when_suppressed(frame, spec, population, tmp_path):  # type: ignore[no-untyped-def]
+    """Whatever the table, a count or N of 1 or 2 cases never prints (shares aside)."""
+    small = frame.head(60).copy()
+    small["origin"] = ["vestlig"] + ["dansk"] * 30 + ["ikke-vestlig"] * 29  # a group of exactly one case
+    write_annex(small, spec, tmp_path / "s.xlsx", population=population)
+    wb = load_workbook(tmp_path / "s.xlsx")
+    seen = 0
+    for ws in wb.worksheets[1:]:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.number_format == "#,##0" and isinstance(c.value, int):
+                    seen += 1
+                    assert not 0 < c.value < 3, (ws.title, c.coordinate, c.value)
+    assert seen > 100
+
+
+def test_annex_follows_the_audits_own_bands(frame, spec, population, tmp_path):  # type: ignore[no-untyped-def]
+    """An audit drawn with bands 5,8 prints 5-8 and 8+ wherever bands appear (T05, T18)."""
+    f = frame.assign(seniority_band=["5-8" if i % 2 else "8+" for i in range(len(frame))])
+    f.attrs["orders"] = {"seniority_band": ("5-8", "8+")}
+    people = population.assign(seniority_band=(population.seniority_years >= 8).map({True: "8+", False: "5-8"}))
+    tables = [spec.table("T05"), spec.table("T18")]
+    layouts = {lay.sheet: lay for lay in write_annex(f, replace(spec, tables=tables), tmp_path / "b.xlsx",
+                                                     population=people)}
+    wb = load_workbook(tmp_path / "b.xlsx")
+    t05, lay = wb["T05"], layouts["T05"]
+    assert [t05.cell(row=r, column=1).value for r in range(lay.first_data_row, lay.last_data_row + 1)] == ["5-8", "8+"]
+    t18, lay = wb["T18"], layouts["T18"]
+    header = [t18.cell(row=lay.header_rows[-1], column=c).value for c in range(2, t18.max_column + 1)]
+    assert header == ["5-8 år", "8+ år", "I alt"] * 2
+    rows = {t18.cell(row=r, column=1).value: r for r in range(lay.first_data_row, lay.last_data_row + 1)}
+    long = people[people.seniority_band == "8+"]
+    assert t18.cell(row=rows["Kvinde"], column=3).value == pytest.approx((long.sex == "kvinde").mean())
+    assert t18.cell(row=rows["N"], column=3).value == len(long)
