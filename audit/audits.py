@@ -24,12 +24,11 @@ class AuditNotFound(AuditError, LookupError):
 
 
 def get_audit(session: Session, name: str | int) -> Audit:
-    """The audit by name, or by numeric id (the web's URLs); AuditNotFound otherwise."""
-    if isinstance(name, int) or str(name).isdigit():
-        audit = session.get(Audit, int(name))
-        if audit is not None:
-            return audit
+    """The audit by name; failing that, by numeric id (the web's URLs). A name always wins,
+    so `--audit 2024` is the audit named 2024 even if another audit has id 2024."""
     audit = session.scalar(select(Audit).where(Audit.name == str(name)))
+    if audit is None and (isinstance(name, int) or str(name).isdigit()):
+        audit = session.get(Audit, int(name))
     if audit is None:
         raise AuditNotFound(f"no audit named {name!r} (see `audit audits list`)")
     return audit

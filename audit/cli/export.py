@@ -26,13 +26,13 @@ def export() -> None:
     """
 
 
-def _load(audit_name: str):  # type: ignore[no-untyped-def]
+def _load(audit_name: str, with_population: bool = False):  # type: ignore[no-untyped-def]
     from audit.db import session_scope
     from audit.exports.service import load_audit_data
 
     with session_scope() as session:
         try:
-            return load_audit_data(session, audit_name)
+            return load_audit_data(session, audit_name, with_population)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -49,7 +49,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
 
-    data = _load(audit_name)
+    data = _load(audit_name, with_population=True)
     try:
         spec = load_definitions(definitions, instrument=data.instrument)
     except DefinitionError as exc:

@@ -25,7 +25,7 @@ class AuditData:
     audit: Audit
     instrument: Any
     frame: pd.DataFrame            # the reviewed cases (docs/contracts.md)
-    population: pd.DataFrame       # the register extract, for Table 12
+    population: pd.DataFrame | None  # the register extract, for Table 12 (loaded for the annex)
 
     @property
     def name(self) -> str:
@@ -42,11 +42,13 @@ def default_instrument(path: Path | None = None) -> Any:
     return load_instrument(path or INSTRUMENT_FILE)
 
 
-def load_audit_data(session: Session, name_or_id: str | int) -> AuditData:
+def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False) -> AuditData:
+    """The audit, its instrument and case frame; the register population (for Table 12)
+    only when asked, since the raw data and codebook do not need it."""
     audit = get_audit(session, name_or_id)
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
-    population = population_frame(session, audit)
+    population = population_frame(session, audit) if with_population else None
     session.expunge(audit)
     return AuditData(audit, instrument, frame, population)
 

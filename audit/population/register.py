@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -114,7 +115,7 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
             frame = _read_csv(data)
     except RegisterError:
         raise
-    except (ValueError, pd.errors.ParserError, OSError, KeyError) as exc:
+    except (ValueError, pd.errors.ParserError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise RegisterError([RowError(name, None, None, None, f"cannot read the file: {exc}")]) from exc
     frame.columns = [str(c).replace("\ufeff", "").strip().lower() for c in frame.columns]
     frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed:")]]

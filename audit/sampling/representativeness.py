@@ -104,9 +104,8 @@ def display(table: Table) -> dict:
 
 def population_frame(session: Session, audit: Audit) -> pd.DataFrame:
     """Everyone in the audit's register extract: the columns Table 12 needs."""
-    rows = session.exec(select(Person.seniority_band, Person.sex, Person.age, Person.origin)
-                        .where(Person.audit_id == audit.id)).all()
-    return pd.DataFrame(rows, columns=["seniority_band", "sex", "age", "origin"])
+    query = select(Person.seniority_band, Person.sex, Person.age, Person.origin).where(Person.audit_id == audit.id)
+    return pd.read_sql(query, session.connection())  # a register can hold a million persons: no ORM rows
 
 
 def sample_frame_for_table(session: Session, audit: Audit) -> pd.DataFrame:

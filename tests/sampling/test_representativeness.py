@@ -140,3 +140,32 @@ def test_redraw_without_bands_keeps_the_audits_bands(engine, tmp_path: Path):
     with Session(engine) as s:
         assert s.exec(select(Audit)).one().bands_json == "[5, 8]"
         assert {c.seniority_band for c in s.exec(select(Case)).all()} == {"5-8", "8+"}
+
+
+def test_audit_named_like_a_number_wins_over_an_id(engine):
+    """`--audit 2` is the audit named "2", even when another audit has id 2."""
+    from datetime import date
+
+    from audit.audits import AuditNotFound, create_audit, get_audit
+
+    with Session(engine) as s:
+        kw = dict(period_start=date(2018, 3, 1), period_end=date(2020, 2, 29), reference_date=date(2020, 3, 1))
+        first = create_audit(s, "Fyn", **kw)
+        second = create_audit(s, "Sjælland", **kw)
+        s.flush()
+        named = create_audit(s, str(second.id), **kw)
+        s.commit()
+        assert get_audit(s, str(second.id)).id == named.id
+        assert get_audit(s, first.id).name == "Fyn"  # no audit named "1": the id
+        with pytest.raises(AuditNotFound):
+            get_audit(s, "nope")
+
+
+def test_a_corrupt_xlsx_is_a_file_error_not_a_crash(engine, tmp_path: Path):
+    from audit.population.register import RegisterError, read_table
+
+    bad = tmp_path / "register.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is not really a workbook")
+    with pytest.raises(RegisterError) as err:
+        read_table(bad)
+    assert err.value.errors[0].file == "register.xlsx" and "cannot read the file" in err.value.errors[0].message
