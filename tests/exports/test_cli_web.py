@@ -82,7 +82,13 @@ def test_admin_page_and_downloads(db_audit, make_user, client_for):  # type: ign
     assert page.status_code == 200
     assert db_audit.name in page.text
     assert f"/exports/{db_audit.id}/annex.xlsx" in page.text
-    assert f"/hearing/export/{db_audit.id}/K%C3%B8benhavn.xlsx" in page.text
+    # every link on the page leads somewhere: the downloads and the municipalities' workbooks
+    import re
+    links = re.findall(r'href="(/(?:exports|hearing/export)/[^"]+)"', page.text)
+    assert f"/hearing/export/{db_audit.id}/K%C3%B8benhavn/hearing.xlsx" in links
+    for link in links:
+        assert client.get(link).status_code == 200, link
+    assert "tilbagemelding, når revisionen er låst" in page.text  # not locked: no feedback link yet
     resp = client.get(f"/exports/{db_audit.id}/annex.xlsx")
     assert resp.status_code == 200
     assert resp.headers["content-type"].startswith("application/vnd.openxmlformats")
