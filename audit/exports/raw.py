@@ -203,7 +203,7 @@ def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Any = None,
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("SPSS export needs pyreadstat: pip install 'audit[spss]' or pip install pyreadstat") \
+        raise RuntimeError("SPSS export needs pyreadstat (a dependency of the package): pip install -e .") \
             from exc
     data, vars_ = wide_frame(frame, instrument)
     out_cols: dict[str, Any] = {}
