@@ -6,6 +6,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
@@ -42,7 +43,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             continue
         app.include_router(module.router)
 
-    @app.exception_handler(HTTPException)
+    @app.exception_handler(StarletteHTTPException)  # also unknown URLs and wrong methods, raised by the router
     async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
         if exc.status_code == 401 and wants_html:
@@ -53,6 +54,6 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                 user = optional_user(request, db)
                 return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
                               status_code=exc.status_code, user=user)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     return app

@@ -60,8 +60,9 @@ def _bands_text(audit: Audit) -> str:
     return ",".join(str(b) for b in audit_bands(audit))
 
 
-def _back(audit_id: int, anchor: str) -> RedirectResponse:
-    return RedirectResponse(f"/sampling?audit_id={audit_id}#{anchor}", status_code=303)
+def _back(audit_id: int) -> RedirectResponse:
+    """After a change: the page from the top, where its confirmation is shown."""
+    return RedirectResponse(f"/sampling?audit_id={audit_id}", status_code=303)
 
 
 def _page(request: Request, db: Session, user: User, audit: Audit | None, *, status_code: int = 200,
@@ -125,7 +126,7 @@ def upload_population(request: Request, audit_id: int, user: CurrentUser, db: DB
                     + (f" (replacing {result.replaced:,})" if result.replaced else "") + ": "
                     + ", ".join(f"{n:,} in {band} years" for band, n in result.per_band.items()) + ".",
            result.warnings)
-    return _back(audit.id, "population")
+    return _back(audit.id)
 
 
 @router.post("/sampling/{audit_id}/draw", include_in_schema=False)
@@ -151,7 +152,7 @@ def draw_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
     _flash(request, f"Drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
                     f"(seed {result.seed})." + (" The previous sample was discarded." if result.forced else ""),
            details)
-    return _back(audit.id, "protocol")
+    return _back(audit.id)
 
 
 @router.post("/sampling/{audit_id}/replace", include_in_schema=False)
@@ -170,7 +171,7 @@ def replace_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
         return _page(request, db, user, audit, status_code=422, replace={**typed, "error": str(exc)})
     _flash(request, f"Case {old} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank}) "
                     f"in {reserve.municipality} {reserve.seniority_band} years: {reason.strip()}")
-    return _back(audit.id, "protocol")
+    return _back(audit.id)
 
 
 # --- downloads -----------------------------------------------------------------
@@ -202,3 +203,13 @@ def protocol_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
     """The sampling protocol as `audit sample export` writes it next to the sample."""
     audit = _sampled_audit(db, user, audit_id)
     return _csv(audit, "sample.protocol.csv", protocol_csv(db, audit))
+
+
+# Last, so the downloads above match first.
+@router.get("/sampling/{audit_id}/{form}", include_in_schema=False)
+def form_url_reloaded(audit_id: int, form: str, user: CurrentUser, db: DB) -> RedirectResponse:
+    """Reloading the address a refused form was posted to comes back to the page."""
+    require(user, "audit.manage")
+    if form not in ("population", "draw", "replace"):
+        raise HTTPException(status_code=404, detail="not found")
+    return _back(_audit_or_404(db, audit_id).id)

@@ -71,3 +71,14 @@ def test_admin_imports_the_register_and_draws_the_sample(live_server, page, engi
     expect(shortfall.locator("td").first).to_have_css("background-color", "rgb(255, 244, 224)")
     expect(page.get_by_test_id("sample-csv")).to_have_attribute("href", f"/sampling/{audit_id}/sample.csv")
     assert _count(engine, Case) == CASES + RESERVES
+
+    # the confirmation is in view after the draw, and so is a refusal further down the long page
+    expect(page.get_by_test_id("flash")).to_be_in_viewport()
+    replace = page.get_by_test_id("replace-form")
+    replace.get_by_label("Case id").fill("1")
+    replace.get_by_label("Reason").fill("   ")  # only spaces: the browser lets it through, the room refuses
+    replace.get_by_role("button", name="Replace").click()
+    refused = page.get_by_test_id("replace-refused")
+    expect(refused).to_contain_text("Not replaced: a replacement needs a reason")
+    expect(refused).to_be_in_viewport()
+    expect(page.get_by_test_id("table12")).to_contain_text("Kvinde")

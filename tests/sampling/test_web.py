@@ -189,7 +189,7 @@ def test_draw_shows_the_protocol_and_a_redraw_needs_force(engine, audit_id, admi
     # a second draw without force: refused with the room's reason, every typed value kept
     resp = _draw(client, token, audit_id, seed="4711", per_stratum="4", bands="5,8", reserves="1")
     assert resp.status_code == 422
-    assert "has already been sampled (seed 42, 38 cases)" in resp.text and "Not drawn." in resp.text
+    assert "has already been sampled (seed 42, 38 cases)" in resp.text and "Not drawn:" in resp.text
     assert (_field(resp.text, "seed"), _field(resp.text, "per_stratum"), _field(resp.text, "bands"),
             _field(resp.text, "reserves")) == ("4711", "4", "5,8", "1")
     with Session(engine) as s:
@@ -294,7 +294,7 @@ def test_replace_refusals_keep_the_typed_values(engine, audit_id, admin, which, 
     case_id = {"sampled": str(sampled[0].id), "reserve": str(reserves[0].id), "nonsense": "x1"}[which]
     resp = client.post(f"/sampling/{audit_id}/replace",
                        data={"csrf_token": token, "case_id": case_id, "reason": reason, "force": "1"})
-    assert resp.status_code == 422 and message in resp.text and "Not replaced." in resp.text
+    assert resp.status_code == 422 and message in resp.text and "Not replaced:" in resp.text
     assert _field(resp.text, "case_id") == case_id and _field(resp.text, "reason") == reason
     assert re.search(r'name="force" value="1" checked', resp.text.split('data-testid="replace-form"')[1])
     assert _count(engine, Case, Case.replacement_reason != None) == 0  # noqa: E711
@@ -398,3 +398,15 @@ def test_page_shows_table_12_from_the_register_and_the_sample(engine, audit_id, 
     n = re.findall(r'class="num">([^<]+)<', re.search(r'<tr class="total"><th>N</th>(.*?)</tr>', table, re.S).group(1))
     assert n[3] == f"{len(people):,}" and n[7] == str(len(drawn)) == str(CASES)
     assert "Under 40 år" in table and "Ikke-vestlig" in table
+
+
+def test_reloading_a_form_address_and_unknown_urls_get_pages_not_json(audit_id, admin):
+    client, token = admin
+    resp = client.get(f"/sampling/{audit_id}/replace", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == f"/sampling?audit_id={audit_id}"
+    missing = client.get("/no/such/page")
+    assert missing.status_code == 404 and "<html" in missing.text and "{\"detail\"" not in missing.text
+    wrong = client.put(f"/sampling/{audit_id}/draw", headers={"X-CSRF-Token": token})
+    assert wrong.status_code == 405 and "<html" in wrong.text
+    api = client.get("/api/no/such", headers={"accept": "application/json"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
