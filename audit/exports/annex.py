@@ -66,6 +66,8 @@ def note_text(grid: Grid) -> str:
     if grid.weighted:
         parts.append("Andelene er vægtet med designvægte (population/stikprøve i hvert stratum); "
                      "N er antal sager i stikprøven.")
+    if any(any(r.highlight) for r in grid.rows):
+        parts.append("Centrale resultater er markeret med lyserødt.")
     if grid.suppression_rule:
         parts.append(f"{SUPPRESSED}: {grid.suppression_rule}")
     return "Anm.: " + " ".join(parts)
@@ -279,9 +281,11 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
                    spec: AnnexSpec, suppressed: bool) -> None:
     ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
     ws.cell(row=2, column=1, value=f"Revision: {audit_name}. Dannet {date.today().isoformat()}.").font = NOTE_FONT
-    ws.cell(row=3, column=1, value=("Små celler er udeladt af diskretionshensyn (vist som \"x\")."
-                                    if suppressed else "Uden diskretionsudeladelse: kun til intern brug."
-                                    )).font = NOTE_FONT
+    ws.cell(row=3, column=1, value=("Andelene er andele af de gennemgåede sager (uvægtede), medmindre tabellens note "
+                                    "siger andet. " + ("Små celler er udeladt af diskretionshensyn (vist som \"x\")."
+                                                       if suppressed else
+                                                       "Uden diskretionsudeladelse: kun til intern brug."))
+            ).font = NOTE_FONT
     headers = ("Tabel", "Ark", "Titel", "Sager (N)")
     for k, h in enumerate(headers, start=1):
         c = ws.cell(row=5, column=k, value=h)

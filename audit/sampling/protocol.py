@@ -103,7 +103,8 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
 def sample_csv(session: Session, audit: Audit) -> str:
     """The sample as CSV text with the export columns: what `audit sample export` writes
     and the admin page downloads, so both give the same file."""
-    return sample_frame(session, audit)[EXPORT_COLUMNS].to_csv(index=False)
+    frame = sample_frame(session, audit)[EXPORT_COLUMNS]
+    return frame.astype({"reserve_rank": "Int64"}).to_csv(index=False)  # rank 1, not 1.0
 
 
 def protocol_csv(session: Session, audit: Audit) -> str:

@@ -113,8 +113,10 @@ def test_replace_takes_next_reserve_and_export(engine, tmp_path):
         assert s.get(Case, case.id).replacement_reason == "file missing"
     out_csv = tmp_path / "sample.csv"
     _run("sample", "export", "--audit", "T", "--out", str(out_csv))
-    header = out_csv.read_text().splitlines()[0]
-    assert header == "case_id,person_id,municipality,seniority_band,weight,is_reserve,reserve_rank"
+    lines = out_csv.read_text().splitlines()
+    assert lines[0] == "case_id,person_id,municipality,seniority_band,weight,is_reserve,reserve_rank"
+    ranks = {line.rsplit(",", 1)[1] for line in lines[1:]}
+    assert ranks == {"", "1", "2"}  # whole ranks, empty for drawn cases (not 1.0)
     assert "file missing" in (tmp_path / "sample.protocol.csv").read_text()
 
 
