@@ -226,5 +226,16 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     auditlog.record(session, user=None, audit_id=audit.id, entity="audit", entity_id=audit.id,
                     field="demo", new={"answers": len(rows), "cases": len(cases)},
                     reason="synthetic demo reviews generated")
+    # A comment round open for the municipalities that have a demo login, so the municipality
+    # role can be tried at once: their completed cases are in hearing for four weeks.
+    from datetime import date, timedelta
+
+    from audit.hearing.rounds import open_round
+
+    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
+    admin = session.exec(select(User).where(User.username == "admin")).one()
+    deadline = date.today() + timedelta(days=28)
+    open_round(session, audit, in_round, deadline, admin)
     return {"audit": audit.name, "population": int(sum(spec["population"].values())),
-            "cases": len(cases), "answers": len(rows), "users": credentials}
+            "cases": len(cases), "answers": len(rows), "users": credentials,
+            "round": {"municipalities": in_round, "deadline": deadline.isoformat()}}

@@ -20,3 +20,46 @@ def test_population_matches_table_11_and_is_deterministic():
     assert abs(df.seniority_years.mean() - 10.4) < 0.5  # report: mean 10.4 years
     women_10 = (df.sex[band == "10+"] == "kvinde").mean()
     assert abs(women_10 - 0.59) < 0.03  # Table 12: 59 % women in the 10+ band
+
+
+def test_whole_demo_audit_and_its_annex(tmp_path):
+    """README command 1 builds this: the demo audit through the real import and draw, a comment
+    round the municipality logins can use, and an annex that holds, cell by cell, what the
+    statistics room computes from the stored audit."""
+    from openpyxl import load_workbook
+    from sqlmodel import Session, select
+
+    from audit.db import make_engine, upgrade
+    from audit.demo import build_demo
+    from audit.exports.annex import write_annex
+    from audit.exports.definitions import load_definitions
+    from audit.exports.service import load_audit_data
+    from audit.hearing.rounds import open_round_for
+    from audit.models import Case
+    from tests.exports.oracle import assert_sheet_matches, expected_sheet
+
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        result = build_demo(s, seed=None)
+        s.commit()
+    assert (result["population"], result["cases"]) == (14164, 375)
+    assert result["round"]["municipalities"] == ["København", "Odense", "Aarhus"]
+    with Session(engine) as s:
+        data = load_audit_data(s, result["audit"], with_population=True)
+        for m in result["round"]["municipalities"]:
+            assert open_round_for(s, data.audit.id, m) is not None
+            in_hearing = s.exec(select(Case).where(Case.municipality == m, Case.status == "in_hearing")).all()
+            assert in_hearing, m
+    assert len(data.population) == 14164 and 250 < len(data.frame) <= 375
+    spec = load_definitions(instrument=data.instrument)
+    out = tmp_path / "annex.xlsx"
+    layouts = {lay.sheet: lay for lay in write_annex(data.frame, spec, out, instrument=data.instrument,
+                                                     population=data.population, audit_name=data.name)}
+    wb = load_workbook(out)
+    compared = sum(assert_sheet_matches(wb[t.id], layouts[t.id],
+                                        expected_sheet(t, data.frame, spec, data.instrument, population=data.population))
+                   for t in spec.tables)
+    assert compared > 1000
+    engine.dispose()

@@ -134,6 +134,8 @@ def demo(seed: int | None, reset: bool) -> None:
         result = build_demo(session, seed=seed, progress=None)
     click.echo(f"demo audit {result['audit']!r}: {result['population']:,} people, {result['cases']} sampled cases, "
                f"{result['answers']:,} answers")
+    click.echo(f"comment round open for {', '.join(result['round']['municipalities'])} "
+               f"until {result['round']['deadline']}")
     click.echo("\nDemo logins (shown once; change with `audit users set-password`):")
     for u in result["users"]:
         who = f"{u['role']}" + (f", {u['municipality']}" if u["municipality"] else "")
