@@ -3,7 +3,6 @@ properties the sample must have (exact stratum sizes, reproducibility, shortfall
 weights N_h/n_h, all-or-nothing import)."""
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 
@@ -13,25 +12,14 @@ from sqlmodel import Session, select
 
 from audit.cli import main
 from audit.models import AuditLog, Case, Person
-
-MUNIS = {"Odense": (40, 30, 3), "Nordfyn": (12, 9, 20)}  # people per band 5-7, 7-10, 10+
-
+from tests.sampling.files import MUNIS, register_csv
 
 def _register(path: Path, rows_order_seed: int | None = None) -> Path:
-    rows = []
-    i = 0
-    for m, counts in MUNIS.items():
-        for (lo, hi), n in zip(((5, 7), (7, 10), (10, 20)), counts):
-            for _ in range(n):
-                i += 1
-                rows.append([f"p{i}", m, f"{lo + (hi - lo) * 0.5:.2f}".replace(".", ","),
-                             "Kvinde" if i % 2 else "mand", str(30 + i % 30), "dansk"])
+    """The shared test register (tests/sampling/files.py), rows shuffled when a seed is given."""
+    header, *rows = register_csv().decode("utf-8-sig").splitlines(keepends=True)
     if rows_order_seed is not None:
         random.Random(rows_order_seed).shuffle(rows)
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:  # as Danish Excel writes it
-        w = csv.writer(fh, delimiter=";")
-        w.writerow(["person_id", "municipality", "seniority_years", "sex", "age", "origin"])
-        w.writerows(rows)
+    path.write_text(header + "".join(rows), encoding="utf-8-sig")  # as Danish Excel writes it
     return path
 
 
