@@ -215,11 +215,12 @@ def sample_representativeness(audit_name: str, fmt: str) -> None:
     """Print the report's Table 12: sex, age band and origin of the population and of the
     drawn sample (active cases), per seniority band and in total, as column percentages.
     CSV/JSON columns: variable, code, side, seniority_band, count, percent, n."""
+    from audit.sampling.draw import has_sample
     from audit.sampling.representativeness import audit_table, to_long
 
     with session_scope() as session:
         audit = _audit(session, audit_name)
-        if not audit.sampled_at:
+        if not has_sample(session, audit):
             raise click.ClickException(f"audit {audit_name!r} has no sample yet; draw one with `audit sample draw`")
         table = audit_table(session, audit)
     if fmt == "table":

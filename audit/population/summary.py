@@ -19,13 +19,20 @@ class PopulationSummary:
     total: int = 0                                     # every imported person, outside_bands included
 
 
+def stratum_counts(session: Session, audit: Audit) -> list[tuple[str, str | None, int]]:
+    """(municipality, stored band or None below the first band, persons): the frame's strata,
+    for this summary and the sampling protocol's N_h."""
+    return [(m, b, int(n)) for m, b, n in session.execute(
+        select(Person.municipality, Person.seniority_band, func.count())
+        .where(Person.audit_id == audit.id)
+        .group_by(Person.municipality, Person.seniority_band)).all()]
+
+
 def population_summary(session: Session, audit: Audit) -> PopulationSummary:
     """One row per municipality with the persons in each of the audit's bands (empty when
     nothing is imported). The bands are those the persons are stored under: the audit's,
     re-stamped by a draw with other bands."""
-    counts = session.execute(select(Person.municipality, Person.seniority_band, func.count())
-                             .where(Person.audit_id == audit.id)
-                             .group_by(Person.municipality, Person.seniority_band)).all()
+    counts = stratum_counts(session, audit)
     labels = audit_band_labels(audit)
     labels += sorted({b for _, b, _ in counts if b is not None and b not in labels})
     table: dict[str, dict[str, int]] = {}

@@ -126,6 +126,11 @@ class DrawResult:
         return [s for s in self.strata if s.shortfall > 0]
 
 
+def has_sample(session: Session, audit: Audit) -> bool:
+    """Whether the audit has drawn cases (the same test the draw uses to refuse a re-draw)."""
+    return session.scalar(select(Case.id).where(Case.audit_id == audit.id).limit(1)) is not None
+
+
 def has_answers(session: Session, case_ids: Sequence[int] | None = None, audit_id: int | None = None) -> bool:
     q = select(func.count()).select_from(Answer).join(Case, Case.id == Answer.case_id)
     q = q.where(Case.audit_id == audit_id) if audit_id is not None else q.where(Case.id.in_(case_ids or []))

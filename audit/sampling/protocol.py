@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
+from audit.population.summary import stratum_counts
 from audit.sampling.bands import audit_bands
 from audit.sampling.draw import SamplingError, has_answers, order_strata
 
@@ -68,10 +68,7 @@ def sample_frame(session: Session, audit: Audit) -> pd.DataFrame:
 
 def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     """Header facts and one row per stratum: N_h, n_h asked and drawn, shortfall, reserves drawn and used."""
-    frame = pd.DataFrame(session.exec(select(Person.municipality, Person.seniority_band, func.count())
-                                      .where(Person.audit_id == audit.id)
-                                      .group_by(Person.municipality, Person.seniority_band)).all(),
-                         columns=["municipality", "seniority_band", "N_h"])
+    frame = pd.DataFrame(stratum_counts(session, audit), columns=["municipality", "seniority_band", "N_h"])
     cases = sample_frame(session, audit)
     drawn = cases[~cases.is_reserve].groupby(["municipality", "seniority_band"]).size().rename("n_h")
     res = cases[cases.is_reserve].groupby(["municipality", "seniority_band"]).size().rename("reserves_drawn")

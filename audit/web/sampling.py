@@ -16,13 +16,13 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, select
 
-from audit.models import Audit, Case, User
+from audit.models import Audit, User
 from audit.permissions import require
 from audit.population.importer import PopulationError, import_population
 from audit.population.register import RegisterError
 from audit.population.summary import population_summary
 from audit.sampling.bands import audit_bands, parse_bands
-from audit.sampling.draw import SamplingError, draw_sample
+from audit.sampling.draw import SamplingError, draw_sample, has_sample
 from audit.sampling import representativeness
 from audit.sampling.protocol import protocol, protocol_csv, replace_case, sample_csv
 from audit.web.deps import DB, CurrentUser, render
@@ -42,10 +42,6 @@ def _audit_or_404(db: Session, audit_id: int) -> Audit:
     if audit is None:
         raise HTTPException(status_code=404, detail="not found")
     return audit
-
-
-def _has_sample(db: Session, audit: Audit) -> bool:
-    return db.exec(select(Case.id).where(Case.audit_id == audit.id).limit(1)).first() is not None
 
 
 def _whole(text: str, what: str) -> int:
@@ -76,7 +72,7 @@ def _page(request: Request, db: Session, user: User, audit: Audit | None, *, sta
         ctx["population"] = population_summary(db, audit)
         ctx["draw"] = draw or {"per_stratum": "5", "seed": "", "bands": _bands_text(audit), "reserves": "2"}
         ctx["municipalities"] = json.loads(audit.municipalities_json or "[]")
-        if _has_sample(db, audit):
+        if has_sample(db, audit):
             header, table = protocol(db, audit)
             ctx["header"] = header
             ctx["strata"] = table.to_dict("records")
@@ -185,7 +181,7 @@ def _csv(audit: Audit, suffix: str, text: str) -> Response:
 def _sampled_audit(db: Session, user: User, audit_id: int) -> Audit:
     require(user, "audit.manage")
     audit = _audit_or_404(db, audit_id)
-    if not _has_sample(db, audit):
+    if not has_sample(db, audit):
         raise HTTPException(status_code=409, detail="the audit has no sample yet")
     return audit
 
