@@ -24,6 +24,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from audit.population.register import VALUE_LABELS
+
 REGISTER = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin", "stratum",
             "stratum_population", "stratum_sample", "weight")
 REGISTER_LABELS = {
@@ -31,12 +33,7 @@ REGISTER_LABELS = {
     "sex": "Køn", "age": "Alder", "age_band": "Aldersgruppe", "origin": "Herkomst",
     "stratum": "Stratum (kommune|anciennitet)", "stratum_population": "Personer i stratum (N_h)",
     "stratum_sample": "Sager i stratum (n_h)", "weight": "Designvægt (N_h/n_h)"}
-REGISTER_VALUES = {
-    "sex": {"mand": "Mand", "kvinde": "Kvinde"},
-    "origin": {"dansk": "Dansk", "vestlig": "Vestlig", "ikke-vestlig": "Ikke-vestlig"},
-    "seniority_band": {"5-7": "5-7 år", "7-10": "7-10 år", "10+": "10+ år"},
-    "age_band": {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"},
-}
+REGISTER_VALUES = {**VALUE_LABELS, "seniority_band": {"5-7": "5-7 år", "7-10": "7-10 år", "10+": "10+ år"}}
 YES_NO = {"ja": "Ja", "nej": "Nej", "ikke_relevant": "Ikke relevant"}
 DUMMY_SEP = "__"
 

@@ -29,6 +29,12 @@ REGISTER_COLUMNS = ("person_id", "municipality", "seniority_years", "sex", "age"
 SPELL_COLUMNS = ("person_id", "benefit", "start", "end")
 SEXES = ("mand", "kvinde")
 ORIGINS = ("dansk", "vestlig", "ikke-vestlig")
+# Danish labels of the register codes, for every table and file that prints them.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "sex": {"mand": "Mand", "kvinde": "Kvinde"},
+    "origin": {"dansk": "Dansk", "vestlig": "Vestlig", "ikke-vestlig": "Ikke-vestlig"},
+    "age_band": {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"},
+}
 # The target group is adults on cash benefit: below 18 a person cannot be on
 # kontanthjælp in their own right, and above 80 is far past pension age, so such
 # an age is a data error, not a person to review.

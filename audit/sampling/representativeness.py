@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from audit.models import Audit, Case, Person
 from audit.population.age import AGE_BANDS, age_band
-from audit.population.register import ORIGINS, SEXES
+from audit.population.register import ORIGINS, SEXES, VALUE_LABELS
 from audit.sampling.bands import audit_band_labels
 from audit.statistics.tables import TOTAL, Table
 
@@ -27,11 +27,8 @@ VARIABLES: tuple[str, ...] = ("sex", "age_band", "origin")
 SIDES: tuple[tuple[str, str], ...] = (("population", "Population"), ("sample", "Stikprøve"))
 CODES: dict[str, tuple[str, ...]] = {"sex": SEXES, "age_band": AGE_BANDS, "origin": ("dansk", "ikke-vestlig", "vestlig")}
 assert set(CODES["origin"]) == set(ORIGINS)
-LABELS: dict[str, dict[str, str]] = {
-    "sex": {"_": "Køn", "mand": "Mand", "kvinde": "Kvinde"},
-    "age_band": {"_": "Alder", "<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"},
-    "origin": {"_": "Herkomst", "dansk": "Dansk", "ikke-vestlig": "Ikke-vestlig", "vestlig": "Vestlig"},
-}
+LABELS: dict[str, dict[str, str]] = {  # "_": the variable's own label
+    var: {"_": name, **VALUE_LABELS[var]} for var, name in (("sex", "Køn"), ("age_band", "Alder"), ("origin", "Herkomst"))}
 TITLE = "Tabel 12: Karakteristika for population og stikprøve"
 
 
