@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     session_max_age: int = 8 * 3600
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
+    # Limits on what users and files may send (audit.limits reads them; each gives a clear error).
+    max_upload_mb: int = 50            # one uploaded file or request body
+    max_import_rows: int = 2_000_000   # rows of a register extract or review sheet
+    max_cell_chars: int = 10_000       # one cell of an imported file
+    max_text_chars: int = 20_000       # one free-text answer, note, remark or reply
+    max_errors_listed: int = 500       # an import lists this many problems and counts the rest
+    max_xlsx_uncompressed_mb: int = 500  # an .xlsx may expand to at most this much XML
+    max_xlsx_ratio: int = 100          # ... and at most this many times its compressed size
 
     def resolved_database_url(self) -> str:
         if self.database_url:

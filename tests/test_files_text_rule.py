@@ -63,3 +63,26 @@ def test_workbook_text_is_never_a_formula(tmp_path, write_only: bool) -> None:  
     assert [c.value for c in cells[:len(HOSTILE)]] == [v.replace("\r", "\n") for v in HOSTILE]
     assert cells[len(HOSTILE)].value == "ctrl\ufffdchar"
     assert all(c.quotePrefix for c in cells[:4])
+
+
+def test_xlsx_zip_bomb_is_refused_before_parsing(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import zipfile
+
+    import audit.config
+    from audit import limits
+
+    monkeypatch.setenv("AUDIT_MAX_XLSX_UNCOMPRESSED_MB", "20")
+    audit.config.get_settings.cache_clear()
+    path = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("xl/worksheets/sheet1.xml", "<c>" + "0" * (30 * 1024 * 1024) + "</c>")
+    try:
+        with pytest.raises(limits.LimitExceeded, match="bomb.xlsx: the workbook expands to 30.0 MB"):
+            limits.check_xlsx_archive(path, "bomb.xlsx")
+        small = tmp_path / "ok.xlsx"
+        wb = Workbook()
+        wb.active["A1"] = "x"
+        wb.save(small)
+        limits.check_xlsx_archive(small, "ok.xlsx")
+    finally:
+        audit.config.get_settings.cache_clear()
