@@ -82,11 +82,25 @@ def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
         "latest_certificate_type": latest, "latest_certificate_reason": reason,
         "interviews_count": rng.poisson(6, n), "ordinary_hours": yes(0.15), "personal_job_broker": yes(0.65),
         "mentor": yes(0.40), "coordination_cross_disciplinary": yes(0.52), "roundtable": yes(0.23),
+        "activation_weeks_share": np.round(rng.beta(2.0, 3.5, n), 3),  # report: 36 % of the weeks
     })
     for col in ("plan_job_goal", "plan_job_goal_concrete", "exempt_225_justification", "latest_certificate_type",
                 "latest_certificate_reason"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    _describe(frame)
     return frame
+
+
+def _describe(frame: pd.DataFrame) -> None:
+    """What a real case frame carries in attrs (docs/contracts.md): each item's statistics
+    kind and its codes in the instrument's order, from the repository's instrument."""
+    from audit.demo import INSTRUMENT_FILE
+    from audit.instrument import load_instrument
+
+    inst = load_instrument(INSTRUMENT_FILE)
+    items = [i for i in inst.items_at("case") if i.name in frame.columns]
+    frame.attrs["kinds"] = {i.name: i.stats_kind for i in items if i.stats_kind is not None}
+    frame.attrs["orders"] = {i.name: i.codes for i in items if i.codes}
 
 
 def population(seed: int = 1) -> pd.DataFrame:

@@ -22,13 +22,13 @@ from audit.labels import vocabulary
 from audit.models import Answer, Audit, Case, HearingRound, Remark, utcnow
 from audit.review.answers import decode
 from audit.statistics.dataset import load_case_frame
+from audit.statistics.suppression import MARK as SUPPRESSED
 
 FEEDBACK_ITEMS = PROJECT_ROOT / "exports" / "feedback_items.yaml"
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
 BOLD = Font(bold=True)
 DECISION_DA = {"accepted": "Imødekommet", "maintained": "Fastholdt", None: ""}
 STATUS_DA = {"draft": "Kladde", "submitted": "Indsendt", "answered": "Besvaret"}
-SUPPRESSED = "x"  # a hidden cell, as in the annex
 
 
 def _header(ws, row: int, titles: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -136,4 +136,4 @@ def load_case_frame(session: Session, audit: Audit | str, statuses: Sequence[str
     from audit.sampling.bands import audit_band_labels
 
     frame.attrs["orders"]["seniority_band"] = tuple(audit_band_labels(audit))
-    return frame
+    return V.with_derived(frame)  # the report's derived variables (Table 4's profile) beside the items

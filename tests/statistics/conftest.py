@@ -9,6 +9,7 @@ import pytest
 
 from audit.instrument import Instrument
 from audit.instrument.loader import validate
+from tests.statistics.frames import as_case_frame
 
 # A few real items with the skip logic that matters for N: challenges only when
 # has_challenges = ja, job_goal_concrete only when job_goal = ja; challenge_breadth derived.
@@ -104,7 +105,7 @@ def random_frame(n: int, seed: int = 0, n_items: int = 5) -> pd.DataFrame:
         f[f"item_{i}"] = vals
     f["interviews_count"] = rng.integers(0, 25, n).astype(float)
     f.loc[rng.random(n) < .1, "interviews_count"] = np.nan
-    return f
+    return as_case_frame(f)
 
 
 @pytest.fixture
