@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.bands import Bands
-from audit.instrument.loader import (BUILTIN_LISTS, LINE_KEY, InstrumentError, Problem, content_version,
-                                     read_raw, strip_lines)
+from audit.instrument.loader import (BUILTIN_LISTS, LINE_KEY, DataFileError, InstrumentError, Problem,
+                                     content_version, read_raw, strip_lines)
 from audit.instrument.model import Choice
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "registers" / "kontanthjaelp_2022.yaml"
@@ -31,14 +31,8 @@ VARIABLE_KEYS = {"code", "type", "source", "label_da", "label_en", "values", "va
 RANGED = ("integer", "number", "date")
 
 
-class RegisterDefinitionError(ValueError):
+class RegisterDefinitionError(DataFileError):
     """The register definition has problems; ``problems`` lists every one with its line."""
-
-    def __init__(self, problems: list[Problem], source: str = "") -> None:
-        self.problems = list(problems)
-        self.source = source
-        head = f"{source}: " if source else ""
-        super().__init__(head + f"{len(self.problems)} problem(s)\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
 @dataclass(frozen=True)
