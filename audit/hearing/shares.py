@@ -59,7 +59,7 @@ def _share(t: Table, row: Any, value: Any) -> Share:
     if value not in t.counts.columns:  # nobody has that answer: 0 of N
         return Share(0 if n is not None else None, n, 0.0 if n else None)
     count = _int(t.counts.at[row, value])
-    pct = t.percents.at[row, value] if t.percents is not None else None
+    pct: Any = t.percents.at[row, value] if t.percents is not None else None
     share = None if count is None or n is None or pct is None or pd.isna(pct) else float(pct) / 100.0
     return Share(count, n, share)
 
@@ -91,7 +91,8 @@ def feedback_rows(frame: pd.DataFrame, municipality: str, items: Sequence[Mappin
         code, value = str(spec["code"]), spec.get("value", "ja")
         t = share_table(frame, code, spec.get("exclude", ()), municipality)
         shown = suppress(t, threshold) if threshold else t
-        groups = [g for g in t.counts.index if g != TOTAL and (_int(t.n_rows.get(g)) or 0) > 0]
+        sizes = t.n_rows if t.n_rows is not None else pd.Series(dtype=float)
+        groups = [g for g in t.counts.index if g != TOTAL and (_int(sizes.get(g)) or 0) > 0]
         shares = [_share(t, g, value).value for g in groups]
         values = [s for s in shares if s is not None]
         rule = shown.notes[-1] if threshold and shown.suppressed is not None \

@@ -66,7 +66,7 @@ def _hidden(t: Table, r: Any, c: Any) -> bool:
 def _at(df: pd.DataFrame | None, r: Any, c: Any) -> float:
     if df is None or r not in df.index or c not in df.columns:
         return np.nan
-    v = df.at[r, c]
+    v: Any = df.at[r, c]
     return np.nan if v is None or pd.isna(v) else float(v)
 
 
