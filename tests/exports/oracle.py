@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from audit.instrument import Instrument  # the input the tables are about, not the code checked
+
 Key = tuple[Any, Any, Any, Any]
 TOTAL = "I alt"
 HIDDEN = "x"
@@ -121,7 +123,7 @@ class Words:
     """Labels and code orders straight from the data files: the instrument's items, the
     register definition (YAML) and the annex file's derived variables."""
 
-    def __init__(self, spec: Any, instrument: Any, tdef: Any, frame: pd.DataFrame) -> None:
+    def __init__(self, spec: Any, instrument: Instrument | None, tdef: Any, frame: pd.DataFrame) -> None:
         self.register = {v["code"]: v for v in yaml.safe_load(REGISTER_FILE.read_text(encoding="utf-8"))["variables"]}
         self.spec, self.instrument, self.filter = spec, instrument, tdef.filter
         self.frame_orders = frame.attrs.get("orders", {})
@@ -379,7 +381,7 @@ def group_shares(frame: pd.DataFrame, words: Words, by: str, var: str, yes: str,
 
 
 # ----------------------------------------------------------------------------- sheets
-def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, suppress: bool = True,
+def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Instrument | None, suppress: bool = True,
                    population: pd.DataFrame | None = None) -> dict[Key, Any]:
     full = prepared(frame, spec)
     sub = table_frame(tdef, full)
