@@ -16,9 +16,21 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from audit.instrument import Instrument, Item
+from audit.population.age import AGE
+
 DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
 INSTRUMENT_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
-AGE_RANGES = {"<40": (25, 39), "40-49": (40, 49), "50-59": (50, 59), "60+": (60, 66)}
+YOUNGEST, OLDEST = 25, 66  # the demo's synthetic citizens are 25 to 66 years old
+
+
+def _age_ranges() -> dict[str, tuple[int, int]]:
+    """The ages drawn for each age band (the register definition's): its lower edge to the next one."""
+    edges = [max(YOUNGEST, e) if e != float("-inf") else YOUNGEST for e in AGE.edges] + [OLDEST + 1]
+    return {code: (int(lo), int(hi) - 1) for code, lo, hi in zip(AGE.codes, edges, edges[1:])}
+
+
+AGE_RANGES = _age_ranges()
 
 
 def load_spec() -> dict[str, Any]:
@@ -73,7 +85,7 @@ class AnswerGenerator:
     """Synthetic answers for one case, item by item in instrument order, so
     relevance sees the answers it depends on. Key items follow the report's shares."""
 
-    instrument: Any
+    instrument: Instrument
     spec: dict[str, Any]
     rng: np.random.Generator
     answers: dict[str, Any] = field(default_factory=dict)
@@ -92,7 +104,7 @@ class AnswerGenerator:
         chosen = self.rng.choice(codes, size=min(breadth, len(codes)), replace=False, p=p / p.sum())
         return sorted(str(c) for c in chosen)
 
-    def value(self, item: Any) -> Any:
+    def value(self, item: Item) -> Any:
         name, kind = item.name, item.type
         if name == "direction":
             return str(_pick(self.rng, self.spec["direction"], 1)[0])
@@ -126,7 +138,7 @@ class AnswerGenerator:
     def fill(self, level: str = "case") -> dict[str, Any]:
         inst = self.instrument
         for item in inst.items:
-            if item.type == "calculate" or item.level != level:
+            if item.is_calculated or item.level != level:
                 continue
             if not inst.applicable(self.answers).get(item.name, False):
                 continue

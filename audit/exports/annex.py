@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -24,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from audit.exports.compute import Grid, build_grid, prepare_frame
 from audit.exports.definitions import AnnexSpec
 from audit.exports.statsbridge import SUPPRESSED
+from audit.instrument import Instrument
 
 CONTENTS = "Indhold"
 SHARE_FORMAT = "0%"
@@ -312,9 +314,10 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any = None, audit_name: str = "",
-                suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: Any = None) -> list[SheetLayout]:
+def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None = None,
+                audit_name: str = "", suppress: bool = True,
+                progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+                population: pd.DataFrame | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook."""
     prepared = prepare_frame(frame, spec)

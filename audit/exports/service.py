@@ -5,17 +5,14 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
 import pandas as pd
 from sqlmodel import Session
 
-from audit.audits import get_audit
+from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
-from audit.instrument import load_instrument
+from audit.instrument import Instrument, load_instrument
 from audit.models import Audit
 from audit.sampling.representativeness import population_frame
-from audit.statistics.dataset import instrument_for
 
 INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
 
@@ -23,7 +20,7 @@ INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaire
 @dataclass
 class AuditData:
     audit: Audit
-    instrument: Any
+    instrument: Instrument
     frame: pd.DataFrame            # the reviewed cases (docs/contracts.md)
     population: pd.DataFrame | None  # the register extract, for Table 12 (loaded for the annex)
 
@@ -32,12 +29,12 @@ class AuditData:
         return self.audit.name
 
 
-def audit_instrument(audit: Audit) -> Any:
+def audit_instrument(audit: Audit) -> Instrument:
     """The instrument frozen on the audit (never today's file)."""
     return instrument_for(audit)
 
 
-def default_instrument(path: Path | None = None) -> Any:
+def default_instrument(path: Path | None = None) -> Instrument:
     """The repository's current instrument file (for definitions checks without an audit)."""
     return load_instrument(path or INSTRUMENT_FILE)
 

@@ -18,8 +18,11 @@ from audit.db import PROJECT_ROOT
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
 from audit.hearing.shares import feedback_rows
+from audit.labels import vocabulary
 from audit.models import Answer, Audit, Case, HearingRound, Remark, utcnow
 from audit.review.answers import decode
+from audit.statistics.dataset import load_case_frame
+from audit.statistics.suppression import MARK as SUPPRESSED
 
 FEEDBACK_ITEMS = PROJECT_ROOT / "exports" / "feedback_items.yaml"
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
@@ -68,6 +71,7 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str) -> bytes
     """Its cases in hearing or final, every applicable assessment with labels, and its
     submitted remarks with decisions and responses (drafts are not part of it)."""
     inst = hi.instrument_for(audit)
+    vocab = vocabulary(inst)
     cases = _cases(session, audit, municipality, ("in_hearing", "final"))
     answers = _answers(session, [c.id for c in cases])
     wb = Workbook()
@@ -83,7 +87,8 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str) -> bytes
         notes = {k: n for k, (_, n) in answers[case.id].items()}
         for theme in hi.assessment(inst, vals):
             for it in theme["items"]:
-                ws.append([case.id, case.seniority_band, f"{theme['number']} {theme['label']}".strip(), it["name"],
+                ws.append([case.id, vocab.label("seniority_band", case.seniority_band),
+                           f"{theme['number']} {theme['label']}".strip(), it["name"],
                            it["label"], it["display"], notes.get(it["name"], "")])
                 row += 1
     _widths(ws, [8, 12, 24, 26, 50, 30, 40])
@@ -118,44 +123,31 @@ def load_feedback_items(path: Path = FEEDBACK_ITEMS) -> list[dict[str, Any]]:
     return list(data.get("items", []))
 
 
-def case_rows(session: Session, audit: Audit, statuses: tuple[str, ...] = ("final",)) -> list[dict[str, Any]]:
-    """One mapping per case: municipality plus each item's value, None where not applicable."""
-    inst = hi.instrument_for(audit)
-    cases = _cases(session, audit, None, statuses)
-    answers = _answers(session, [c.id for c in cases])
-    rows = []
-    for case in cases:
-        vals = {k: v for k, (v, _) in answers[case.id].items() if v is not None}
-        applicable = inst.applicable(vals)
-        derived = {}
-        try:
-            derived = inst.derive(vals)
-        except Exception:
-            pass
-        row: dict[str, Any] = {"municipality": case.municipality, "case_id": case.id}
-        for k, v in {**vals, **{k: v for k, v in derived.items() if v is not None}}.items():
-            row[k] = v if applicable.get(k, True) else None
-        rows.append(row)
-    return rows
-
-
 def feedback_workbook(session: Session, audit: Audit, municipality: str,
-                      items_path: Path = FEEDBACK_ITEMS) -> bytes:
-    """After locking: the municipality's share (with N) next to all municipalities for each key item."""
+                      items_path: Path = FEEDBACK_ITEMS, threshold: int | None = None) -> bytes:
+    """After locking: the municipality's share (with N) next to all municipalities for each key
+    item, from the statistics room's case frame (final cases) and tables, small cells hidden
+    (`threshold`, default AUDIT_SUPPRESS_BELOW) since the workbook leaves the agency."""
     if audit.locked_at is None:
         raise HearingError("the feedback workbook is made after the audit is locked")
+    if threshold is None:
+        from audit.config import get_settings
+
+        threshold = get_settings().suppress_below
     inst = hi.instrument_for(audit)
+    vocab = vocabulary(inst)
+    frame = load_case_frame(session, audit, statuses=("final",), instrument=inst)
     specs, skipped = [], []
     for spec in load_feedback_items(items_path):
-        item = hi.item_or_none(inst, spec["code"])
-        if item is None:
+        item = inst.find(spec["code"])
+        if item is None or not item.is_case_level:
             skipped.append(spec["code"])
             continue
-        label = spec.get("label") or item.label_da
-        if not spec.get("label") and hi.kind(item) in ("single", "multiple"):
-            label = f"{label}: {hi.display(item, spec.get('value'))}"
+        label = spec.get("label") or vocab.label(item.name)
+        if not spec.get("label") and item.kind in ("single", "multiple"):
+            label = f"{label}: {vocab.label(item.name, spec.get('value'))}"
         specs.append({**spec, "label": label})
-    rows = feedback_rows(case_rows(session, audit), municipality, specs)
+    rows = feedback_rows(frame, municipality, specs, threshold)
     wb = Workbook()
     ws = wb.active
     ws.title = "Tilbagemelding"
@@ -163,16 +155,25 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (f"Revisionen er afsluttet {as_utc(audit.locked_at):%Y-%m-%d}. Andele af gennemgåede sager, uvægtede. "
                 "N = sager, hvor spørgsmålet er relevant og besvaret.")
-    _header(ws, 4, ["Spørgsmål (kode)", "Svar", "Nøgletal", f"{municipality}: andel", f"{municipality}: antal",
+    _header(ws, 4, ["Spørgsmål (kode)", "Svar (kode)", "Nøgletal", f"{municipality}: andel", f"{municipality}: antal",
                     f"{municipality}: N", "Alle kommuner: andel", "Alle kommuner: antal", "Alle kommuner: N",
                     "Gennemsnit af kommunernes andele", "Antal kommuner"])
+
+    def shown(v: Any, hidden: bool) -> Any:
+        return SUPPRESSED if hidden else v
+
     for r in rows:
-        ws.append([r.code, r.value, r.label, r.own.value, r.own.count, r.own.n, r.pooled.value, r.pooled.count,
-                   r.pooled.n, r.mean_of_municipalities, r.municipalities])
+        ws.append([r.code, r.value, r.label, shown(r.own.value, r.own.hidden), shown(r.own.count, r.own.hidden),
+                   shown(r.own.n, r.own.n is None), shown(r.pooled.value, r.pooled.hidden),
+                   shown(r.pooled.count, r.pooled.hidden), shown(r.pooled.n, r.pooled.n is None),
+                   r.mean_of_municipalities, r.municipalities])
         for col in (4, 7, 10):
             ws.cell(row=ws.max_row, column=col).number_format = "0%"
     ws.append([])
     ws.append(["Anm.: N er angivet for hvert tal. Tom andel: ingen sager med relevant svar."])
+    rule = next((r.suppression_rule for r in rows if r.suppression_rule), None)
+    if rule:
+        ws.append([f"{SUPPRESSED}: {rule}"])
     if skipped:
         ws.append([f"Ikke i instrumentet og derfor udeladt: {', '.join(skipped)}"])
     ws.append([f"Kilde: {audit.name}, sagsgennemgang; dannet {utcnow():%Y-%m-%d %H:%M} UTC."])

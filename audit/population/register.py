@@ -21,26 +21,20 @@ from typing import BinaryIO, Union
 import numpy as np
 import pandas as pd
 
+from audit.population.definition import default_definition
 from audit.population.municipalities import municipality_names
 
 Source = Union[str, Path, BinaryIO]
 
-REGISTER_COLUMNS = ("person_id", "municipality", "seniority_years", "sex", "age", "origin")
+# Codes, ranges and labels of the register variables are the register definition's
+# (registers/kontanthjaelp_2022.yaml, why each range is what it is written there).
+DEFINITION = default_definition()
+REGISTER_COLUMNS = DEFINITION.register_columns
 SPELL_COLUMNS = ("person_id", "benefit", "start", "end")
-SEXES = ("mand", "kvinde")
-ORIGINS = ("dansk", "vestlig", "ikke-vestlig")
-# Danish labels of the register codes, for every table and file that prints them.
-VALUE_LABELS: dict[str, dict[str, str]] = {
-    "sex": {"mand": "Mand", "kvinde": "Kvinde"},
-    "origin": {"dansk": "Dansk", "vestlig": "Vestlig", "ikke-vestlig": "Ikke-vestlig"},
-    "age_band": {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"},
-}
-# The target group is adults on cash benefit: below 18 a person cannot be on
-# kontanthjælp in their own right, and above 80 is far past pension age, so such
-# an age is a data error, not a person to review.
-MIN_AGE, MAX_AGE = 18, 80
-# Nobody can have been on benefit for longer than an adult working life.
-MAX_SENIORITY = 60.0
+SEXES = DEFINITION.variable("sex").codes
+ORIGINS = DEFINITION.variable("origin").codes
+MIN_AGE, MAX_AGE = int(DEFINITION.variable("age").minimum), int(DEFINITION.variable("age").maximum)
+MAX_SENIORITY = float(DEFINITION.variable("seniority_years").maximum)
 ROW_OFFSET = 2  # data index 0 is Excel row 2
 
 

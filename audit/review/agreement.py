@@ -10,9 +10,10 @@ from typing import Any, Iterable
 
 from sqlmodel import Session, select
 
+from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case
 from audit.review.answers import decode
-from audit.review.instrument import instrument_for, kind
+from audit.review.instrument import instrument_for
 
 
 def _key(value: Any) -> str:
@@ -66,7 +67,7 @@ class ItemAgreement:
                 "kappa": None if self.kappa is None else round(self.kappa, 3)}
 
 
-def pairs_by_item(session: Session, audit: Audit, inst: Any = None) -> dict[str, list[tuple[Any, Any]]]:
+def pairs_by_item(session: Session, audit: Audit, inst: Instrument | None = None) -> dict[str, list[tuple[Any, Any]]]:
     """(first, second) answer pairs per item over the double-reviewed cases, counting an
     item only where both answered it and it applies under both reviews' answers."""
     inst = inst or instrument_for(audit)
@@ -93,7 +94,7 @@ def agreement(session: Session, audit: Audit) -> list[ItemAgreement]:
     pairs = pairs_by_item(session, audit, inst)
     out = []
     for item in inst.items:
-        if item.name not in pairs or kind(item) in ("calculated", "text"):
+        if item.name not in pairs or item.type in ("calculate", "text"):
             continue
         p = pairs[item.name]
         out.append(ItemAgreement(item.name, item.label_da or item.name, len(p),

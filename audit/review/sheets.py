@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, User
 from audit.permissions import can
 from audit.review.answers import AnswerError, decode, ensure_unlocked, set_answer
-from audit.review.instrument import ParseError, format_cell, instrument_for, kind, parse
+from audit.review.instrument import ParseError, format_cell, instrument_for, parse
 
 KEY_COLUMNS = ["case_id", "municipality", "seniority_band", "status", "version"]
 
@@ -42,9 +43,8 @@ class SheetImportError(ValueError):
         super().__init__(f"{len(errors)} problem(s); nothing was imported\n" + "\n".join(lines))
 
 
-def item_columns(inst: Any) -> list[str]:
-    return [i.name for i in inst.items
-            if (getattr(i, "level", "case") or "case") == "case" and kind(i) != "calculated"]
+def item_columns(inst: Instrument) -> list[str]:
+    return [i.name for i in inst.items_at("case") if not i.is_calculated]
 
 
 def export_rows(session: Session, audit: Audit, pass_no: int = 1,

@@ -24,6 +24,7 @@ import pandas as pd
 from audit.statistics.tables import Table
 
 DEFAULT_THRESHOLD = 3
+MARK = "x"  # how a hidden cell prints in every sheet and workbook
 
 
 def note(threshold: int) -> str:

@@ -16,6 +16,7 @@ from audit.hearing.remarks import delete_draft, respond, save_draft, submit, upd
 from audit.hearing.rounds import (HearingError, as_utc, cases_in_round, close_round, deadline_passed, membership,
                                   open_round, open_round_for, round_status, rounds_of)
 from audit.hearing.workbooks import export_filename, feedback_workbook, hearing_workbook
+from audit.instrument import Instrument
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User
 from audit.permissions import require
 from audit.review.answers import AnswerError, case_answers, decode
@@ -39,21 +40,21 @@ def _back(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def _instrument(audit: Audit) -> Any:
+def _instrument(audit: Audit) -> Instrument | None:
     try:
         return hi.instrument_for(audit)
     except hi.NoInstrument:
         return None
 
 
-def _parse_proposed(inst: Any, item: str | None, raw: list[str]) -> Any:
+def _parse_proposed(inst: Instrument | None, item: str | None, raw: list[str]) -> Any:
     it = hi.item_or_none(inst, item)
     if it is None:
         return None
     values = [v for v in raw if v.strip()]
     if not values:
         return None
-    if hi.kind(it) == "multiple":
+    if it.kind == "multiple":
         return hi.parse(it, [code for v in values for code in v.replace(",", " ").split()])
     return hi.parse(it, values[0])
 
@@ -318,7 +319,7 @@ def _queue(db: Session, audit_id: int | None, municipality: str | None, status: 
         it = hi.item_or_none(inst, remark.item)
         current = case_answers(db, case.id).get(remark.item) if remark.item else None
         rows.append({"remark": remark, "case": case, "round": rnd, "audit": audit, "item": it,
-                     "kind": hi.kind(it) if it else None, "choices": hi.choices(it) if it else [],
+                     "kind": it.kind if it else None, "choices": it.options() if it else [],
                      "current": current, "current_shown": hi.display(it, current),
                      "proposed": decode(remark.proposed_value_json),
                      "proposed_shown": hi.display(it, decode(remark.proposed_value_json))})

@@ -14,13 +14,14 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
+from audit.instrument import Instrument, Item
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.permissions import require
 from audit.review import agreement as agreement_mod
 from audit.review import assignment, form as form_mod, sheets, workflow
 from audit.review.answers import (AnswerError, LockedError, VersionConflict, case_answers, municipality_answers,
                                   set_answer, set_municipality_answer)
-from audit.review.instrument import NoInstrument, ParseError, instrument_for, kind, parse
+from audit.review.instrument import NoInstrument, ParseError, instrument_for, parse
 from audit.web.deps import DB, CurrentUser, load_case, render
 
 router = APIRouter()
@@ -36,7 +37,7 @@ def _audit(db: Session, audit_id: int) -> Audit:
     return audit
 
 
-def _instrument(audit: Audit) -> Any:
+def _instrument(audit: Audit) -> Instrument:
     try:
         return instrument_for(audit)
     except NoInstrument as exc:
@@ -223,11 +224,11 @@ def case_page(request: Request, case_id: int, user: CurrentUser, db: DB, pass_no
     return render(request, "review/case.html", _case_context(db, case, user, pass_no), user=user)
 
 
-def _read_value(item: Any, form: Any) -> Any:
+def _read_value(item: Item, form: Any) -> Any:
     if form.get("clear"):
         return None
     values = form.getlist("value")
-    if kind(item) == "multiple":
+    if item.kind == "multiple":
         return parse(item, values)
     return parse(item, values[0] if values else None)
 
@@ -256,7 +257,7 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
         item = inst.item(name)
     except KeyError:
         raise HTTPException(status_code=404, detail=f"no item {name!r}") from None
-    if (getattr(item, "level", "case") or "case") != level or kind(item) == "calculated":
+    if item.level != level or item.is_calculated:
         raise HTTPException(status_code=404, detail=f"{name} is not answered here")
     post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if is_case
                 else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
@@ -454,7 +455,7 @@ def api_set_answer(case_id: int, item: str, body: AnswerIn, user: CurrentUser, d
     inst = _instrument(db.get(Audit, case.audit_id))
     try:
         it = inst.item(item)
-        if (getattr(it, "level", "case") or "case") != "case":
+        if not it.is_case_level:
             raise AnswerError(f"{item}: a municipality-level item; answer it once per municipality")
         set_answer(db, case=case, item=item, value=parse(it, body.value), user=user, note=body.note,
                    expected_version=body.expected_version, pass_no=body.pass_no, instrument=inst)
@@ -511,7 +512,7 @@ def api_set_municipality_answer(audit_id: int, municipality: str, item: str, bod
     inst = _instrument(audit)
     try:
         it = inst.item(item)
-        if (getattr(it, "level", "case") or "case") != "municipality":
+        if it.level != "municipality":
             raise AnswerError(f"{item}: a case-level item")
         set_municipality_answer(db, review=review, item=item, value=parse(it, body.value), user=user,
                                 note=body.note, expected_version=body.expected_version, instrument=inst)

@@ -48,7 +48,8 @@ def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, eng
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
     from audit.sampling.representativeness import population_frame
-    from audit.statistics.dataset import instrument_for, load_case_frame
+    from audit.audits import instrument_for
+    from audit.statistics.dataset import load_case_frame
     from tests.exports.oracle import assert_sheet_matches, expected_sheet
 
     out = tmp_path / "annex.xlsx"
@@ -121,3 +122,31 @@ def test_anonymous_is_sent_to_login(app, db_audit):  # type: ignore[no-untyped-d
     with TestClient(app) as client:
         resp = client.get(f"/exports/{db_audit.id}/annex.xlsx", headers={"accept": "application/json"})
         assert resp.status_code == 401
+
+
+def test_profile_is_a_variable_wherever_a_variable_is(db_audit, make_user, client_for, tmp_path):  # type: ignore[no-untyped-def]
+    """Table 4's four profiles (direction and age) are accepted by `audit stats`, /stats and
+    check-annex, and count what pandas counts on the audit's reviewed cases."""
+    import json
+
+    from audit.exports.synthetic import case_frame
+
+    src = case_frame(63, seed=11).head(60)  # the 60 completed cases of db_audit
+    src = src.assign(profile=[None if d is None else ("Jobrettet indsats under 50 år" if a < 50 else
+                                                      "Jobrettet indsats 50+ år") if d == "jobrettet" else
+                              {"rehabiliterende": "Rehabiliterende indsats", "fritaget": "Fritagelse"}[d]
+                              for d, a in zip(src.direction, src.age)])
+    want = src.groupby(["profile", "sex"]).size()
+    res = CliRunner().invoke(main, ["stats", "crosstab", "--audit", db_audit.name, "--row", "profile", "--col", "sex",
+                                    "--format", "json", "--no-suppress"])
+    assert res.exit_code == 0, res.output
+    got = {(r["profile"], r["sex"]): r["count"] for r in json.loads(res.output)["records"]}
+    assert got == {k: int(v) for k, v in want.items()} | {k: 0 for k in got if k not in want}
+    definitions = tmp_path / "profiles.yaml"
+    definitions.write_text("tables:\n  - {id: P1, title: Profiler, kind: crosstab, row: profile, col: sex}\n",
+                           encoding="utf-8")
+    res = CliRunner().invoke(main, ["export", "check-annex", str(definitions)])
+    assert res.exit_code == 0, res.output
+    client, _ = client_for(make_user("chef", "admin"))
+    page = client.get(f"/stats?audit_id={db_audit.id}&row=profile&col=sex")
+    assert page.status_code == 200 and "Jobrettet indsats under 50 år" in page.text

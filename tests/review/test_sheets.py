@@ -12,18 +12,18 @@ from sqlmodel import Session, select
 
 from audit.models import Answer, Audit, AuditLog, Case, utcnow
 from audit.review.answers import case_answers, set_answer
-from audit.review.instrument import choices, instrument_for, kind
+from audit.review.instrument import instrument_for
 from audit.review.sheets import SheetImportError, export_sheet, import_sheet
 
 
 def _multi_item(inst):  # type: ignore[no-untyped-def]
-    return next(i for i in inst.items if kind(i) == "multiple" and len(choices(i)) >= 2 and i.level == "case")
+    return next(i for i in inst.items if i.kind == "multiple" and len(i.codes) >= 2 and i.is_case_level)
 
 
 def _seed_answers(s, world):  # type: ignore[no-untyped-def]
     inst = instrument_for(s.get(Audit, world.audit_id))
     multi = _multi_item(inst)
-    codes = [c for c, _ in choices(multi)][:2]
+    codes = list(multi.codes[:2])
     c0, c1 = s.get(Case, world.case_ids[0]), s.get(Case, world.case_ids[1])
     set_answer(s, case=c0, item="plan_job_goal", value="ja", user=None, instrument=inst)
     set_answer(s, case=c0, item="plan_job_goal_concrete", value="nej", user=None, instrument=inst)
