@@ -17,7 +17,7 @@ from audit import limits
 
 
 class ErrorPublic(BaseModel):
-    """Every refusal: 401 login required, 403 not allowed or CSRF, 404 not found (also
+    """Every refusal: 400 unreadable body, 401 login required, 403 not allowed or CSRF, 404 not found (also
     another municipality's data and ids outside the integer range), 409 conflict,
     413 too large, 423 locked, 503 busy."""
     detail: str = Field(description="What went wrong, in words for a person")
@@ -44,6 +44,7 @@ class ConflictPublic(ErrorPublic):
 
 
 WHY = {
+    400: "The body could not be read (not UTF-8, not JSON or a broken form)",
     401: "Login required",
     403: "Not allowed for this role, or the CSRF token is missing",
     404: "Not found (also another municipality's data, and ids outside the integer range)",
@@ -67,7 +68,7 @@ def errors(*codes: int, **models: type[BaseModel]) -> dict[int | str, dict[str, 
 
 
 READ = (401, 403, 404)           # every read of an audit's data
-WRITE = (401, 403, 404, 413, 422, 503)   # every change (CSRF is a 403)
+WRITE = (400, 401, 403, 404, 413, 422, 503)   # every change (CSRF is a 403)
 
 
 def _limited(field: str):  # type: ignore[no-untyped-def]

@@ -76,9 +76,14 @@ def test_fuzz_the_api_schema_for_each_role(role, web_world, client_for, app):
                 calls[response.status_code] = calls.get(response.status_code, 0) + 1
                 case.validate_response(response, checks=CHECKS, headers=headers)
 
-            run()
+            try:
+                run()
+            except hypothesis.errors.Unsatisfiable:
+                # nothing can break the schema of an operation without inputs (GET /api/me)
+                assert mode == GenerationMode.NEGATIVE and not names, (operation.label, mode)
+    print(role, dict(sorted(calls.items())))
     # the run reached real code, not only refusals
     if role == "anonymous":
-        assert set(calls) <= {401, 403, 404, 422}, calls
-    else:
-        assert calls.get(200, 0) > 10, calls
+        assert set(calls) <= {400, 401, 403, 404, 422}, calls
+    else:  # the municipality has few operations: who it is, its cases' facts, its workbooks
+        assert calls.get(200, 0) >= {"admin": 20, "auditor": 10, "municipality": 3}[role], calls
