@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from audit import limits
 
@@ -67,19 +67,43 @@ def errors(*codes: int, **models: type[BaseModel]) -> dict[int | str, dict[str, 
     return out
 
 
-READ = (401, 403, 404)           # every read of an audit's data
+READ = (401, 403, 404, 422)      # every read of an audit's data (422: a path or query that is not its type)
 WRITE = (400, 401, 403, 404, 413, 422, 503)   # every change (CSRF is a 403)
+
+
+def _texts(value: Any) -> Any:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _texts(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _texts(k)
+            yield from _texts(v)
+
+
+def _no_nul(value: Any) -> Any:
+    for text in _texts(value):
+        if "\x00" in text:
+            raise ValueError("contains a NUL character (\\u0000), which text cannot hold")
+    return value
+
+
+def check_form_text(text: str | None, field: str) -> None:
+    """The same rules for a text typed into a page's form: ValueError naming the field."""
+    if text is None:
+        return
+    limits.check_text(text, field)
+    if "\x00" in text:
+        raise ValueError(f"{field}: contains a NUL character, which text cannot hold")
 
 
 def _limited(field: str):  # type: ignore[no-untyped-def]
     def check(value: Any) -> Any:
-        if isinstance(value, str):
-            limits.check_text(value, field)
-        elif isinstance(value, list):
-            for v in value:
-                if isinstance(v, str):
-                    limits.check_text(v, field)
-        return value
+        for text in _texts(value):
+            limits.check_text(text, field)
+        return _no_nul(value)
     return AfterValidator(check)
 
 
@@ -92,3 +116,13 @@ def limited_text(field: str) -> Any:
 def limited_value(field: str) -> Any:
     """An answer value of any type whose text parts obey the same limit."""
     return Annotated[Any, _limited(field)]
+
+
+class RequestBody(BaseModel):
+    """Base of every JSON request body: no text anywhere in it may hold a NUL character
+    (PostgreSQL cannot store one), refused with 422 naming the field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return _no_nul(value)

@@ -94,10 +94,16 @@ def test_json_text_fields_over_the_limit_answer_422_naming_the_field(engine, web
     (error,) = resp.json()["detail"]
     assert error["loc"] == ["body", "note"] and "note: 51 characters is more than the 50 allowed" in error["msg"]
     assert _put(auditor, token, url, {"value": "jobrettet", "note": "n" * 50}).status_code == 200
+    # a NUL character cannot be stored (PostgreSQL refuses it): 422 naming the field, not a 500
+    resp = _put(auditor, token, url, {"value": "jobrettet", "note": "før\x00efter"})
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["body", "note"]
     resp = _put(auditor, token, f"/api/review/cases/{case_id}/answers/challenges_other_text",
                 {"value": "v" * 51})
     assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["body", "value"]
     admin, atoken = client_for(web_world.admin)
+    resp = admin.post(f"/api/review/audits/{web_world.audit_id}/assign", json={"round_robin": ["b\x00o"]},
+                      headers={"X-CSRF-Token": atoken, "accept": "application/json"})
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["body", "round_robin"]
     resp = admin.post(f"/api/hearing/remarks/{web_world.remark_id}/respond",
                       json={"decision": "maintained", "response": "r" * 51},
                       headers={"X-CSRF-Token": atoken, "accept": "application/json"})

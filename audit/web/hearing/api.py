@@ -18,7 +18,7 @@ from audit.permissions import require
 from audit.review.answers import AnswerError, case_answers
 from audit.web.deps import DB, AuditInPath, CurrentUser, MunicipalityInPath, allowed, audit_or_404, remark_for
 from audit.web.downloads import XLSX, download, file_responses
-from audit.web.schemas import READ, WRITE, errors, limited_text, limited_value
+from audit.web.schemas import READ, WRITE, RequestBody, errors, limited_text, limited_value
 
 router = APIRouter(tags=["hearing"])
 Viewer = allowed("audit.view")
@@ -62,7 +62,7 @@ def feedback_download(scope: ExportScope, db: DB) -> Response:
 
 # --- JSON API ------------------------------------------------------------------------
 
-class RespondIn(BaseModel):
+class RespondIn(RequestBody):
     decision: str = Field(description="accepted or maintained")
     response: limited_text("response") = Field("", description="The reply to the municipality")
     value: limited_value("value") = Field(None, description="On accept: the revised answer (default the proposed one)")

@@ -18,11 +18,11 @@ from audit.hearing.lock import lock_audit
 from audit.hearing.remarks import delete_draft, respond, save_draft, submit, update_draft
 from audit.hearing.rounds import (HearingError, as_utc, close_round, deadline_passed, membership, open_round,
                                   open_round_for)
-from audit.limits import check_text
 from audit.models import Audit, Case, HearingRound, Remark, User
 from audit.review.answers import AnswerError, case_answers, decode
 from audit.web.deps import (DB, AuditIdQuery, AuditInPath, CurrentUser, RoundInPath, TextQuery, allowed,
                             audit_or_404, checked_id, load_case, remark_for, render)
+from audit.web.schemas import check_form_text
 
 router = APIRouter(include_in_schema=False)
 Manager = allowed("audit.manage")
@@ -198,7 +198,7 @@ def add_remark(request: Request, user: CurrentUser, case: OwnCase, db: DB,
                proposed: Annotated[list[str], Form()] = []):  # type: ignore[no-untyped-def]  # noqa: B006
     inst = _instrument(db.get(Audit, case.audit_id))
     try:
-        check_text(text, "remark")
+        check_form_text(text, "remark")
         value = _parse_proposed(inst, item or None, proposed)
         save_draft(db, case=case, user=user, text=text, item=item or None, proposed_value=value)
         db.commit()
@@ -218,7 +218,7 @@ def edit_remark(request: Request, user: CurrentUser, found: OwnDraft, db: DB,
     remark, case = found
     inst = _instrument(db.get(Audit, case.audit_id))
     try:
-        check_text(text, "remark")
+        check_form_text(text, "remark")
         update_draft(db, remark, user=user, text=text, proposed_value=_parse_proposed(inst, remark.item, proposed))
         db.commit()
         _flash(request, "Draft updated.")
@@ -297,7 +297,7 @@ def respond_form(request: Request, user: Responder, found: Answerable, db: DB,
     remark_id = remark.id
     inst = _instrument(db.get(Audit, case.audit_id))
     try:
-        check_text(response, "response")
+        check_form_text(response, "response")
         kwargs: dict[str, Any] = {}
         if decision == "accepted" and remark.item:
             kwargs["new_value"] = _parse_proposed(inst, remark.item, value)

@@ -22,8 +22,8 @@ from audit.web.deps import (DB, AuditInPath, AuditIdQuery, AuditorQuery, Current
                             case_for)
 from audit.web.downloads import CSV, XLSX, download, file_responses
 from audit.web.review.common import Theme7InPath, _check_pass, _editable, _instrument, _reopen
-from audit.web.schemas import (READ, WRITE, ConflictPublic, InvalidPublic, errors, limited_text,
-                               limited_value)
+from audit.web.schemas import (READ, WRITE, ConflictPublic, InvalidPublic, RequestBody, errors,
+                               limited_text, limited_value)
 
 router = APIRouter(tags=["review"])
 Viewer = allowed("audit.view")
@@ -38,7 +38,7 @@ PassNo = Annotated[int, Query(description="1 = the review, 2 = the independent s
 
 # --- request bodies --------------------------------------------------------------
 
-class AnswerIn(BaseModel):
+class AnswerIn(RequestBody):
     value: limited_value("value") = Field(
         None, description="Answer value as in docs/contracts.md (list of codes for multiple choice); null clears")
     note: limited_text("note") | None = Field(None, description="Note on the item; null leaves the note as it is")
@@ -47,19 +47,19 @@ class AnswerIn(BaseModel):
     pass_no: int = Field(1, description="1 = the review, 2 = the independent second review")
 
 
-class AssignIn(BaseModel):
+class AssignIn(RequestBody):
     auditor: str | None = None
     municipalities: list[str] = []
     round_robin: list[str] = Field([], description="Usernames; municipalities are dealt to them in turn")
 
 
-class SecondReviewIn(BaseModel):
+class SecondReviewIn(RequestBody):
     share: float = Field(0.1, gt=0, le=1)
     seed: int = Field(ge=0, le=MAX_DB_INTEGER)
     auditors: list[str]
 
 
-class CompleteIn(BaseModel):
+class CompleteIn(RequestBody):
     pass_no: int = 1
 
 

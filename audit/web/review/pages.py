@@ -12,7 +12,6 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
 from audit.audits import all_audits
-from audit.limits import LimitExceeded, check_text
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review import agreement as agreement_mod
 from audit.review import assignment, form as form_mod, workflow, worklist
@@ -22,6 +21,7 @@ from audit.review.instrument import ParseError, kind, parse
 from audit.web.deps import (DB, AuditIdQuery, AuditInPath, AuditorQuery, CurrentUser, TextQuery, allowed,
                             audit_or_404, case_for, render)
 from audit.web.review.common import Theme7InPath, _check_pass, _editable, _instrument, _reopen
+from audit.web.schemas import check_form_text
 
 router = APIRouter(include_in_schema=False)
 TZ = ZoneInfo("Europe/Copenhagen")
@@ -137,11 +137,11 @@ def case_page(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pas
 
 
 def _read_value(item: Any, form: Any) -> Any:
-    try:  # the limits on free text, before anything is parsed or stored
-        check_text(form.get("note") if isinstance(form.get("note"), str) else None, "note")
+    try:  # the rules for free text, before anything is parsed or stored
+        check_form_text(form.get("note") if isinstance(form.get("note"), str) else None, "note")
         for v in form.getlist("value"):
-            check_text(v if isinstance(v, str) else None, "answer")
-    except LimitExceeded as exc:
+            check_form_text(v if isinstance(v, str) else None, "answer")
+    except ValueError as exc:
         raise ParseError(str(exc)) from None
     if form.get("clear"):
         return None
