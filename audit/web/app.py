@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -66,5 +66,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                 return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
                               status_code=exc.status_code, user=user)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with the fields that do not match, without echoing what was sent (a refused
+        5 MB note, or personal data, does not come back in the error)."""
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     return app

@@ -93,6 +93,7 @@ def test_json_text_fields_over_the_limit_answer_422_naming_the_field(engine, web
     assert resp.status_code == 422
     (error,) = resp.json()["detail"]
     assert error["loc"] == ["body", "note"] and "note: 51 characters is more than the 50 allowed" in error["msg"]
+    assert "n" * 51 not in resp.text  # the refused text is not sent back
     assert _put(auditor, token, url, {"value": "jobrettet", "note": "n" * 50}).status_code == 200
     # a NUL character cannot be stored (PostgreSQL refuses it): 422 naming the field, not a 500
     resp = _put(auditor, token, url, {"value": "jobrettet", "note": "før\x00efter"})
