@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlmodel import Session, select
@@ -63,7 +64,9 @@ def _asgi_post(app, path: str, declared: int, chunk: int, chunks: int, headers: 
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": [(b"host", b"testserver"), (b"content-length", str(declared).encode()), *headers],
              "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
-    asyncio.run(app(scope, receive, send))
+    # its own event loop in a thread: the browser tests' Playwright may hold this thread's loop
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, pulled["bytes"]
 
