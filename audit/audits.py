@@ -154,3 +154,37 @@ def instrument_for(audit: Audit) -> "Instrument":
 def clear_instrument_cache() -> None:
     """Forget every parsed instrument (tests that reuse audit ids with other snapshots)."""
     _INSTRUMENTS.clear()
+
+
+def all_audits(session: Session, *, newest_first: bool = True) -> list[Audit]:
+    """Every audit, newest first (the pages' audit pickers) or by name."""
+    order = Audit.created_at.desc() if newest_first else Audit.name
+    return list(session.scalars(select(Audit).order_by(order)))
+
+
+def latest_audit(session: Session) -> Audit | None:
+    """The most recently created audit: the one a page shows when none is chosen."""
+    return session.scalars(select(Audit).order_by(Audit.created_at.desc()).limit(1)).first()
+
+
+@dataclass
+class AuditOverview:
+    """One audit with the counts an admin checks first."""
+    audit: Audit
+    population: int
+    cases: int                 # active cases
+    completed: int             # completed, in a comment round, or final
+    statuses: dict[str, int]   # active cases per status
+
+
+def audit_overview(session: Session) -> list[AuditOverview]:
+    """Every audit, newest first, with its population, active cases and progress."""
+    rows = []
+    for audit in all_audits(session):
+        population = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id))
+        counts = dict(session.execute(select(Case.status, func.count()).where(
+            Case.audit_id == audit.id, Case.active.is_(True)).group_by(Case.status)).all())
+        rows.append(AuditOverview(audit, population or 0, sum(counts.values()),
+                                  sum(v for k, v in counts.items() if k in ("completed", "in_hearing", "final")),
+                                  counts))
+    return rows

@@ -1,4 +1,5 @@
-"""Login, logout and the landing page each role starts from."""
+"""Login, logout and the landing page each role starts from (`/api/me` is in
+`audit.web.accounts.api`)."""
 from __future__ import annotations
 
 from typing import Annotated
@@ -9,9 +10,9 @@ from fastapi.responses import RedirectResponse
 
 from audit.auth import authenticate
 from audit.models import User
-from audit.web.deps import DB, CurrentUser, csrf_token, optional_user, render
+from audit.web.deps import DB, csrf_token, optional_user, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 
 LANDING = {"admin": "/admin", "auditor": "/review", "municipality": "/hearing"}
 
@@ -55,9 +56,3 @@ def login(request: Request, db: DB, username: Annotated[str, Form()],
 def logout(request: Request) -> RedirectResponse:
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
-
-
-@router.get("/api/me", tags=["accounts"])
-def me(user: CurrentUser) -> dict[str, str | None]:
-    """The logged-in user."""
-    return {"username": user.username, "role": user.role, "municipality": user.municipality}
