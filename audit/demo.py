@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
-INSTRUMENT_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+from audit import resources
+
+DEMO_FILE = resources.data_file("demo.yaml")
+INSTRUMENT_FILE = resources.questionnaire()
 AGE_RANGES = {"<40": (25, 39), "40-49": (40, 49), "50-59": (50, 59), "60+": (60, 66)}
 
 

@@ -14,7 +14,9 @@ from typing import Any, Iterable
 
 import yaml
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "annex_default.yaml"
+from audit import resources
+
+DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
 KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
+from audit import resources
 from audit.audits import get_audit
 from audit.exports import statsbridge
 from audit.instrument import load_instrument
@@ -17,7 +18,7 @@ from audit.models import Audit
 from audit.sampling.representativeness import population_frame
 from audit.statistics.dataset import instrument_for
 
-INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+INSTRUMENT_FILE = resources.questionnaire()
 
 
 @dataclass

@@ -14,14 +14,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
-from audit.db import PROJECT_ROOT
+from audit import resources
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
 from audit.hearing.shares import feedback_rows
 from audit.models import Answer, Audit, Case, HearingRound, Remark, utcnow
 from audit.review.answers import decode
 
-FEEDBACK_ITEMS = PROJECT_ROOT / "exports" / "feedback_items.yaml"
+FEEDBACK_ITEMS = resources.export_definition("feedback_items.yaml")
 HEADER_FILL = PatternFill("solid", fgColor="EEF1F4")
 BOLD = Font(bold=True)
 DECISION_DA = {"accepted": "Imødekommet", "maintained": "Fastholdt", None: ""}

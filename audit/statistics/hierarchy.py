@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit import resources
 from audit.statistics.variables import YES, is_missing
 
-HIERARCHIES_FILE = Path(__file__).resolve().parent.parent / "data" / "hierarchies.json"
+HIERARCHIES_FILE = resources.data_file("hierarchies.json")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
 from audit.db import get_engine
-from audit.web.deps import WEB_DIR, csrf_protect, optional_user, render
+from audit.resources import static_dir
+from audit.web.deps import csrf_protect, optional_user, render
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -31,7 +32,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
 
     from audit.web import accounts, admin
     for module in (accounts, admin):

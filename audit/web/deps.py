@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -11,11 +10,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from audit import resources
 from audit.models import User
 from audit.permissions import can
 
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+templates = Jinja2Templates(directory=str(resources.templates_dir()))
 templates.env.globals["can"] = can
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
