@@ -34,14 +34,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.mount("/static", StaticFiles(directory=str(static_dir())), name="static")
 
-    from audit.web import accounts, admin
-    for module in (accounts, admin):
-        app.include_router(module.router)
-    for name in ("review", "hearing", "statistics", "exports", "sampling"):
-        try:
-            module = __import__(f"audit.web.{name}", fromlist=["router"])
-        except ModuleNotFoundError:
-            continue
+    # Imported here, not skipped when missing: a router that fails to import fails the start.
+    from audit.web import accounts, admin, exports, hearing, review, sampling, statistics
+    for module in (accounts, admin, review, hearing, statistics, exports, sampling):
         app.include_router(module.router)
 
     @app.exception_handler(StarletteHTTPException)  # also unknown URLs and wrong methods, raised by the router
