@@ -227,7 +227,9 @@ def sample_representativeness(audit_name: str, fmt: str) -> None:
     if fmt == "table":
         click.echo(table.to_text())
     elif fmt == "csv":
-        click.echo(to_long(table).to_csv(index=False), nl=False)
+        from audit import csvio
+
+        click.echo(csvio.frame_to_text(to_long(table), csvio.SCRIPTS), nl=False)
     else:
         click.echo(to_long(table).to_json(orient="records", force_ascii=False, indent=2))
 

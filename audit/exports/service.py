@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session
 
-from audit import resources
+from audit import csvio, resources
 from audit.audits import get_audit
 from audit.exports import statsbridge
 from audit.instrument import load_instrument
@@ -70,7 +70,7 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                         population=data.population)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
-            write_raw(data.frame, out, data.instrument)
+            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE)  # a download is for a person
         elif kind == "codebook.csv":
             write_codebook_csv(data.frame, out, data.instrument)
         else:
