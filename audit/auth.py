@@ -1,6 +1,8 @@
 """Accounts: argon2 password hashes and user management used by the CLI and the login page."""
 from __future__ import annotations
 
+import os
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
@@ -8,7 +10,11 @@ from sqlmodel import Session, select
 from audit import auditlog
 from audit.models import ROLES, User
 
-_hasher = PasswordHasher()
+# argon2's defaults (RFC 9106's low-memory profile). The test suite alone sets
+# AUDIT_TEST_CHEAP_HASHES=1 (tests/conftest.py) for the cheapest parameters, since it creates
+# hundreds of users; a hash made so is upgraded to the defaults at the next login.
+_hasher = (PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+           if os.environ.get("AUDIT_TEST_CHEAP_HASHES") == "1" else PasswordHasher())
 MIN_PASSWORD_LENGTH = 10
 
 

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from audit import csvio, resources
 from audit.instrument import Instrument, Item
 from audit.population.age import AGE
 
-DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
-INSTRUMENT_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+DEMO_FILE = resources.data_file("demo.yaml")
+INSTRUMENT_FILE = resources.questionnaire()
 YOUNGEST, OLDEST = 25, 66  # the demo's synthetic citizens are 25 to 66 years old
 
 
@@ -188,7 +189,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     bind_instrument(session, audit, INSTRUMENT_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "register_demo.csv"
-        generate_population(seed, spec).to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+        csvio.write(path, *csvio.frame_rows(generate_population(seed, spec)), csvio.SCRIPTS)
         import_population(session, audit, path, progress=progress)
     draw_sample(session, audit, per_stratum=a["per_stratum"], seed=seed, reserves=a["reserves"], by="demo")
 

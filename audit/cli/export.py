@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from audit import csvio
 from audit.exports.definitions import DEFAULT_FILE, DefinitionError
 
 
@@ -73,7 +74,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
 @click.option("--audit", "audit_name", required=True, help="Name of the audit.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write: .xlsx (with codebook sheet), .csv or .sav (SPSS).")
-@click.option("--comma", is_flag=True, help="CSV with ',' and decimal point instead of Danish ';' and decimal comma.")
+@click.option("--comma", is_flag=True, help="CSV for scripts (',' and decimal point, no BOM) instead of Danish Excel's ';' and decimal comma.")
 def raw(audit_name: str, out: Path, comma: bool) -> None:
     """Write one row per case: register, design, item and calculated variables."""
     from audit.exports.raw import write_raw
@@ -81,7 +82,8 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
     data = _load(audit_name)
     bar = _progress_bar(len(data.frame), "sager")
     try:
-        n = write_raw(data.frame, out, data.instrument, sep="," if comma else ";", progress=bar.update)
+        n = write_raw(data.frame, out, data.instrument,
+                      dialect=csvio.SCRIPTS if comma else csvio.PEOPLE, progress=bar.update)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

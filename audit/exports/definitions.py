@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
+from audit import resources
 from audit.bands import Bands
 from audit.population.definition import default_definition
 from audit.statistics.variables import DERIVED, REGISTER
@@ -21,7 +22,7 @@ from audit.statistics.variables import DERIVED, REGISTER
 if TYPE_CHECKING:
     from audit.instrument import Instrument
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "annex_default.yaml"
+DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
 KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")

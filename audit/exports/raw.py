@@ -9,14 +9,13 @@ field in instrument order. A multiple-choice item is written twice:
 Missing (not applicable or unanswered) is an empty cell.
 
 Formats: XLSX (sheets `data` and `codebook`, written in streaming mode), CSV
-(UTF-8 with BOM, `;` and decimal comma as Danish Excel expects; `sep=","` gives
-plain comma/point CSV) and SPSS .sav via pyreadstat (optional dependency) with
+(audit.csvio: PEOPLE by default, UTF-8 with BOM, `;` and decimal comma as Danish Excel
+expects; SCRIPTS gives plain comma/point CSV) and SPSS .sav via pyreadstat with
 variable labels and value labels; in .sav, coded variables are stored as numbers
 1..k with the codes' labels as value labels, dummies as 0/1 with Nej/Ja.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from audit import csvio, workbook
 from audit.instrument import Instrument
 from audit.labels import vocabulary
 
@@ -126,56 +126,38 @@ def write_xlsx(frame: pd.DataFrame, out: str | Path, instrument: Instrument | No
                progress: Callable[[int], None] | None = None) -> int:
     """Streaming XLSX writer: sheet `data` (frozen header) and sheet `codebook`."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
 
     data, vars_ = wide_frame(frame, instrument)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("data")
     ws.freeze_panes = "B2"
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DCE6F1")
-    header = []
-    for v in vars_:
-        c = WriteOnlyCell(ws, value=v.name)
-        c.font, c.fill = bold, fill
-        header.append(c)
-    ws.append(header)
+    ws.append(workbook.header_row(ws, [v.name for v in vars_]))
     for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-        ws.append([None if _missing(x) else x for x in row])
+        ws.append(workbook.row(ws, [None if _missing(x) else x for x in row]))
         if progress is not None and k % 500 == 0:
             progress(500)
     if progress is not None:
         progress(len(data) % 500)
     cb = wb.create_sheet("codebook")
     for i, r in enumerate(codebook_rows(vars_)):
-        if i == 0:
-            cells = []
-            for x in r:
-                c = WriteOnlyCell(cb, value=x)
-                c.font, c.fill = bold, fill
-                cells.append(c)
-            cb.append(cells)
-        else:
-            cb.append(r)
+        cb.append(workbook.header_row(cb, r) if i == 0 else workbook.row(cb, r))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return len(data)
 
 
-def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None, sep: str = ";",
-              progress: Callable[[int], None] | None = None) -> int:
-    """UTF-8 with BOM. With sep ';' numbers use a decimal comma (Danish Excel)."""
+def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
+    """PEOPLE (Danish Excel: `;`, decimal comma, BOM) or SCRIPTS (`,`, decimal point)."""
     data, _ = wide_frame(frame, instrument)
-    decimal = "," if sep == ";" else "."
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=sep, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(list(data.columns))
+
+    def rows():  # type: ignore[no-untyped-def]
         for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-            writer.writerow(["" if _missing(x) else (repr(float(x)).replace(".", decimal)
-                                                      if isinstance(x, float) else x) for x in row])
+            yield row
             if progress is not None and k % 500 == 0:
                 progress(500)
+
+    csvio.write(out, list(data.columns), rows(), dialect)
     if progress is not None:
         progress(len(data) % 500)
     return len(data)
@@ -183,10 +165,8 @@ def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | Non
 
 def write_codebook_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None) -> int:
     _, vars_ = wide_frame(frame.head(0) if len(frame) == 0 else frame, instrument)
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh, delimiter=";")
-        rows = codebook_rows(vars_)
-        w.writerows(rows)
+    rows = codebook_rows(vars_)
+    csvio.write(out, rows[0], rows[1:], csvio.PEOPLE)
     return len(rows) - 1
 
 
@@ -231,14 +211,14 @@ def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Instrument | Non
     return len(sav)
 
 
-def write_raw(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None, sep: str = ";",
-              progress: Callable[[int], None] | None = None) -> int:
+def write_raw(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
     """Dispatch on the file extension: .xlsx, .csv or .sav."""
     suffix = Path(out).suffix.lower()
     if suffix == ".xlsx":
         return write_xlsx(frame, out, instrument, progress)
     if suffix == ".csv":
-        return write_csv(frame, out, instrument, sep, progress)
+        return write_csv(frame, out, instrument, dialect, progress)
     if suffix == ".sav":
         return write_sav(frame, out, instrument, progress)
     raise ValueError(f"unknown raw export format {suffix!r}: use .xlsx, .csv or .sav")

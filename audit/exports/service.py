@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session
 
+from audit import csvio, resources
 from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
 from audit.models import Audit
 from audit.sampling.representativeness import population_frame
 
-INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
+INSTRUMENT_FILE = resources.questionnaire()
 
 
 @dataclass
@@ -66,7 +67,7 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                         population=data.population)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
-            write_raw(data.frame, out, data.instrument)
+            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE)  # a download is for a person
         elif kind == "codebook.csv":
             write_codebook_csv(data.frame, out, data.instrument)
         else:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from audit.hearing import instrument as hi
 from audit.hearing.lock import lock_problems
 from audit.hearing.rounds import MunicipalityStatus, cases_in_round, deadline_passed, round_status, rounds_of
+from audit.instrument import Item
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality
 from audit.review.answers import case_answers, decode
 
@@ -132,7 +133,7 @@ class QueueRow:
     case: Case
     round: HearingRound
     audit: Audit
-    item: Any                 # the instrument's item, or None (a remark on the whole case)
+    item: Item | None         # the instrument's item, or None (a remark on the whole case)
     kind: str | None
     choices: list[tuple[str, str]]
     current: Any              # the case's current answer to the item

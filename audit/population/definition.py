@@ -16,12 +16,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from audit import resources
 from audit.bands import Bands
 from audit.instrument.loader import (BUILTIN_LISTS, LINE_KEY, DataFileError, InstrumentError, Problem,
                                      content_version, read_raw, strip_lines)
 from audit.instrument.model import Choice
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "registers" / "kontanthjaelp_2022.yaml"
+DEFAULT_FILE = resources.register_definition()
 
 TYPES = ("category", "yes_no", "integer", "number", "date", "id")
 SOURCES = ("register", "derived", "design")

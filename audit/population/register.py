@@ -9,7 +9,6 @@ row 1, the first data row is row 2.
 """
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from typing import BinaryIO, Union
 import numpy as np
 import pandas as pd
 
+from audit import csvio
 from audit.population.definition import default_definition
 from audit.population.municipalities import municipality_names
 
@@ -88,9 +88,7 @@ def _cell_text(value: object) -> str:
 
 
 def _sniff_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return csvio.detect_delimiter(first_line)
 
 
 def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFrame, str]:
@@ -131,18 +129,8 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
 
 
 def _read_csv(data: bytes | Path) -> pd.DataFrame:
-    head = data[:65536] if isinstance(data, bytes) else data.open("rb").read(65536)
-    last: Exception | None = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            first = head.decode(encoding, errors="strict" if len(head) < 65536 else "ignore").splitlines()
-            delimiter = _sniff_delimiter(first[0] if first else "")
-            buf = io.BytesIO(data) if isinstance(data, bytes) else data
-            return pd.read_csv(buf, sep=delimiter, dtype=str, encoding=encoding, keep_default_na=False,
-                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise ValueError(f"the file is neither UTF-8 nor Windows-1252 text ({last})")
+    """Encoding, delimiter and BOM are detected by audit.csvio, as for every CSV the tool reads."""
+    return csvio.read_frame(data)
 
 
 # ---------------------------------------------------------------- validating

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session, select
 
+from audit import csvio
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.summary import stratum_counts
@@ -97,25 +98,54 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     return header, table
 
 
+# Both files are for scripts (the agency's case-file lookup, R): csvio's SCRIPTS dialect,
+# UTF-8, comma, decimal point; person ids and reasons written as text by csvio's rule.
+DIALECT = csvio.SCRIPTS
+
+
 def sample_csv(session: Session, audit: Audit) -> str:
     """The sample as CSV text with the export columns: what `audit sample export` writes
     and the admin page downloads, so both give the same file."""
     frame = sample_frame(session, audit)[EXPORT_COLUMNS]
-    return frame.astype({"reserve_rank": "Int64"}).to_csv(index=False)  # rank 1, not 1.0
+    rows = ([c, p, m, b, w, str(bool(r)),  # is_reserve as True/False, as it always was
+             None if pd.isna(k) else int(k)]  # rank 1, not 1.0
+            for c, p, m, b, w, r, k in frame.itertuples(index=False, name=None))
+    return csvio.to_text(EXPORT_COLUMNS, rows, DIALECT)
+
+
+def _comment_json(value: object) -> str:
+    """JSON for a `# key: value` line whose strings carry no delimiter: a comma or semicolon
+    inside a string (a replacement reason, the audit's name) is written as its JSON escape,
+    so a spreadsheet splitting the line at the delimiter can never start a cell with text a
+    person typed. Every cell after the first then starts with the space after a separator."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace(",", "\\u002c").replace(";", "\\u003b")
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):  # numpy scalars
+        return _comment_json(value.item())
+    if isinstance(value, float) and value != value:
+        return "null"
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_comment_json(str(k))}: {_comment_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_comment_json(v) for v in value) + "]"
+    return _comment_json(str(value))
 
 
 def protocol_csv(session: Session, audit: Audit) -> str:
-    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata."""
+    """The sampling protocol as CSV text: header facts as `# key: value` lines (the value as
+    JSON), then the strata."""
     header, table = protocol(session, audit)
-    lines = [f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n" for key, value in header.items()]
-    return "".join(lines) + table.to_csv(index=False)
+    lines = [f"# {key}: {_comment_json(value)}\r\n" for key, value in header.items()]
+    return "".join(lines) + csvio.frame_to_text(table, DIALECT)
 
 
 def export_sample(session: Session, audit: Audit, out: Path) -> Path:
     """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    with out.open("w", encoding=DIALECT.encoding, newline="") as fh:
         fh.write(sample_csv(session, audit))
     proto = out.with_suffix(".protocol.csv")
-    with proto.open("w", encoding="utf-8", newline="") as fh:
+    with proto.open("w", encoding=DIALECT.encoding, newline="") as fh:
         fh.write(protocol_csv(session, audit))
     return proto

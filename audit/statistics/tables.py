@@ -7,7 +7,6 @@ notes from here, so a figure cannot differ between outputs.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -15,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from audit import csvio
 
 TOTAL = "I alt"
 SOURCE = "Sagsgennemgang i kommunerne"
@@ -167,10 +168,9 @@ class Table:
         kwargs.setdefault("indent", 2)
         return json.dumps(self.to_dict(), **kwargs)
 
-    def to_csv(self) -> str:
-        buf = io.StringIO()
-        pd.DataFrame.from_records(self.to_records()).to_csv(buf, index=False)
-        return buf.getvalue()
+    def to_csv(self, dialect: csvio.Dialect = csvio.SCRIPTS) -> str:
+        """The long records as CSV (audit.csvio; SCRIPTS by default: what `--format csv` prints)."""
+        return csvio.frame_to_text(pd.DataFrame.from_records(self.to_records()), dialect)
 
     # ------------------------------------------------------------------ display
     def display_frame(self) -> pd.DataFrame:

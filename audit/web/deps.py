@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
@@ -17,14 +16,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from audit import resources
 from audit.limits import valid_id
 from audit.models import Audit, Case, HearingRound, Remark, User
 from audit.permissions import can, require
 
-# Where the templates and static files are found: here and nowhere else.
-WEB_DIR = FilePath(__file__).resolve().parent.parent.parent / "web"
-TEMPLATES_DIR = WEB_DIR / "templates"
-STATIC_DIR = WEB_DIR / "static"
+# Where the templates and static files are found: here and nowhere else (audit.resources).
+TEMPLATES_DIR = resources.templates_dir()
+STATIC_DIR = resources.static_dir()
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["can"] = can
 

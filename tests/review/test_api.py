@@ -81,10 +81,10 @@ def test_api_assign_second_review_agreement_progress_and_sheet(world, client_for
     progress = admin.get(f"/api/review/audits/{world.audit_id}/progress").json()
     assert {p["municipality"]: p["total"] for p in progress} == {"København": 2, "Odense": 3}
     sheet = admin.get(f"/api/review/audits/{world.audit_id}/sheet?format=csv")
-    assert sheet.status_code == 200 and sheet.text.lstrip("\ufeff").startswith("case_id,municipality")
+    assert sheet.status_code == 200 and sheet.content.startswith("\ufeffcase_id;municipality".encode())  # Danish Excel
     import csv
     import io
-    rows = list(csv.reader(io.StringIO(sheet.text.lstrip("\ufeff"))))
+    rows = list(csv.reader(io.StringIO(sheet.text.lstrip("\ufeff")), delimiter=";"))
     rows[1][rows[0].index("plan_job_goal")] = "måske"
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)

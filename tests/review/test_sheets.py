@@ -71,8 +71,8 @@ def test_round_trip(engine, world, tmp_path: Path, suffix):
 
 def _read(path: Path):  # type: ignore[no-untyped-def]
     if path.suffix == ".csv":
-        with path.open(encoding="utf-8-sig") as fh:
-            data = list(csv.reader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            data = list(csv.reader(fh, delimiter=";"))  # the sheet is for Danish Excel
     else:
         ws = load_workbook(path).active
         data = [["" if v is None else v for v in r] for r in ws.iter_rows(values_only=True)]
@@ -81,14 +81,14 @@ def _read(path: Path):  # type: ignore[no-untyped-def]
 
 def _write_cell(path: Path, case_id: int, column: str, value) -> None:  # type: ignore[no-untyped-def]
     if path.suffix == ".csv":
-        with path.open(encoding="utf-8-sig") as fh:
-            data = list(csv.reader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            data = list(csv.reader(fh, delimiter=";"))
         col = data[0].index(column)
         for r in data[1:]:
             if r[0] == str(case_id):
                 r[col] = value
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
-            csv.writer(fh).writerows(data)
+            csv.writer(fh, delimiter=";").writerows(data)
         return
     wb = load_workbook(path)
     ws = wb.active
