@@ -44,3 +44,14 @@ def assessment(inst: Any, answers: dict[str, Any]) -> list[dict[str, Any]]:
                                "display": display(item, value), "kind": kind(item),
                                "choices": choices(item)})
     return [themes[k] for k in sorted(themes)]
+
+
+def case_assessment(session: Any, case: Any, inst: Any, *, actor: Any) -> list[dict[str, Any]]:
+    """The assessment of one case as the hearing case page shows it (`assessment` of its
+    review answers), logged as a view of the case for `actor` (audit.access)."""
+    from audit import access
+    from audit.review.answers import case_answers
+
+    if actor is not None:
+        access.record(session, actor, what="hearing case page", cases=[case.id], audit_id=case.audit_id)
+    return assessment(inst, case_answers(session, case.id))

@@ -14,6 +14,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
+from audit import access
 from audit.db import PROJECT_ROOT
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
@@ -64,11 +65,15 @@ def _answers(session: Session, case_ids: list[int]) -> dict[int, dict[str, tuple
     return out
 
 
-def hearing_workbook(session: Session, audit: Audit, municipality: str) -> bytes:
+def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor: Any) -> bytes:
     """Its cases in hearing or final, every applicable assessment with labels, and its
-    submitted remarks with decisions and responses (drafts are not part of it)."""
+    submitted remarks with decisions and responses (drafts are not part of it).
+    Logged as a download (web) or export (CLI) of those cases for `actor` (audit.access)."""
     inst = hi.instrument_for(audit)
     cases = _cases(session, audit, municipality, ("in_hearing", "final"))
+    if actor is not None:
+        access.record(session, actor, what="hearing workbook", nature=access.FILE, cases=[c.id for c in cases],
+                      audit_id=audit.id)
     answers = _answers(session, [c.id for c in cases])
     wb = Workbook()
     ws = wb.active
@@ -140,10 +145,14 @@ def case_rows(session: Session, audit: Audit, statuses: tuple[str, ...] = ("fina
 
 
 def feedback_workbook(session: Session, audit: Audit, municipality: str,
-                      items_path: Path = FEEDBACK_ITEMS) -> bytes:
-    """After locking: the municipality's share (with N) next to all municipalities for each key item."""
+                      items_path: Path = FEEDBACK_ITEMS, *, actor: Any) -> bytes:
+    """After locking: the municipality's share (with N) next to all municipalities for each key item.
+    Logged for `actor` as a use of every case it aggregates (audit.access)."""
     if audit.locked_at is None:
         raise HearingError("the feedback workbook is made after the audit is locked")
+    if actor is not None:
+        access.record(session, actor, what="feedback workbook", nature=access.FILE,
+                      cases=[c.id for c in _cases(session, audit, None, ("final",))], audit_id=audit.id)
     inst = hi.instrument_for(audit)
     specs, skipped = [], []
     for spec in load_feedback_items(items_path):

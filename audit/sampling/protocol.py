@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlmodel import Session, select
 
+from audit import access
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.summary import stratum_counts
@@ -97,25 +99,32 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     return header, table
 
 
-def sample_csv(session: Session, audit: Audit) -> str:
+def sample_csv(session: Session, audit: Audit, *, actor: Any) -> str:
     """The sample as CSV text with the export columns: what `audit sample export` writes
-    and the admin page downloads, so both give the same file."""
+    and the admin page downloads, so both give the same file. Logged for `actor` (audit.access)."""
     frame = sample_frame(session, audit)[EXPORT_COLUMNS]
+    if actor is not None:
+        access.record(session, actor, what="sample.csv", nature=access.FILE, cases=frame["case_id"].tolist(),
+                      audit_id=audit.id)
     return frame.astype({"reserve_rank": "Int64"}).to_csv(index=False)  # rank 1, not 1.0
 
 
-def protocol_csv(session: Session, audit: Audit) -> str:
-    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata."""
+def protocol_csv(session: Session, audit: Audit, *, actor: Any) -> str:
+    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata.
+    Logged for `actor` with the replaced cases and their reserves it names (audit.access)."""
     header, table = protocol(session, audit)
+    if actor is not None:
+        named = [int(v) for r in header.get("replacements", []) for v in (r["case_id"], r["replaced_by_case_id"])]
+        access.record(session, actor, what="protocol.csv", nature=access.FILE, cases=named, audit_id=audit.id)
     lines = [f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n" for key, value in header.items()]
     return "".join(lines) + table.to_csv(index=False)
 
 
-def export_sample(session: Session, audit: Audit, out: Path) -> Path:
+def export_sample(session: Session, audit: Audit, out: Path, *, actor: Any) -> Path:
     """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
     with out.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(sample_csv(session, audit))
+        fh.write(sample_csv(session, audit, actor=actor))
     proto = out.with_suffix(".protocol.csv")
     with proto.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(protocol_csv(session, audit))
+        fh.write(protocol_csv(session, audit, actor=actor))
     return proto

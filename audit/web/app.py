@@ -31,6 +31,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    from audit.access import RequestContext
+    app.add_middleware(RequestContext)  # page or API, client address: for the access log
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
     from audit.web import accounts, admin

@@ -52,7 +52,7 @@ def download(audit_id: int, kind: str, user: CurrentUser, db: DB) -> Response:
         raise HTTPException(status_code=404, detail="not found")
     if db.get(Audit, audit_id) is None:
         raise HTTPException(status_code=404, detail="not found")
-    data = load_audit_data(db, audit_id, with_population=kind == "annex.xlsx")
+    data = load_audit_data(db, audit_id, with_population=kind == "annex.xlsx", actor=user, purpose=kind)
     try:
         body, media = render_bytes(kind, data)
     except DefinitionError as exc:

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from audit import access
 from audit.hearing import instrument as hi
 from audit.hearing.lock import lock_audit, lock_problems
 from audit.hearing.remarks import delete_draft, respond, save_draft, submit, update_draft
@@ -231,7 +232,7 @@ def case_page(request: Request, case_id: int, user: CurrentUser, db: DB):  # typ
         shown[r.id] = hi.display(it, value)
         raw[r.id] = " ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
     return render(request, "hearing/case.html",
-                  {"case": case, "audit": audit, "themes": hi.assessment(inst, case_answers(db, case.id)),
+                  {"case": case, "audit": audit, "themes": hi.case_assessment(db, case, inst, actor=user),
                    "round": rnd, "writable": closed_why is None, "closed_why": closed_why,
                    "by_item": by_item, "proposed_shown": shown, "proposed_raw": raw, "flash": _pop_flash(request),
                    "drafts": [r for r in remarks if r.status == "draft"]}, user=user)
@@ -332,8 +333,11 @@ def remark_queue(request: Request, user: CurrentUser, db: DB, audit_id: int | No
     status = status if status in ("submitted", "answered") else None
     municipalities = db.exec(select(RoundMunicipality.municipality).distinct()
                              .order_by(RoundMunicipality.municipality)).all()
+    rows = _queue(db, audit_id, municipality or None, status)
+    if rows:  # the queue shows each remarked item's current assessment
+        access.record(db, user, what="remark queue", cases=[r["case"].id for r in rows], audit_id=audit_id)
     return render(request, "hearing/remarks.html",
-                  {"rows": _queue(db, audit_id, municipality or None, status), "audits": db.exec(select(Audit)).all(),
+                  {"rows": rows, "audits": db.exec(select(Audit)).all(),
                    "municipalities": municipalities, "f_audit": audit_id, "f_municipality": municipality or "",
                    "f_status": status or "", "flash": _pop_flash(request)}, user=user)
 
@@ -372,7 +376,7 @@ def _export_scope(db: Session, user: User, audit_id: int, municipality: str) -> 
 def hearing_download(audit_id: int, municipality: str, user: CurrentUser, db: DB) -> Response:
     """The municipality's hearing workbook: its cases, their assessments, its remarks and the responses."""
     audit = _export_scope(db, user, audit_id, municipality)
-    data = hearing_workbook(db, audit, municipality)
+    data = hearing_workbook(db, audit, municipality, actor=user)
     return Response(data, media_type=XLSX, headers={
         "content-disposition": f'attachment; filename="{export_filename(audit, municipality, "hoering")}"'})
 
@@ -383,7 +387,7 @@ def feedback_download(audit_id: int, municipality: str, user: CurrentUser, db: D
     audit = _export_scope(db, user, audit_id, municipality)
     if audit.locked_at is None:
         raise HTTPException(status_code=409, detail="the feedback workbook is available once the audit is locked")
-    data = feedback_workbook(db, audit, municipality)
+    data = feedback_workbook(db, audit, municipality, actor=user)
     return Response(data, media_type=XLSX, headers={
         "content-disposition": f'attachment; filename="{export_filename(audit, municipality, "tilbagemelding")}"'})
 

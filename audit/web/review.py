@@ -206,8 +206,8 @@ def agreement_page(request: Request, audit_id: int, user: CurrentUser, db: DB): 
 def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: Any) -> dict[str, Any]:
     audit = db.get(Audit, case.audit_id)
     inst = _instrument(audit)
-    view = form_mod.case_form(db, case, pass_no, inst)
-    ctx = {"case": case, "audit": audit, "facts": form_mod.case_facts(db, case), "form": view, "pass_no": pass_no,
+    view = form_mod.case_form(db, case, pass_no, inst, actor=user)
+    ctx = {"case": case, "audit": audit, "facts": form_mod.case_facts(db, case, actor=user), "form": view, "pass_no": pass_no,
            "editable": _editable(case, pass_no) and audit.locked_at is None,
            "post_url": f"/review/cases/{case.id}/answer?pass_no={pass_no}",
            "labels": workflow.STATUS_LABELS, "missing": None,
@@ -272,7 +272,7 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
     if is_case and not _editable(owner, pass_no):
         ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
         return _fragment(request, user, ctx)
-    build = (lambda: form_mod.case_form(db, owner, pass_no, inst)) if is_case \
+    build = (lambda: form_mod.case_form(db, owner, pass_no, inst, actor=None)) if is_case \
         else (lambda: form_mod.municipality_form(db, owner, inst))
     try:
         value = _read_value(item, form)
@@ -420,7 +420,7 @@ def _api_error(exc: Exception) -> JSONResponse:
 def case_facts(case_id: int, user: CurrentUser, db: DB) -> dict:
     """Register facts of one sampled case (no more personal data than the review needs)."""
     case = load_case(db, user, case_id)
-    return form_mod.case_facts(db, case)
+    return form_mod.case_facts(db, case, actor=user)
 
 
 @router.get("/api/review/cases", tags=["review"])
@@ -438,8 +438,8 @@ def api_case_form(case_id: int, user: CurrentUser, db: DB, pass_no: int = 1) -> 
     """The case form: themes, items with applicability, values, notes, answered/applicable counts."""
     case = load_case(db, user, case_id, "case.edit")
     _check_pass(user, case, pass_no)
-    view = form_mod.case_form(db, case, pass_no, _instrument(db.get(Audit, case.audit_id)))
-    return {"case": form_mod.case_facts(db, case), **view.to_dict()}
+    view = form_mod.case_form(db, case, pass_no, _instrument(db.get(Audit, case.audit_id)), actor=user)
+    return {"case": form_mod.case_facts(db, case, actor=user), **view.to_dict()}
 
 
 @router.put("/api/review/cases/{case_id}/answers/{item}", tags=["review"],
@@ -464,7 +464,7 @@ def api_set_answer(case_id: int, item: str, body: AnswerIn, user: CurrentUser, d
     except (ParseError, AnswerError) as exc:
         db.rollback()
         return _api_error(exc)
-    view = form_mod.case_form(db, case, body.pass_no, inst)
+    view = form_mod.case_form(db, case, body.pass_no, inst, actor=None)
     return {"version": case.version, "status": case.status, "answered": view.answered,
             "applicable_count": view.applicable, "applicable": {i.name: i.applicable for i in view.items}}
 
@@ -598,7 +598,7 @@ def api_export_sheet(audit_id: int, user: CurrentUser, db: DB,
     require(user, "export.all")
     audit = _audit(db, audit_id)
     _instrument(audit)
-    header, rows = sheets.export_rows(db, audit)
+    header, rows = sheets.export_rows(db, audit, actor=user)
     tmp = Path(tempfile.mkdtemp()) / f"answers_{audit.id}.{format}"
     sheets.write_sheet(tmp, header, rows)
     return FileResponse(tmp, filename=f"answers_{audit.name}.{format}")

@@ -191,14 +191,14 @@ def sample_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
     """The sample as `audit sample export` writes it: case_id, person_id, municipality,
     seniority_band, weight, is_reserve, reserve_rank (reserves included)."""
     audit = _sampled_audit(db, user, audit_id)
-    return _csv(audit, "sample.csv", sample_csv(db, audit))
+    return _csv(audit, "sample.csv", sample_csv(db, audit, actor=user))
 
 
 @router.get("/sampling/{audit_id}/protocol.csv", tags=["sampling"])
 def protocol_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
     """The sampling protocol as `audit sample export` writes it next to the sample."""
     audit = _sampled_audit(db, user, audit_id)
-    return _csv(audit, "sample.protocol.csv", protocol_csv(db, audit))
+    return _csv(audit, "sample.protocol.csv", protocol_csv(db, audit, actor=user))
 
 
 # Last, so the downloads above match first.
