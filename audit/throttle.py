@@ -63,6 +63,14 @@ def locked_until(session: Session, username: str, address: str | None, now: date
     return max((_utc(u) for u in rows), default=None)
 
 
+def account_locked_until(session: Session, username: str, now: datetime | None = None) -> datetime | None:
+    """The end of the pause in force for this name (not its address), or None."""
+    rows = session.exec(select(LoginLock.until).where(LoginLock.kind == "account",
+                                                      LoginLock.key == account_key(username),
+                                                      LoginLock.until > (now or utcnow()))).all()
+    return max((_utc(u) for u in rows), default=None)
+
+
 def lock_duration(level: int, limits: Limits) -> timedelta:
     return min(limits.lockout * (2 ** (level - 1)), limits.lockout_max)
 
