@@ -203,7 +203,8 @@ def uses_for_person(session: Session, person_id: str, *, actor: User | Actor | N
     audits_in = {a for _, a in people}
     if actor is not None:
         case_ids = session.exec(select(Case.id).where(Case.person_pk.in_([p for p, _ in people]))).all() if people else []
-        record(session, actor, what="access log of a person", cases=case_ids)
+        record(session, actor, what="access log of a person", cases=case_ids,
+               audit_id=next(iter(audits_in)) if len(audits_in) == 1 else None)
     names = dict(session.exec(select(Audit.id, Audit.name)).all())
     out: list[Use] = []
     for log, case_id in session.exec(select(AccessLog, AccessCase.case_id)
