@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, select
 
 from audit.models import AuditLog, LogChain, User, utcnow
@@ -69,25 +69,29 @@ def entry_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
     return hashlib.sha256(canonical(fields, prev_hash)).hexdigest()
 
 
+_TAKE = text("UPDATE logchain SET last_id = last_id + 1 WHERE name = :n RETURNING last_id, last_hash")
+_MOVE = text("UPDATE logchain SET last_hash = :h WHERE name = :n")
+
+
 def take_head(session: Session, chain: str) -> tuple[int, str]:
     """Lock the chain head for this transaction and return (next id, previous hash).
     The UPDATE both reserves the id and holds the lock until commit or rollback."""
-    row = session.execute(text("UPDATE logchain SET last_id = last_id + 1 WHERE name = :n "
-                               "RETURNING last_id, last_hash"), {"n": chain}).first()
+    row = session.connection().execute(_TAKE, {"n": chain}).first()
     if row is None:
         raise RuntimeError(f"the {chain} chain has no head; run `audit db upgrade`")
     return int(row[0]), str(row[1])
 
 
 def move_head(session: Session, chain: str, new_hash: str) -> None:
-    session.execute(text("UPDATE logchain SET last_hash = :h WHERE name = :n"), {"h": new_hash, "n": chain})
+    session.connection().execute(_MOVE, {"h": new_hash, "n": chain})
 
 
 def record(session: Session, *, user: User | None, entity: str, entity_id: Any = None,
            field: str | None = None, old: Any = None, new: Any = None,
            reason: str | None = None, audit_id: int | None = None) -> AuditLog:
     """Append one row to the trail in the caller's transaction, so the change
-    and its log entry are committed (or rolled back) together."""
+    and its log entry are committed (or rolled back) together. Returns the entry as
+    written (a detached object: the row is inserted at once, not at the next flush)."""
     new_id, prev = take_head(session, "auditlog")
     fields = {
         "id": new_id,
@@ -103,10 +107,11 @@ def record(session: Session, *, user: User | None, entity: str, entity_id: Any =
         "reason": reason,
     }
     digest = entry_hash(fields, prev)
-    row = AuditLog(**fields, prev_hash=prev, entry_hash=digest)
-    session.add(row)
+    # Core statements on the session's connection: no autoflush of the caller's pending objects
+    # and no ORM unit of work per entry (an import writes tens of thousands of entries).
+    session.connection().execute(insert(AuditLog), {**fields, "prev_hash": prev, "entry_hash": digest})
     move_head(session, "auditlog", digest)
-    return row
+    return AuditLog(**fields, prev_hash=prev, entry_hash=digest)
 
 
 # --- verification -----------------------------------------------------------------
