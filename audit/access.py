@@ -19,7 +19,8 @@ The access log is its own hash chain (chain "accesslog" in `LogChain`, same cano
 as the audit trail, see audit.auditlog, with the sorted [case_id, person_id] pairs as field
 "cases"), append-only by the same triggers. Each entry is written and committed in its own
 transaction before the data is handed out: a use is never handed out without its entry, and
-an entry stays even if the request fails later. Within one HTTP request the same use (same
+an entry stays even if the request fails later. (On SQLite, when the caller's transaction
+already writes, the entry joins that transaction instead: SQLite has one writer at a time.) Within one HTTP request the same use (same
 user, kind and cases) is written once, so a page that reads a case twice logs one view.
 """
 from __future__ import annotations
@@ -122,28 +123,42 @@ def record(session: Session, actor: User | Actor, *, what: str, nature: str = VI
         if key in info.logged:
             return None
         info.logged.add(key)
+    if _writes_on_sqlite(session):
+        # SQLite has one writer: this transaction already holds the lock, so a second
+        # connection would wait for it. The entry joins the caller's transaction instead.
+        return _write(session, who, kind, what, case_ids, audit_id, population)
     with Session(session.get_bind()) as s:
-        persons: dict[int, str] = {}
-        for start in range(0, len(case_ids), 5000):
-            chunk = case_ids[start:start + 5000]
-            persons.update(s.exec(select(Case.id, Person.person_id).join(Person, Person.id == Case.person_pk)
-                                  .where(Case.id.in_(chunk))).all())
-        links = [[cid, persons.get(cid, "")] for cid in case_ids]
-        new_id, prev = auditlog.take_head(s, "accesslog")
-        fields = {"id": new_id, "at": utcnow(), "user_id": who.user_id, "username": who.username[:80],
-                  "kind": kind, "what": what[:80], "audit_id": audit_id, "population": bool(population),
-                  "n_cases": len(case_ids), "address": (who.address or None) and who.address[:64]}
-        digest = _hash(fields, links, prev)
-        row = AccessLog(**fields, prev_hash=prev, entry_hash=digest)
-        s.add(row)
-        s.flush()
-        if links:
-            s.execute(insert(AccessCase), [{"access_id": new_id, "case_id": c, "person_id": p} for c, p in links])
-        auditlog.move_head(s, "accesslog", digest)
+        row = _write(s, who, kind, what, case_ids, audit_id, population)
         s.commit()
-        s.refresh(row)
-        s.expunge(row)
     return row
+
+
+def _writes_on_sqlite(session: Session) -> bool:
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+def _write(s: Session, who: Actor, kind: str, what: str, case_ids: list[int], audit_id: int | None,
+           population: bool) -> AccessLog:
+    persons: dict[int, str] = {}
+    for start in range(0, len(case_ids), 5000):
+        chunk = case_ids[start:start + 5000]
+        persons.update(s.exec(select(Case.id, Person.person_id).join(Person, Person.id == Case.person_pk)
+                              .where(Case.id.in_(chunk))).all())
+    links = [[cid, persons.get(cid, "")] for cid in case_ids]
+    new_id, prev = auditlog.take_head(s, "accesslog")
+    fields = {"id": new_id, "at": utcnow(), "user_id": who.user_id, "username": who.username[:80],
+              "kind": kind, "what": what[:80], "audit_id": audit_id, "population": bool(population),
+              "n_cases": len(case_ids), "address": (who.address or None) and who.address[:64]}
+    digest = _hash(fields, links, prev)
+    conn = s.connection()
+    conn.execute(insert(AccessLog), {**fields, "prev_hash": prev, "entry_hash": digest})
+    if links:
+        conn.execute(insert(AccessCase), [{"access_id": new_id, "case_id": c, "person_id": p} for c, p in links])
+    auditlog.move_head(s, "accesslog", digest)
+    return AccessLog(**fields, prev_hash=prev, entry_hash=digest)
 
 
 # --- verification -------------------------------------------------------------------------

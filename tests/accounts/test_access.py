@@ -198,3 +198,20 @@ def test_the_access_log_is_chained_and_append_only(engine, world, client_for):
     assert not verdict.intact and verdict.broken_id == 2
     result = CliRunner().invoke(main, ["log", "verify"])
     assert result.exit_code == 1 and "access log: BROKEN: accesslog: entry 2" in result.output
+
+
+def test_a_use_inside_a_writing_transaction_does_not_wait_for_itself(engine, world):
+    """On SQLite a transaction that already writes holds the only write lock: the entry joins it
+    (on PostgreSQL it is committed on its own). Either way it is there, and nothing hangs."""
+    from audit import auditlog
+
+    with Session(engine) as s:
+        auditlog.record(s, user=None, entity="test", new="a write first")
+        case = s.get(Case, world.odense[0])
+        from audit.review.form import case_form
+        case_form(s, case, actor=access.cli_actor("ada"))
+        s.commit()
+    [(entry, links)] = _entries(engine)
+    assert entry.what == "case form" and links == [(world.odense[0], _person_of(engine, world.odense[0]))]
+    with Session(engine) as s:
+        assert access.verify(s).intact and auditlog.verify(s).intact
