@@ -156,13 +156,13 @@ def test_every_export_writes_user_text_as_text(engine, make_user, tmp_path: Path
     audit_id, instrument_file = _build(engine, make_user, tmp_path)
     with Session(engine) as s:
         audit = s.get(Audit, audit_id)
-        hearing = hearing_workbook(s, audit, "Odense")
-        feedback = feedback_workbook(s, audit, "Odense")
+        hearing = hearing_workbook(s, audit, "Odense", actor=None)
+        feedback = feedback_workbook(s, audit, "Odense", actor=None)
         sample_path = tmp_path / "sample.csv"
-        protocol_path = export_sample(s, audit, sample_path)
-        export_sheet(s, audit, tmp_path / "answers.xlsx")
-        export_sheet(s, audit, tmp_path / "answers.csv")
-        data = load_audit_data(s, audit_id, with_population=True)
+        protocol_path = export_sample(s, audit, sample_path, actor=None)
+        export_sheet(s, audit, tmp_path / "answers.xlsx", actor=None)
+        export_sheet(s, audit, tmp_path / "answers.csv", actor=None)
+        data = load_audit_data(s, audit_id, with_population=True, actor=None, purpose="annex.xlsx")
     files = {kind: render_bytes(kind, data)[0] for kind in ("annex.xlsx", "data.xlsx", "data.csv", "data.sav",
                                                              "codebook.csv")}
     write_codebook(load_instrument(instrument_file), tmp_path / "codebook.xlsx")

@@ -27,13 +27,14 @@ def export() -> None:
     """
 
 
-def _load(audit_name: str, with_population: bool = False):  # type: ignore[no-untyped-def]
+def _load(audit_name: str, purpose: str, with_population: bool = False):  # type: ignore[no-untyped-def]
+    from audit.access import cli_actor
     from audit.db import session_scope
     from audit.exports.service import load_audit_data
 
     with session_scope() as session:
         try:
-            return load_audit_data(session, audit_name, with_population)
+            return load_audit_data(session, audit_name, with_population, actor=cli_actor(), purpose=purpose)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -50,7 +51,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
 
-    data = _load(audit_name, with_population=True)
+    data = _load(audit_name, "annex.xlsx", with_population=True)
     try:
         spec = load_definitions(definitions, instrument=data.instrument)
     except DefinitionError as exc:
@@ -79,7 +80,7 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
     """Write one row per case: register, design, item and calculated variables."""
     from audit.exports.raw import write_raw
 
-    data = _load(audit_name)
+    data = _load(audit_name, "data" + out.suffix.lower())
     bar = _progress_bar(len(data.frame), "sager")
     try:
         n = write_raw(data.frame, out, data.instrument,
@@ -100,7 +101,7 @@ def codebook(audit_name: str, out: Path) -> None:
     relevance) or the audit's instrument codebook (.xlsx, by the instrument room)."""
     from audit.exports.raw import write_codebook_csv
 
-    data = _load(audit_name)
+    data = _load(audit_name, "codebook" + out.suffix.lower())
     if out.suffix.lower() == ".xlsx":
         if data.instrument is None:
             raise click.ClickException("the audit has no instrument bound: no instrument codebook")

@@ -189,10 +189,11 @@ def sample_replace(audit_name: str, case_id: int, reason: str, force: bool, as_u
 def sample_export(audit_name: str, out: Path) -> None:
     """Write the sample CSV (case_id, person_id, municipality, seniority_band, weight, is_reserve,
     reserve_rank) and the sampling protocol as OUT with suffix .protocol.csv."""
+    from audit.access import cli_actor
     from audit.sampling.protocol import export_sample
 
     with session_scope() as session:
-        proto = export_sample(session, _audit(session, audit_name), out)
+        proto = export_sample(session, _audit(session, audit_name), out, actor=cli_actor())
     click.echo(f"wrote {out} and {proto}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from sqlmodel import Session
 
-from audit import csvio, resources
+from audit import access, csvio, resources
 from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
@@ -40,13 +40,24 @@ def default_instrument(path: Path | None = None) -> Instrument:
     return load_instrument(path or INSTRUMENT_FILE)
 
 
-def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False) -> AuditData:
+# File kinds whose content is derived from personal data (logged); the codebooks list variables only.
+PERSONAL_KINDS = ("annex.xlsx", "data.xlsx", "data.csv", "data.sav")
+
+
+def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False, *,
+                    actor: Any, purpose: str) -> AuditData:
     """The audit, its instrument and case frame; the register population (for Table 12)
-    only when asked, since the raw data and codebook do not need it."""
+    only when asked, since the raw data and codebook do not need it. `purpose` is the file
+    kind made from it (annex.xlsx, data.xlsx/csv/sav, codebook.csv/xlsx); for the kinds in
+    PERSONAL_KINDS the use is logged for `actor`, with every case of the frame (audit.access)."""
     audit = get_audit(session, name_or_id)
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
     population = population_frame(session, audit) if with_population else None
+    if actor is not None and purpose in PERSONAL_KINDS:
+        cases = frame["case_id"].tolist() if "case_id" in frame.columns else []
+        access.record(session, actor, what=purpose, nature=access.FILE, cases=cases, audit_id=audit.id,
+                      population=population is not None)
     session.expunge(audit)
     return AuditData(audit, instrument, frame, population)
 

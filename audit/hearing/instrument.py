@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
 from audit.audits import NoInstrument, clear_instrument_cache, instrument_for
 from audit.instrument import Instrument, Item
+from audit.models import Case
 from audit.review.instrument import parse
 
 __all__ = ["NoInstrument", "assessment", "clear_cache", "display", "instrument_for", "item_or_none", "parse"]
@@ -50,3 +53,14 @@ def assessment(inst: Instrument, answers: dict[str, Any]) -> list[dict[str, Any]
                                "display": item.display(value), "kind": item.kind,
                                "choices": item.options()})
     return [themes[k] for k in sorted(themes)]
+
+
+def case_assessment(session: Session, case: Case, inst: Instrument, *, actor: Any) -> list[dict[str, Any]]:
+    """The assessment of one case as the hearing case page shows it (`assessment` of its
+    review answers), logged as a view of the case for `actor` (audit.access)."""
+    from audit import access
+    from audit.review.answers import case_answers
+
+    if actor is not None:
+        access.record(session, actor, what="hearing case page", cases=[case.id], audit_id=case.audit_id)
+    return assessment(inst, case_answers(session, case.id))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit import access
 from audit.hearing import instrument as hi
 from audit.hearing.lock import lock_problems
 from audit.hearing.rounds import MunicipalityStatus, cases_in_round, deadline_passed, round_status, rounds_of
@@ -146,8 +147,9 @@ class QueueRow:
 
 
 def remark_queue(session: Session, audit_id: int | None = None, municipality: str | None = None,
-                 status: str | None = None) -> list[QueueRow]:
-    """Submitted and answered remarks (never drafts), oldest first, with the current answer."""
+                 status: str | None = None, *, actor: Any) -> list[QueueRow]:
+    """Submitted and answered remarks (never drafts), oldest first, with the current answer.
+    Logged for `actor` as a view of the remarked cases' assessments (audit.access)."""
     query = (select(Remark, Case, HearingRound, Audit).join(Case, Case.id == Remark.case_id)
              .join(HearingRound, HearingRound.id == Remark.round_id).join(Audit, Audit.id == HearingRound.audit_id)
              .where(Remark.status != "draft"))
@@ -167,6 +169,8 @@ def remark_queue(session: Session, audit_id: int | None = None, municipality: st
                              kind=it.kind if it else None, choices=it.options() if it else [],
                              current=current, current_shown=hi.display(it, current),
                              proposed=proposed, proposed_shown=hi.display(it, proposed)))
+    if rows and actor is not None:  # the queue shows each remarked item's current assessment
+        access.record(session, actor, what="remark queue", cases=[r.case.id for r in rows], audit_id=audit_id)
     return rows
 
 

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
-from audit import resources, workbook
+from audit import access, resources, workbook
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
 from audit.hearing.shares import feedback_rows
@@ -68,12 +68,16 @@ def _answers(session: Session, case_ids: list[int]) -> dict[int, dict[str, tuple
     return out
 
 
-def hearing_workbook(session: Session, audit: Audit, municipality: str) -> bytes:
+def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor: Any) -> bytes:
     """Its cases in hearing or final, every applicable assessment with labels, and its
-    submitted remarks with decisions and responses (drafts are not part of it)."""
+    submitted remarks with decisions and responses (drafts are not part of it).
+    Logged as a download (web) or export (CLI) of those cases for `actor` (audit.access)."""
     inst = hi.instrument_for(audit)
     vocab = vocabulary(inst)
     cases = _cases(session, audit, municipality, ("in_hearing", "final"))
+    if actor is not None:
+        access.record(session, actor, what="hearing workbook", nature=access.FILE, cases=[c.id for c in cases],
+                      audit_id=audit.id)
     answers = _answers(session, [c.id for c in cases])
     wb = Workbook()
     ws = wb.active
@@ -121,12 +125,17 @@ def load_feedback_items(path: Path = FEEDBACK_ITEMS) -> list[dict[str, Any]]:
 
 
 def feedback_workbook(session: Session, audit: Audit, municipality: str,
-                      items_path: Path = FEEDBACK_ITEMS, threshold: int | None = None) -> bytes:
+                      items_path: Path = FEEDBACK_ITEMS, threshold: int | None = None, *,
+                      actor: Any) -> bytes:
     """After locking: the municipality's share (with N) next to all municipalities for each key
     item, from the statistics room's case frame (final cases) and tables, small cells hidden
-    (`threshold`, default AUDIT_SUPPRESS_BELOW) since the workbook leaves the agency."""
+    (`threshold`, default AUDIT_SUPPRESS_BELOW) since the workbook leaves the agency.
+    Logged for `actor` as a use of every case it aggregates (audit.access)."""
     if audit.locked_at is None:
         raise HearingError("the feedback workbook is made after the audit is locked")
+    if actor is not None:
+        access.record(session, actor, what="feedback workbook", nature=access.FILE,
+                      cases=[c.id for c in _cases(session, audit, None, ("final",))], audit_id=audit.id)
     if threshold is None:
         from audit.config import get_settings
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit import access
 from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
@@ -142,8 +143,14 @@ def build(inst: Instrument, rows: dict[str, Answer], level: str, version: int) -
                     applicability=applicable)
 
 
-def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Instrument | None = None) -> FormView:
+def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Instrument | None = None, *,
+              actor: Any) -> FormView:
+    """The case's assessment as a form. `actor` (the user, or audit.access.cli_actor()) is
+    logged as a view of the case (audit.access); None only for a re-computation that hands out
+    nothing new (the applicability after the same user's save)."""
     inst = instrument or instrument_for(session.get(Audit, case.audit_id))
+    if actor is not None:
+        access.record(session, actor, what="case form", cases=[case.id], audit_id=case.audit_id)
     return build(inst, _rows(session, Answer.case_id, case.id, pass_no), "case", case.version)
 
 
@@ -153,9 +160,11 @@ def municipality_form(session: Session, review: MunicipalityReview,
     return build(inst, _rows(session, Answer.municipality_review_id, review.id, 1), "municipality", review.version)
 
 
-def case_facts(session: Session, case: Case) -> dict[str, Any]:
+def case_facts(session: Session, case: Case, *, actor: Any) -> dict[str, Any]:
     """Register facts shown at the top: never more personal data than the review needs
-    (no person id, exact age or birth date)."""
+    (no person id, exact age or birth date). A use logged for `actor` (audit.access)."""
+    if actor is not None:
+        access.record(session, actor, what="case facts", cases=[case.id], audit_id=case.audit_id)
     person = session.get(Person, case.person_pk)
     return {"case_id": case.id, "audit_id": case.audit_id, "municipality": case.municipality,
             "seniority_band": case.seniority_band, "sex": person.sex if person else None,

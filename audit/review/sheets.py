@@ -48,7 +48,8 @@ def item_columns(inst: Instrument) -> list[str]:
 
 
 def export_rows(session: Session, audit: Audit, pass_no: int = 1,
-                municipality: str | None = None) -> tuple[list[str], list[list[Any]]]:
+                municipality: str | None = None, *, actor: Any) -> tuple[list[str], list[list[Any]]]:
+    """The wide sheet's header and rows; logged as a file of these cases for `actor` (audit.access)."""
     inst = instrument_for(audit)
     items = item_columns(inst)
     by_name = {i.name: i for i in inst.items}
@@ -56,6 +57,11 @@ def export_rows(session: Session, audit: Audit, pass_no: int = 1,
     if municipality:
         query = query.where(Case.municipality == municipality)
     cases = session.exec(query.order_by(Case.municipality, Case.seniority_band, Case.id)).all()
+    if actor is not None:
+        from audit import access
+
+        access.record(session, actor, what=f"answer sheet (pass {pass_no})", nature=access.FILE,
+                      cases=[c.id for c in cases], audit_id=audit.id)
     answers: dict[int, dict[str, Any]] = {c.id: {} for c in cases}
     if cases:
         for a in session.exec(select(Answer).join(Case, Case.id == Answer.case_id).where(
@@ -92,8 +98,8 @@ def write_sheet(path: str | Path, header: list[str], rows: list[list[Any]]) -> N
     wb.save(path)
 
 
-def export_sheet(session: Session, audit: Audit, path: str | Path, pass_no: int = 1) -> int:
-    header, rows = export_rows(session, audit, pass_no)
+def export_sheet(session: Session, audit: Audit, path: str | Path, pass_no: int = 1, *, actor: Any) -> int:
+    header, rows = export_rows(session, audit, pass_no, actor=actor)
     write_sheet(path, header, rows)
     return len(rows)
 

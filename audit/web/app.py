@@ -43,6 +43,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    from audit.access import RequestContext
+    app.add_middleware(RequestContext)  # page or API, client address: for the access log
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.mount("/static/swagger-ui", apidocs.swagger_ui_files(), name="swagger-ui")

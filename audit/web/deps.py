@@ -66,13 +66,15 @@ async def csrf_protect(request: Request) -> None:
 
 
 def optional_user(request: Request, db: DB) -> User | None:
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    """The user of the request's server-side session (audit.sessions), if it is live."""
+    from audit.sessions import resolve
+
+    token = request.session.get("sid")
+    if token is None:
         return None
-    user = db.get(User, user_id)
-    if user is None or not user.is_active:
-        request.session.clear()
-        return None
+    user = resolve(db, token)
+    if user is None:
+        request.session.pop("sid", None)
     return user
 
 

@@ -66,7 +66,7 @@ def _round_with_responses(s, world):  # type: ignore[no-untyped-def]
 def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine, world):
     with Session(engine) as s:
         _, a, b = _round_with_responses(s, world)
-        data = hearing_workbook(s, s.get(Audit, world.audit_id), "Odense")
+        data = hearing_workbook(s, s.get(Audit, world.audit_id), "Odense", actor=None)
     wb = load_workbook(BytesIO(data))
     assert wb.sheetnames == ["Vurderinger", "Bemærkninger"]
     ws = wb["Vurderinger"]
@@ -101,13 +101,13 @@ def test_feedback_workbook_only_after_lock_with_shares_next_to_all_municipalitie
         rnd, a, b = _round_with_responses(s, world)
         audit = s.get(Audit, world.audit_id)
         with pytest.raises(HearingError, match="after the audit is locked"):
-            feedback_workbook(s, audit, "Odense")
+            feedback_workbook(s, audit, "Odense", actor=None)
         respond(s, b, "maintained", "Fastholdt", world.auditor)
         close_round(s, rnd, world.admin)
         lock_audit(s, audit, world.admin)
         s.commit()
-        data = feedback_workbook(s, audit, "Odense", threshold=1)  # 1: nothing hidden, every count shown
-        hidden = load_workbook(BytesIO(feedback_workbook(s, audit, "Odense")))["Tilbagemelding"]
+        data = feedback_workbook(s, audit, "Odense", threshold=1, actor=None)  # 1: nothing hidden, every count shown
+        hidden = load_workbook(BytesIO(feedback_workbook(s, audit, "Odense", actor=None)))["Tilbagemelding"]
     ws = load_workbook(BytesIO(data))["Tilbagemelding"]
     assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
     assert ws["D4"].value == "Odense: andel" and ws["G4"].value == "Alle kommuner: andel"
@@ -141,7 +141,7 @@ def test_feedback_items_unknown_to_the_instrument_are_listed_not_dropped(engine,
         for cid in world.odense + world.kbh:  # locking finalises completed cases even without a round
             assert s.get(Case, cid).status == "final"
         s.commit()
-        data = feedback_workbook(s, audit, "København", items_path=items, threshold=1)
+        data = feedback_workbook(s, audit, "København", items_path=items, threshold=1, actor=None)
     ws = load_workbook(BytesIO(data))["Tilbagemelding"]
     rows = _rows(ws, 5)
     assert rows[0][:9] == ["direction", "fritaget", "Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?: "

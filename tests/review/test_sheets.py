@@ -46,7 +46,7 @@ def test_round_trip(engine, world, tmp_path: Path, suffix):
         inst, multi, codes = _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / f"answers{suffix}"
-        assert export_sheet(s, audit, path) == 5
+        assert export_sheet(s, audit, path, actor=None) == 5
         header, rows = _read(path)
         assert header[:5] == ["case_id", "municipality", "seniority_band", "status", "version"]
         assert "plan_job_goal" in header and multi.name in header
@@ -133,7 +133,7 @@ def test_every_import_error_names_file_row_column_value_and_writes_nothing(engin
         inst, multi, _ = _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / "offline.xlsx"
-        export_sheet(s, audit, path)
+        export_sheet(s, audit, path, actor=None)
         # one good change that must not be written either
         _write_cell(path, world.case_ids[1], "plan_job_goal", "ja")
         mutate, column, why = CASES[kind_]
@@ -158,7 +158,7 @@ def test_import_refuses_locked_audit_other_auditors_cases_completed_cases_and_ba
         _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / "a.xlsx"
-        export_sheet(s, audit, path)
+        export_sheet(s, audit, path, actor=None)
         before = _snapshot(s)
         # cy may not edit Odense's cases
         with pytest.raises(SheetImportError, match="cy may not edit"):

@@ -30,7 +30,7 @@ def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> R
     if kind not in KINDS:
         raise HTTPException(status_code=404, detail="not found")
     try:
-        data = load_audit_data(db, audit.name, with_population=kind == "annex.xlsx")
+        data = load_audit_data(db, audit.name, with_population=kind == "annex.xlsx", actor=user, purpose=kind)
     except ValueError as exc:  # no instrument bound yet
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     try:

@@ -42,21 +42,21 @@ ExportScope = Annotated[tuple[Audit, str], Depends(_export_scope)]
 
 @router.get("/hearing/export/{audit_id}/{municipality}/hearing.xlsx", response_class=Response,
             responses={**file_responses(XLSX), **errors(*READ, 422)})
-def hearing_download(scope: ExportScope, db: DB) -> Response:
+def hearing_download(scope: ExportScope, user: CurrentUser, db: DB) -> Response:
     """The municipality's hearing workbook: its cases, their assessments, its remarks and the responses."""
     audit, municipality = scope
-    data = hearing_workbook(db, audit, municipality)
+    data = hearing_workbook(db, audit, municipality, actor=user)
     return download(data, XLSX, export_filename(audit, municipality, "hoering"))
 
 
 @router.get("/hearing/export/{audit_id}/{municipality}/feedback.xlsx", response_class=Response,
             responses={**file_responses(XLSX), **errors(*READ, 409, 422)})
-def feedback_download(scope: ExportScope, db: DB) -> Response:
+def feedback_download(scope: ExportScope, user: CurrentUser, db: DB) -> Response:
     """After locking: the municipality's shares next to all municipalities for the key items."""
     audit, municipality = scope
     if audit.locked_at is None:
         raise HTTPException(status_code=409, detail="the feedback workbook is available once the audit is locked")
-    data = feedback_workbook(db, audit, municipality)
+    data = feedback_workbook(db, audit, municipality, actor=user)
     return download(data, XLSX, export_filename(audit, municipality, "tilbagemelding"))
 
 

@@ -181,7 +181,7 @@ def _case_page(request: Request, db: Session, user: User, case: Case, *, typed: 
         shown[r.id] = hi.display(it, value)
         raw[r.id] = " ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
     return render(request, "hearing/case.html",
-                  {"case": case, "audit": audit, "themes": hi.assessment(inst, case_answers(db, case.id)),
+                  {"case": case, "audit": audit, "themes": hi.case_assessment(db, case, inst, actor=user),
                    "round": rnd, "writable": closed_why is None, "closed_why": closed_why,
                    "by_item": by_item, "proposed_shown": shown, "proposed_raw": raw,
                    "flash": flash or _pop_flash(request), "typed": typed or {},
@@ -266,7 +266,7 @@ def _queue_page(request: Request, db: Session, user: User, audit_id: int | None,
                 status_code: int = 200):  # type: ignore[no-untyped-def]
     status = status if status in ("submitted", "answered") else None
     return render(request, "hearing/remarks.html",
-                  {"rows": overview.remark_queue(db, audit_id, municipality or None, status),
+                  {"rows": overview.remark_queue(db, audit_id, municipality or None, status, actor=user),
                    "audits": all_audits(db), "municipalities": overview.round_municipalities(db),
                    "f_audit": audit_id, "f_municipality": municipality or "", "f_status": status or "",
                    "flash": flash or _pop_flash(request), "typed": typed or {}},

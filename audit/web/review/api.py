@@ -211,9 +211,9 @@ def _work_item(row: worklist.WorkRow) -> WorkItemPublic:
 # --- cases -------------------------------------------------------------------------------
 
 @router.get("/api/cases/{case_id}", responses=errors(*READ))
-def case_facts(case: CaseToView, db: DB) -> CaseFactsPublic:
+def case_facts(user: CurrentUser, case: CaseToView, db: DB) -> CaseFactsPublic:
     """Register facts of one sampled case (no more personal data than the review needs)."""
-    return CaseFactsPublic(**form_mod.case_facts(db, case))
+    return CaseFactsPublic(**form_mod.case_facts(db, case, actor=user))
 
 
 @router.get("/api/review/cases", responses=errors(401, 403, 404, 422))
@@ -228,8 +228,8 @@ def api_work_list(user: Viewer, db: DB, audit_id: AuditIdQuery, auditor: Auditor
 def api_case_form(user: CurrentUser, case: CaseToEdit, db: DB, pass_no: PassNo = 1) -> CaseFormPublic:
     """The case form: themes, items with applicability, values, notes, answered/applicable counts."""
     _check_pass(user, case, pass_no)
-    view = form_mod.case_form(db, case, pass_no, _instrument(db.get(Audit, case.audit_id)))
-    return CaseFormPublic(case=form_mod.case_facts(db, case), **view.to_dict())
+    view = form_mod.case_form(db, case, pass_no, _instrument(db.get(Audit, case.audit_id)), actor=user)
+    return CaseFormPublic(case=form_mod.case_facts(db, case, actor=user), **view.to_dict())
 
 
 @router.put("/api/review/cases/{case_id}/answers/{item}",
@@ -254,7 +254,7 @@ def api_set_answer(user: CurrentUser, case: CaseToEdit, item: str, body: AnswerI
     except (ParseError, AnswerError) as exc:
         db.rollback()
         return _api_error(exc)
-    view = form_mod.case_form(db, case, body.pass_no, inst)
+    view = form_mod.case_form(db, case, body.pass_no, inst, actor=None)
     return {"version": case.version, "status": case.status, "answered": view.answered,
             "applicable_count": view.applicable, "applicable": {i.name: i.applicable for i in view.items}}
 
@@ -388,7 +388,7 @@ def api_export_sheet(user: Exporter, audit: AuditInPath, db: DB,
                      format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx") -> Response:
     """The audit's answers as a wide sheet: one row per case, one column per item code (admin)."""
     _instrument(audit)
-    header, rows = sheets.export_rows(db, audit)
+    header, rows = sheets.export_rows(db, audit, actor=user)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d) / f"answers_{audit.id}.{format}"
         sheets.write_sheet(tmp, header, rows)

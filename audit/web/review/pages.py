@@ -121,8 +121,8 @@ def agreement_page(request: Request, user: StatsViewer, audit: AuditInPath, db: 
 def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: Any) -> dict[str, Any]:
     audit = db.get(Audit, case.audit_id)
     inst = _instrument(audit)
-    view = form_mod.case_form(db, case, pass_no, inst)
-    ctx = {"case": case, "audit": audit, "facts": form_mod.case_facts(db, case), "form": view, "pass_no": pass_no,
+    view = form_mod.case_form(db, case, pass_no, inst, actor=user)
+    ctx = {"case": case, "audit": audit, "facts": form_mod.case_facts(db, case, actor=user), "form": view, "pass_no": pass_no,
            "editable": _editable(case, pass_no) and audit.locked_at is None,
            "post_url": f"/review/cases/{case.id}/answer?pass_no={pass_no}",
            "labels": workflow.STATUS_LABELS, "missing": None,
@@ -191,7 +191,7 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
     if is_case and not _editable(owner, pass_no):
         ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
         return _fragment(request, user, ctx)
-    build = (lambda: form_mod.case_form(db, owner, pass_no, inst)) if is_case \
+    build = (lambda: form_mod.case_form(db, owner, pass_no, inst, actor=None)) if is_case \
         else (lambda: form_mod.municipality_form(db, owner, inst))
     try:
         value = _read_value(item, form)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from audit.models import Audit
 from audit.sampling.draw import has_sample
 from audit.sampling.protocol import protocol_csv, sample_csv
-from audit.web.deps import DB, AuditInPath, allowed
+from audit.web.deps import DB, AuditInPath, CurrentUser, allowed
 from audit.web.downloads import CSV, download, file_responses, slug
 from audit.web.schemas import READ, errors
 
@@ -30,14 +30,14 @@ SampledAudit = Annotated[Audit, Depends(_sampled_audit)]
 
 @router.get("/sampling/{audit_id}/sample.csv", response_class=Response,
             responses={**file_responses(CSV), **errors(*READ, 409, 422)})
-def sample_download(audit: SampledAudit, db: DB) -> Response:
+def sample_download(audit: SampledAudit, user: CurrentUser, db: DB) -> Response:
     """The sample as `audit sample export` writes it: case_id, person_id, municipality,
     seniority_band, weight, is_reserve, reserve_rank (reserves included)."""
-    return download(sample_csv(db, audit), CSV, f"{slug(audit.name)}_sample.csv")
+    return download(sample_csv(db, audit, actor=user), CSV, f"{slug(audit.name)}_sample.csv")
 
 
 @router.get("/sampling/{audit_id}/protocol.csv", response_class=Response,
             responses={**file_responses(CSV), **errors(*READ, 409, 422)})
-def protocol_download(audit: SampledAudit, db: DB) -> Response:
+def protocol_download(audit: SampledAudit, user: CurrentUser, db: DB) -> Response:
     """The sampling protocol as `audit sample export` writes it next to the sample."""
-    return download(protocol_csv(db, audit), CSV, f"{slug(audit.name)}_sample.protocol.csv")
+    return download(protocol_csv(db, audit, actor=user), CSV, f"{slug(audit.name)}_sample.protocol.csv")
