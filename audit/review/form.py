@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from audit.models import Answer, Audit, Case, MunicipalityReview, Person
+from audit.models import Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
-from audit.review.answers import decode
+from audit.review.answers import OPEN_STATUSES, decode, read_state
 from audit.review.instrument import choices, display, instrument_for, kind
 
-EDITABLE_STATUSES = ("not_started", "in_progress")
+EDITABLE_STATUSES = OPEN_STATUSES
 
 
 @dataclass
@@ -116,14 +116,12 @@ class FormView:
                            for t in self.themes]}
 
 
-def _rows(session: Session, column: Any, owner_id: int, pass_no: int) -> dict[str, Answer]:
-    return {a.item: a for a in session.exec(select(Answer).where(column == owner_id, Answer.pass_no == pass_no)).all()}
-
-
-def build(inst: Any, rows: dict[str, Answer], level: str, version: int) -> FormView:
+def build(inst: Any, rows: dict[str, Any], level: str, version: int,
+          evaluated: tuple[dict[str, bool], dict[str, Any]] | None = None) -> FormView:
+    """The form from stored rows (anything with `value_json` and `note`) and, when the
+    caller has it, the skip-logic state of those answers (else evaluated once here)."""
     answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
-    applicable = inst.applicable(answers)
-    derived = inst.derive(answers) if any(getattr(i, "calculation", None) for i in inst.items) else {}
+    applicable, derived = evaluated if evaluated is not None else inst.evaluate(answers)
     theme_labels = {t[0]: t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
     for item in inst.items:
@@ -146,12 +144,12 @@ def build(inst: Any, rows: dict[str, Answer], level: str, version: int) -> FormV
 
 def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Any = None) -> FormView:
     inst = instrument or instrument_for(session.get(Audit, case.audit_id))
-    return build(inst, _rows(session, Answer.case_id, case.id, pass_no), "case", case.version)
+    return build(inst, read_state(session, case, pass_no).rows, "case", case.version)
 
 
 def municipality_form(session: Session, review: MunicipalityReview, instrument: Any = None) -> FormView:
     inst = instrument or instrument_for(session.get(Audit, review.audit_id))
-    return build(inst, _rows(session, Answer.municipality_review_id, review.id, 1), "municipality", review.version)
+    return build(inst, read_state(session, review, 1).rows, "municipality", review.version)
 
 
 def case_facts(session: Session, case: Case) -> dict[str, Any]:
@@ -164,18 +162,13 @@ def case_facts(session: Session, case: Case) -> dict[str, Any]:
             "origin": person.origin if person else None, "status": case.status}
 
 
-def state(inst: Any, answers: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
-    """Applicability and calculated values for a set of answers: what a save can change elsewhere."""
-    calculated = any(getattr(i, "calculation", None) for i in inst.items)
-    return inst.applicable(answers), (inst.derive(answers) if calculated else {})
-
-
 def changed_items(before: tuple[dict[str, bool], dict[str, Any]], after: FormView) -> list[ItemView]:
-    """Items whose applicability (or calculated value) differs from the state `before` a save."""
-    applicable, derived = before
+    """Items whose applicability (or calculated value) differs from the state `before` a save
+    (applicability and effective values, as `Instrument.evaluate` gives them)."""
+    applicable, values = before
     out = []
     for item in after.items:
         if bool(applicable.get(item.name, True)) != item.applicable or \
-                (item.kind == "calculated" and derived.get(item.name) != item.value):
+                (item.kind == "calculated" and values.get(item.name) != item.value):
             out.append(item)
     return out

@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
 from audit.db import get_engine
-from audit.web.deps import WEB_DIR, csrf_protect, optional_user, render
+from audit.web.deps import WEB_DIR, csrf_protect, optional_user, render, route_permission
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -19,7 +19,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app = FastAPI(
         title="Case-file audit",
         summary="Review of long-term cash-benefit cases: sample, review, comment rounds, statistics.",
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(route_permission)],
     )
     app.state.engine = engine or get_engine()
     app.state.settings = settings

@@ -76,6 +76,33 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def route_permission(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
+    """App-wide: every route declares its action in `audit.permissions.ROUTES`; the role
+    check happens here, before the route looks at any resource. A route that declares
+    nothing is refused (and tests/test_permissions_routes.py fails)."""
+    from audit import permissions
+
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    action = permissions.ROUTES.get((request.method if request.method != "HEAD" else "GET", template or ""))
+    if action is None:
+        action = permissions.route_action(request.method, request.url.path)
+    if action is None:
+        raise HTTPException(status_code=403, detail="this route declares no permission rule")
+    if action == permissions.PUBLIC:
+        return
+    if user is None:
+        raise HTTPException(status_code=401, detail="login required")
+    if action == permissions.LOGGED_IN:
+        return
+    refusal = permissions.decide(user, action)
+    if refusal is not None:
+        # a municipality user asking for another role's page about an id gets 404, as for foreign data
+        status = 404 if user.role == "municipality" and request.path_params and refusal.status == 403 \
+            else refusal.status
+        raise HTTPException(status_code=status, detail="not found" if status == 404 else refusal.reason)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, user: User | None = None):  # type: ignore[no-untyped-def]
     ctx = {"user": user, "csrf_token": csrf_token(request)}

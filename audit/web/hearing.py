@@ -13,11 +13,11 @@ from sqlmodel import Session, select
 from audit.hearing import instrument as hi
 from audit.hearing.lock import lock_audit, lock_problems
 from audit.hearing.remarks import delete_draft, respond, save_draft, submit, update_draft
-from audit.hearing.rounds import (HearingError, as_utc, cases_in_round, close_round, deadline_passed, membership,
-                                  open_round, open_round_for, round_status, rounds_of)
+from audit.hearing.rounds import (HearingError, as_utc, cases_in_round, close_round, comment_window, deadline_passed,
+                                  membership, open_round, open_round_for, round_status, rounds_of)
 from audit.hearing.workbooks import export_filename, feedback_workbook, hearing_workbook
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User
-from audit.permissions import require
+from audit.permissions import refusal_for, require
 from audit.review.answers import AnswerError, case_answers, decode
 from audit.web.deps import DB, CurrentUser, load_case, render
 
@@ -83,21 +83,11 @@ def _municipality_case(db: Session, user: User, case_id: int) -> Case:
 
 
 def _writable(db: Session, case: Case) -> tuple[HearingRound | None, str | None]:
-    """(open round, None) when remarks can be written on the case; else (round or None, why not)."""
-    audit = db.get(Audit, case.audit_id)
-    if audit.locked_at is not None:
-        return None, f"The audit was locked on {as_utc(audit.locked_at):%Y-%m-%d}; the assessments are final."
+    """(open round, None) when remarks can be written on the case; else (round or None, why not).
+    The rule is audit.permissions' "remark.write", as for saving a remark."""
     rnd = open_round_for(db, case.audit_id, case.municipality)
-    if rnd is None or case.status != "in_hearing":
-        return None, "No comment round is open for this case."
-    member = membership(db, rnd, case.municipality)
-    if member.submitted_at is not None:
-        return rnd, (f"{case.municipality} submitted its remarks on {as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC; "
-                     "submitted remarks cannot be changed.")
-    if deadline_passed(rnd):
-        return rnd, (f"The deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) has passed; "
-                     "no new remarks can be written.")
-    return rnd, None
+    refusal = refusal_for(None, "remark.write", comment_window(db, case, rnd=rnd))
+    return rnd, None if refusal is None else refusal.reason[:1].upper() + refusal.reason[1:] + "."
 
 
 def _audit_or_404(db: Session, audit_id: int) -> Audit:
@@ -302,10 +292,13 @@ def submit_remarks(request: Request, round_id: int, user: CurrentUser, db: DB): 
 
 # --- auditors: the remark queue ------------------------------------------------------
 
-def _queue(db: Session, audit_id: int | None, municipality: str | None, status: str | None) -> list[dict]:
+def _queue(db: Session, audit_id: int | None, municipality: str | None, status: str | None,
+           auditor_id: int | None = None) -> list[dict]:
     query = (select(Remark, Case, HearingRound, Audit).join(Case, Case.id == Remark.case_id)
              .join(HearingRound, HearingRound.id == Remark.round_id).join(Audit, Audit.id == HearingRound.audit_id)
              .where(Remark.status != "draft"))
+    if auditor_id is not None:   # an auditor answers the remarks on the cases they reviewed ("remark.answer")
+        query = query.where(Case.assigned_to == auditor_id)
     if audit_id:
         query = query.where(HearingRound.audit_id == audit_id)
     if municipality:
@@ -333,7 +326,8 @@ def remark_queue(request: Request, user: CurrentUser, db: DB, audit_id: int | No
     municipalities = db.exec(select(RoundMunicipality.municipality).distinct()
                              .order_by(RoundMunicipality.municipality)).all()
     return render(request, "hearing/remarks.html",
-                  {"rows": _queue(db, audit_id, municipality or None, status), "audits": db.exec(select(Audit)).all(),
+                  {"rows": _queue(db, audit_id, municipality or None, status,
+                                  user.id if user.role == "auditor" else None), "audits": db.exec(select(Audit)).all(),
                    "municipalities": municipalities, "f_audit": audit_id, "f_municipality": municipality or "",
                    "f_status": status or "", "flash": _pop_flash(request)}, user=user)
 
@@ -342,8 +336,7 @@ def remark_queue(request: Request, user: CurrentUser, db: DB, audit_id: int | No
 def respond_form(request: Request, remark_id: int, user: CurrentUser, db: DB,
                  decision: Annotated[str, Form()] = "", response: Annotated[str, Form()] = "",
                  value: Annotated[list[str], Form()] = [], back: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]  # noqa: B006
-    require(user, "remark.answer")
-    remark, case = _load_remark(db, user, remark_id, "case.view")
+    remark, case = _load_remark(db, user, remark_id, "remark.answer")
     inst = _instrument(db.get(Audit, case.audit_id))
     try:
         kwargs: dict[str, Any] = {}
@@ -412,8 +405,7 @@ def api_rounds(audit_id: int, user: CurrentUser, db: DB) -> list[dict]:
 @router.post("/api/hearing/remarks/{remark_id}/respond", tags=["hearing"])
 def api_respond(remark_id: int, body: RespondIn, user: CurrentUser, db: DB) -> dict:
     """Answer a submitted remark: accepted (value: the revised answer, default the proposed one) or maintained."""
-    require(user, "remark.answer")
-    remark, case = _load_remark(db, user, remark_id, "case.view")
+    remark, case = _load_remark(db, user, remark_id, "remark.answer")
     kwargs = {"new_value": body.value} if body.value is not None else {}
     try:
         respond(db, remark, body.decision, body.response, user, **kwargs)

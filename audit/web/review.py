@@ -17,10 +17,10 @@ from sqlmodel import Session, select
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.permissions import require
 from audit.review import agreement as agreement_mod
-from audit.review import assignment, form as form_mod, sheets, workflow
-from audit.review.answers import (AnswerError, LockedError, VersionConflict, case_answers, municipality_answers,
-                                  set_answer, set_municipality_answer)
-from audit.review.instrument import NoInstrument, ParseError, instrument_for, kind, parse
+from audit.permissions import ReviewPass
+from audit.review import assignment, form as form_mod, save, sheets, workflow
+from audit.review.answers import AnswerError, VersionConflict
+from audit.review.instrument import NoInstrument, instrument_for
 from audit.web.deps import DB, CurrentUser, load_case, render
 
 router = APIRouter()
@@ -44,17 +44,8 @@ def _instrument(audit: Audit) -> Any:
 
 
 def _check_pass(user: User, case: Case, pass_no: int) -> None:
-    """Independence of the second review: the first reviewer never sees pass 2 and the
-    second reviewer never sees pass 1 (admins see both)."""
-    if pass_no not in (1, 2):
-        raise HTTPException(status_code=404, detail="not found")
-    if user.role == "admin":
-        if pass_no == 2 and case.second_reviewer is None:
-            raise HTTPException(status_code=404, detail="this case is not in the second-review subsample")
-        return
-    owner = case.assigned_to if pass_no == 1 else case.second_reviewer
-    if owner != user.id:
-        raise HTTPException(status_code=403, detail="this review of the case is not assigned to you")
+    """Independence of the second review (the rule lives in audit.permissions)."""
+    require(user, "review.pass", ReviewPass(case, pass_no))
 
 
 def _editable(case: Case, pass_no: int) -> bool:
@@ -223,13 +214,13 @@ def case_page(request: Request, case_id: int, user: CurrentUser, db: DB, pass_no
     return render(request, "review/case.html", _case_context(db, case, user, pass_no), user=user)
 
 
-def _read_value(item: Any, form: Any) -> Any:
-    if form.get("clear"):
-        return None
-    values = form.getlist("value")
-    if kind(item) == "multiple":
-        return parse(item, values)
-    return parse(item, values[0] if values else None)
+class AutosaveForm(BaseModel):
+    """The fields one autosave posts (htmx)."""
+    item: str = ""
+    value: list[str] = []
+    note: str | None = None
+    version: str = ""
+    clear: str = ""
 
 
 def _fragment(request: Request, user: User, template_ctx: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -237,67 +228,44 @@ def _fragment(request: Request, user: User, template_ctx: dict[str, Any]):  # ty
 
 
 @router.post("/review/cases/{case_id}/answer", include_in_schema=False)
-async def case_answer(request: Request, case_id: int, user: CurrentUser, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
+def case_answer(request: Request, case_id: int, user: CurrentUser, db: DB,
+                form: Annotated[AutosaveForm, Form()], pass_no: int = 1):  # type: ignore[no-untyped-def]
     """Autosave of one item (htmx). Answers the item's status, and out-of-band: the
     stored version, every item whose applicability changed, and the theme counters."""
     case = load_case(db, user, case_id, "case.edit")
     _check_pass(user, case, pass_no)
-    form = await request.form()
-    name = str(form.get("item", ""))
-    return _save(request, db, user, form, name, owner=case, pass_no=pass_no)
+    return _save(request, db, user, form, owner=case, pass_no=pass_no)
 
 
-def _save(request: Request, db: Session, user: User, form: Any, name: str, *, owner: Any, pass_no: int = 1):  # type: ignore[no-untyped-def]
-    is_case = isinstance(owner, Case)
-    audit = db.get(Audit, owner.audit_id)
-    inst = _instrument(audit)
-    level = "case" if is_case else "municipality"
-    try:
-        item = inst.item(name)
-    except KeyError:
-        raise HTTPException(status_code=404, detail=f"no item {name!r}") from None
-    if (getattr(item, "level", "case") or "case") != level or kind(item) == "calculated":
-        raise HTTPException(status_code=404, detail=f"{name} is not answered here")
-    post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if is_case
+def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owner: Any, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    """One call to the review room's `save_answer`; this only turns its result into the fragment."""
+    name = form.item
+    post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if isinstance(owner, Case)
                 else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
     ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None,
-                           "version": owner.version, "clear": bool(form.get("clear")), "item": None,
+                           "version": owner.version, "clear": bool(form.clear), "item": None,
                            "post_url": post_url}
-    note = form.get("note")
-    note = None if note is None else str(note)
+    value = None if form.clear else (form.value[0] if len(form.value) == 1 else (form.value or None))
     try:
-        expected = int(str(form.get("version", "")))
-    except ValueError:
-        expected = None
-    if is_case and not _editable(owner, pass_no):
-        ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
-        return _fragment(request, user, ctx)
-    build = (lambda: form_mod.case_form(db, owner, pass_no, inst)) if is_case \
-        else (lambda: form_mod.municipality_form(db, owner, inst))
-    try:
-        value = _read_value(item, form)
-        current = (case_answers(db, owner.id, pass_no) if is_case else municipality_answers(db, owner.id))
-        before = form_mod.state(inst, current)
-        if is_case:
-            set_answer(db, case=owner, item=name, value=value, user=user, note=note,
-                       expected_version=expected, pass_no=pass_no, instrument=inst)
-        else:
-            set_municipality_answer(db, review=owner, item=name, value=value, user=user, note=note,
-                                    expected_version=expected, instrument=inst)
-        db.commit()
+        saved = save.save_answer(db, owner=owner, item=name, value=value, raw=True, user=user, note=form.note,
+                                 expected_version=int(form.version) if form.version.strip().isdigit() else None,
+                                 pass_no=pass_no, form=True, commit=True)
+    except save.UnknownItem as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
     except VersionConflict as exc:
         db.rollback()
         ctx["conflict"] = exc.current_version
         ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
         return _fragment(request, user, ctx)
-    except (ParseError, AnswerError) as exc:
+    except AnswerError as exc:
         db.rollback()
+        if exc.status == 403:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
         msg = str(exc)
         ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
         return _fragment(request, user, ctx)
-    after = build()
-    ctx.update({"form": after, "version": owner.version, "saved_at": _now(),
-                "changed": form_mod.changed_items(before, after), "item": after.item(name)})
+    ctx.update({"form": saved.form, "version": saved.version, "saved_at": _now(),
+                "changed": saved.changed_items, "item": saved.form.item(name)})
     return _fragment(request, user, ctx)
 
 
@@ -357,14 +325,10 @@ def municipality_page(request: Request, audit_id: int, municipality: str, user: 
 
 
 @router.post("/review/municipalities/{audit_id}/{municipality}/answer", include_in_schema=False)
-async def municipality_answer(request: Request, audit_id: int, municipality: str, user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
+def municipality_answer(request: Request, audit_id: int, municipality: str, user: CurrentUser, db: DB,
+                        form: Annotated[AutosaveForm, Form()]):  # type: ignore[no-untyped-def]
     _audit_, review = _municipality_review(db, user, audit_id, municipality)
-    form = await request.form()
-    if review.status == "completed":
-        return _fragment(request, user, {"name": str(form.get("item", "")), "error": "Completed; ask an admin to reopen.",
-                                         "conflict": None, "changed": [], "form": None, "version": review.version,
-                                         "item": None, "clear": False, "post_url": ""})
-    return _save(request, db, user, form, str(form.get("item", "")), owner=review)
+    return _save(request, db, user, form, owner=review)
 
 
 @router.post("/review/municipalities/{audit_id}/{municipality}/complete", include_in_schema=False)
@@ -411,9 +375,8 @@ class CompleteIn(BaseModel):
 def _api_error(exc: Exception) -> JSONResponse:
     if isinstance(exc, VersionConflict):
         return JSONResponse({"detail": str(exc), "current_version": exc.current_version}, status_code=409)
-    if isinstance(exc, LockedError):
-        return JSONResponse({"detail": str(exc)}, status_code=423)
-    return JSONResponse({"detail": str(exc)}, status_code=422)
+    status = 422 if isinstance(exc, save.UnknownItem) else getattr(exc, "status", 422)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
 @router.get("/api/cases/{case_id}", tags=["review"])
@@ -446,27 +409,17 @@ def api_case_form(case_id: int, user: CurrentUser, db: DB, pass_no: int = 1) -> 
             responses={409: {"description": "stale expected_version"}, 422: {"description": "invalid value"},
                        423: {"description": "audit locked"}})
 def api_set_answer(case_id: int, item: str, body: AnswerIn, user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
-    """Save one answer (and note) through `set_answer`. Returns the new version and applicability."""
+    """Save one answer (and note) through the review room's `save_answer`. Returns the new version and applicability."""
     case = load_case(db, user, case_id, "case.edit")
     _check_pass(user, case, body.pass_no)
-    if not _editable(case, body.pass_no):
-        return JSONResponse({"detail": f"case is {case.status}; it cannot be changed"}, status_code=409)
-    inst = _instrument(db.get(Audit, case.audit_id))
     try:
-        it = inst.item(item)
-        if (getattr(it, "level", "case") or "case") != "case":
-            raise AnswerError(f"{item}: a municipality-level item; answer it once per municipality")
-        set_answer(db, case=case, item=item, value=parse(it, body.value), user=user, note=body.note,
-                   expected_version=body.expected_version, pass_no=body.pass_no, instrument=inst)
-        db.commit()
-    except KeyError:
-        return JSONResponse({"detail": f"{item}: not an item of the instrument"}, status_code=422)
-    except (ParseError, AnswerError) as exc:
+        saved = save.save_answer(db, owner=case, item=item, value=body.value, raw=True, user=user, note=body.note,
+                                 expected_version=body.expected_version, pass_no=body.pass_no, form=True, commit=True)
+    except AnswerError as exc:
         db.rollback()
         return _api_error(exc)
-    view = form_mod.case_form(db, case, body.pass_no, inst)
-    return {"version": case.version, "status": case.status, "answered": view.answered,
-            "applicable_count": view.applicable, "applicable": {i.name: i.applicable for i in view.items}}
+    return {"version": saved.version, "status": saved.status, "answered": saved.form.answered,
+            "applicable_count": saved.form.applicable, "applicable": saved.applicable}
 
 
 @router.post("/api/review/cases/{case_id}/complete", tags=["review"],
@@ -508,20 +461,13 @@ def api_set_municipality_answer(audit_id: int, municipality: str, item: str, bod
                                 user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
     """Save one theme-7 answer of a municipality."""
     audit, review = _municipality_review(db, user, audit_id, municipality)
-    inst = _instrument(audit)
     try:
-        it = inst.item(item)
-        if (getattr(it, "level", "case") or "case") != "municipality":
-            raise AnswerError(f"{item}: a case-level item")
-        set_municipality_answer(db, review=review, item=item, value=parse(it, body.value), user=user,
-                                note=body.note, expected_version=body.expected_version, instrument=inst)
-        db.commit()
-    except KeyError:
-        return JSONResponse({"detail": f"{item}: not an item of the instrument"}, status_code=422)
-    except (ParseError, AnswerError) as exc:
+        saved = save.save_answer(db, owner=review, item=item, value=body.value, raw=True, user=user, note=body.note,
+                                 expected_version=body.expected_version, commit=True)
+    except AnswerError as exc:
         db.rollback()
         return _api_error(exc)
-    return {"version": review.version, "status": review.status}
+    return {"version": saved.version, "status": saved.status}
 
 
 @router.post("/api/review/municipalities/{audit_id}/{municipality}/complete", tags=["review"])
@@ -557,7 +503,7 @@ def api_assign(audit_id: int, body: AssignIn, user: CurrentUser, db: DB):  # typ
         return {"assigned": n}
     except assignment.AssignmentError as exc:
         db.rollback()
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
 
 
 @router.get("/api/review/audits/{audit_id}/progress", tags=["review"])
@@ -580,7 +526,7 @@ def api_second_review(audit_id: int, body: SecondReviewIn, user: CurrentUser, db
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
     return {"case_ids": ids}
 
 

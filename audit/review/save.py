@@ -1,0 +1,109 @@
+"""Saving one answer, orchestrated once: the case form's autosave, the theme 7 form,
+the JSON API, the wide-sheet import and an accepted remark all call `save_answer`.
+
+A save reads the case's stored answers once (`read_state`), runs the skip logic
+once (`Instrument.transition`: validation, and applicability before and after),
+changes the answer through `set_answer` (permissions, lock, the atomic version
+check, the trail) and, for the form, builds the form after the save from what it
+already holds, without reading the answers again."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from audit.models import Audit, Case, MunicipalityReview, User
+from audit.review.answers import (AnswerError, AnswerState, NotEditable, ensure_open, read_state, set_answer,
+                                  set_municipality_answer)
+from audit.review.form import FormView, ItemView, build, changed_items
+from audit.review.instrument import NoInstrument, ParseError, instrument_for, kind, parse
+
+__all__ = ["Saved", "UnknownItem", "NotEditable", "save_answer", "instrument_of"]
+
+
+class UnknownItem(AnswerError):
+    """Not an item that is answered here (unknown, calculated, or of the other level)."""
+
+    status = 404
+
+
+@dataclass
+class Saved:
+    """What a save did, for the caller to show."""
+    item: str
+    changed: bool
+    version: int
+    status: str
+    form: FormView | None = None                      # the form after the save (form=True)
+    changed_items: list[ItemView] = field(default_factory=list)   # items whose applicability moved
+
+    @property
+    def applicable(self) -> dict[str, bool]:
+        return {i.name: i.applicable for i in self.form.items} if self.form else {}
+
+
+def instrument_of(session: Session, owner: Case | MunicipalityReview) -> Any:
+    try:
+        return instrument_for(session.get(Audit, owner.audit_id))
+    except NoInstrument as exc:
+        err = AnswerError(str(exc))
+        err.status = 409  # type: ignore[attr-defined]
+        raise err from exc
+
+
+def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str, value: Any,
+                user: User | None, note: str | None = None, expected_version: int | None = None,
+                pass_no: int = 1, reason: str | None = None, raw: bool = False, instrument: Any = None,
+                state: AnswerState | None = None, validate: bool = True, open_only: bool = True,
+                form: bool = False, commit: bool = False) -> Saved:
+    """Save one answer (and note) of a case pass or of a municipality's theme 7.
+
+    `raw`: `value` is still text (a form field, a JSON value) and is parsed for the item.
+    `validate`: check the value against the other stored answers (the sheet import
+    validated whole rows itself). `open_only`: only open cases (the form, the API, the
+    import; an accepted remark revises a case in hearing). `form`: build the form after
+    the save and list the items whose applicability moved. `commit`: commit the
+    caller's session when saved. Raises `AnswerError` and its kinds (`UnknownItem`,
+    `NotAllowed`, `NotEditable`, `LockedError`, `VersionConflict`), each with an
+    HTTP `status`; nothing is written then."""
+    is_case = isinstance(owner, Case)
+    inst = instrument or instrument_of(session, owner)
+    try:
+        it = inst.item(item)
+    except KeyError:
+        raise UnknownItem(f"{item}: not an item of the instrument") from None
+    level = "case" if is_case else "municipality"
+    if (getattr(it, "level", "case") or "case") != level:
+        raise UnknownItem(f"{item}: a {'municipality' if is_case else 'case'}-level item; "
+                          + ("answer it once per municipality" if is_case else "answer it per case"))
+    if kind(it) == "calculated":
+        raise UnknownItem(f"{item}: a calculated item; it is not answered")
+    if open_only:
+        ensure_open(owner, pass_no)          # early; checked again on the status the version bump returns
+    if raw:
+        try:
+            value = parse(it, value)
+        except ParseError as exc:
+            raise AnswerError(f"{item}: {exc}") from None
+    if state is None:
+        state = read_state(session, owner, pass_no)
+    move = inst.transition(state.values, item, value) if (validate or form) else None
+    problems = move.problems if (validate and move is not None) else []
+    stored_before = state.rows.get(item)
+    if is_case:
+        set_answer(session, case=owner, item=item, value=value, user=user, note=note, reason=reason,
+                   expected_version=expected_version, pass_no=pass_no, instrument=inst, state=state,
+                   problems=problems, open_only=open_only)
+    else:
+        set_municipality_answer(session, review=owner, item=item, value=value, user=user, note=note,
+                                reason=reason, expected_version=expected_version, instrument=inst, state=state,
+                                problems=problems, open_only=open_only)
+    changed = state.rows.get(item) is not stored_before
+    saved = Saved(item=item, changed=changed, version=owner.version, status=owner.status)
+    if form and move is not None:
+        saved.form = build(inst, state.rows, level, owner.version, evaluated=move.after)
+        saved.changed_items = changed_items(move.before, saved.form)
+    if commit:
+        session.commit()
+    return saved
