@@ -22,7 +22,7 @@ log = logging.getLogger("audit.web")
 
 RETRY_AFTER = 2   # seconds
 MESSAGE = "The database is busy right now; nothing was saved. Please try again in a moment."
-FORM_MESSAGE = "Not saved: the database is busy. Your input is kept here; change it again in a moment."
+FORM_MESSAGE = "Not saved: the database is busy. Your input is kept here; try again in a moment."
 
 
 def busy_response(request: Request) -> Response:
