@@ -140,16 +140,14 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
     """The one statement that checks and bumps the owner's version (see the module
     docstring). Refreshes `owner`'s version and status from what it returns and
     raises `VersionConflict` (with the current version) when `expected_version` is stale."""
-    table = type(owner)
-    columns = [table.version, table.status] + ([Case.second_status] if table is Case else [])
-    stmt = update(table).where(table.id == owner.id)
+    table = type(owner).__table__          # Core, not the ORM's bulk update: one plain statement
+    columns = [table.c.version, table.c.status] + ([table.c.second_status] if isinstance(owner, Case) else [])
+    stmt = update(table).where(table.c.id == owner.id)
     if expected_version is not None:
-        stmt = stmt.where(table.version == expected_version)
-    stmt = stmt.values(version=table.version + 1).returning(*columns) \
-        .execution_options(synchronize_session=False)
-    row = session.exec(stmt).first()
+        stmt = stmt.where(table.c.version == expected_version)
+    row = session.exec(stmt.values(version=table.c.version + 1).returning(*columns)).first()
     if row is None:
-        current = session.exec(select(table.version).where(table.id == owner.id)).first()
+        current = session.exec(select(table.c.version).where(table.c.id == owner.id)).first()
         if current is None:
             raise AnswerError(f"{label(owner)} does not exist")
         set_committed_value(owner, "version", current)
@@ -158,7 +156,7 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
             "reload to see the current answers", current)
     set_committed_value(owner, "version", row[0])
     set_committed_value(owner, "status", row[1])
-    if table is Case:
+    if isinstance(owner, Case):
         set_committed_value(owner, "second_status", row[2])
     return row[0]
 
@@ -291,14 +289,16 @@ def _store(session: Session, *, owner: Case | MunicipalityReview, item: str, val
         auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer", entity_id=entity_id,
                         field="note", old=old_note, new=note, reason=reason)
         values["note"] = note
+    # Core statements: ORM objects of these rows loaded earlier in the caller's session are not refreshed.
+    table = Answer.__table__
     if row is not None and row.id is not None:
-        session.exec(update(Answer).where(Answer.id == row.id).values(**values))
+        session.exec(update(table).where(table.c.id == row.id).values(**values))
         answer_id = row.id
     else:
         owner_key = "case_id" if isinstance(owner, Case) else "municipality_review_id"
         values.setdefault("note", "")
         values.update({owner_key: owner.id, "item": item, "pass_no": pass_no})
-        answer_id = session.exec(insert(Answer).values(**values).returning(Answer.id)).scalar_one()
+        answer_id = session.exec(insert(table).values(**values).returning(table.c.id)).scalar_one()
     stored = StoredAnswer(answer_id, item, new_json, note if note is not None else old_note)
     state.rows[item] = stored
     answers_changed(session, owner.audit_id)

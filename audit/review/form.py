@@ -3,6 +3,7 @@ items with applicability from the instrument's one skip-logic engine, answered /
 applicable counts, kept answers of items that no longer apply."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +52,12 @@ class ItemView:
     def shown(self) -> str:
         return self.display_value
 
-    display_value: str = ""
+    source: Any = field(default=None, repr=False, compare=False)   # the instrument's item
+
+    @property
+    def display_value(self) -> str:
+        """The value as a person reads it (labels, not codes), worked out when shown."""
+        return "" if self.value is None or self.source is None else display(self.source, self.value)
 
     def checked(self, code: str) -> bool:
         if isinstance(self.value, list):
@@ -116,27 +122,53 @@ class FormView:
                            for t in self.themes]}
 
 
+@dataclass(frozen=True)
+class _Static:
+    """What a form shows of one item that never changes for an instrument."""
+    item: Any
+    label: str
+    hint: str
+    kind: str
+    choices: list[tuple[str, str]]
+    required: bool
+
+
+_STATIC: "weakref.WeakKeyDictionary[Any, dict[str, list[_Static]]]" = weakref.WeakKeyDictionary()
+
+
+def _static(inst: Any, level: str) -> list[_Static]:
+    """The items of one level with their labels, kinds and choices, worked out once per instrument."""
+    per_level = _STATIC.get(inst)
+    if per_level is None:
+        per_level = {}
+        for item in inst.items:
+            per_level.setdefault(getattr(item, "level", "case") or "case", []).append(_Static(
+                item=item, label=item.label_da or item.label_en or item.name, hint=getattr(item, "hint", "") or "",
+                kind=kind(item), choices=choices(item), required=bool(getattr(item, "required", False))))
+        _STATIC[inst] = per_level
+    return per_level.get(level, [])
+
+
 def build(inst: Any, rows: dict[str, Any], level: str, version: int,
-          evaluated: tuple[dict[str, bool], dict[str, Any]] | None = None) -> FormView:
+          evaluated: tuple[dict[str, bool], dict[str, Any]] | None = None,
+          answers: dict[str, Any] | None = None) -> FormView:
     """The form from stored rows (anything with `value_json` and `note`) and, when the
-    caller has it, the skip-logic state of those answers (else evaluated once here)."""
-    answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
+    caller has them, the decoded answers and their skip-logic state (else worked out here)."""
+    if answers is None:
+        answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
     applicable, derived = evaluated if evaluated is not None else inst.evaluate(answers)
     theme_labels = {t[0]: t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
-    for item in inst.items:
-        if (getattr(item, "level", "case") or "case") != level:
-            continue
-        k = kind(item)
-        theme = themes.setdefault(item.theme, ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}")))
-        value = derived.get(item.name) if k == "calculated" else answers.get(item.name)
+    for st in _static(inst, level):
+        item = st.item
+        theme = themes.get(item.theme)
+        if theme is None:
+            theme = themes[item.theme] = ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}"))
+        value = derived.get(item.name) if st.kind == "calculated" else answers.get(item.name)
         row = rows.get(item.name)
-        view = ItemView(name=item.name, label=item.label_da or item.label_en or item.name,
-                        hint=getattr(item, "hint", "") or "", kind=k, choices=choices(item),
-                        required=bool(getattr(item, "required", False)),
-                        applicable=bool(applicable.get(item.name, True)), value=value,
-                        note=row.note if row else "", theme=item.theme)
-        view.display_value = display(item, value)
+        view = ItemView(name=item.name, label=st.label, hint=st.hint, kind=st.kind, choices=st.choices,
+                        required=st.required, applicable=bool(applicable.get(item.name, True)), value=value,
+                        note=row.note if row else "", theme=item.theme, source=item)
         theme.items.append(view)
     return FormView(themes=[themes[n] for n in sorted(themes)], version=version, answers=answers,
                     applicability=applicable)

@@ -88,7 +88,8 @@ def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str
             raise AnswerError(f"{item}: {exc}") from None
     if state is None:
         state = read_state(session, owner, pass_no)
-    move = inst.transition(state.values, item, value) if (validate or form) else None
+    values = state.values if (validate or form) else {}
+    move = inst.transition(values, item, value) if (validate or form) else None
     problems = move.problems if (validate and move is not None) else []
     stored_before = state.rows.get(item)
     if is_case:
@@ -101,9 +102,15 @@ def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str
                                 problems=problems, open_only=open_only)
     changed = state.rows.get(item) is not stored_before
     saved = Saved(item=item, changed=changed, version=owner.version, status=owner.status)
-    if form and move is not None:
-        saved.form = build(inst, state.rows, level, owner.version, evaluated=move.after)
-        saved.changed_items = changed_items(move.before, saved.form)
     if commit:
-        session.commit()
+        session.commit()                     # the lock is released before the page is built
+    if form and move is not None:
+        after = dict(values)
+        stored = state.rows.get(item)
+        if stored is None or stored.value_json is None:
+            after.pop(item, None)
+        else:
+            after[item] = value
+        saved.form = build(inst, state.rows, level, saved.version, evaluated=move.after, answers=after)
+        saved.changed_items = changed_items(move.before, saved.form)
     return saved

@@ -38,7 +38,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         https_only=settings.secure_cookies,
     )
     # Pages and fragments compressed; downloads that are zip files already (xlsx) are not.
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5,
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=3,
                        exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ALREADY_COMPRESSED)
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
