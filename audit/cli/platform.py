@@ -122,8 +122,10 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
                        "AUDIT_DB_POOL_SIZE / AUDIT_DB_MAX_OVERFLOW or raise max_connections", err=True)
     click.echo(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
                f"(up to {per_worker} database connections each)")
+    # A worker must have imported the app and started within timeout_worker_healthcheck, or it is
+    # restarted; uvicorn's 5 s is too short for a busy machine importing pandas.
     uvicorn.run("audit.web.app:create_app", factory=True, host=host, port=port, reload=reload,
-                workers=None if reload else workers)
+                workers=None if reload else workers, timeout_worker_healthcheck=120)
 
 
 def _max_connections(url: str) -> int | None:
