@@ -3,6 +3,7 @@
 review and agreement. Routes are thin: the logic lives in audit.review."""
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -552,7 +553,7 @@ def api_export_sheet(audit_id: int, user: CurrentUser, db: DB,
 
 @router.post("/api/review/audits/{audit_id}/sheet", tags=["review"],
              responses={422: {"description": "problems (file, row, column, value, why); nothing imported"}})
-async def api_import_sheet(audit_id: int, user: CurrentUser, db: DB, file: UploadFile = File(...)):  # type: ignore[no-untyped-def]
+def api_import_sheet(audit_id: int, user: CurrentUser, db: DB, file: UploadFile = File(...)):  # type: ignore[no-untyped-def]
     """Import a wide sheet (.xlsx or .csv), all-or-nothing, as the logged-in user."""
     require(user, "case.edit")
     if user.role == "municipality":
@@ -564,7 +565,8 @@ async def api_import_sheet(audit_id: int, user: CurrentUser, db: DB, file: Uploa
         return JSONResponse({"detail": "upload an .xlsx or .csv file"}, status_code=422)
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / f"upload{suffix}"
-        path.write_bytes(await file.read())
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out)
         try:
             result = sheets.import_sheet(db, audit, path, user, file_label=file.filename)
             db.commit()
