@@ -114,6 +114,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/sampling/{audit_id}/{form}"): "audit.manage",
 }
 
+# Path parameters that name something of one municipality: a municipality user refused such a
+# route gets 404 (as for another municipality's case), so ids cannot be probed; other refusals are 403.
+MUNICIPALITY_SCOPED_PARAMS: frozenset[str] = frozenset({"case_id", "remark_id", "municipality"})
+
 # Routes outside FastAPI's dependency system (static files, FastAPI's own API docs):
 # listed here so the route-table test knows they are public on purpose.
 PUBLIC_ROUTES: frozenset[str] = frozenset({"/static", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

@@ -97,9 +97,9 @@ def route_permission(request: Request, user: Annotated[User | None, Depends(opti
         return
     refusal = permissions.decide(user, action)
     if refusal is not None:
-        # a municipality user asking for another role's page about an id gets 404, as for foreign data
-        status = 404 if user.role == "municipality" and request.path_params and refusal.status == 403 \
-            else refusal.status
+        # a municipality user asking another role's page about a case (remark, municipality) gets 404
+        scoped = permissions.MUNICIPALITY_SCOPED_PARAMS.intersection(request.path_params)
+        status = 404 if user.role == "municipality" and scoped and refusal.status == 403 else refusal.status
         raise HTTPException(status_code=status, detail="not found" if status == 404 else refusal.reason)
 
 
