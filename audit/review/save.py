@@ -43,9 +43,9 @@ class Saved:
         return {i.name: i.applicable for i in self.form.items} if self.form else {}
 
 
-def instrument_of(session: Session, owner: Case | MunicipalityReview) -> Any:
+def instrument_of(session: Session, owner: Case | MunicipalityReview, audit: Audit | None = None) -> Any:
     try:
-        return instrument_for(session.get(Audit, owner.audit_id))
+        return instrument_for(audit or session.get(Audit, owner.audit_id))
     except NoInstrument as exc:
         err = AnswerError(str(exc))
         err.status = 409  # type: ignore[attr-defined]
@@ -68,7 +68,8 @@ def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str
     `NotAllowed`, `NotEditable`, `LockedError`, `VersionConflict`), each with an
     HTTP `status`; nothing is written then."""
     is_case = isinstance(owner, Case)
-    inst = instrument or instrument_of(session, owner)
+    audit = session.get(Audit, owner.audit_id)   # held here, so set_answer finds it in the session
+    inst = instrument or instrument_of(session, owner, audit)
     try:
         it = inst.item(item)
     except KeyError:

@@ -76,10 +76,11 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def route_permission(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
+async def route_permission(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
     """App-wide: every route declares its action in `audit.permissions.ROUTES`; the role
     check happens here, before the route looks at any resource. A route that declares
-    nothing is refused (and tests/test_permissions_routes.py fails)."""
+    nothing is refused (and tests/test_permissions_routes.py fails). No database work
+    here (the user was loaded by `optional_user` in the thread pool), so it runs on the loop."""
     from audit import permissions
 
     route = request.scope.get("route")
