@@ -4,7 +4,8 @@ Starts `audit serve` on loopback in front of a 1,470-case audit (the real
 instrument, most cases answered), logs in N auditors (default 30; each owns the
 cases of a few municipalities, as assignment deals them), and lets every one of
 them save answers through the case form's autosave route, back to back, for a
-bounded time. A probe opens /login four times a second meanwhile. Afterwards
+bounded time (`--think S`: with pauses of S seconds on average, a person's pace).
+A probe opens /login four times a second meanwhile. Afterwards
 every acknowledged save is read back from the database: the stored value is the
 last one acknowledged, the case version moved once per acknowledged save, the
 trail holds one entry per acknowledged save.
@@ -64,10 +65,14 @@ class Cluster:
         self.port = free_port()
         subprocess.run(self.runas + [str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-U", "postgres",
                                      "--auth=trust", "-E", "UTF8"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(self.runas + [str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l",
-                                     str(self.dir / "log"), "-w", "-o",
-                                     f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c max_connections=200"],
-                       check=True, stdout=subprocess.DEVNULL)
+        try:
+            subprocess.run(self.runas + [str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l",
+                                         str(self.dir / "log"), "-w", "-o",
+                                         f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c max_connections=200",
+                                         "start"], check=True, stdout=subprocess.DEVNULL)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def __exit__(self, *exc: object) -> None:
@@ -119,12 +124,13 @@ def snapshot(url: str, case_ids: list[int]) -> tuple[dict[int, int], dict[tuple[
 class Auditor(threading.Thread):
     def __init__(self, base: str, username: str, cases: list[int], versions: dict[int, int],
                  values: dict[tuple[int, str], int | None], start: threading.Event, stop_at: list[float],
-                 seed: int) -> None:
+                 seed: int, think: float = 0.0) -> None:
         super().__init__(daemon=True)
         self.client, self.token = login(base, username)
         self.cases, self.versions, self.values = cases, versions, values
         self.start_event, self.stop_at = start, stop_at
         self.rng = random.Random(seed)
+        self.think = think
         self.latencies: list[float] = []
         self.errors: Counter[str] = Counter()
         self.acked: list[tuple[int, str, int]] = []
@@ -154,6 +160,8 @@ class Auditor(threading.Thread):
             self.versions[cid] = int(match.group(1))
             self.values[(cid, item)] = value
             self.acked.append((cid, item, value))
+            if self.think:                 # a person's pace: the next field takes a while
+                time.sleep(min(self.rng.expovariate(1 / self.think), 10 * self.think))
         self.client.close()
 
 
@@ -168,13 +176,14 @@ def probe(base: str, stop: threading.Event, out: list[float]) -> None:
             stop.wait(0.25)
 
 
-def run_load(base: str, url: str, world: dict, auditors: int, seconds: float, seed: int) -> dict:
+def run_load(base: str, url: str, world: dict, auditors: int, seconds: float, seed: int,
+             think: float = 0.0) -> dict:
     case_ids = world["case_ids"]
     versions0, values0, log0 = snapshot(url, case_ids)
     names = [f"a{k + 1}" for k in range(auditors)]
     start, stop_at = threading.Event(), [0.0]
-    threads = [Auditor(base, n, world["by_auditor"][n], dict(versions0), dict(values0), start, stop_at, seed + k)
-               for k, n in enumerate(names)]
+    threads = [Auditor(base, n, world["by_auditor"][n], dict(versions0), dict(values0), start, stop_at, seed + k,
+                       think) for k, n in enumerate(names)]
     probes: list[float] = []
     stop_probe = threading.Event()
     prober = threading.Thread(target=probe, args=(base, stop_probe, probes), daemon=True)
@@ -249,8 +258,9 @@ def bench_database(kind: str, url: str, workdir: Path, args: argparse.Namespace)
                     idle.append((time.perf_counter() - t) * 1000)
             alone = run_load(server.base, url, {**world, "by_auditor": world["by_auditor"]}, 1,
                              min(5.0, args.seconds), seed=7)
-            res = run_load(server.base, url, world, args.auditors, args.seconds, seed=11)
-        report(f"{kind}, {workers} worker{'s' if workers > 1 else ''}", res, alone, idle)
+            res = run_load(server.base, url, world, args.auditors, args.seconds, seed=11, think=args.think)
+        pace = "back to back" if not args.think else f"each pausing {args.think:g} s on average between saves"
+        report(f"{kind}, {workers} worker{'s' if workers > 1 else ''}, {pace}", res, alone, idle)
         throughput[workers] = res["saves"] / res["seconds"]
         if kind == "SQLite":
             lat = res["latencies"]
@@ -274,6 +284,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each load run")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4],
                     help="PostgreSQL: numbers of `audit serve --workers` to compare")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean seconds an auditor pauses between saves (default 0: back to back, the stress case)")
     ap.add_argument("--keep", help="directory for the databases and server logs")
     args = ap.parse_args()
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="bench_load_"))
