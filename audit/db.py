@@ -42,6 +42,10 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
 
 
+class DatabaseBusy(RuntimeError):
+    """The wait for the database (a lock, a connection, a turn to save) ran out."""
+
+
 BUSY_SQLSTATES = {"55P03", "57014", "40001", "40P01", "53300"}  # lock timeout, cancelled, serialization, deadlock, too many connections
 
 
@@ -50,7 +54,7 @@ def is_busy(exc: BaseException) -> bool:
     writer, no free connection) rather than a bug."""
     from sqlalchemy import exc as sa_exc
 
-    if isinstance(exc, sa_exc.TimeoutError):        # no free connection in the pool within pool_timeout
+    if isinstance(exc, (sa_exc.TimeoutError, DatabaseBusy)):   # no free connection / no turn in time
         return True
     if not isinstance(exc, sa_exc.DBAPIError):
         return False

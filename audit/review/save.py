@@ -8,10 +8,16 @@ check, the trail) and, for the form, builds the form after the save from what it
 already holds, without reading the answers again."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
+
+from audit.config import get_settings
+from audit.db import DatabaseBusy
 
 from audit.models import Audit, Case, MunicipalityReview, User
 from audit.review.answers import (AnswerError, AnswerState, NotEditable, ensure_open, read_state, set_answer,
@@ -52,6 +58,29 @@ def instrument_of(session: Session, owner: Case | MunicipalityReview, audit: Aud
         raise err from exc
 
 
+_TURNS: threading.BoundedSemaphore | None = None
+_TURNS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _turn() -> Iterator[None]:
+    """A turn among at most AUDIT_SAVE_CONCURRENCY saves of this process (see config.py)."""
+    global _TURNS
+    settings = get_settings()
+    if settings.save_concurrency <= 0:
+        yield
+        return
+    with _TURNS_LOCK:
+        if _TURNS is None:
+            _TURNS = threading.BoundedSemaphore(settings.save_concurrency)
+    if not _TURNS.acquire(timeout=settings.db_busy_timeout):
+        raise DatabaseBusy("too many saves are waiting for the database")
+    try:
+        yield
+    finally:
+        _TURNS.release()
+
+
 def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str, value: Any,
                 user: User | None, note: str | None = None, expected_version: int | None = None,
                 pass_no: int = 1, reason: str | None = None, raw: bool = False, instrument: Any = None,
@@ -64,9 +93,22 @@ def save_answer(session: Session, *, owner: Case | MunicipalityReview, item: str
     validated whole rows itself). `open_only`: only open cases (the form, the API, the
     import; an accepted remark revises a case in hearing). `form`: build the form after
     the save and list the items whose applicability moved. `commit`: commit the
-    caller's session when saved. Raises `AnswerError` and its kinds (`UnknownItem`,
-    `NotAllowed`, `NotEditable`, `LockedError`, `VersionConflict`), each with an
-    HTTP `status`; nothing is written then."""
+    caller's session when saved (such a save also waits for its turn, `_turn`; saves
+    inside a caller's transaction, the import and remarks, do not, as they may hold a
+    lock already). Raises `AnswerError` and its kinds (`UnknownItem`, `NotAllowed`,
+    `NotEditable`, `LockedError`, `VersionConflict`), each with an HTTP `status`;
+    nothing is written then."""
+    with (_turn() if commit else nullcontext()):
+        return _save(session, owner=owner, item=item, value=value, user=user, note=note,
+                     expected_version=expected_version, pass_no=pass_no, reason=reason, raw=raw,
+                     instrument=instrument, state=state, validate=validate, open_only=open_only, form=form,
+                     commit=commit)
+
+
+def _save(session: Session, *, owner: Case | MunicipalityReview, item: str, value: Any, user: User | None,
+          note: str | None, expected_version: int | None, pass_no: int, reason: str | None, raw: bool,
+          instrument: Any, state: AnswerState | None, validate: bool, open_only: bool, form: bool,
+          commit: bool) -> Saved:
     is_case = isinstance(owner, Case)
     audit = session.get(Audit, owner.audit_id)   # held here, so set_answer finds it in the session
     inst = instrument or instrument_of(session, owner, audit)

@@ -16,7 +16,7 @@ from markupsafe import escape
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from audit.db import is_busy
+from audit.db import DatabaseBusy, is_busy
 
 log = logging.getLogger("audit.web")
 
@@ -50,3 +50,4 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(PoolTimeout, database_error)
+    app.add_exception_handler(DatabaseBusy, database_error)
