@@ -44,6 +44,20 @@ class Settings(BaseSettings):
     max_errors_listed: int = 500       # an import lists this many problems and counts the rest
     max_xlsx_uncompressed_mb: int = 500  # an .xlsx may expand to at most this much XML
     max_xlsx_ratio: int = 100          # ... and at most this many times its compressed size
+    # Database concurrency (docs/review.md, "Pool and workers").
+    # Seconds a request waits for a lock held by another writer (SQLite busy timeout,
+    # PostgreSQL lock_timeout) before the user is told "the database is busy, try again".
+    db_busy_timeout: float = 5.0
+    # Connections per process: pool_size kept open, max_overflow more under load, and
+    # pool_timeout seconds a request waits for a free one (then: busy, try again).
+    # PostgreSQL: workers x (pool_size + max_overflow) must stay below max_connections.
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 10.0
+    # Saves (autosave, API) run at most this many at a time per process; the others wait
+    # their turn (up to db_busy_timeout). Fewer threads then compete for Python's GIL while
+    # one of them holds a database lock, which halves the slowest saves under load. 0: no limit.
+    save_concurrency: int = 4
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -14,8 +14,13 @@ from audit.config import get_settings
 
 
 def make_engine(url: str) -> Engine:
+    settings = get_settings()
+    pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+            "pool_timeout": settings.db_pool_timeout}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": settings.db_busy_timeout},
+                               **({} if memory else pool))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -30,7 +35,34 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    lock_ms = max(1, int(settings.db_busy_timeout * 1000))
+    connect_args = {"options": f"-c lock_timeout={lock_ms}"} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+
+
+class DatabaseBusy(RuntimeError):
+    """The wait for the database (a lock, a connection, a turn to save) ran out."""
+
+
+BUSY_SQLSTATES = {"55P03", "57014", "40001", "40P01", "53300"}  # lock timeout, cancelled, serialization, deadlock, too many connections
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means "busy, try again" (a lock held too long by another
+    writer, no free connection) rather than a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.TimeoutError, DatabaseBusy)):   # no free connection / no turn in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if sqlstate in BUSY_SQLSTATES:
+        return True
+    text = str(orig).lower()
+    return isinstance(exc, sa_exc.OperationalError) and ("database is locked" in text or "database table is locked"
+                                                         in text or "database is busy" in text)
 
 
 @lru_cache

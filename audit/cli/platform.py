@@ -157,15 +157,60 @@ def users_unlock(username: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
-def serve(host: str, port: int, reload: bool) -> None:
-    """Run the web app (upgrades the database first)."""
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, envvar="AUDIT_WORKERS",
+              help="Worker processes (PostgreSQL only). Each keeps its own pool of AUDIT_DB_POOL_SIZE + "
+                   "AUDIT_DB_MAX_OVERFLOW connections; keep workers x that below PostgreSQL's max_connections.")
+def serve(host: str, port: int, reload: bool, workers: int) -> None:
+    """Run the web app (upgrades the database first).
+
+    \b
+    SQLite: one worker (every write waits for the one file's lock; more processes only queue).
+    PostgreSQL: --workers N, e.g. one or two per core:
+      AUDIT_DATABASE_URL=postgresql+psycopg://audit@db/audit audit serve --workers 4
+    """
     import uvicorn
 
+    from audit.config import get_settings
     from audit.db import upgrade
 
+    settings = get_settings()
+    url = settings.resolved_database_url()
+    if workers > 1:
+        if url.startswith("sqlite"):
+            raise click.UsageError("--workers > 1 needs PostgreSQL: SQLite lets one writer at a time into its file, "
+                                   "so more worker processes only queue behind its lock (and wait for "
+                                   "AUDIT_DB_BUSY_TIMEOUT). Set AUDIT_DATABASE_URL to a PostgreSQL database, "
+                                   "or run one worker.")
+        if reload:
+            raise click.UsageError("--reload runs one worker; leave out --workers")
     upgrade()
-    click.echo(f"serving on http://{host}:{port}/")
-    uvicorn.run("audit.web.app:create_app", factory=True, host=host, port=port, reload=reload)
+    settings.resolved_secret_key()   # created once here, so every worker signs sessions with the same key
+    per_worker = settings.db_pool_size + settings.db_max_overflow
+    if url.startswith("postgresql"):
+        limit = _max_connections(url)
+        if limit is not None and workers * per_worker > limit - 5:
+            click.echo(f"warning: {workers} workers x {per_worker} connections ({workers * per_worker}) exceed what "
+                       f"PostgreSQL allows ({limit} max_connections, a few kept for administration); lower "
+                       "AUDIT_DB_POOL_SIZE / AUDIT_DB_MAX_OVERFLOW or raise max_connections", err=True)
+    click.echo(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
+               f"(up to {per_worker} database connections each)")
+    # A worker must have imported the app and started within timeout_worker_healthcheck, or it is
+    # restarted; uvicorn's 5 s is too short for a busy machine importing pandas.
+    uvicorn.run("audit.web.app:create_app", factory=True, host=host, port=port, reload=reload,
+                workers=None if reload else workers, timeout_worker_healthcheck=120)
+
+
+def _max_connections(url: str) -> int | None:
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            return int(conn.execute(text("SHOW max_connections")).scalar_one())
+    except Exception:  # noqa: BLE001 - a warning only; the server's own start reports real problems
+        return None
+    finally:
+        engine.dispose()
 
 
 COMMANDS: list[click.Command] = [db, users, serve]

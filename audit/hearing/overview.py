@@ -147,12 +147,15 @@ class QueueRow:
 
 
 def remark_queue(session: Session, audit_id: int | None = None, municipality: str | None = None,
-                 status: str | None = None, *, actor: Any) -> list[QueueRow]:
+                 status: str | None = None, *, actor: Any, auditor_id: int | None = None) -> list[QueueRow]:
     """Submitted and answered remarks (never drafts), oldest first, with the current answer.
+    `auditor_id`: only remarks on the cases that auditor reviewed (whom "remark.answer" lets answer).
     Logged for `actor` as a view of the remarked cases' assessments (audit.access)."""
     query = (select(Remark, Case, HearingRound, Audit).join(Case, Case.id == Remark.case_id)
              .join(HearingRound, HearingRound.id == Remark.round_id).join(Audit, Audit.id == HearingRound.audit_id)
              .where(Remark.status != "draft"))
+    if auditor_id is not None:
+        query = query.where(Case.assigned_to == auditor_id)
     if audit_id:
         query = query.where(HearingRound.audit_id == audit_id)
     if municipality:

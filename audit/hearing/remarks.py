@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from audit import auditlog
-from audit.hearing.instrument import NoInstrument, instrument_for
-from audit.hearing.rounds import (HearingError, as_utc, deadline_passed, membership, open_round_for)
+from audit import auditlog, permissions
+from audit.hearing.instrument import NoInstrument, instrument_for, item_or_none
+from audit.hearing.rounds import HearingError, comment_window, membership, open_round_for
 from audit.instrument import Instrument
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User, utcnow
-from audit.review.answers import decode, encode, ensure_unlocked, set_answer
+from audit.review.answers import decode, encode, ensure_unlocked
 
 DECISIONS = ("accepted", "maintained")
 _UNSET: Any = object()
@@ -30,23 +30,11 @@ def _instrument(session: Session, audit_id: int) -> Instrument | None:
 
 
 def _writable_round(session: Session, case: Case, user: User | None, now: datetime | None) -> tuple[HearingRound, RoundMunicipality]:
-    """The open round in which the municipality may still write remarks on this case."""
-    audit = session.get(Audit, case.audit_id)
-    if audit.locked_at is not None:
-        raise HearingError("the audit is locked; remarks are closed")
-    if user is not None and user.role == "municipality" and user.municipality != case.municipality:
-        raise HearingError("not found")  # the web layer answers 404 before this
+    """The open round in which the municipality may still write remarks on this case
+    (the rule: `audit.permissions`, "remark.write")."""
     rnd = open_round_for(session, case.audit_id, case.municipality)
-    if rnd is None or case.status != "in_hearing" or not case.active:
-        raise HearingError(f"case {case.id} is not in an open comment round")
-    member = membership(session, rnd, case.municipality)
-    if member.submitted_at is not None:
-        raise HearingError(f"{case.municipality} submitted its remarks for round {rnd.number} on "
-                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC; they can no longer be changed")
-    if deadline_passed(rnd, now):
-        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
-                           "has passed; no new remarks can be saved or submitted")
-    return rnd, member
+    permissions.check(user, "remark.write", comment_window(session, case, rnd=rnd, now=now), HearingError)
+    return rnd, membership(session, rnd, case.municipality)
 
 
 def _check(session: Session, case: Case, item: str | None, text: str, proposed: Any) -> str | None:
@@ -123,20 +111,9 @@ def submit(session: Session, rnd: HearingRound, municipality: str, user: User | 
            now: datetime | None = None) -> list[Remark]:
     """Submit all the municipality's drafts in the round at once. Only once, only before
     the deadline; submitting with no drafts records that the municipality has no remarks."""
-    audit = session.get(Audit, rnd.audit_id)
-    if audit.locked_at is not None:
-        raise HearingError("the audit is locked; remarks are closed")
-    if rnd.closed_at is not None:
-        raise HearingError(f"round {rnd.number} is closed")
+    permissions.check(user, "remark.write", comment_window(session, rnd=rnd, municipality=municipality, now=now),
+                      HearingError)
     member = membership(session, rnd, municipality)
-    if member is None:
-        raise HearingError(f"{municipality} is not in round {rnd.number}")
-    if member.submitted_at is not None:
-        raise HearingError(f"{municipality} already submitted its remarks for round {rnd.number} on "
-                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC")
-    if deadline_passed(rnd, now):
-        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
-                           "has passed; remarks can no longer be submitted")
     moment = utcnow()
     pending = drafts(session, rnd, municipality)
     for remark in pending:
@@ -165,6 +142,7 @@ def respond(session: Session, remark: Remark, decision: str, response: str | Non
         raise HearingError(f"decision must be one of {', '.join(DECISIONS)}")
     case = session.get(Case, remark.case_id)
     ensure_unlocked(session.get(Audit, case.audit_id))  # first: a locked audit is the reason, whatever else
+    permissions.check(user, "remark.answer", case, HearingError)   # the case's auditor or an admin
     if remark.status != "submitted":
         raise HearingError(f"remark {remark.id} is {remark.status}; only submitted remarks are answered")
     response = (response or "").strip()
@@ -175,8 +153,11 @@ def respond(session: Session, remark: Remark, decision: str, response: str | Non
             value = decode(remark.proposed_value_json) if new_value is _UNSET else new_value
             if value in (None, "", []):
                 raise HearingError("accepting a remark on an item needs the revised answer")
-            set_answer(session, case=case, item=remark.item, value=value, user=user,
-                       reason=f"remark {remark.id}: {remark.text}", instrument=_instrument(session, case.audit_id))
+            from audit.review.save import save_answer
+
+            save_answer(session, owner=case, item=remark.item, value=value, user=user,
+                        reason=f"remark {remark.id}: {remark.text}", instrument=_instrument(session, case.audit_id),
+                        open_only=False)
         elif not response:
             raise HearingError("accepting a remark on the whole case needs a response saying what was changed")
     remark.status = "answered"

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from audit import auditlog
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User, utcnow
+from audit.permissions import CommentWindow
 from audit.population.municipalities import canonical_municipality
 
 
@@ -174,6 +175,29 @@ def round_status(session: Session, rnd: HearingRound) -> list[MunicipalityStatus
 def membership(session: Session, rnd: HearingRound, municipality: str) -> RoundMunicipality | None:
     return session.exec(select(RoundMunicipality).where(RoundMunicipality.round_id == rnd.id,
                                                         RoundMunicipality.municipality == municipality)).first()
+
+
+def comment_window(session: Session, case: Case | None = None, *, rnd: HearingRound | None = None,
+                   municipality: str | None = None, now: datetime | None = None) -> CommentWindow:
+    """The facts of a municipality's comment round for `audit.permissions` ("remark.write"):
+    for one case (writing, editing, deleting a remark), or for the round `rnd` as a whole
+    (submitting). Every page, API call and domain function asks about this one window."""
+    if case is None and rnd is None:
+        raise ValueError("comment_window needs a case or a round")
+    audit = session.get(Audit, case.audit_id if case is not None else rnd.audit_id)
+    municipality = municipality or case.municipality
+    if rnd is None:
+        rnd = open_round_for(session, audit.id, municipality)
+    member = membership(session, rnd, municipality) if rnd is not None else None
+    is_open = rnd is not None and rnd.closed_at is None
+    return CommentWindow(
+        municipality=municipality, audit_name=audit.name, locked_at=audit.locked_at,
+        round_number=rnd.number if is_open else None, member=member is not None,
+        submitted_at=member.submitted_at if member is not None else None,
+        deadline=rnd.deadline if rnd is not None else None, now=now or utcnow(),
+        case_id=case.id if case is not None else None,
+        case_in_hearing=case.status == "in_hearing" if case is not None else True,
+        case_active=bool(case.active) if case is not None else True)
 
 
 def cases_in_round(session: Session, rnd: HearingRound, municipality: str) -> list[Case]:

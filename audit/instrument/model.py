@@ -181,6 +181,17 @@ class BindCheck:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One answer changed (`Instrument.transition`): (applicability, effective values)
+    before and after, the items whose applicability or value moved, and the new
+    value's problems (empty: acceptable)."""
+    problems: list[str]
+    before: tuple[dict[str, bool], dict[str, Any]]
+    after: tuple[dict[str, bool], dict[str, Any]]
+    moved: frozenset[str]
+
+
 class Instrument:
     """A validated, immutable review instrument bound to one version."""
 
@@ -198,6 +209,12 @@ class Instrument:
         self._deps = {
             i.name: tuple(dict.fromkeys(r.name for r in ex.references(i.relevant_ast)))
             if i.relevant_ast is not None else () for i in items
+        }
+        # everything an item's applicability or calculated value reads (for `transition`)
+        self._reads = {
+            i.name: frozenset(self._deps[i.name]) | (frozenset(r.name for r in ex.references(i.calculation_ast))
+                                                     if i.calculation_ast is not None else frozenset())
+            for i in items
         }
 
     # ---------------------------------------------------------------- identity
@@ -269,20 +286,56 @@ class Instrument:
         values: dict[str, Any] = {}
         lookup = values.get
         for name in self._order:
-            item = self._by_name[name]
-            ok = True
-            if item.relevant_ast is not None:
-                ok = all(applicable.get(d, False) for d in self._deps[name]) and \
-                    ex.evaluate(item.relevant_ast, lookup) is True
-            applicable[name] = ok
-            if not ok:
-                values[name] = None
-            elif item.is_calculated:
-                values[name] = ex.evaluate(item.calculation_ast, lookup) if item.calculation_ast else None
-            else:
-                raw = override[1] if override is not None and override[0] == name else answers.get(name)
-                values[name] = self._clean(item, raw)
+            raw = override[1] if override is not None and override[0] == name else answers.get(name)
+            applicable[name], values[name] = self._step(self._by_name[name], raw, applicable, lookup)
         return applicable, values
+
+    def _step(self, item: Item, raw: Any, applicable: Mapping[str, bool], lookup: Any) -> tuple[bool, Any]:
+        """One item of the walk: does it apply, and its effective value."""
+        if item.relevant_ast is not None:
+            if not (all(applicable.get(d, False) for d in self._deps[item.name])
+                    and ex.evaluate(item.relevant_ast, lookup) is True):
+                return False, None
+        if item.is_calculated:
+            return True, (ex.evaluate(item.calculation_ast, lookup) if item.calculation_ast else None)
+        return True, self._clean(item, raw)
+
+    def evaluate(self, answers: Mapping[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
+        """Applicability and effective values (calculated fields included) in one walk."""
+        return self._run(answers)
+
+    def transition(self, answers: Mapping[str, Any], name: str, value: Any) -> "Transition":
+        """What changing one answer does, in one walk of the items: applicability and
+        effective values before and after, and the messages the new value gets (type,
+        constraint; the same as `check_answer`). An item is evaluated twice only when
+        something it reads changed. Raises KeyError for an unknown item."""
+        item = self._by_name[name]
+        problems = self.check_answer(name, value, answers) if item.is_calculated else []
+        if not problems and is_answered(value):
+            problem = type_problem(item, value)
+            problems = [problem] if problem else []
+        if not isinstance(answers, Mapping):
+            answers = {}
+        b_app: dict[str, bool] = {}
+        b_val: dict[str, Any] = {}
+        a_app: dict[str, bool] = {}
+        a_val: dict[str, Any] = {}
+        moved: set[str] = set()
+        for n in self._order:
+            it = self._by_name[n]
+            raw = answers.get(n)
+            if n != name and moved.isdisjoint(self._reads[n]):
+                ok, v = self._step(it, raw, b_app, b_val.get)
+                b_app[n] = a_app[n] = ok
+                b_val[n] = a_val[n] = v
+                continue
+            b_app[n], b_val[n] = self._step(it, raw, b_app, b_val.get)
+            a_app[n], a_val[n] = self._step(it, value if n == name else raw, a_app, a_val.get)
+            if b_app[n] != a_app[n] or b_val[n] != a_val[n]:
+                moved.add(n)
+        if not problems and is_answered(value) and item.constraint_ast is not None:
+            problems = self._constraint_problems(item, value, a_val)
+        return Transition(problems=problems, before=(b_app, b_val), after=(a_app, a_val), moved=frozenset(moved))
 
     def applicable(self, answers: Mapping[str, Any]) -> dict[str, bool]:
         """Skip logic: which items apply given these answers (every item, in survey order)."""
@@ -314,11 +367,15 @@ class Instrument:
             return [problem]
         if item.constraint_ast is not None:
             _, values = self._run(answers, override=(name, value))
-            ok = ex.evaluate(item.constraint_ast, values.get, this=self._clean(item, value))
-            if ok is not True:
-                message = item.constraint_message or \
-                    f"the answer must satisfy: {ex.to_words(item.constraint_ast, 'en')}"
-                return [f"{name}: {message}"]
+            return self._constraint_problems(item, value, values)
+        return []
+
+    def _constraint_problems(self, item: Item, value: Any, values: Mapping[str, Any]) -> list[str]:
+        ok = ex.evaluate(item.constraint_ast, values.get, this=self._clean(item, value))
+        if ok is not True:
+            message = item.constraint_message or \
+                f"the answer must satisfy: {ex.to_words(item.constraint_ast, 'en')}"
+            return [f"{item.name}: {message}"]
         return []
 
     def missing_required(self, answers: Mapping[str, Any], level: str | None = None) -> list[str]:

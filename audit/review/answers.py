@@ -1,30 +1,69 @@
 """Storing answers: the one function every page, API call, import and accepted
-remark uses to change an answer, so locking, validation, versioning and the
-audit trail can never be skipped."""
+remark uses to change an answer, so permissions, locking, validation, versioning
+and the audit trail can never be skipped.
+
+Concurrency. Every change of a case's answers (or of a municipality's theme 7)
+bumps the owner's `version` with ONE statement that checks and bumps it::
+
+    UPDATE "case" SET version = version + 1 WHERE id = :id [AND version = :expected]
+    RETURNING version, status, second_status
+
+It runs before the answer row and its log entry are written, in the same
+transaction. With `expected_version` a stale editor matches no row and gets
+`VersionConflict`; without it the statement still serialises writers of one case
+(PostgreSQL holds the row lock, SQLite the write lock, until commit), and the old
+value for the trail is read again after it, so concurrent writers never lose a log
+entry or log the same old value twice. Status moves (first answer: in progress)
+are decided on the status the statement returned, not on what the page loaded.
+"""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from audit import auditlog
+from audit import auditlog, permissions
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
 if TYPE_CHECKING:
     from audit.instrument import Instrument
 
+# The case statuses in which the form, the API and the sheet import may change pass-1 answers.
+OPEN_STATUSES = ("not_started", "in_progress")
+
 
 class AnswerError(ValueError):
     """The value was refused; the message names the item and says why."""
+
+    status = 422
 
 
 class LockedError(AnswerError):
     """The audit is locked: answers are final."""
 
+    status = 423
+
+
+class NotAllowed(AnswerError):
+    """`audit.permissions` refuses this user (the message says why)."""
+
+    status = 403
+
+
+class NotEditable(AnswerError):
+    """The case (or theme 7) is in a status in which answers do not change here."""
+
+    status = 409
+
 
 class VersionConflict(AnswerError):
     """Someone saved the case after this editor loaded it."""
+
+    status = 409
 
     def __init__(self, message: str, current_version: int) -> None:
         super().__init__(message)
@@ -41,9 +80,54 @@ def encode(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False)
 
 
+# --- the stored state of one case (or one municipality's theme 7) -------------------
+
+@dataclass
+class StoredAnswer:
+    """One stored answer as plain values (the save path reads no ORM objects)."""
+    id: int | None
+    item: str
+    value_json: str | None
+    note: str
+
+    @property
+    def value(self) -> Any:
+        return decode(self.value_json)
+
+
+@dataclass
+class AnswerState:
+    """Every stored answer of one case pass or one theme 7, read with one query;
+    a save keeps it up to date, so the page built after it needs no second read."""
+    rows: dict[str, StoredAnswer]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {k: decode(r.value_json) for k, r in self.rows.items() if r.value_json is not None}
+
+
+def _owner_column(owner: Case | MunicipalityReview) -> Any:
+    return Answer.case_id if isinstance(owner, Case) else Answer.municipality_review_id
+
+
+def read_state(session: Session, owner: Case | MunicipalityReview, pass_no: int = 1) -> AnswerState:
+    column = _owner_column(owner)
+    rows = session.exec(select(Answer.id, Answer.item, Answer.value_json, Answer.note)
+                        .where(column == owner.id, Answer.pass_no == pass_no)).all()
+    return AnswerState({r.item: StoredAnswer(r.id, r.item, r.value_json, r.note or "") for r in rows})
+
+
 def case_answers(session: Session, case_id: int, pass_no: int = 1) -> dict[str, Any]:
-    rows = session.exec(select(Answer).where(Answer.case_id == case_id, Answer.pass_no == pass_no)).all()
-    return {a.item: decode(a.value_json) for a in rows if a.value_json is not None}
+    rows = session.exec(select(Answer.item, Answer.value_json).where(
+        Answer.case_id == case_id, Answer.pass_no == pass_no, Answer.value_json != None)).all()  # noqa: E711
+    return {item: decode(v) for item, v in rows}
+
+
+def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> dict[str, Any]:
+    rows = session.exec(select(Answer.item, Answer.value_json).where(
+        Answer.municipality_review_id == review_id, Answer.pass_no == pass_no,
+        Answer.value_json != None)).all()  # noqa: E711
+    return {item: decode(v) for item, v in rows}
 
 
 def ensure_unlocked(audit: Audit) -> None:
@@ -51,23 +135,80 @@ def ensure_unlocked(audit: Audit) -> None:
         raise LockedError(f"audit {audit.name!r} is locked since {audit.locked_at:%Y-%m-%d}; answers are final")
 
 
+def label(owner: Case | MunicipalityReview) -> str:
+    return f"case {owner.id}" if isinstance(owner, Case) else f"municipality {owner.municipality}"
+
+
+def bump_version(session: Session, owner: Case | MunicipalityReview, expected_version: int | None = None) -> int:
+    """The one statement that checks and bumps the owner's version (see the module
+    docstring). Refreshes `owner`'s version and status from what it returns and
+    raises `VersionConflict` (with the current version) when `expected_version` is stale."""
+    table = type(owner).__table__          # Core, not the ORM's bulk update: one plain statement
+    columns = [table.c.version, table.c.status] + ([table.c.second_status] if isinstance(owner, Case) else [])
+    stmt = update(table).where(table.c.id == owner.id)
+    if expected_version is not None:
+        stmt = stmt.where(table.c.version == expected_version)
+    row = session.exec(stmt.values(version=table.c.version + 1).returning(*columns)).first()
+    if row is None:
+        current = session.exec(select(table.c.version).where(table.c.id == owner.id)).first()
+        if current is None:
+            raise AnswerError(f"{label(owner)} does not exist")
+        set_committed_value(owner, "version", current)
+        raise VersionConflict(
+            f"{label(owner)} was changed by someone else (version {current}, you had {expected_version}); "
+            "reload to see the current answers", current)
+    set_committed_value(owner, "version", row[0])
+    set_committed_value(owner, "status", row[1])
+    if isinstance(owner, Case):
+        set_committed_value(owner, "second_status", row[2])
+    return row[0]
+
+
+def answers_changed(session: Session, audit_id: int) -> None:
+    """Called once for every change of an audit's answers, in the same transaction.
+    The place for an audit-level data version that caches of the audit's answers
+    (the statistics' case frame) compare against; nothing to bump yet."""
+
+
+def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:
+    """The form, the API and the sheet import change answers of open cases only
+    (pass 2 until the second review is completed; theme 7 until completed)."""
+    if isinstance(owner, MunicipalityReview):
+        if owner.status == "completed":
+            raise NotEditable(f"theme 7 of {owner.municipality} is completed; ask an admin to reopen it")
+    elif pass_no == 2:
+        if owner.second_status == "completed":
+            raise NotEditable(f"the second review of case {owner.id} is completed; it cannot be changed")
+    elif owner.status not in OPEN_STATUSES:
+        raise NotEditable(f"case {owner.id} is {owner.status.replace('_', ' ')}; it cannot be changed here")
+
+
+# --- the one way an answer changes ---------------------------------------------------
+
 def set_answer(session: Session, *, case: Case, item: str, value: Any, user: User | None,
                note: str | None = None, reason: str | None = None,
                expected_version: int | None = None, pass_no: int = 1,
-               instrument: Instrument | None = None) -> Answer:
+               instrument: Instrument | None = None, state: AnswerState | None = None,
+               problems: list[str] | None = None, open_only: bool = False) -> StoredAnswer:
     """Set one answer (and optionally its note) of a case in the caller's transaction.
 
-    - refuses when the audit is locked;
-    - refuses when `expected_version` is given and the case has moved on (optimistic locking);
-    - validates the value against the instrument when one is given (`check_answer`);
-    - logs old and new value (and note) with who, when and why;
-    - bumps the case version.
-    """
-    row, changed = _store(session, owner=case, owner_column=Answer.case_id, owner_kwargs={"case_id": case.id},
-                          entity_prefix=f"{case.id}", item=item, value=value, user=user, note=note,
-                          reason=reason, expected_version=expected_version, pass_no=pass_no,
-                          instrument=instrument, current=lambda: case_answers(session, case.id, pass_no),
-                          label=f"case {case.id}")
+    - refuses what `audit.permissions` refuses the user (`case.edit`, and `review.pass`:
+      the second review's independence), and a locked audit;
+    - validates the value against the instrument when one is given (`check_answer`, or
+      the `problems` the caller already computed for this value);
+    - checks and bumps the case version in one statement (`bump_version`): a stale
+      `expected_version` raises `VersionConflict`; `open_only` refuses a case that is
+      not open on the status that statement returns;
+    - logs old and new value (and note) with who, when and why.
+
+    `state` is the case's answers read once by the caller (`read_state`); it is read
+    here otherwise, and kept up to date either way. Returns the stored answer."""
+    permissions.check(user, "case.edit", case, NotAllowed)
+    permissions.check(user, "review.pass", permissions.ReviewPass(case, pass_no), NotAllowed)
+    stored, changed = _store(session, owner=case, item=item, value=value, user=user, note=note, reason=reason,
+                             expected_version=expected_version, pass_no=pass_no, instrument=instrument,
+                             state=state, problems=problems, open_only=open_only,
+                             entity_prefix=f"{case.id}")
     if changed and pass_no == 1 and case.status == "not_started":
         auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
                         field="status", old=case.status, new="in_progress")
@@ -78,80 +219,97 @@ def set_answer(session: Session, *, case: Case, item: str, value: Any, user: Use
                         field="second_status", old=case.second_status, new="in_progress")
         case.second_status = "in_progress"
         session.add(case)
-    return row
-
-
-def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> dict[str, Any]:
-    rows = session.exec(select(Answer).where(Answer.municipality_review_id == review_id,
-                                            Answer.pass_no == pass_no)).all()
-    return {a.item: decode(a.value_json) for a in rows if a.value_json is not None}
+    return stored
 
 
 def set_municipality_answer(session: Session, *, review: MunicipalityReview, item: str, value: Any,
                             user: User | None, note: str | None = None, reason: str | None = None,
-                            expected_version: int | None = None,
-                            instrument: Instrument | None = None) -> Answer:
+                            expected_version: int | None = None, instrument: Instrument | None = None,
+                            state: AnswerState | None = None, problems: list[str] | None = None,
+                            open_only: bool = False) -> StoredAnswer:
     """The same as `set_answer` for an item answered once per municipality (theme 7):
-    same lock, version, validation and trail; bumps `MunicipalityReview.version`."""
-    row, changed = _store(session, owner=review, owner_column=Answer.municipality_review_id,
-                          owner_kwargs={"municipality_review_id": review.id},
-                          entity_prefix=f"m{review.id}", item=item, value=value, user=user, note=note,
-                          reason=reason, expected_version=expected_version, pass_no=1,
-                          instrument=instrument, current=lambda: municipality_answers(session, review.id),
-                          label=f"municipality {review.municipality}")
+    same permission, lock, version, validation and trail; bumps `MunicipalityReview.version`."""
+    permissions.check(user, "case.edit", review, NotAllowed)
+    stored, changed = _store(session, owner=review, item=item, value=value, user=user, note=note, reason=reason,
+                             expected_version=expected_version, pass_no=1, instrument=instrument,
+                             state=state, problems=problems, open_only=open_only,
+                             entity_prefix=f"m{review.id}")
     if changed and review.status == "not_started":
         auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
                         entity_id=review.id, field="status", old=review.status, new="in_progress")
         review.status = "in_progress"
         session.add(review)
-    return row
+    return stored
 
 
-def _store(session: Session, *, owner: Any, owner_column: Any, owner_kwargs: dict[str, Any],
-           entity_prefix: str, item: str, value: Any, user: User | None, note: str | None,
-           reason: str | None, expected_version: int | None, pass_no: int, instrument: Instrument | None,
-           current: Any, label: str) -> tuple[Answer, bool]:
+def _store(session: Session, *, owner: Case | MunicipalityReview, item: str, value: Any, user: User | None,
+           note: str | None, reason: str | None, expected_version: int | None, pass_no: int,
+           instrument: Instrument | None, state: AnswerState | None, problems: list[str] | None, open_only: bool,
+           entity_prefix: str) -> tuple[StoredAnswer, bool]:
     """The shared body of `set_answer` and `set_municipality_answer`. `owner` is the
     Case or MunicipalityReview whose `version` guards concurrent editors."""
     audit = session.get(Audit, owner.audit_id)
     assert audit is not None
     ensure_unlocked(audit)
-    if expected_version is not None and expected_version != owner.version:
-        raise VersionConflict(
-            f"{label} was changed by someone else (version {owner.version}, you had {expected_version}); "
-            "reload to see the current answers", owner.version)
+    if state is None:
+        state = read_state(session, owner, pass_no)
     if instrument is not None:
-        try:
-            instrument.item(item)
-        except KeyError as exc:
-            raise AnswerError(f"{item}: not an item of the instrument") from exc
-        if value not in (None, "", []):
-            problems = instrument.check_answer(item, value, current())
-            if problems:
-                raise AnswerError(f"{item}: " + "; ".join(problems))
-    row = session.exec(select(Answer).where(owner_column == owner.id, Answer.item == item,
-                                            Answer.pass_no == pass_no)).first()
-    old_value = decode(row.value_json) if row else None
-    old_note = row.note if row else ""
+        if item not in instrument:
+            raise AnswerError(f"{item}: not an item of the instrument")
+        if problems is None and value not in (None, "", []):
+            problems = instrument.check_answer(item, value, state.values)
+    if problems:
+        raise AnswerError(f"{item}: " + "; ".join(p.removeprefix(f"{item}: ") for p in problems))
     new_json = encode(value)
-    if row is None:
-        row = Answer(item=item, pass_no=pass_no, **owner_kwargs)
+    row = state.rows.get(item)
+    if not _differs(row, new_json, note):
+        if expected_version is not None and expected_version != owner.version:
+            raise VersionConflict(
+                f"{label(owner)} was changed by someone else (version {owner.version}, you had "
+                f"{expected_version}); reload to see the current answers", owner.version)
+        if open_only:
+            ensure_open(owner, pass_no)
+        return row or StoredAnswer(None, item, None, ""), False
+
+    bump_version(session, owner, expected_version)      # from here on no other writer of this owner
+    if open_only:
+        ensure_open(owner, pass_no)
+    if expected_version is None:
+        # Nothing proves the state read above is current: read the answer again under the lock.
+        fresh = session.exec(select(Answer.id, Answer.value_json, Answer.note).where(
+            _owner_column(owner) == owner.id, Answer.item == item, Answer.pass_no == pass_no)).first()
+        row = StoredAnswer(fresh.id, item, fresh.value_json, fresh.note or "") if fresh else None
+        if not _differs(row, new_json, note):
+            return row, False
+    old_json = row.value_json if row else None
+    old_note = row.note if row else ""
     entity_id = f"{entity_prefix}/{item}" + (f"#{pass_no}" if pass_no != 1 else "")
-    changed = False
-    if (row.value_json or None) != new_json:
-        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer",
-                        entity_id=entity_id, field="value", old=old_value, new=decode(new_json), reason=reason)
-        row.value_json = new_json
-        changed = True
+    values: dict[str, Any] = {"updated_at": utcnow(), "updated_by": user.id if user else None}
+    if old_json != new_json:
+        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer", entity_id=entity_id,
+                        field="value", old=decode(old_json), new=decode(new_json), reason=reason)
+        values["value_json"] = new_json
     if note is not None and note != old_note:
-        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer",
-                        entity_id=entity_id, field="note", old=old_note, new=note, reason=reason)
-        row.note = note
-        changed = True
-    if changed:
-        row.updated_at = utcnow()
-        row.updated_by = user.id if user else None
-        session.add(row)
-        owner.version += 1
-        session.add(owner)
-    return row, changed
+        auditlog.record(session, user=user, audit_id=owner.audit_id, entity="answer", entity_id=entity_id,
+                        field="note", old=old_note, new=note, reason=reason)
+        values["note"] = note
+    # Core statements: ORM objects of these rows loaded earlier in the caller's session are not refreshed.
+    table = Answer.__table__
+    if row is not None and row.id is not None:
+        session.exec(update(table).where(table.c.id == row.id).values(**values))
+        answer_id = row.id
+    else:
+        owner_key = "case_id" if isinstance(owner, Case) else "municipality_review_id"
+        values.setdefault("note", "")
+        values.update({owner_key: owner.id, "item": item, "pass_no": pass_no})
+        answer_id = session.exec(insert(table).values(**values).returning(table.c.id)).scalar_one()
+    stored = StoredAnswer(answer_id, item, new_json, note if note is not None else old_note)
+    state.rows[item] = stored
+    answers_changed(session, owner.audit_id)
+    return stored, True
+
+
+def _differs(row: StoredAnswer | None, new_json: str | None, note: str | None) -> bool:
+    old_json = row.value_json if row else None
+    old_note = row.note if row else ""
+    return (old_json or None) != new_json or (note is not None and note != old_note)

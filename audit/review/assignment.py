@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from audit import auditlog
+from audit import auditlog, permissions
 from audit.models import Audit, Case, MunicipalityReview, User
 
 
@@ -52,7 +52,8 @@ def municipality_review(session: Session, audit: Audit, municipality: str, creat
 
 def assign(session: Session, audit: Audit, auditor: User, municipalities: list[str], by: User | None) -> int:
     """Assign every active case of the municipalities (and their theme 7) to one auditor.
-    Returns the number of cases whose assignee changed."""
+    Returns the number of cases whose assignee changed. Refused once the audit is locked."""
+    permissions.check(by, "audit.assign", audit, AssignmentError)
     known = set(audit_municipalities(session, audit))
     unknown = [m for m in municipalities if m not in known]
     if unknown:
@@ -79,6 +80,7 @@ def assign(session: Session, audit: Audit, auditor: User, municipalities: list[s
 
 def assign_round_robin(session: Session, audit: Audit, auditors: list[User], by: User | None) -> dict[str, str]:
     """Municipalities in alphabetical order dealt to the auditors in turn. Returns municipality -> username."""
+    permissions.check(by, "audit.assign", audit, AssignmentError)
     if not auditors:
         raise AssignmentError("name at least one auditor")
     plan: dict[str, str] = {}
@@ -92,7 +94,9 @@ def assign_round_robin(session: Session, audit: Audit, auditors: list[User], by:
 def mark_second_review(session: Session, audit: Audit, share: float, seed: int, auditors: list[User],
                        by: User | None) -> list[int]:
     """Draw `share` of the audit's active cases (reproducibly from `seed`) for an
-    independent second review by another auditor than the first. Returns case ids."""
+    independent second review by another auditor than the first. Returns case ids.
+    Refused once the audit is locked."""
+    permissions.check(by, "audit.assign", audit, AssignmentError)
     if not 0 < share <= 1:
         raise AssignmentError("share must be in (0, 1]")
     if not auditors:

@@ -3,19 +3,20 @@ items with applicability from the instrument's one skip-logic engine, answered /
 applicable counts, kept answers of items that no longer apply."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from audit import access
-from audit.instrument import Instrument
-from audit.models import Answer, Audit, Case, MunicipalityReview, Person
+from audit.instrument import Instrument, Item
+from audit.models import Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
-from audit.review.answers import decode
+from audit.review.answers import OPEN_STATUSES, decode, read_state
 from audit.review.instrument import instrument_for
 
-EDITABLE_STATUSES = ("not_started", "in_progress")
+EDITABLE_STATUSES = OPEN_STATUSES
 
 
 @dataclass
@@ -53,7 +54,12 @@ class ItemView:
     def shown(self) -> str:
         return self.display_value
 
-    display_value: str = ""
+    source: Item | None = field(default=None, repr=False, compare=False)   # the instrument's item
+
+    @property
+    def display_value(self) -> str:
+        """The value as a person reads it (labels, not codes), worked out when shown."""
+        return "" if self.value is None or self.source is None else self.source.display(self.value)
 
     def checked(self, code: str) -> bool:
         if isinstance(self.value, list):
@@ -118,26 +124,53 @@ class FormView:
                            for t in self.themes]}
 
 
-def _rows(session: Session, column: Any, owner_id: int, pass_no: int) -> dict[str, Answer]:
-    return {a.item: a for a in session.exec(select(Answer).where(column == owner_id, Answer.pass_no == pass_no)).all()}
+@dataclass(frozen=True)
+class _Static:
+    """What a form shows of one item that never changes for an instrument."""
+    item: Item
+    label: str
+    hint: str
+    kind: str
+    choices: list[tuple[str, str]]
+    required: bool
 
 
-def build(inst: Instrument, rows: dict[str, Answer], level: str, version: int) -> FormView:
-    answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
-    applicable = inst.applicable(answers)
-    derived = inst.derive(answers) if any(i.is_calculated for i in inst.items) else {}
+_STATIC: "weakref.WeakKeyDictionary[Instrument, dict[str, list[_Static]]]" = weakref.WeakKeyDictionary()
+
+
+def _static(inst: Instrument, level: str) -> list[_Static]:
+    """The items of one level with their labels, kinds and choices, worked out once per instrument."""
+    per_level = _STATIC.get(inst)
+    if per_level is None:
+        per_level = {}
+        for item in inst.items:
+            per_level.setdefault(item.level, []).append(_Static(
+                item=item, label=item.label("da"), hint=item.hint or "", kind=item.kind, choices=item.options(),
+                required=item.required))
+        _STATIC[inst] = per_level
+    return per_level.get(level, [])
+
+
+def build(inst: Instrument, rows: dict[str, Any], level: str, version: int,
+          evaluated: tuple[dict[str, bool], dict[str, Any]] | None = None,
+          answers: dict[str, Any] | None = None) -> FormView:
+    """The form from stored rows (anything with `value_json` and `note`) and, when the
+    caller has them, the decoded answers and their skip-logic state (else worked out here)."""
+    if answers is None:
+        answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
+    applicable, derived = evaluated if evaluated is not None else inst.evaluate(answers)
     theme_labels = {t[0]: t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
-    for item in inst.items_at(level):
-        k = item.kind
-        theme = themes.setdefault(item.theme, ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}")))
-        value = derived.get(item.name) if k == "calculated" else answers.get(item.name)
+    for st in _static(inst, level):
+        item = st.item
+        theme = themes.get(item.theme)
+        if theme is None:
+            theme = themes[item.theme] = ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}"))
+        value = derived.get(item.name) if st.kind == "calculated" else answers.get(item.name)
         row = rows.get(item.name)
-        view = ItemView(name=item.name, label=item.label("da"), hint=item.hint or "", kind=k,
-                        choices=item.options(), required=item.required,
-                        applicable=bool(applicable.get(item.name, True)), value=value,
-                        note=row.note if row else "", theme=item.theme)
-        view.display_value = item.display(value)
+        view = ItemView(name=item.name, label=st.label, hint=st.hint, kind=st.kind, choices=st.choices,
+                        required=st.required, applicable=bool(applicable.get(item.name, True)), value=value,
+                        note=row.note if row else "", theme=item.theme, source=item)
         theme.items.append(view)
     return FormView(themes=[themes[n] for n in sorted(themes)], version=version, answers=answers,
                     applicability=applicable)
@@ -151,13 +184,13 @@ def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Instru
     inst = instrument or instrument_for(session.get(Audit, case.audit_id))
     if actor is not None:
         access.record(session, actor, what="case form", cases=[case.id], audit_id=case.audit_id)
-    return build(inst, _rows(session, Answer.case_id, case.id, pass_no), "case", case.version)
+    return build(inst, read_state(session, case, pass_no).rows, "case", case.version)
 
 
 def municipality_form(session: Session, review: MunicipalityReview,
                       instrument: Instrument | None = None) -> FormView:
     inst = instrument or instrument_for(session.get(Audit, review.audit_id))
-    return build(inst, _rows(session, Answer.municipality_review_id, review.id, 1), "municipality", review.version)
+    return build(inst, read_state(session, review, 1).rows, "municipality", review.version)
 
 
 def case_facts(session: Session, case: Case, *, actor: Any) -> dict[str, Any]:
@@ -172,18 +205,13 @@ def case_facts(session: Session, case: Case, *, actor: Any) -> dict[str, Any]:
             "origin": person.origin if person else None, "status": case.status}
 
 
-def state(inst: Instrument, answers: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
-    """Applicability and calculated values for a set of answers: what a save can change elsewhere."""
-    calculated = any(i.is_calculated for i in inst.items)
-    return inst.applicable(answers), (inst.derive(answers) if calculated else {})
-
-
 def changed_items(before: tuple[dict[str, bool], dict[str, Any]], after: FormView) -> list[ItemView]:
-    """Items whose applicability (or calculated value) differs from the state `before` a save."""
-    applicable, derived = before
+    """Items whose applicability (or calculated value) differs from the state `before` a save
+    (applicability and effective values, as `Instrument.evaluate` gives them)."""
+    applicable, values = before
     out = []
     for item in after.items:
         if bool(applicable.get(item.name, True)) != item.applicable or \
-                (item.kind == "calculated" and derived.get(item.name) != item.value):
+                (item.kind == "calculated" and values.get(item.name) != item.value):
             out.append(item)
     return out

@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from audit import csvio, workbook
+from audit import csvio, permissions, workbook
 from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, User
-from audit.permissions import can
-from audit.review.answers import AnswerError, decode, ensure_unlocked, set_answer
+from audit.review.answers import AnswerError, VersionConflict, decode, ensure_unlocked, read_state
 from audit.review.instrument import ParseError, format_cell, instrument_for, parse
 
 KEY_COLUMNS = ["case_id", "municipality", "seniority_band", "status", "version"]
@@ -188,12 +187,22 @@ def import_sheet(session: Session, audit: Audit, path: str | Path, user: User | 
             errors.append(CellError(name, rownum, "case_id", raw_id, f"case also on row {seen_cases[case_id]}"))
             continue
         seen_cases[case_id] = rownum
-        if user is not None and not can(user, "case.edit", case):
-            errors.append(CellError(name, rownum, "case_id", raw_id, f"{user.username} may not edit this case"))
+        refusal = permissions.refusal_for(user, "case.edit", case) or \
+            permissions.refusal_for(user, "review.pass", permissions.ReviewPass(case, pass_no))
+        if refusal is not None:
+            who = user.username if user is not None else "the system"
+            errors.append(CellError(name, rownum, "case_id", raw_id,
+                                    f"{who} may not edit " + ("this case" if pass_no == 1 else
+                                                              "the second review of this case")
+                                    + f": {refusal.reason}"))
             continue
         if pass_no == 1 and case.status not in ("not_started", "in_progress"):
             errors.append(CellError(name, rownum, "case_id", raw_id,
                                     f"case is {case.status.replace('_', ' ')}; only open cases can be changed"))
+            continue
+        if pass_no == 2 and case.second_status == "completed":
+            errors.append(CellError(name, rownum, "case_id", raw_id,
+                                    "the second review of this case is completed; it cannot be changed"))
             continue
         if vi is not None and cells[vi] not in (None, ""):
             try:
@@ -225,15 +234,26 @@ def import_sheet(session: Session, audit: Audit, path: str | Path, user: User | 
                 errors.append(CellError(name, rownum, col, format_cell(items[col], value), problem))
                 row_ok = False
         if row_ok:
-            plan.append((case, values))
+            plan.append((rownum, case, values, vi is not None and cells[vi] not in (None, "")))
     if errors:
         raise SheetImportError(errors)
+    from audit.review.save import save_answer
+
     changed = 0
-    for case, values in plan:
-        for col, value in values.items():
-            before = case.version
-            set_answer(session, case=case, item=col, value=value, user=user, pass_no=pass_no,
-                       reason=f"imported from {name}")
-            changed += case.version != before
+    for rownum, case, values, versioned in plan:
+        state = read_state(session, case, pass_no)          # one read per case
+        try:
+            for col, value in values.items():
+                # the sheet's version column is checked atomically with the first change of the case
+                saved = save_answer(session, owner=case, item=col, value=value, user=user, pass_no=pass_no,
+                                    reason=f"imported from {name}", instrument=inst, state=state, validate=False,
+                                    expected_version=case.version if versioned else None)
+                changed += saved.changed
+        except VersionConflict as exc:
+            raise SheetImportError([CellError(name, rownum, "version", None,
+                                              f"case {case.id} was changed while the sheet was imported "
+                                              f"(now version {exc.current_version}); export again")]) from None
+        except AnswerError as exc:
+            raise SheetImportError([CellError(name, rownum, "case_id", case.id, str(exc))]) from None
     session.flush()
     return ImportResult(cases=len(plan), changed=changed)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from audit import auditlog
+from audit import auditlog, permissions
 from audit.instrument import Instrument
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User, utcnow
-from audit.review.answers import AnswerError, case_answers, ensure_unlocked, municipality_answers
+from audit.review.answers import (AnswerError, NotAllowed, bump_version, case_answers, ensure_unlocked,
+                                  municipality_answers)
 from audit.review.instrument import instrument_for
 
 STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "completed": "completed",
@@ -47,20 +48,30 @@ def missing_for_municipality(session: Session, review: MunicipalityReview, instr
     return [n for n in inst.missing_required(municipality_answers(session, review.id)) if n in names]
 
 
+def _check_move(case: Case, new: str) -> None:
+    if (case.status, new) not in TRANSITIONS:
+        raise WorkflowError(f"case {case.id}: cannot go from {STATUS_LABELS[case.status]} to {STATUS_LABELS[new]}")
+
+
 def set_status(session: Session, case: Case, new: str, user: User | None, reason: str | None = None) -> None:
+    """Move the case to `new`. The version is bumped first, in the one atomic statement
+    (`bump_version`), and the move is checked on the status it returns, so two people
+    completing or reopening at once cannot both log the same old status."""
     if new not in CASE_STATUSES:
         raise WorkflowError(f"unknown status {new!r}; expected one of {', '.join(CASE_STATUSES)}")
     if new == case.status:
         return
-    if (case.status, new) not in TRANSITIONS:
-        raise WorkflowError(f"case {case.id}: cannot go from {STATUS_LABELS[case.status]} to {STATUS_LABELS[new]}")
+    _check_move(case, new)
     ensure_unlocked(session.get(Audit, case.audit_id))
+    bump_version(session, case)
+    if new == case.status:
+        return
+    _check_move(case, new)
     auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
                     field="status", old=case.status, new=new, reason=reason)
     case.status = new
     case.completed_at = utcnow() if new == "completed" else (None if new in ("not_started", "in_progress")
                                                              else case.completed_at)
-    case.version += 1
     session.add(case)
 
 
@@ -68,17 +79,20 @@ def complete_case(session: Session, case: Case, user: User | None, pass_no: int 
                   instrument: Instrument | None = None) -> list[str]:
     """Complete the case when nothing applicable and required is missing.
     Returns the missing item codes (and changes nothing) otherwise."""
+    permissions.check(user, "case.edit", case, NotAllowed)
+    permissions.check(user, "review.pass", permissions.ReviewPass(case, pass_no), NotAllowed)
     ensure_unlocked(session.get(Audit, case.audit_id))
     missing = missing_for_case(session, case, pass_no, instrument)
     if missing:
         return missing
     if pass_no == 2:
         if case.second_status != "completed":
-            auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
-                            field="second_status", old=case.second_status, new="completed")
-            case.second_status = "completed"
-            case.version += 1
-            session.add(case)
+            bump_version(session, case)
+            if case.second_status != "completed":
+                auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
+                                field="second_status", old=case.second_status, new="completed")
+                case.second_status = "completed"
+                session.add(case)
         return []
     if case.status in ("completed", "in_hearing", "final"):
         return []
@@ -95,14 +109,16 @@ def reopen_case(session: Session, case: Case, user: User | None, reason: str | N
 
 def complete_municipality(session: Session, review: MunicipalityReview, user: User | None,
                           instrument: Instrument | None = None) -> list[str]:
+    permissions.check(user, "case.edit", review, NotAllowed)
     ensure_unlocked(session.get(Audit, review.audit_id))
     missing = missing_for_municipality(session, review, instrument)
     if missing:
         return missing
     if review.status != "completed":
-        auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
-                        entity_id=review.id, field="status", old=review.status, new="completed")
-        review.status = "completed"
-        review.version += 1
-        session.add(review)
+        bump_version(session, review)
+        if review.status != "completed":
+            auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
+                            entity_id=review.id, field="status", old=review.status, new="completed")
+            review.status = "completed"
+            session.add(review)
     return []

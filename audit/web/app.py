@@ -14,15 +14,18 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
 from audit.db import get_engine
-from audit.web import apidocs
-from audit.web.deps import STATIC_DIR, csrf_protect, optional_user, render
+from audit.web import apidocs, busy
+from audit.web.deps import STATIC_DIR, csrf_protect, optional_user, render, route_permission
 from audit.web.security import BodyLimit, SecurityHeaders
 
 ROOMS = ("accounts", "admin", "review", "hearing", "statistics", "exports", "sampling")
+ALREADY_COMPRESSED = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                      "application/x-spss-sav", "application/octet-stream")
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -30,7 +33,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app = FastAPI(
         title="Case-file audit",
         summary="Review of long-term cash-benefit cases: sample, review, comment rounds, statistics.",
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(route_permission)],
         docs_url=None, redoc_url=None, openapi_url=None,  # served behind login by audit.web.apidocs
     )
     app.state.engine = engine or get_engine()
@@ -47,6 +50,9 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.add_middleware(RequestContext)  # page or API, client address: for the access log
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    # Pages and fragments compressed; downloads that are zip files already (xlsx) are not.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=3,
+                       exclude_content_types=DEFAULT_EXCLUDED_CONTENT_TYPES + ALREADY_COMPRESSED)
     app.mount("/static/swagger-ui", apidocs.swagger_ui_files(), name="swagger-ui")
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
@@ -56,6 +62,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         for router in room.routers:
             app.include_router(router)
 
+    busy.install(app)
+
     @app.exception_handler(StarletteHTTPException)  # also unknown URLs and wrong methods, raised by the router
     async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
         wants_html = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
@@ -63,10 +71,14 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if wants_html:
             from sqlmodel import Session
-            with Session(app.state.engine) as db:
-                user = optional_user(request, db)
-                return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
-                              status_code=exc.status_code, user=user)
+            from starlette.concurrency import run_in_threadpool
+
+            def page():  # type: ignore[no-untyped-def]  # database work off the event loop
+                with Session(app.state.engine) as db:
+                    user = optional_user(request, db)
+                    return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
+                                  status_code=exc.status_code, user=user)
+            return await run_in_threadpool(page)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

@@ -98,6 +98,34 @@ def allowed(action: str) -> Any:
     return Annotated[User, Depends(dependency)]
 
 
+async def route_permission(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> None:
+    """App-wide: every route declares its action in `audit.permissions.ROUTES`; the role
+    check happens here, before the route looks at any resource. A route that declares
+    nothing is refused (and tests/test_permissions_routes.py fails). No database work
+    here (the user was loaded by `optional_user` in the thread pool), so it runs on the loop."""
+    from audit import permissions
+
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    action = permissions.ROUTES.get((request.method if request.method != "HEAD" else "GET", template or ""))
+    if action is None:
+        action = permissions.route_action(request.method, request.url.path)
+    if action is None:
+        raise HTTPException(status_code=403, detail="this route declares no permission rule")
+    if action == permissions.PUBLIC:
+        return
+    if user is None:
+        raise HTTPException(status_code=401, detail="login required")
+    if action == permissions.LOGGED_IN:
+        return
+    refusal = permissions.decide(user, action)
+    if refusal is not None:
+        # a municipality user asking another role's page about a case (remark, municipality) gets 404
+        scoped = permissions.MUNICIPALITY_SCOPED_PARAMS.intersection(request.path_params)
+        status = 404 if user.role == "municipality" and scoped and refusal.status == 403 else refusal.status
+        raise HTTPException(status_code=status, detail="not found" if status == 404 else refusal.reason)
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, user: User | None = None):  # type: ignore[no-untyped-def]
     ctx = {"user": user, "csrf_token": csrf_token(request)}

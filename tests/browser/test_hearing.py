@@ -99,7 +99,7 @@ def test_whole_round_for_two_municipalities(live_server, browser, engine, make_u
         _submit_all(odense, base)
         _submit_all(kbh, base)
         odense.goto(f"{base}/hearing/cases/{world.odense[0]}")
-        assert "cannot be changed" in odense.get_by_test_id("closed-why").inner_text()
+        assert "can no longer be changed" in odense.get_by_test_id("closed-why").inner_text()
         assert odense.get_by_test_id("remark-form-case").count() == 0
 
         admin.goto(f"{base}/hearing/admin?audit_id={world.audit_id}")

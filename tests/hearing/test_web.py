@@ -91,7 +91,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     resp = od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
     assert "2 remark(s) submitted" in resp.text and 'data-testid="submitted"' in resp.text
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
-    assert 'data-testid="closed-why"' in page and "cannot be changed" in page
+    assert 'data-testid="closed-why"' in page and "can no longer be changed" in page
     assert 'data-testid="remark-form-case"' not in page
     resp = od.post(f"/hearing/rounds/{_round_id(engine)}/submit", data={"csrf_token": token})
     assert "already submitted" in resp.text

@@ -13,7 +13,10 @@
   });
   document.body.addEventListener('htmx:afterRequest', function (e) { pending = Math.max(0, pending - 1); });
   document.body.addEventListener('htmx:sendError', function (e) { status(e.detail.elt, 'Not saved: no connection. Your input is kept here; change it again or reload when online.'); });
-  document.body.addEventListener('htmx:responseError', function (e) { status(e.detail.elt, 'Not saved: the server answered ' + e.detail.xhr.status + '. Your input is kept here.'); });
+  document.body.addEventListener('htmx:responseError', function (e) {
+    /* a busy database answers 503 with its own message (data-busy): show that one */
+    var busy = new DOMParser().parseFromString(e.detail.xhr.responseText || '', 'text/html').querySelector('[data-busy]');
+    status(e.detail.elt, busy ? busy.textContent : 'Not saved: the server answered ' + e.detail.xhr.status + '. Your input is kept here.'); });
   window.addEventListener('beforeunload', function (e) {
     if (pending > 0 || document.querySelector('.item[data-dirty]')) { e.preventDefault(); e.returnValue = ''; }
   });

@@ -23,7 +23,7 @@ from audit.web.schemas import READ, WRITE, RequestBody, errors, limited_text, li
 router = APIRouter(tags=["hearing"])
 Viewer = allowed("audit.view")
 Responder = allowed("remark.answer")
-Answerable = remark_for("case.view")
+Answerable = remark_for("remark.answer")
 
 
 # --- downloads -----------------------------------------------------------------------

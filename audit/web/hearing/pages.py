@@ -16,10 +16,11 @@ from audit.hearing import instrument as hi
 from audit.hearing import overview
 from audit.hearing.lock import lock_audit
 from audit.hearing.remarks import delete_draft, respond, save_draft, submit, update_draft
-from audit.hearing.rounds import (HearingError, as_utc, close_round, deadline_passed, membership, open_round,
-                                  open_round_for)
+from audit.hearing.rounds import (HearingError, as_utc, close_round, comment_window, deadline_passed, membership,
+                                  open_round, open_round_for)
 from audit.instrument import Instrument
 from audit.models import Audit, Case, HearingRound, Remark, User
+from audit.permissions import refusal_for
 from audit.review.answers import AnswerError, case_answers, decode
 from audit.web.deps import (DB, AuditIdQuery, AuditInPath, CurrentUser, RoundInPath, TextQuery, allowed,
                             audit_or_404, checked_id, load_case, remark_for, render)
@@ -30,7 +31,7 @@ Manager = allowed("audit.manage")
 Municipality = allowed("case.remark")
 Responder = allowed("remark.answer")
 OwnDraft = remark_for("case.remark")
-Answerable = remark_for("case.view")
+Answerable = remark_for("remark.answer")
 
 
 # --- helpers ------------------------------------------------------------------
@@ -78,21 +79,11 @@ OwnCase = Annotated[Case, Depends(_own_case)]
 
 
 def _writable(db: Session, case: Case) -> tuple[HearingRound | None, str | None]:
-    """(open round, None) when remarks can be written on the case; else (round or None, why not)."""
-    audit = db.get(Audit, case.audit_id)
-    if audit.locked_at is not None:
-        return None, f"The audit was locked on {as_utc(audit.locked_at):%Y-%m-%d}; the assessments are final."
+    """(open round, None) when remarks can be written on the case; else (round or None, why not).
+    The rule is audit.permissions' "remark.write", as for saving a remark."""
     rnd = open_round_for(db, case.audit_id, case.municipality)
-    if rnd is None or case.status != "in_hearing":
-        return None, "No comment round is open for this case."
-    member = membership(db, rnd, case.municipality)
-    if member.submitted_at is not None:
-        return rnd, (f"{case.municipality} submitted its remarks on {as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC; "
-                     "submitted remarks cannot be changed.")
-    if deadline_passed(rnd):
-        return rnd, (f"The deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) has passed; "
-                     "no new remarks can be written.")
-    return rnd, None
+    refusal = refusal_for(None, "remark.write", comment_window(db, case, rnd=rnd))
+    return rnd, None if refusal is None else refusal.reason[:1].upper() + refusal.reason[1:] + "."
 
 
 # --- admin: rounds and locking -----------------------------------------------------
@@ -266,7 +257,8 @@ def _queue_page(request: Request, db: Session, user: User, audit_id: int | None,
                 status_code: int = 200):  # type: ignore[no-untyped-def]
     status = status if status in ("submitted", "answered") else None
     return render(request, "hearing/remarks.html",
-                  {"rows": overview.remark_queue(db, audit_id, municipality or None, status, actor=user),
+                  {"rows": overview.remark_queue(db, audit_id, municipality or None, status, actor=user,
+                                                       auditor_id=user.id if user.role == "auditor" else None),
                    "audits": all_audits(db), "municipalities": overview.round_municipalities(db),
                    "f_audit": audit_id, "f_municipality": municipality or "", "f_status": status or "",
                    "flash": flash or _pop_flash(request), "typed": typed or {}},

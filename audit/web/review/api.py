@@ -16,8 +16,8 @@ from audit.limits import MAX_DB_INTEGER
 from audit.models import Audit
 from audit.review import agreement as agreement_mod
 from audit.review import assignment, form as form_mod, sheets, workflow, worklist
-from audit.review.answers import AnswerError, LockedError, VersionConflict, set_answer, set_municipality_answer
-from audit.review.instrument import ParseError, parse
+from audit.review import save
+from audit.review.answers import AnswerError, VersionConflict
 from audit.web.deps import (DB, AuditInPath, AuditIdQuery, AuditorQuery, CurrentUser, TextQuery, allowed,
                             case_for)
 from audit.web.downloads import CSV, XLSX, download, file_responses
@@ -196,9 +196,8 @@ class SheetImportedPublic(BaseModel):
 def _api_error(exc: Exception) -> JSONResponse:
     if isinstance(exc, VersionConflict):
         return JSONResponse({"detail": str(exc), "current_version": exc.current_version}, status_code=409)
-    if isinstance(exc, LockedError):
-        return JSONResponse({"detail": str(exc)}, status_code=423)
-    return JSONResponse({"detail": str(exc)}, status_code=422)
+    status = 422 if isinstance(exc, save.UnknownItem) else getattr(exc, "status", 422)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
 def _work_item(row: worklist.WorkRow) -> WorkItemPublic:
@@ -236,27 +235,17 @@ def api_case_form(user: CurrentUser, case: CaseToEdit, db: DB, pass_no: PassNo =
             responses=errors(*WRITE, 409, 423, m409=ConflictPublic))
 def api_set_answer(user: CurrentUser, case: CaseToEdit, item: str, body: AnswerIn,
                    db: DB) -> AnswerSavedPublic:
-    """Save one answer (and note) through `set_answer`. Returns the new version and applicability.
-    409 with `current_version` when `expected_version` is stale, or the case is no longer editable."""
+    """Save one answer (and note) through the review room's `save_answer`. Returns the new version and
+    applicability. 409 with `current_version` when `expected_version` is stale, or the case is no longer editable."""
     _check_pass(user, case, body.pass_no)
-    if not _editable(case, body.pass_no):
-        return JSONResponse({"detail": f"case is {case.status}; it cannot be changed"}, status_code=409)
-    inst = _instrument(db.get(Audit, case.audit_id))
     try:
-        it = inst.item(item)
-        if not it.is_case_level:
-            raise AnswerError(f"{item}: a municipality-level item; answer it once per municipality")
-        set_answer(db, case=case, item=item, value=parse(it, body.value), user=user, note=body.note,
-                   expected_version=body.expected_version, pass_no=body.pass_no, instrument=inst)
-        db.commit()
-    except KeyError:
-        return JSONResponse({"detail": f"{item}: not an item of the instrument"}, status_code=422)
-    except (ParseError, AnswerError) as exc:
+        saved = save.save_answer(db, owner=case, item=item, value=body.value, raw=True, user=user, note=body.note,
+                                 expected_version=body.expected_version, pass_no=body.pass_no, form=True, commit=True)
+    except AnswerError as exc:
         db.rollback()
         return _api_error(exc)
-    view = form_mod.case_form(db, case, body.pass_no, inst, actor=None)
-    return {"version": case.version, "status": case.status, "answered": view.answered,
-            "applicable_count": view.applicable, "applicable": {i.name: i.applicable for i in view.items}}
+    return {"version": saved.version, "status": saved.status, "answered": saved.form.answered,
+            "applicable_count": saved.form.applicable, "applicable": saved.applicable}
 
 
 @router.post("/api/review/cases/{case_id}/complete",
@@ -299,21 +288,14 @@ def api_municipality_form(found: Theme7InPath, db: DB) -> MunicipalityFormPublic
 def api_set_municipality_answer(user: CurrentUser, found: Theme7InPath, item: str, body: AnswerIn,
                                 db: DB) -> Theme7SavedPublic:
     """Save one theme-7 answer of a municipality."""
-    audit, review = found
-    inst = _instrument(audit)
+    _audit, review = found
     try:
-        it = inst.item(item)
-        if it.level != "municipality":
-            raise AnswerError(f"{item}: a case-level item")
-        set_municipality_answer(db, review=review, item=item, value=parse(it, body.value), user=user,
-                                note=body.note, expected_version=body.expected_version, instrument=inst)
-        db.commit()
-    except KeyError:
-        return JSONResponse({"detail": f"{item}: not an item of the instrument"}, status_code=422)
-    except (ParseError, AnswerError) as exc:
+        saved = save.save_answer(db, owner=review, item=item, value=body.value, raw=True, user=user, note=body.note,
+                                 expected_version=body.expected_version, commit=True)
+    except AnswerError as exc:
         db.rollback()
         return _api_error(exc)
-    return {"version": review.version, "status": review.status}
+    return {"version": saved.version, "status": saved.status}
 
 
 @router.post("/api/review/municipalities/{audit_id}/{municipality}/complete",
@@ -352,7 +334,7 @@ def api_assign(user: Manager, audit: AuditInPath, body: AssignIn, db: DB) -> Ass
         return {"assigned": n}
     except assignment.AssignmentError as exc:
         db.rollback()
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
 
 
 @router.get("/api/review/audits/{audit_id}/progress", responses=errors(*READ, 422))
@@ -371,7 +353,7 @@ def api_second_review(user: Manager, audit: AuditInPath, body: SecondReviewIn, d
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=getattr(exc, "status", 422))
     return SecondReviewPublic(case_ids=ids)
 
 

@@ -9,16 +9,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from audit.audits import all_audits
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review import agreement as agreement_mod
-from audit.review import assignment, form as form_mod, workflow, worklist
-from audit.review.answers import (AnswerError, VersionConflict, case_answers, municipality_answers,
-                                  set_answer, set_municipality_answer)
-from audit.instrument import Item
-from audit.review.instrument import ParseError, parse
+from audit.review import assignment, form as form_mod, save, workflow, worklist
+from audit.review.answers import AnswerError, VersionConflict
 from audit.web.deps import (DB, AuditIdQuery, AuditInPath, AuditorQuery, CurrentUser, TextQuery, allowed,
                             audit_or_404, case_for, render)
 from audit.web.review.common import Theme7InPath, _check_pass, _editable, _instrument, _reopen
@@ -137,19 +135,13 @@ def case_page(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pas
     return render(request, "review/case.html", _case_context(db, case, user, pass_no), user=user)
 
 
-def _read_value(item: Item, form: Any) -> Any:
-    try:  # the rules for free text, before anything is parsed or stored
-        check_form_text(form.get("note") if isinstance(form.get("note"), str) else None, "note")
-        for v in form.getlist("value"):
-            check_form_text(v if isinstance(v, str) else None, "answer")
-    except ValueError as exc:
-        raise ParseError(str(exc)) from None
-    if form.get("clear"):
-        return None
-    values = form.getlist("value")
-    if item.kind == "multiple":
-        return parse(item, values)
-    return parse(item, values[0] if values else None)
+class AutosaveForm(BaseModel):
+    """The fields one autosave posts (htmx)."""
+    item: str = ""
+    value: list[str] = []
+    note: str | None = None
+    version: str = ""
+    clear: str = ""
 
 
 def _fragment(request: Request, user: User, template_ctx: dict[str, Any]):  # type: ignore[no-untyped-def]
@@ -157,66 +149,50 @@ def _fragment(request: Request, user: User, template_ctx: dict[str, Any]):  # ty
 
 
 @router.post("/review/cases/{case_id}/answer")
-async def case_answer(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
+def case_answer(request: Request, user: CurrentUser, case: CaseToEdit, db: DB,
+                form: Annotated[AutosaveForm, Form()], pass_no: int = 1):  # type: ignore[no-untyped-def]
     """Autosave of one item (htmx). Answers the item's status, and out-of-band: the
     stored version, every item whose applicability changed, and the theme counters."""
     _check_pass(user, case, pass_no)
-    form = await request.form()
-    name = str(form.get("item", ""))
-    return _save(request, db, user, form, name, owner=case, pass_no=pass_no)
+    return _save(request, db, user, form, owner=case, pass_no=pass_no)
 
 
-def _save(request: Request, db: Session, user: User, form: Any, name: str, *, owner: Any, pass_no: int = 1):  # type: ignore[no-untyped-def]
-    is_case = isinstance(owner, Case)
-    audit = db.get(Audit, owner.audit_id)
-    inst = _instrument(audit)
-    level = "case" if is_case else "municipality"
-    try:
-        item = inst.item(name)
-    except KeyError:
-        raise HTTPException(status_code=404, detail=f"no item {name!r}") from None
-    if item.level != level or item.is_calculated:
-        raise HTTPException(status_code=404, detail=f"{name} is not answered here")
-    post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if is_case
+def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owner: Any, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    """One call to the review room's `save_answer`; this only turns its result into the fragment."""
+    name = form.item
+    post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if isinstance(owner, Case)
                 else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
     ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None,
-                           "version": owner.version, "clear": bool(form.get("clear")), "item": None,
+                           "version": owner.version, "clear": bool(form.clear), "item": None,
                            "post_url": post_url}
-    note = form.get("note")
-    note = None if note is None else str(note)
+    value = None if form.clear else (form.value[0] if len(form.value) == 1 else (form.value or None))
     try:
-        expected = int(str(form.get("version", "")))
-    except ValueError:
-        expected = None
-    if is_case and not _editable(owner, pass_no):
-        ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
+        check_form_text(form.note, "note")   # the rules for free text, before anything is parsed or stored
+        for v in form.value:
+            check_form_text(v, "answer")
+    except ValueError as exc:
+        ctx["error"] = f"Not saved: {exc}"
         return _fragment(request, user, ctx)
-    build = (lambda: form_mod.case_form(db, owner, pass_no, inst, actor=None)) if is_case \
-        else (lambda: form_mod.municipality_form(db, owner, inst))
     try:
-        value = _read_value(item, form)
-        current = (case_answers(db, owner.id, pass_no) if is_case else municipality_answers(db, owner.id))
-        before = form_mod.state(inst, current)
-        if is_case:
-            set_answer(db, case=owner, item=name, value=value, user=user, note=note,
-                       expected_version=expected, pass_no=pass_no, instrument=inst)
-        else:
-            set_municipality_answer(db, review=owner, item=name, value=value, user=user, note=note,
-                                    expected_version=expected, instrument=inst)
-        db.commit()
+        saved = save.save_answer(db, owner=owner, item=name, value=value, raw=True, user=user, note=form.note,
+                                 expected_version=int(form.version) if form.version.strip().isdigit() else None,
+                                 pass_no=pass_no, form=True, commit=True)
+    except save.UnknownItem as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
     except VersionConflict as exc:
         db.rollback()
         ctx["conflict"] = exc.current_version
         ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
         return _fragment(request, user, ctx)
-    except (ParseError, AnswerError) as exc:
+    except AnswerError as exc:
         db.rollback()
+        if exc.status == 403:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
         msg = str(exc)
         ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
         return _fragment(request, user, ctx)
-    after = build()
-    ctx.update({"form": after, "version": owner.version, "saved_at": _now(),
-                "changed": form_mod.changed_items(before, after), "item": after.item(name)})
+    ctx.update({"form": saved.form, "version": saved.version, "saved_at": _now(),
+                "changed": saved.changed_items, "item": saved.form.item(name)})
     return _fragment(request, user, ctx)
 
 
@@ -263,14 +239,10 @@ def municipality_page(request: Request, user: CurrentUser, found: Theme7InPath, 
 
 
 @router.post("/review/municipalities/{audit_id}/{municipality}/answer")
-async def municipality_answer(request: Request, user: CurrentUser, found: Theme7InPath, db: DB):  # type: ignore[no-untyped-def]
+def municipality_answer(request: Request, user: CurrentUser, found: Theme7InPath, db: DB,
+                        form: Annotated[AutosaveForm, Form()]):  # type: ignore[no-untyped-def]
     _audit_, review = found
-    form = await request.form()
-    if review.status == "completed":
-        return _fragment(request, user, {"name": str(form.get("item", "")), "error": "Completed; ask an admin to reopen.",
-                                         "conflict": None, "changed": [], "form": None, "version": review.version,
-                                         "item": None, "clear": False, "post_url": ""})
-    return _save(request, db, user, form, str(form.get("item", "")), owner=review)
+    return _save(request, db, user, form, owner=review)
 
 
 @router.post("/review/municipalities/{audit_id}/{municipality}/complete")
