@@ -21,9 +21,10 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audit.exports.compute import Grid, build_grid, prepare_frame
+from audit.exports.compute import Grid, build_grids
 from audit.exports.definitions import AnnexSpec
 from audit.exports.statsbridge import SUPPRESSED
+from audit.statistics.suppression import published_mean, published_share
 
 CONTENTS = "Indhold"
 SHARE_FORMAT = "0%"
@@ -164,11 +165,11 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
                 cell.value = SUPPRESSED
             elif value is None:
                 cell.value = None
-            elif kind == "share":
-                cell.value = float(value)
+            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
+                cell.value = published_share(value)
                 cell.number_format = SHARE_FORMAT
             elif kind == "mean":
-                cell.value = float(value)
+                cell.value = published_mean(value)
                 cell.number_format = MEAN_FORMAT
             else:
                 cell.value = int(value)
@@ -314,17 +315,18 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
 
 def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any = None, audit_name: str = "",
                 suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: Any = None) -> list[SheetLayout]:
+                population: Any = None, protocol: str | Path | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
-    population) and write the workbook."""
-    prepared = prepare_frame(frame, spec)
+    population) and write the workbook. With `protocol`, the suppression protocol (every
+    hidden count, its value and the attacker's interval: for the agency only, never to be
+    published) is written to that separate workbook."""
+    hidden: list[dict[str, Any]] = []
+    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
     wb = Workbook()
     contents = wb.active
     contents.title = CONTENTS
     entries: list[tuple[int, Grid, SheetLayout]] = []
-    tables = spec.tables if progress is None else progress(spec.tables)
-    for number, tdef in enumerate(tables, start=1):
-        grid = build_grid(tdef, prepared, spec, instrument, suppress, population)
+    for number, (tdef, grid) in enumerate(zip(spec.tables, grids), start=1):
         ws = wb.create_sheet(tdef.id)
         layout = write_table_sheet(ws, grid, number)
         entries.append((number, grid, layout))
@@ -335,4 +337,8 @@ def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
+    if protocol is not None and suppress:
+        from audit.exports.protocol import write_protocol
+
+        write_protocol(hidden, protocol, audit_name=audit_name, threshold=spec.min_cell)
     return [e[2] for e in entries]

@@ -39,7 +39,7 @@ class Cells:
     shares: list[list[float | None]]
     n_rows: list[int | None]
     n_cols: list[int | None]
-    n_total: int
+    n_total: int | None
     percent: str = "row"
     weighted: bool = False
     kind: str = "share"  # 'share' | 'mean'
@@ -63,8 +63,9 @@ def _rule(t: Table) -> str | None:
     return t.notes[-1]
 
 
-def _finish(t: Table, min_cell: int | None) -> Table:
-    return _suppress(t, min_cell) if min_cell else t
+def _finish(t: Table, min_cell: int | None, frame: pd.DataFrame | None = None) -> Table:
+    # the frame lets the suppression audit see counts this table shares with the annex's others
+    return _suppress(t, min_cell, frame=frame) if min_cell else t
 
 
 def _codes(**orders: Sequence[str] | None) -> dict[str, list[str]]:
@@ -74,14 +75,14 @@ def _codes(**orders: Sequence[str] | None) -> dict[str, list[str]]:
 def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False, order: Sequence[str] | None = None,
               min_cell: int | None = None) -> Cells:
     """The codes of `var` as rows: count, share and N (the cases where `var` applies)."""
-    t = _finish(_frequency(frame, var, weighted=weighted, codes=_codes(**{var: order})), min_cell)
+    t = _finish(_frequency(frame, var, weighted=weighted, codes=_codes(**{var: order})), min_cell, frame)
     src = t.weighted["share"] if weighted else t.percents
     codes = list(t.counts.columns)
     hidden = t.suppressed.loc[TOTAL] if t.suppressed is not None else pd.Series(False, index=codes)
     return Cells(row_var=var, col_var=None, row_codes=[str(c) for c in codes], col_codes=["n"],
                  counts=[[_int(t.counts.at[TOTAL, c])] for c in codes],
                  shares=[[None if (s := _num(src.at[TOTAL, c])) is None else s / 100.0] for c in codes],
-                 n_rows=[int(t.n_total or 0)] * len(codes), n_cols=[int(t.n_total or 0)], n_total=int(t.n_total or 0),
+                 n_rows=[_int(t.n_total)] * len(codes), n_cols=[_int(t.n_total)], n_total=_int(t.n_total),
                  percent="col", weighted=weighted, suppressed=[[bool(hidden[c])] for c in codes],
                  suppression_rule=_rule(t), table=t)
 
@@ -91,7 +92,7 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
              min_cell: int | None = None) -> Cells:
     """Row x column shares in the table's percent base, with the N of each row and column."""
     t = _finish(_crosstab(frame, row, col, percent=percent, weighted=weighted, test=False,
-                          codes=_codes(**{row: row_order, col: col_order})), min_cell)
+                          codes=_codes(**{row: row_order, col: col_order})), min_cell, frame)
     return _cells(t, weighted)
 
 
@@ -99,7 +100,7 @@ def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None 
                   by_order: Sequence[str] | None = None, min_cell: int | None = None) -> Cells:
     """Per group of `by`: the share answering `value` among the cases where `item`
     applies, or (value None) the mean of a number. The 'I alt' row is every case."""
-    t = _finish(_frequency(frame, item, by, weighted=weighted, codes=_codes(**{by: by_order})), min_cell)
+    t = _finish(_frequency(frame, item, by, weighted=weighted, codes=_codes(**{by: by_order})), min_cell, frame)
     groups = list(t.counts.index)
     hidden = t.suppressed
     if value is None:
@@ -118,7 +119,7 @@ def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None 
         kind = "share"
     n_rows = [_int(t.n_rows[g]) for g in groups]
     return Cells(row_var=by, col_var=item, row_codes=[str(g) for g in groups], col_codes=[item], counts=counts,
-                 shares=shares, n_rows=n_rows, n_cols=[int(t.n_total or 0)], n_total=int(t.n_total or 0),
+                 shares=shares, n_rows=n_rows, n_cols=[_int(t.n_total)], n_total=_int(t.n_total),
                  percent="row", weighted=weighted, kind=kind, suppressed=sup, suppression_rule=_rule(t), table=t)
 
 
@@ -138,7 +139,7 @@ def _cells(t: Table, weighted: bool) -> Cells:
                  counts=[[_int(t.counts.at[r, c]) for c in cols] for r in rows],
                  shares=[[share(r, c) for c in cols] for r in rows],
                  n_rows=[_int(t.n_rows[r]) for r in rows], n_cols=[_int(t.n_cols[c]) for c in cols],
-                 n_total=int(t.n_total or 0), percent=t.percent_base, weighted=weighted,
+                 n_total=_int(t.n_total), percent=t.percent_base, weighted=weighted,
                  suppressed=[[bool(hidden.at[r, c]) if hidden is not None else False for c in cols] for r in rows],
                  suppression_rule=_rule(t), table=t)
 

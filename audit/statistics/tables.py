@@ -18,6 +18,8 @@ import pandas as pd
 
 TOTAL = "I alt"
 SOURCE = "Sagsgennemgang i kommunerne"
+# weighted figures per cell: share, SE, 95 % normal (clipped) and logit intervals (0-100), design effect
+WEIGHTED_KEYS = ("share", "se", "ci_low", "ci_high", "logit_low", "logit_high", "deff")
 
 
 def _clean(value: Any) -> Any:
@@ -139,8 +141,9 @@ class Table:
                     rec["n"] = _count(self.n_rows.get(r)) if self.n_rows is not None else None
                 if self.weighted is not None and r in self.weighted["share"].index \
                         and c in self.weighted["share"].columns:
-                    for k in ("share", "se", "ci_low", "ci_high"):
-                        rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
+                    for k in WEIGHTED_KEYS:
+                        if k in self.weighted:
+                            rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
                 if self.suppressed is not None:
                     rec["suppressed"] = bool(self.suppressed.at[r, c])
                 out.append(rec)
@@ -180,10 +183,11 @@ class Table:
             if self.weighted is not None:
                 w = self.weighted
                 for c in list(shown.columns):
+                    lo, hi = ("logit_low", "logit_high") if "logit_low" in w else ("ci_low", "ci_high")
                     shown[f"{c} (vægtet, 95% KI)"] = [
                         "-" if _clean(w["share"].at[r, c]) is None else
                         f"{format_percent(w['share'].at[r, c])} "
-                        f"[{format_percent(w['ci_low'].at[r, c])}; {format_percent(w['ci_high'].at[r, c])}]"
+                        f"[{format_percent(w[lo].at[r, c])}; {format_percent(w[hi].at[r, c])}]"
                         for r in shown.index]
             if self.percent_base == "row" and self.n_rows is not None:
                 shown["N"] = ["-" if _clean(v) is None else int(v) for v in self.n_rows.reindex(shown.index)]
@@ -206,9 +210,13 @@ class Table:
         lines.append("")
         lines.append(f"Kilde: {self.source}")
         lines.append("Anm.: " + " ".join(self.all_notes()))
-        if self.test:
-            t = self.test
-            if t.get("chi2") is not None:
-                lines.append(f"Chi2={t['chi2']:.3f}, df={t['dof']}, p={t['p_value']:.4g}, "
-                             f"Cramérs V={t['cramers_v']:.3f}")
+        line = self.test_line()
+        if line:
+            lines.append(line)
         return "\n".join(lines)
+
+    def test_line(self) -> str | None:
+        """The test as printed under the table (Pearson, or Rao-Scott for a weighted table)."""
+        from audit.statistics.designtests import describe
+
+        return describe(self.test)

@@ -43,7 +43,12 @@ def read_sheet(ws: Any, lay: Any) -> dict[Key, Any]:
 
 
 def _share(v: Any) -> float | None:
-    return None if v is None or pd.isna(v) else float(v) / 100.0
+    """A percentage as the annex cell holds it: the whole percent it prints, as a fraction."""
+    return None if v is None or pd.isna(v) else math.floor(float(v) + 0.5 + 1e-9) / 100.0
+
+
+def _mean(v: Any) -> float:
+    return math.floor(float(v) * 10 + 0.5 + 1e-9) / 10
 
 
 def _n(v: Any) -> Any:
@@ -58,7 +63,7 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
     weighted = tdef.weighting == "design"
 
     def fin(t: S.Table) -> S.Table:
-        return S.suppress(t, min_cell) if min_cell else t
+        return S.suppress(t, min_cell, frame=sub) if min_cell else t
 
     def codes(*names: str) -> dict[str, list[str]]:
         return {n: lab.order(n) for n in names if lab.order(n)}
@@ -165,6 +170,23 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
     raise AssertionError(f"no oracle for kind {tdef.kind}")
 
 
+def expected_annex(frame: pd.DataFrame, spec: Any, instrument: Any, suppress: bool = True,
+                   population: pd.DataFrame | None = None) -> dict[str, dict[Key, Any]]:
+    """expected_sheet of every table, suppressed as one publication as the annex is: a count
+    hidden in one table is hidden wherever it prints (the hiding decisions come from
+    audit.statistics.suppression; tests/statistics check them with an attacker of their own)."""
+    from audit.statistics.suppression import labelled, protected
+
+    def build(pub: Any) -> dict[str, dict[Key, Any]]:
+        out = {}
+        for tdef in spec.tables:
+            with labelled(pub, tdef.id):
+                out[tdef.id] = expected_sheet(tdef, frame, spec, instrument, suppress=suppress, population=population)
+        return out
+
+    return protected(build, spec.min_cell)[0] if suppress else build(None)
+
+
 def _indicator_label(lab: Labeller, ind: str, t: S.Table) -> str:
     return lab.variable(ind) + (" (gns.)" if t.kind == "numeric" else " (andel ja)")
 
@@ -176,7 +198,7 @@ def _indicator_value(t: S.Table, g: Any, weighted: bool) -> Any:
         if t.suppressed is not None and bool(t.suppressed.at[g, "mean"]):
             return "x"
         v = t.weighted["share"].at[g, "mean"] if weighted else t.counts.at[g, "mean"]
-        return None if pd.isna(v) else float(v)
+        return None if pd.isna(v) else _mean(v)
     if "ja" not in t.counts.columns:
         return 0.0
     if t.suppressed is not None and bool(t.suppressed.at[g, "ja"]):

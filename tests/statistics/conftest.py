@@ -95,7 +95,7 @@ def random_frame(n: int, seed: int = 0, n_items: int = 5) -> pd.DataFrame:
     """A synthetic case frame with register variables, strata and a mix of item kinds."""
     rng = np.random.default_rng(seed)
     munis = np.array(["København", "Odense", "Middelfart", "Nordfyn"])
-    pops = {"København": 4646, "Odense": 1590, "Middelfart": 63, "Nordfyn": 75}
+    pops = {"København": 4646, "Odense": 1590, "Middelfart": 163, "Nordfyn": 175}  # N_h >= n_h up to 400 cases
     f = pd.DataFrame({
         "case_id": np.arange(1, n + 1),
         "municipality": rng.choice(munis, n),
