@@ -69,9 +69,32 @@ def note_text(grid: Grid) -> str:
                      "N er antal sager i stikprøven.")
     if any(any(r.highlight) for r in grid.rows):
         parts.append("Centrale resultater er markeret med lyserødt.")
+    parts += test_sentences(grid)
     if grid.suppression_rule:
         parts.append(f"{SUPPRESSED}: {grid.suppression_rule}")
     return "Anm.: " + " ".join(parts)
+
+
+def test_sentences(grid: Grid) -> list[str]:
+    """The Rao-Scott test of each weighted crosstab behind the sheet, its small-expected-count
+    warning, or why it is withheld (a suppressed table prints no test)."""
+    from audit.statistics.designtests import describe, small_expected_note
+    from audit.statistics.suppression import TEST_WITHHELD
+
+    out: list[str] = []
+    tables = [getattr(c, "table", None) for c in grid.stats_tables]
+    tables = [t for t in tables if t is not None and t.weighted is not None and t.kind == "crosstab"]
+    several = len(tables) > 1
+    for t in tables:
+        line = describe(t.test)
+        if line:
+            out.append((f"{t.row_var} × {t.col_var}: " if several else "") + line + ".")
+            warning = small_expected_note(t.test)
+            if warning:
+                out.append(warning)
+        elif TEST_WITHHELD in t.notes and TEST_WITHHELD not in out:
+            out.append(TEST_WITHHELD)
+    return out
 
 
 @dataclass

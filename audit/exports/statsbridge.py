@@ -91,7 +91,8 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
              row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None,
              min_cell: int | None = None) -> Cells:
     """Row x column shares in the table's percent base, with the N of each row and column."""
-    t = _finish(_crosstab(frame, row, col, percent=percent, weighted=weighted, test=False,
+    # a weighted table is tested design-based (Rao-Scott F), the test printed in its note
+    t = _finish(_crosstab(frame, row, col, percent=percent, weighted=weighted, test=weighted,
                           codes=_codes(**{row: row_order, col: col_order})), min_cell, frame)
     return _cells(t, weighted)
 

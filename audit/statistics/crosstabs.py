@@ -295,7 +295,7 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
 
 WEIGHT_NOTE = ("Vægtede andele: hver sag vægtes med N_h/n_h i sit stratum (kommune x anciennitet); "
                "95 %-konfidensinterval (logit) for stratificeret stikprøve med endelighedskorrektion; "
-               "designeffekt som R's svymean(deff = TRUE); test: Rao-Scott F med designets frihedsgrader.")
+               "designeffekt som i R's svymean(deff = TRUE).")
 
 
 def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series:
@@ -309,11 +309,11 @@ def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series
 
 
 # ---------------------------------------------------------------------- report tables
-def table2(frame: pd.DataFrame, weighted: bool = False) -> Table:
+def table2(frame: pd.DataFrame, weighted: bool = False, design: Design | None = None) -> Table:
     """Report Table 2: number of challenge types (1, 2, 3, 4+) against whether the effort
     is affected by the citizen's ability to take part stably. Cases without challenges
-    (breadth 0) are not in the table."""
-    t = crosstab(frame, "challenge_breadth", "stable_participation", percent="row", weighted=weighted,
+    (breadth 0) are not in the table; weighted, they are outside the domain of the test."""
+    t = crosstab(frame, "challenge_breadth", "stable_participation", percent="row", weighted=weighted, design=design,
                  exclude={"challenge_breadth": ["0", 0]},
                  title="Tabel 2: Antal udfordringer ud over ledighed og evnen til at deltage stabilt i forløbet")
     return t

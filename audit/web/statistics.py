@@ -54,6 +54,7 @@ def stats_page(request: Request, user: CurrentUser, db: DB, audit_id: int | None
     from audit.statistics.crosstabs import crosstab
     from audit.statistics.dataset import load_case_frame
     from audit.statistics.suppression import suppress as suppress_table
+    from audit.statistics.weighting import design_of
 
     audits = db.exec(select(Audit).order_by(Audit.created_at.desc())).all()
     ctx: dict = {"audits": audits, "row": row, "col": col, "percent": percent, "weighted": weighted,
@@ -69,13 +70,15 @@ def stats_page(request: Request, user: CurrentUser, db: DB, audit_id: int | None
     if row not in frame.columns or col not in frame.columns:
         ctx["error"] = f"unknown variable: {row if row not in frame.columns else col}"
         return render(request, "statistics/index.html", ctx, user=user, status_code=400)
+    settings = request.app.state.settings
     try:
+        design = design_of(frame, lonely=settings.lonely_psu) if weighted else None
         table = crosstab(frame, row, col, percent=percent if percent in ("row", "col") else "row",
-                         weighted=weighted)
-    except (ValueError, KeyError) as exc:
+                         weighted=weighted, design=design)
+    except (ValueError, KeyError) as exc:  # DesignError (missing N_h, refused lonely stratum) included
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     if suppress:
-        table = suppress_table(table, request.app.state.settings.suppress_below)
+        table = suppress_table(table, settings.suppress_below, frame=frame)
     shown = table.display_frame()
     ctx.update(table=table, shown=shown, chart=bar_chart_svg(table))
     return render(request, "statistics/index.html", ctx, user=user)
