@@ -77,9 +77,10 @@ def note_text(grid: Grid) -> str:
 
 def test_sentences(grid: Grid) -> list[str]:
     """The Rao-Scott test of each weighted crosstab behind the sheet, its small-expected-count
-    warning, or why it is withheld (a suppressed table prints no test)."""
+    warning, or why it is withheld (a suppressed table prints no test); and the rule for
+    weighted shares withheld in small groups."""
     from audit.statistics.designtests import describe, small_expected_note
-    from audit.statistics.suppression import TEST_WITHHELD
+    from audit.statistics.suppression import TEST_WITHHELD, THIN_NOTE
 
     out: list[str] = []
     tables = [getattr(c, "table", None) for c in grid.stats_tables]
@@ -94,6 +95,8 @@ def test_sentences(grid: Grid) -> list[str]:
                 out.append(warning)
         elif TEST_WITHHELD in t.notes and TEST_WITHHELD not in out:
             out.append(TEST_WITHHELD)
+    if any(THIN_NOTE in getattr(getattr(c, "table", None), "notes", ()) for c in grid.stats_tables):
+        out.append(THIN_NOTE)  # weighted shares of small groups are withheld
     return out
 
 

@@ -56,6 +56,15 @@ def _int(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
 
 
+def _withheld(t: Table, r: Any, c: Any) -> bool:
+    """A weighted share the suppression withheld (a small domain) although the cell shows:
+    printed as "x" like a hidden cell, never as an empty cell."""
+    base = t.counts if t.kind == "numeric" else t.percents
+    if t.weighted is None or base is None or r not in t.weighted["share"].index:
+        return False
+    return bool(pd.isna(t.weighted["share"].at[r, c]) and not pd.isna(base.at[r, c]))
+
+
 def _rule(t: Table) -> str | None:
     """The suppression sentence the statistics room wrote, when it hid anything."""
     if t.suppressed is None or not bool(t.suppressed.to_numpy().any()):
@@ -83,7 +92,8 @@ def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False, order: S
                  counts=[[_int(t.counts.at[TOTAL, c])] for c in codes],
                  shares=[[None if (s := _num(src.at[TOTAL, c])) is None else s / 100.0] for c in codes],
                  n_rows=[_int(t.n_total)] * len(codes), n_cols=[_int(t.n_total)], n_total=_int(t.n_total),
-                 percent="col", weighted=weighted, suppressed=[[bool(hidden[c])] for c in codes],
+                 percent="col", weighted=weighted,
+                 suppressed=[[bool(hidden[c]) or _withheld(t, TOTAL, c)] for c in codes],
                  suppression_rule=_rule(t), table=t)
 
 
@@ -108,7 +118,8 @@ def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None 
         src = t.weighted["share"]["mean"] if weighted else t.counts["mean"]
         shares = [[_num(src[g])] for g in groups]
         counts = [[_int(t.n_rows[g])] for g in groups]
-        sup = [[bool(hidden.at[g, "mean"]) if hidden is not None else False] for g in groups]
+        sup = [[(bool(hidden.at[g, "mean"]) if hidden is not None else False)
+                or (weighted and _withheld(t, g, "mean"))] for g in groups]
         kind = "mean"
     else:
         pct = t.weighted["share"] if weighted else t.percents
@@ -116,7 +127,8 @@ def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None 
         shares = [[(None if (s := _num(pct.at[g, value])) is None else s / 100.0) if has else
                    (0.0 if _int(t.n_rows[g]) else None)] for g in groups]
         counts = [[_int(t.counts.at[g, value]) if has else 0] for g in groups]
-        sup = [[bool(hidden.at[g, value]) if hidden is not None and has else False] for g in groups]
+        sup = [[(bool(hidden.at[g, value]) if hidden is not None and has else False)
+                or (has and weighted and _withheld(t, g, value))] for g in groups]
         kind = "share"
     n_rows = [_int(t.n_rows[g]) for g in groups]
     return Cells(row_var=by, col_var=item, row_codes=[str(g) for g in groups], col_codes=[item], counts=counts,
@@ -141,7 +153,8 @@ def _cells(t: Table, weighted: bool) -> Cells:
                  shares=[[share(r, c) for c in cols] for r in rows],
                  n_rows=[_int(t.n_rows[r]) for r in rows], n_cols=[_int(t.n_cols[c]) for c in cols],
                  n_total=_int(t.n_total), percent=t.percent_base, weighted=weighted,
-                 suppressed=[[bool(hidden.at[r, c]) if hidden is not None else False for c in cols] for r in rows],
+                 suppressed=[[(bool(hidden.at[r, c]) if hidden is not None else False) or (weighted and _withheld(t, r, c))
+                              for c in cols] for r in rows],
                  suppression_rule=_rule(t), table=t)
 
 

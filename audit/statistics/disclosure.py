@@ -234,8 +234,8 @@ def _row_n_layout(lay: Layout, t: Table, idx: list[Any], multi: bool) -> None:
 Condition = tuple  # (variable identity, code) or (variable identity, frozenset of codes): has one of them
 
 
-def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, str] | None = None
-                ) -> dict[Hashable, Hashable] | None:
+def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, str] | None = None,
+                masks: dict[Where, np.ndarray] | None = None) -> dict[Hashable, Hashable] | None:
     """A name for each figure that says what it counts: the cases of the table's frame (by
     index label, which filtered sub-frames keep) that meet its conditions (row code, column
     code, the other variable present). Figures of different tables with the same name are
@@ -244,7 +244,7 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
     named with a digest of its values, so a variable blanked outside a filter (a weighted
     annex table) is not taken for the whole one. None when the table's shape is not one
     rebuilt here, or a rebuilt count differs from the printed one: the table is then
-    audited on its own."""
+    audited on its own. `masks` receives the cases of each figure (by position in the frame)."""
     from audit.statistics import crosstabs as X
 
     ids = frame.index.to_numpy()
@@ -317,6 +317,8 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
                 for c in cols:
                     defs[("cell", r, c)] = group + [code(t.col_var, c, band=False)]
                 defs[("row", r)] = group + [have]
+            for c in cols:
+                defs[("col", c)] = defs[("cell", T, c)]
             defs[("total",)] = [have]
         else:
             pr, pc = present(t.row_var, idx), present(t.col_var, cols)
@@ -340,6 +342,8 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
             m &= cm
         if int(m.sum()) != lay.values[name]:
             return None
+        if masks is not None:
+            masks[where] = m
         coded = {c[0] for c, _ in conds if not isinstance(c[1], frozenset) and c[1] != "number"}
         kept = frozenset(c for c, cm in conds
                          if not cm.all() and not (isinstance(c[1], frozenset) and c[0] in coded))

@@ -79,6 +79,39 @@ def published_mean(value: Any) -> Any:
     return half_up(value, PRECISION["mean"])
 
 
+# ----------------------------------------------------------------------------- weighted figures of small domains
+WEIGHTED_MIN_CASES = 30
+WEIGHTED_MIN_STRATA = 5
+THIN_NOTE = (f"Vægtede tal vises kun for grupper med mindst {WEIGHTED_MIN_CASES} sager fordelt på mindst "
+             f"{WEIGHTED_MIN_STRATA} strata: med de offentliggjorte stratumstørrelser ville en vægtet andel i en "
+             "mindre gruppe afsløre, hvor mange sager i hvert stratum der har svaret.")
+
+
+def _thin_domains(t: Table, frame: pd.DataFrame | None, masks: dict[tuple, np.ndarray]) -> frozenset[Any]:
+    """Rows (columns, for column percentages) whose weighted share, SE, interval and design
+    effect are withheld: a domain of fewer than WEIGHTED_MIN_CASES cases, or spread over fewer
+    than WEIGHTED_MIN_STRATA strata. Its weighted share, printed to the whole percent, is a
+    weighted sum of the strata's counts with weights N_h/n_h the sampling protocol publishes:
+    in a small domain only one split of its cases over the strata fits it. Without the frame
+    (where the cases are is unknown) every weighted figure is withheld."""
+    along_rows = t.kind != "crosstab" or t.percent_base == "row"
+    keys = list(t.counts.index if along_rows else t.counts.columns)
+    ns = t.n_rows if along_rows else t.n_cols
+    strata = frame["stratum"].to_numpy() if frame is not None and "stratum" in frame.columns else None
+    out = []
+    for k in keys:
+        n = ns.get(k) if ns is not None else None
+        cases = int(n) if n is not None and not pd.isna(n) else 0
+        m = masks.get(("row", k) if along_rows else ("col", k))
+        if m is None and along_rows and t.total_label is not None and k == t.total_label:
+            m = masks.get(("total",))
+        if strata is None or m is None:  # where its cases are is unknown: withhold
+            out.append(k)
+        elif cases < WEIGHTED_MIN_CASES or len(set(strata[m])) < WEIGHTED_MIN_STRATA:
+            out.append(k)
+    return frozenset(out)
+
+
 # ----------------------------------------------------------------------------- one publication
 @dataclass
 class Entry:
@@ -88,6 +121,7 @@ class Entry:
     names: dict[Hashable, Hashable]  # local figure name -> global name
     label: str | None
     applied: frozenset[Hashable] = frozenset()  # local names hidden in the copy handed out
+    thin: frozenset[Any] = frozenset()  # rows (or columns) whose weighted figures are withheld
 
     def global_of(self, where: tuple) -> Hashable | None:
         local = self.layout.figures.get(where)
@@ -119,11 +153,14 @@ class Publication:
 
     def add(self, table: Table, frame: pd.DataFrame | None = None, label: str | None = None) -> Entry:
         lay = layout(table)
-        defs = definitions(table, frame, lay) if frame is not None else None
+        masks: dict[tuple, np.ndarray] = {}
+        defs = definitions(table, frame, lay, masks=masks) if frame is not None else None
         serial = self._serial
         self._serial += 1
         names = {local: defs[local] if defs is not None else ("table", serial, local) for local in lay.values}
         e = Entry(table, lay, names, label or self.label)
+        if table.weighted is not None:
+            e.thin = _thin_domains(table, frame if defs is not None else None, masks)
         self.entries.append(e)
         return e
 
@@ -235,7 +272,7 @@ class Publication:
     def apply(self, e: Entry) -> Table:
         hidden_local = frozenset(local for local, g in e.names.items() if g in self.hidden)
         e.applied = hidden_local
-        return _apply(e.table, e.layout, hidden_local, self.threshold, self.protection)
+        return _apply(e.table, e.layout, hidden_local, self.threshold, self.protection, e.thin)
 
     def settled(self) -> bool:
         """Solve over every registered table; True when no copy handed out has changed."""
@@ -291,7 +328,8 @@ def _share_bases(e: Entry) -> list[tuple[Hashable, Hashable]]:
     return out
 
 
-def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, protection: int | None) -> Table:
+def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, protection: int | None,
+           thin: frozenset[Any] = frozenset()) -> Table:
     out = t.copy()
 
     def off(where: tuple) -> bool:
@@ -330,6 +368,12 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
             out.n_rows = _hide(out.n_rows.reindex(idx), np.array([off(("row", r)) for r in idx], dtype=bool))
         if out.n_cols is not None:
             out.n_cols = _hide(out.n_cols.reindex(cols), np.array([off(("col", c)) for c in cols], dtype=bool))
+    if out.weighted is not None and thin:
+        along_rows = t.kind != "crosstab" or t.percent_base == "row"
+        out.weighted = {k: (v.mask(pd.Series(v.index.isin(list(thin)), index=v.index), axis=0) if along_rows
+                            else v.mask(pd.Series(v.columns.isin(list(thin)), index=v.columns), axis=1))
+                        for k, v in out.weighted.items()}
+        out.notes.append(THIN_NOTE)
     if off(("total",)):
         out.n_total = None
     if out.test is not None and hidden:

@@ -69,7 +69,11 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Any, s
         return {n: lab.order(n) for n in names if lab.order(n)}
 
     def hidden(t: S.Table, r: Any, c: Any) -> bool:
-        return t.suppressed is not None and bool(t.suppressed.at[r, c])
+        if t.suppressed is not None and bool(t.suppressed.at[r, c]):
+            return True
+        # a weighted share withheld for a small domain prints "x" too (the count itself shows)
+        return bool(weighted and t.weighted is not None and t.percents is not None
+                    and pd.isna(t.weighted["share"].at[r, c]) and not pd.isna(t.percents.at[r, c]))
 
     def shares(t: S.Table) -> pd.DataFrame:
         return t.weighted["share"] if weighted else t.percents
