@@ -171,9 +171,32 @@ class Table:
         return json.dumps(self.to_dict(), **kwargs)
 
     def to_csv(self) -> str:
+        """The records, and when the table has a test its figures on every line (test_*)."""
         buf = io.StringIO()
-        pd.DataFrame.from_records(self.to_records()).to_csv(buf, index=False)
+        df = pd.DataFrame.from_records(self.to_records())
+        for k, v in self.test_columns().items():
+            df[k] = v
+        df.to_csv(buf, index=False)
         return buf.getvalue()
+
+    def test_columns(self) -> dict[str, Any]:
+        """The test as flat columns for CSV: method, statistic, its value, degrees of freedom,
+        p, the first-order Rao-Scott figures and the expected-count check."""
+        t = self.test
+        if not t or t.get("p_value") is None:
+            return {}
+        rao = t.get("statistic") == "F"
+        cols = {"test_method": t.get("method"), "test_statistic": "F" if rao else "chi2",
+                "test_value": t.get("f") if rao else t.get("chi2"),
+                "test_df1": t.get("ndf") if rao else t.get("dof"), "test_df2": t.get("ddf") if rao else None,
+                "test_p_value": t.get("p_value"), "test_chi2": t.get("chi2")}
+        if rao:
+            cols.update({"test_rs1_chi2": t.get("rs1_chi2"), "test_rs1_df": t.get("dof"),
+                         "test_rs1_p_value": t.get("rs1_p_value"), "test_design_df": t.get("design_df")})
+        else:
+            cols["test_cramers_v"] = t.get("cramers_v")
+        cols.update({"test_min_expected": t.get("min_expected"), "test_small_expected": t.get("small_expected")})
+        return {k: _clean(v) for k, v in cols.items()}
 
     # ------------------------------------------------------------------ display
     def display_frame(self) -> pd.DataFrame:

@@ -4,6 +4,9 @@ their degrees of freedom and p-values, lonely strata ("adjust" and "fail"), on R
 apistrat example, on a synthetic frame with lonely strata and on the demo's Table 2."""
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,9 +178,10 @@ def test_missing_stratum_size_is_an_error_not_a_census():
         crosstab(f, "sex", "item_0", weighted=True)
 
 
-def test_demo_table_2_rao_scott_equals_r(demo_frame, tmp_path):
+def test_demo_table_2_rao_scott_equals_r(demo_frame, demo_cli, tmp_path):
     """The report's Table 2 weighted on the demo audit: F, its degrees of freedom and p equal
-    R's svychisq on the same cases (breadth 1-4+, stable participation answered)."""
+    R's svychisq on the same cases (breadth 1-4+, stable participation answered), in the
+    statistics room and in `audit stats table2 --weighted` as JSON, CSV and text."""
     f = demo_frame
     cols = ["stratum", "stratum_population", "challenge_breadth", "stable_participation"]
     r = run_r('options(survey.lonely.psu = "adjust")\nd <- read("demo.csv")\n' + DESIGN + r"""
@@ -195,4 +199,40 @@ out("p1", F1$p.value)
         assert close(ours, r[theirs][0]), (theirs, ours, r[theirs][0])
     # and the page's old figure, Pearson on the unweighted counts, is far from it
     assert abs(table2(f).test["p_value"] - test["p_value"]) > 0.01
-    assert "Rao-Scott F=" in t.to_text()
+    # the command line, as an outside script reads it
+    js = json.loads(demo_cli("stats", "table2", "--audit", "Demo 2022", "--weighted", "--format", "json"))["test"]
+    for key, theirs in (("f", "F"), ("ndf", "ndf"), ("ddf", "ddf"), ("p_value", "p"), ("rs1_p_value", "p1")):
+        assert close(js[key], r[theirs][0]), key
+    csv = pd.read_csv(io.StringIO(demo_cli("stats", "table2", "--audit", "Demo 2022", "--weighted", "--format", "csv")))
+    assert (csv["test_statistic"] == "F").all()
+    assert close(float(csv["test_value"].iloc[0]), r["F"][0]) and close(float(csv["test_p_value"].iloc[0]), r["p"][0])
+    assert close(float(csv["test_df2"].iloc[0]), r["ddf"][0])
+    text = demo_cli("stats", "table2", "--audit", "Demo 2022", "--weighted")
+    printed = f"Rao-Scott F={r['F'][0]:.3f}, df={r['ndf'][0]:.2f} og {r['ddf'][0]:.1f}, p={r['p'][0]:.4g}"
+    assert printed in text
+    # and in the annex note of the same table weighted
+    from dataclasses import replace
+
+    from openpyxl import load_workbook
+
+    from audit.exports.annex import write_annex
+    from audit.exports.definitions import load_definitions
+    from audit.exports.service import default_instrument
+
+    spec = load_definitions(instrument=default_instrument())
+    tdef = replace(spec.table("T02"), weighting="design")
+    lay = write_annex(f, replace(spec, tables=[tdef]), tmp_path / "t2.xlsx", instrument=default_instrument())[0]
+    note = load_workbook(tmp_path / "t2.xlsx")["T02"].cell(row=lay.note_row, column=1).value
+    assert printed in note
+
+
+def test_cli_lonely_psu_fail_is_a_clear_error_and_adjust_is_named(demo_cli):
+    """The demo has a stratum with one reviewed case (Aarhus|10+): refused with --lonely-psu
+    fail, named in the note with the default adjust."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    res = CliRunner().invoke(main, ["stats", "table2", "--audit", "Demo 2022", "--weighted", "--lonely-psu", "fail"])
+    assert res.exit_code != 0 and "Aarhus|10+" in res.output and "only one reviewed case" in res.output
+    assert "Aarhus|10+" in demo_cli("stats", "table2", "--audit", "Demo 2022", "--weighted")
