@@ -7,10 +7,10 @@ from audit.statistics.crosstabs import chi_square, cramers_v, cross_matrix, cros
 # `frequencies` (the function) is not re-exported: it would shadow the module of the same name.
 from audit.statistics.frequencies import breakdowns, frequency
 from audit.statistics.hierarchy import classify, classify_by, classify_codes, load_hierarchies
-from audit.statistics.suppression import suppress
+from audit.statistics.suppression import protected, suppress, suppress_together
 from audit.statistics.tables import Table
 from audit.statistics.weighting import design_of, weighted_share
 
 __all__ = ["Table", "crosstab", "chi_square", "cramers_v", "cross_matrix", "indicator_table", "table2", "table3",
            "frequency", "breakdowns", "classify", "classify_by", "classify_codes",
-           "load_hierarchies", "suppress", "design_of", "weighted_share"]
+           "load_hierarchies", "suppress", "suppress_together", "protected", "design_of", "weighted_share"]

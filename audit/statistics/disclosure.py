@@ -99,10 +99,14 @@ def layout(t: Table) -> Layout:
     return lay
 
 
-def _crosstab_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
+def _cells(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
     for r in idx:
         for c in cols:
             _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+
+
+def _crosstab_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
+    _cells(lay, t, idx, cols)
     if t.n_rows is not None:
         for r in idx:
             _add(lay, ("row", r), ("row", r), t.n_rows.get(r))
@@ -124,9 +128,7 @@ def _crosstab_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> 
 def _frequency_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
     T = t.total_label
     groups = [r for r in idx if r != T]
-    for r in idx:
-        for c in cols:
-            _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+    _cells(lay, t, idx, cols)
     for c in cols:  # the column N is the 'I alt' cell: the cases with that answer
         if ("cell", T, c) in lay.figures:
             lay.figures[("col", c)] = ("cell", T, c)
@@ -157,9 +159,7 @@ def _blocks(keys: list[Any]) -> dict[Any, list[Any]]:
 def _matrix_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
     """Table 13: every characteristic (variable, code) against every other; a row's N and
     a column's N are the cases having that code (the diagonal of its own block)."""
-    for r in idx:
-        for c in cols:
-            _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+    _cells(lay, t, idx, cols)
     for keys, ns, kind in ((idx, t.n_rows, "row"), (cols, t.n_cols, "col")):
         if ns is None:
             continue
@@ -188,9 +188,7 @@ def _matrix_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> No
 def _representativeness_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
     """Table 12: (variable, code) x (side, band | 'I alt'); the 'I alt' column of a side
     sums its bands, the column N sums each variable's codes."""
-    for r in idx:
-        for c in cols:
-            _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+    _cells(lay, t, idx, cols)
     if t.n_cols is not None:
         for c in cols:
             _add(lay, ("col", c), ("col", c), t.n_cols.get(c))

@@ -137,7 +137,6 @@ class Publication:
     protection: int | None = None
     hidden: set[Hashable] = field(default_factory=set)
     reasons: dict[Hashable, str] = field(default_factory=dict)
-    audited: dict[Hashable, Interval] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     label: str | None = None  # names the tables added next (the annex: the table id)
     _serial: int = 0
@@ -212,14 +211,16 @@ class Publication:
             v = values[k]
             return (useless(k), k in totals, v == 0, k in margins, v, repr(k))
 
-        dirty = set(hidden & scope)
+        # Intervals wide enough stay wide enough while more is hidden (fewer facts, wider
+        # intervals), so within this call each is computed once; a call over more tables
+        # (more facts) starts afresh.
+        wide: dict[Hashable, Interval] = {}
         while True:
             self._secondary(lines, bases, values, score)
-            dirty |= {k for k in hidden & scope if k not in self.audited}
-            found = intervals(rels, values, hidden & scope, keys=dirty, width=self.width) if dirty else {}
-            self.audited.update(found)
-            dirty = set()
+            todo = {k for k in hidden & scope if k not in wide}
+            found = intervals(rels, values, hidden & scope, keys=todo, width=self.width) if todo else {}
             narrow = sorted((k for k, iv in found.items() if iv.width < self.width - 1e-7), key=repr)
+            wide.update({k: iv for k, iv in found.items() if iv.width >= self.width - 1e-7})
             if not narrow:
                 return
             picked: set[Hashable] = set()
@@ -234,12 +235,9 @@ class Publication:
                 hidden.add(best)
                 self.reasons[best] = "revision"
                 picked.add(best)
-                dirty.add(best)
             if not picked:
-                raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {narrow} {[found[k] for k in narrow]}")
-            for k in list(self.audited):  # intervals next to a new hidden count change
-                if any(k2 in picked for r in by_key.get(k, ()) for k2, _ in r.terms):
-                    del self.audited[k]
+                raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {narrow} "
+                                   f"{[found[k] for k in narrow]}")
 
     def _secondary(self, lines: list[tuple[Hashable, list[Hashable], bool]],
                    bases: list[tuple[Hashable, Hashable]], values: dict[Hashable, int],

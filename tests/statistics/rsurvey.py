@@ -23,32 +23,31 @@ def rscript() -> str:
     return path
 
 
+def _run(script: str, tmp_path: Path, frames: dict[str, pd.DataFrame], name: str) -> subprocess.CompletedProcess:
+    for key, frame in frames.items():
+        frame.to_csv(tmp_path / f"{key}.csv", index=False)
+    path = tmp_path / name
+    path.write_text(PRELUDE + script, encoding="utf-8")
+    return subprocess.run([rscript(), "--vanilla", str(path)], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+
+
 def run_r(script: str, tmp_path: Path, **frames: pd.DataFrame) -> dict[str, list[float]]:
     """Run `script` (after PRELUDE: `read(file)`, `out(name, x)`) with each frame written to
     <name>.csv in tmp_path; returns every `out` line as name -> list of numbers."""
-    for name, frame in frames.items():
-        frame.to_csv(tmp_path / f"{name}.csv", index=False)
-    path = tmp_path / "oracle.R"
-    path.write_text(PRELUDE + script, encoding="utf-8")
-    proc = subprocess.run([rscript(), "--vanilla", str(path)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    proc = _run(script, tmp_path, frames, "oracle.R")
     assert proc.returncode == 0, f"R failed:\n{proc.stderr[-3000:]}"
     values: dict[str, list[float]] = {}
     for line in proc.stdout.splitlines():
         if "\t" not in line:
             continue
-        name, rest = line.split("\t", 1)
-        values[name] = [float(v) for v in rest.split()]
+        key, rest = line.split("\t", 1)
+        values[key] = [float(v) for v in rest.split()]
     return values
 
 
 def r_error(script: str, tmp_path: Path, **frames: pd.DataFrame) -> str:
     """Run a script that must fail in R; returns R's error output."""
-    for name, frame in frames.items():
-        frame.to_csv(tmp_path / f"{name}.csv", index=False)
-    path = tmp_path / "oracle_fail.R"
-    path.write_text(PRELUDE + script, encoding="utf-8")
-    proc = subprocess.run([rscript(), "--vanilla", str(path)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300)
+    proc = _run(script, tmp_path, frames, "oracle_fail.R")
     assert proc.returncode != 0, "R was expected to refuse this"
     return proc.stderr

@@ -199,8 +199,12 @@ def test_two_tables_by_municipality_share_their_group_sizes(data, threshold):
     """Two items every case answered, each by municipality: the municipalities' N are the
     same figures in both tables."""
     f = _pair_frame(data)
-    tables = suppress_together([(frequency(f, "a", "municipality"), f), (frequency(f, "b", "municipality"), f)],
-                               threshold)
+    if len(data) % 2:  # one call for the pair (the CLI), or table by table inside a publication (the annex)
+        tables = suppress_together([(frequency(f, "a", "municipality"), f), (frequency(f, "b", "municipality"), f)],
+                                   threshold)
+    else:
+        tables, _ = protected(lambda pub: [suppress(frequency(f, "a", "municipality"), threshold, frame=f),
+                                           suppress(frequency(f, "b", "municipality"), threshold, frame=f)], threshold)
     att = Attacker()
     for name, t in zip(("fa", "fb"), tables):
         read_frequency_by(att, t.to_dict(), name, shared_groups=True)
