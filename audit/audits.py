@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -13,6 +15,9 @@ from sqlmodel import Session
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.municipalities import canonical_municipality
+
+if TYPE_CHECKING:
+    from audit.instrument import Instrument
 
 
 class AuditError(Exception):
@@ -117,3 +122,69 @@ def bind_instrument(session: Session, audit: Audit, path: str | Path, user: User
     record(session, user=user, entity="audit", entity_id=audit.id, field="instrument",
            new={"file": Path(path).name, "version": inst.version}, audit_id=audit.id)
     return audit
+
+
+class NoInstrument(LookupError):
+    """The audit has no frozen instrument yet."""
+
+
+_INSTRUMENTS: dict[tuple[int | None, str | None], "Instrument"] = {}
+_INSTRUMENTS_LOCK = threading.Lock()
+
+
+def instrument_for(audit: Audit) -> "Instrument":
+    """The instrument frozen on the audit (`Audit.instrument_json`, never today's file: a
+    running audit must not change), parsed once per audit id + instrument version and
+    shared by every request, command and export. Raises NoInstrument before binding."""
+    if not audit.instrument_json:
+        raise NoInstrument(f"audit {audit.name!r} is not bound to an instrument yet")
+    key = (audit.id, audit.instrument_version)
+    inst = _INSTRUMENTS.get(key)
+    if inst is None:
+        from audit.instrument import Instrument
+
+        with _INSTRUMENTS_LOCK:
+            inst = _INSTRUMENTS.get(key)
+            if inst is None:
+                inst = Instrument.from_dict(json.loads(audit.instrument_json))
+                _INSTRUMENTS[key] = inst
+    return inst
+
+
+def clear_instrument_cache() -> None:
+    """Forget every parsed instrument (tests that reuse audit ids with other snapshots)."""
+    _INSTRUMENTS.clear()
+
+
+def all_audits(session: Session, *, newest_first: bool = True) -> list[Audit]:
+    """Every audit, newest first (the pages' audit pickers) or by name."""
+    order = Audit.created_at.desc() if newest_first else Audit.name
+    return list(session.scalars(select(Audit).order_by(order)))
+
+
+def latest_audit(session: Session) -> Audit | None:
+    """The most recently created audit: the one a page shows when none is chosen."""
+    return session.scalars(select(Audit).order_by(Audit.created_at.desc()).limit(1)).first()
+
+
+@dataclass
+class AuditOverview:
+    """One audit with the counts an admin checks first."""
+    audit: Audit
+    population: int
+    cases: int                 # active cases
+    completed: int             # completed, in a comment round, or final
+    statuses: dict[str, int]   # active cases per status
+
+
+def audit_overview(session: Session) -> list[AuditOverview]:
+    """Every audit, newest first, with its population, active cases and progress."""
+    rows = []
+    for audit in all_audits(session):
+        population = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id))
+        counts = dict(session.execute(select(Case.status, func.count()).where(
+            Case.audit_id == audit.id, Case.active.is_(True)).group_by(Case.status)).all())
+        rows.append(AuditOverview(audit, population or 0, sum(counts.values()),
+                                  sum(v for k, v in counts.items() if k in ("completed", "in_hearing", "final")),
+                                  counts))
+    return rows

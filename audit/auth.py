@@ -1,29 +1,49 @@
-"""Accounts: argon2 password hashes and user management used by the CLI and the login page."""
+"""Accounts: argon2 password hashes, log-in with throttling, and user management.
+
+One function per account operation, called alike by the CLI (`audit users ...`) and the
+admin pages (/admin/users), so both paths follow the same rules and write the same trail:
+`add_user`, `set_password` (also the admin's reset), `change_own_password`,
+`deactivate_user`, `reactivate_user`, `unlock_user`. Setting a password and deactivating
+end every session of the user (audit.sessions).
+"""
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func
 from sqlmodel import Session, select
 
-from audit import auditlog
+from audit import auditlog, passwords, sessions, throttle
 from audit.models import ROLES, User
 
-_hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
+# argon2's defaults (RFC 9106's low-memory profile). The test suite alone sets
+# AUDIT_TEST_CHEAP_HASHES=1 (tests/conftest.py) for the cheapest parameters, since it creates
+# hundreds of users; a hash made so is upgraded to the defaults at the next login.
+_hasher = (PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+           if os.environ.get("AUDIT_TEST_CHEAP_HASHES") == "1" else PasswordHasher())
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 
 class AccountError(ValueError):
     """A user-facing problem with an account operation."""
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+def hash_password(password: str, username: str = "") -> str:
+    """The argon2 hash of a new password, after the password policy (audit.passwords)."""
+    try:
+        passwords.check(password, username)
+    except ValueError as exc:
+        raise AccountError(str(exc)) from exc
     return _hasher.hash(password)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None. Rehashes outdated hashes."""
+    """The active user with these credentials, or None. Rehashes outdated hashes.
+    No throttling here: the log-in page goes through `login`."""
     user = session.exec(select(User).where(User.username == username.strip())).first()
     if user is None or not user.is_active:
         _hasher.hash(password)  # spend the same time whether or not the user exists
@@ -36,6 +56,38 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         user.password_hash = _hasher.hash(password)
         session.add(user)
         session.commit()
+    return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None
+    locked_until: datetime | None = None
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None
+
+
+def login(session: Session, username: str, password: str, address: str | None,
+          now: datetime | None = None) -> LoginResult:
+    """A log-in attempt with throttling (audit.throttle), in the caller's transaction
+    (commit it either way: failures and pauses are stored). While the name or the address
+    is paused the password is not checked at all."""
+    until = throttle.locked_until(session, username, address, now)
+    if until is not None:
+        return LoginResult(None, until)
+    user = authenticate(session, username, password)
+    if user is None:
+        return LoginResult(None, throttle.record_failure(session, username, address, now))
+    throttle.record_success(session, username)
+    return LoginResult(user)
+
+
+def _get(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip())).first()
+    if user is None:
+        raise AccountError(f"no user named {username!r}")
     return user
 
 
@@ -57,7 +109,7 @@ def add_user(session: Session, *, username: str, password: str, role: str,
         municipality = canonical_municipality(municipality)
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role,
+    user = User(username=username, password_hash=hash_password(password, username), role=role,
                 municipality=municipality, full_name=full_name)
     session.add(user)
     session.flush()
@@ -67,11 +119,63 @@ def add_user(session: Session, *, username: str, password: str, role: str,
 
 
 def set_password(session: Session, username: str, password: str, actor: User | None = None) -> User:
-    user = session.exec(select(User).where(User.username == username)).first()
-    if user is None:
-        raise AccountError(f"no user named {username!r}")
-    user.password_hash = hash_password(password)
+    """Set a user's password (CLI `users set-password`, the admin's reset) and end every
+    session of that user."""
+    user = _get(session, username)
+    user.password_hash = hash_password(password, user.username)
     session.add(user)
+    ended = sessions.end_all(session, user.id, "password")
     auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="password",
-                    old="(hidden)", new="(changed)")
+                    old="(hidden)", new="(changed)", reason=f"{ended} session(s) ended")
     return user
+
+
+def change_own_password(session: Session, user: User, current: str, new: str) -> User:
+    """The user's own change: the current password first; ends every session of the user,
+    this one included (log in again with the new password)."""
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise AccountError("the current password is wrong") from None
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    return set_password(session, user.username, new, actor=user)
+
+
+def _active_admins(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(User).where(
+        User.role == "admin", User.is_active == True)).one()  # noqa: E712
+
+
+def deactivate_user(session: Session, username: str, actor: User | None = None, reason: str | None = None) -> User:
+    """Deactivate an account: it cannot log in, and every open session ends at once.
+    Refused for one's own account and for the last active admin."""
+    user = _get(session, username)
+    if actor is not None and actor.id == user.id:
+        raise AccountError("you cannot deactivate your own account")
+    if not user.is_active:
+        raise AccountError(f"user {user.username!r} is already deactivated")
+    if user.role == "admin" and _active_admins(session) <= 1:
+        raise AccountError(f"{user.username!r} is the last active admin; create another admin first")
+    user.is_active = False
+    session.add(user)
+    ended = sessions.end_all(session, user.id, "deactivated")
+    auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="is_active", old=True, new=False,
+                    reason=(reason or "deactivated") + f"; {ended} session(s) ended")
+    return user
+
+
+def reactivate_user(session: Session, username: str, actor: User | None = None, reason: str | None = None) -> User:
+    user = _get(session, username)
+    if user.is_active:
+        raise AccountError(f"user {user.username!r} is active")
+    user.is_active = True
+    session.add(user)
+    auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="is_active", old=False, new=True,
+                    reason=reason or "reactivated")
+    return user
+
+
+def unlock_user(session: Session, username: str, actor: User | None = None) -> int:
+    """Lift a log-in pause of the name early (audit.throttle)."""
+    return throttle.unlock(session, _get(session, username).username, actor)

@@ -22,7 +22,19 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Send the session cookie over HTTPS only. Turn on behind TLS in production.
     secure_cookies: bool = False
+    # Sessions (audit.sessions): a session ends this long after login however active
+    # (absolute time-out, seconds) and after this long without a request (idle time-out).
     session_max_age: int = 8 * 3600
+    session_idle_timeout: int = 30 * 60
+    # Failed log-ins (audit.throttle): this many failures for one username within the window
+    # pause log-in for that name; the first pause lasts login_lockout seconds and each further
+    # one twice as long as the one before (at most login_lockout_max). One client address
+    # gets a higher bound, so a password spray over many names is paused too.
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+    login_window: int = 15 * 60
+    login_lockout: int = 5 * 60
+    login_lockout_max: int = 24 * 3600
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
     # A stratum with one reviewed case in a weighted estimate: "adjust" (centred at the grand

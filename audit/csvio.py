@@ -52,6 +52,13 @@ def neutralize(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def unneutralize(text: str) -> str:
+    """The text `neutralize` was given, for reading back a file the tool wrote itself (a wide
+    review sheet): the apostrophe in front of a formula-like start is dropped. (Text that a
+    person began with an apostrophe followed by `=` loses that apostrophe.)"""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_START) else text
+
+
 def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
@@ -178,3 +185,43 @@ def read_rows(data: bytes | Path) -> tuple[list[str], list[tuple[int, list[str]]
     header = [h.strip() for h in rows[0]]
     body = [(n, r) for n, r in enumerate(rows[1:], start=2) if any(c.strip() for c in r)]
     return header, body
+
+
+def read_frame(data: bytes | Path) -> Any:
+    """The whole file as a pandas frame of strings (nothing interpreted, empty cells as ""),
+    with the same encoding and delimiter detection as `read_rows`; blank lines are kept so
+    row numbers stay those of the file. A file that is neither UTF-8 nor Windows-1252 text
+    raises ValueError."""
+    import pandas as pd
+
+    found = detect(data)
+    encodings = [found.encoding] + [e for e in ENCODINGS if e != found.encoding]
+    last: Exception | None = None
+    for encoding in encodings:  # the head decoded as UTF-8, a byte further on may not
+        try:
+            source = io.BytesIO(data) if isinstance(data, bytes) else data
+            return pd.read_csv(source, sep=found.delimiter, dtype=str, encoding=encoding, keep_default_na=False,
+                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
+        except UnicodeDecodeError as exc:
+            last = exc
+    raise ValueError(f"the file is neither UTF-8 nor Windows-1252 text ({last})")
+
+
+# ---------------------------------------------------------------- frames
+
+def frame_rows(frame: Any) -> tuple[list[str], Iterator[list[Any]]]:
+    """Header and rows of a pandas frame for `write`/`to_text`/`iter_bytes`: pandas' missing
+    values (NaN, NaT, NA) become empty cells."""
+    import pandas as pd
+
+    def rows() -> Iterator[list[Any]]:
+        for row in frame.itertuples(index=False, name=None):
+            yield [None if (not isinstance(v, (list, tuple)) and pd.isna(v)) else v for v in row]
+
+    return [str(c) for c in frame.columns], rows()
+
+
+def frame_to_text(frame: Any, dialect: Dialect = SCRIPTS) -> str:
+    """A pandas frame as CSV text (what the CLI prints)."""
+    header, rows = frame_rows(frame)
+    return to_text(header, rows, dialect)

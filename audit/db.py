@@ -3,16 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from audit.config import get_settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_engine(url: str) -> Engine:
@@ -52,13 +50,97 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
-def upgrade(url: str | None = None) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    from alembic import command
+def _alembic_config(url: str):  # type: ignore[no-untyped-def]
     from alembic.config import Config
 
-    cfg = Config(str(PROJECT_ROOT / "alembic.ini")) if (PROJECT_ROOT / "alembic.ini").exists() else Config()
-    cfg.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url or get_settings().resolved_database_url())
+    from audit.resources import migrations_dir
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("sqlalchemy.url", url)
     cfg.attributes["configure_logger"] = False
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def upgrade(url: str | None = None) -> None:
+    """Bring the schema to the newest Alembic revision. The migration scripts are found
+    through audit.resources, so this works from an installed wheel as from a checkout
+    (alembic.ini at the top of a checkout only serves the plain `alembic` command)."""
+    from alembic import command
+
+    command.upgrade(_alembic_config(url or get_settings().resolved_database_url()), "head")
+
+
+class SchemaNotReady(RuntimeError):
+    """The database is not at the schema this version of the tool needs; the message is one
+    line that says what to do."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: tuple[str, ...]   # revisions recorded in the database (empty: never migrated)
+    heads: tuple[str, ...]     # the newest revisions this version ships
+    tables: tuple[str, ...]    # tables present in the database
+    known: bool                # every current revision is one this version knows
+
+    @property
+    def fresh(self) -> bool:
+        """An empty database: no tables at all (a new or empty SQLite file, a new PostgreSQL database)."""
+        return not self.tables
+
+    @property
+    def up_to_date(self) -> bool:
+        return bool(self.current) and set(self.current) == set(self.heads)
+
+
+def schema_state(url: str | None = None) -> SchemaState:
+    """Where the database's schema stands against this version's migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+    from sqlalchemy import inspect
+
+    url = url or get_settings().resolved_database_url()
+    script = ScriptDirectory.from_config(_alembic_config(url))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = tuple(MigrationContext.configure(conn).get_current_heads())
+            tables = tuple(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    known = True
+    for rev in current:
+        try:
+            known = known and script.get_revision(rev) is not None
+        except CommandError:
+            known = False
+    return SchemaState(current, tuple(script.get_heads()), tables, known)
+
+
+def prepare(url: str | None = None) -> str | None:
+    """Make the database usable for a command: a fresh (empty) database gets the whole
+    schema, as `audit demo` and `audit serve` do; a database at the newest revision is
+    left alone. Anything else (an older schema, one written by a newer version, tables
+    without a recorded revision) raises `SchemaNotReady` with one line saying what to do,
+    since upgrading a database that holds an audit is a step a person takes on purpose.
+    Returns a note when the schema was created, else None."""
+    from sqlalchemy.engine import make_url
+
+    url = url or get_settings().resolved_database_url()
+    shown = make_url(url).render_as_string(hide_password=True)
+    state = schema_state(url)
+    if state.up_to_date:
+        return None
+    if state.fresh:
+        upgrade(url)
+        return f"prepared a new database at {shown}"
+    if not state.current:
+        raise SchemaNotReady(f"the database at {shown} has tables but no schema revision (it was not made by "
+                             "`audit db upgrade`); point AUDIT_DATABASE_URL at the tool's database")
+    if not state.known:
+        raise SchemaNotReady(f"the database at {shown} is at schema revision {', '.join(state.current)}, which "
+                             "this version of audit does not know: it was written by a newer version")
+    raise SchemaNotReady(f"the database at {shown} has an older schema ({', '.join(state.current)}; this version "
+                         f"needs {', '.join(state.heads)}): back it up and run `audit db upgrade`")

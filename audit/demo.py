@@ -16,9 +16,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-DEMO_FILE = Path(__file__).resolve().parent / "data" / "demo.yaml"
-INSTRUMENT_FILE = Path(__file__).resolve().parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
-AGE_RANGES = {"<40": (25, 39), "40-49": (40, 49), "50-59": (50, 59), "60+": (60, 66)}
+from audit import csvio, resources
+from audit.instrument import Instrument, Item
+from audit.population.age import AGE
+
+DEMO_FILE = resources.data_file("demo.yaml")
+INSTRUMENT_FILE = resources.questionnaire()
+YOUNGEST, OLDEST = 25, 66  # the demo's synthetic citizens are 25 to 66 years old
+
+
+def _age_ranges() -> dict[str, tuple[int, int]]:
+    """The ages drawn for each age band (the register definition's): its lower edge to the next one."""
+    edges = [max(YOUNGEST, e) if e != float("-inf") else YOUNGEST for e in AGE.edges] + [OLDEST + 1]
+    return {code: (int(lo), int(hi) - 1) for code, lo, hi in zip(AGE.codes, edges, edges[1:])}
+
+
+AGE_RANGES = _age_ranges()
 
 
 def load_spec() -> dict[str, Any]:
@@ -73,7 +86,7 @@ class AnswerGenerator:
     """Synthetic answers for one case, item by item in instrument order, so
     relevance sees the answers it depends on. Key items follow the report's shares."""
 
-    instrument: Any
+    instrument: Instrument
     spec: dict[str, Any]
     rng: np.random.Generator
     answers: dict[str, Any] = field(default_factory=dict)
@@ -92,7 +105,7 @@ class AnswerGenerator:
         chosen = self.rng.choice(codes, size=min(breadth, len(codes)), replace=False, p=p / p.sum())
         return sorted(str(c) for c in chosen)
 
-    def value(self, item: Any) -> Any:
+    def value(self, item: Item) -> Any:
         name, kind = item.name, item.type
         if name == "direction":
             return str(_pick(self.rng, self.spec["direction"], 1)[0])
@@ -126,7 +139,7 @@ class AnswerGenerator:
     def fill(self, level: str = "case") -> dict[str, Any]:
         inst = self.instrument
         for item in inst.items:
-            if item.type == "calculate" or item.level != level:
+            if item.is_calculated or item.level != level:
                 continue
             if not inst.applicable(self.answers).get(item.name, False):
                 continue
@@ -176,7 +189,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     bind_instrument(session, audit, INSTRUMENT_FILE)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "register_demo.csv"
-        generate_population(seed, spec).to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+        csvio.write(path, *csvio.frame_rows(generate_population(seed, spec)), csvio.SCRIPTS)
         import_population(session, audit, path, progress=progress)
     draw_sample(session, audit, per_stratum=a["per_stratum"], seed=seed, reserves=a["reserves"], by="demo")
 

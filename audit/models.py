@@ -7,7 +7,12 @@ Conventions:
   and round-trips exactly.
 - Timestamps are timezone-aware UTC.
 - `AuditLog` is append-only; the migration installs triggers that refuse
-  UPDATE and DELETE on it.
+  UPDATE and DELETE on it. Each entry carries a sha256 hash chained to the
+  previous entry (`audit.auditlog`); `LogChain` holds each chain's head.
+- `AccessLog` (+ `AccessCase`) records every use of personal data (views,
+  downloads, exports), append-only and hash-chained the same way (its own chain).
+- `UserSession` is the server-side session: the cookie carries only a random
+  id whose sha256 is stored here, so a session can be ended from the server.
 """
 from __future__ import annotations
 
@@ -194,3 +199,79 @@ class AuditLog(SQLModel, table=True):
     old_value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     new_value: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Hash chain (audit.auditlog): sha256 over the canonical form of this row and prev_hash.
+    prev_hash: Optional[str] = Field(default=None, max_length=64)
+    entry_hash: Optional[str] = Field(default=None, max_length=64)
+
+
+class LogChain(SQLModel, table=True):
+    """The head of one hash chain ('auditlog', 'accesslog'): the last entry's id and hash.
+    Every writer updates it in the transaction that appends, which serialises appends."""
+
+    name: str = Field(primary_key=True, max_length=20)
+    last_id: int = 0
+    last_hash: str = Field(max_length=64)
+
+
+class AccessLog(SQLModel, table=True):
+    """One use of personal data: who, when, how (view / api / download / export), what
+    (the page or file kind), and which cases (AccessCase rows). Append-only, own hash chain."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    user_id: Optional[int] = Field(default=None)
+    username: str = Field(max_length=80)
+    kind: str = Field(max_length=10)  # view / api / download / export
+    what: str = Field(max_length=80)  # e.g. "case form", "hearing workbook", "data.csv"
+    audit_id: Optional[int] = Field(default=None, index=True)
+    population: bool = False  # the audit's whole register extract was used (e.g. Table 12)
+    n_cases: int = 0
+    address: Optional[str] = Field(default=None, max_length=64)
+    prev_hash: Optional[str] = Field(default=None, max_length=64)
+    entry_hash: Optional[str] = Field(default=None, max_length=64)
+
+
+class AccessCase(SQLModel, table=True):
+    """A case (and its register person id) touched by one AccessLog entry. The person id is
+    copied so a data subject's request is answered even after a redraw removed the case."""
+
+    access_id: int = Field(foreign_key="accesslog.id", primary_key=True)
+    case_id: int = Field(primary_key=True)
+    person_id: str = Field(max_length=64, index=True)
+
+
+class UserSession(SQLModel, table=True):
+    """A login. The browser holds a random token; only its sha256 is stored."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, index=True, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    ended_at: Optional[datetime] = None
+    end_reason: Optional[str] = Field(default=None, max_length=20)
+    address: Optional[str] = Field(default=None, max_length=64)
+    user_agent: Optional[str] = Field(default=None, max_length=200)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed log-in, by the (lower-cased) username typed and the client address."""
+
+    __table_args__ = (Index("ix_loginfailure_username_at", "username", "at"),
+                      Index("ix_loginfailure_address_at", "address", "at"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    username: str = Field(max_length=80)
+    address: str = Field(max_length=64)
+
+
+class LoginLock(SQLModel, table=True):
+    """A log-in pause for an account name or a client address after too many failures."""
+
+    __table_args__ = (Index("ix_loginlock_key", "kind", "key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # account / address
+    key: str = Field(max_length=80)
+    started_at: datetime = Field(default_factory=utcnow)
+    until: datetime
+    level: int = 1  # 1 for the first pause; each further one doubles its length

@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
@@ -29,6 +29,9 @@ BIG_TITLE_FONT = Font(bold=True, size=14)
 NOTE_FONT = Font(italic=True, size=9)
 LINK_FONT = Font(color="0563C1", underline="single")
 WRAP = Alignment(wrap_text=True, vertical="top")
+THIN = Side(style="thin", color="808080")
+BORDER = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)  # table cells of the annex
+BOTTOM = Border(bottom=THIN)
 
 
 def clean_text(text: str) -> str:

@@ -38,7 +38,7 @@ def filled_answers(inst, rng: random.Random) -> dict:  # type: ignore[no-untyped
 
     answers: dict = {}
     for _ in range(500):
-        todo = [n for n in inst.missing_required(answers) if getattr(inst.item(n), "level", "case") == "case"]
+        todo = [n for n in inst.missing_required(answers) if inst.item(n).is_case_level]
         if not todo:
             break
         name = todo[0]
@@ -50,9 +50,9 @@ def filled_answers(inst, rng: random.Random) -> dict:  # type: ignore[no-untyped
             raise SystemExit(f"no valid value for {name}")
     app = inst.applicable(answers)
     for item in inst.items:
-        if item.name in answers or not app.get(item.name) or getattr(item, "level", "case") != "case":
+        if item.name in answers or not app.get(item.name) or not item.is_case_level:
             continue
-        if getattr(item, "calculation", None) or rng.random() < 0.3:
+        if item.is_calculated or rng.random() < 0.3:
             continue
         for value in candidates_for(item):
             if not inst.check_answer(item.name, value, answers):

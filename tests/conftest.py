@@ -1,7 +1,18 @@
 """Shared fixtures: a fresh, migrated database per test (SQLite always, PostgreSQL too
-when AUDIT_TEST_POSTGRES_URL is set), an app client, and users of each role."""
+when AUDIT_TEST_POSTGRES_URL is set), an app client, and users of each role.
+
+Two things keep the suite fast without changing what it checks:
+- passwords are hashed with argon2's cheapest parameters (AUDIT_TEST_CHEAP_HASHES, read by
+  audit.auth when it is imported, so it is set here before anything imports it);
+- a questionnaire file is parsed from YAML once per session: `audit.instrument.loader.read_raw`
+  is wrapped in a cache keyed on the file's SHA-256, so every test, fixture and production path
+  that loads the same content gets a fresh copy of the parsed data and still validates and
+  builds its own Instrument; a changed or new file is parsed as usual.
+"""
 from __future__ import annotations
 
+import copy
+import hashlib
 import os
 import re
 import shutil
@@ -9,18 +20,37 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session
+os.environ["AUDIT_TEST_CHEAP_HASHES"] = "1"
 
-import audit.config
-import audit.db
-from audit.db import make_engine, upgrade
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+import audit.config  # noqa: E402
+import audit.db  # noqa: E402
+import audit.instrument.loader  # noqa: E402
+from audit.db import make_engine, upgrade  # noqa: E402
 
 PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 PASSWORD = "correct horse battery"
+
+_parse_yaml = audit.instrument.loader.read_raw
+_parsed: dict[str, object] = {}
+
+
+def _read_raw_once(path):  # type: ignore[no-untyped-def]
+    try:
+        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return _parse_yaml(path)  # the loader reports the unreadable file itself
+    if key not in _parsed:
+        _parsed[key] = _parse_yaml(path)  # raises for a bad file, which is then not cached
+    return copy.deepcopy(_parsed[key])
+
+
+audit.instrument.loader.read_raw = _read_raw_once
 
 
 @pytest.fixture(scope="session")

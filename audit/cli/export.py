@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from audit import csvio
 from audit.exports.definitions import DEFAULT_FILE, DefinitionError
 
 
@@ -26,13 +27,14 @@ def export() -> None:
     """
 
 
-def _load(audit_name: str, with_population: bool = False):  # type: ignore[no-untyped-def]
+def _load(audit_name: str, purpose: str, with_population: bool = False):  # type: ignore[no-untyped-def]
+    from audit.access import cli_actor
     from audit.db import session_scope
     from audit.exports.service import load_audit_data
 
     with session_scope() as session:
         try:
-            return load_audit_data(session, audit_name, with_population)
+            return load_audit_data(session, audit_name, with_population, actor=cli_actor(), purpose=purpose)
         except LookupError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -53,7 +55,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
 
-    data = _load(audit_name, with_population=True)
+    data = _load(audit_name, "annex.xlsx", with_population=True)
     try:
         spec = load_definitions(definitions, instrument=data.instrument)
     except DefinitionError as exc:
@@ -81,15 +83,16 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
 @click.option("--audit", "audit_name", required=True, help="Name of the audit.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write: .xlsx (with codebook sheet), .csv or .sav (SPSS).")
-@click.option("--comma", is_flag=True, help="CSV with ',' and decimal point instead of Danish ';' and decimal comma.")
+@click.option("--comma", is_flag=True, help="CSV for scripts (',' and decimal point, no BOM) instead of Danish Excel's ';' and decimal comma.")
 def raw(audit_name: str, out: Path, comma: bool) -> None:
     """Write one row per case: register, design, item and calculated variables."""
     from audit.exports.raw import write_raw
 
-    data = _load(audit_name)
+    data = _load(audit_name, "data" + out.suffix.lower())
     bar = _progress_bar(len(data.frame), "sager")
     try:
-        n = write_raw(data.frame, out, data.instrument, sep="," if comma else ";", progress=bar.update)
+        n = write_raw(data.frame, out, data.instrument,
+                      dialect=csvio.SCRIPTS if comma else csvio.PEOPLE, progress=bar.update)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -106,7 +109,7 @@ def codebook(audit_name: str, out: Path) -> None:
     relevance) or the audit's instrument codebook (.xlsx, by the instrument room)."""
     from audit.exports.raw import write_codebook_csv
 
-    data = _load(audit_name)
+    data = _load(audit_name, "codebook" + out.suffix.lower())
     if out.suffix.lower() == ".xlsx":
         if data.instrument is None:
             raise click.ClickException("the audit has no instrument bound: no instrument codebook")

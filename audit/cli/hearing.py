@@ -142,6 +142,7 @@ def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
 def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) -> None:
     """Write a municipality's hearing workbook (cases, assessments, remarks, responses) or feedback workbook."""
     from audit.hearing.rounds import HearingError
+    from audit.access import cli_actor
     from audit.hearing.workbooks import feedback_workbook, hearing_workbook
     from audit.population.municipalities import canonical_municipality
 
@@ -149,7 +150,7 @@ def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) ->
         name = canonical_municipality(municipality)
         with session_scope() as session:
             audit = _audit(session, audit_name)
-            data = (feedback_workbook if feedback else hearing_workbook)(session, audit, name)
+            data = (feedback_workbook if feedback else hearing_workbook)(session, audit, name, actor=cli_actor())
     except (HearingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     out.write_bytes(data)

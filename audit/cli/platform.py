@@ -22,6 +22,32 @@ def db_upgrade() -> None:
     click.echo(f"database is up to date: {_redact(get_settings().resolved_database_url())}")
 
 
+@db.command("grant")
+@click.option("--app-role", "app_role", required=True,
+              help="The PostgreSQL login role the web app connects as (created when missing).")
+@click.option("--password", default=None, envvar="AUDIT_APP_ROLE_PASSWORD",
+              help="Password for the app role (or AUDIT_APP_ROLE_PASSWORD); omit to leave it unchanged.")
+def db_grant(app_role: str, password: str | None) -> None:
+    """PostgreSQL: give the app's login role only what the app needs. Run it as the owner of the
+    schema (AUDIT_DATABASE_URL = the owner), after `audit db upgrade`, and again after every upgrade.
+
+    \b
+    The app role gets SELECT/INSERT/UPDATE/DELETE on ordinary tables, only SELECT/INSERT on
+    auditlog, accesslog and accesscase (no UPDATE, DELETE or TRUNCATE; owning nothing, it cannot
+    DROP, ALTER or replace them), SELECT/UPDATE on logchain, SELECT on alembic_version.
+    Then run the app with AUDIT_DATABASE_URL naming the app role. See docs/security.md."""
+    from audit.db import get_engine
+    from audit.dbroles import RoleError, grant_app_role
+
+    try:
+        done = grant_app_role(get_engine(), app_role, password)
+    except RoleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for statement in done:
+        click.echo(statement)
+    click.echo(f"app role {app_role}: privileges set ({len(done)} statements)")
+
+
 def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -30,7 +56,9 @@ def _redact(url: str) -> str:
 
 @click.group()
 def users() -> None:
-    """User accounts (roles: admin, auditor, municipality)."""
+    """User accounts (roles: admin, auditor, municipality): add, list, set-password,
+    deactivate, reactivate, unlock. New passwords: at least 12 characters, not a common
+    password, not containing the username (docs/security.md)."""
 
 
 @users.command("add")
@@ -70,7 +98,7 @@ def users_list() -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               envvar="AUDIT_NEW_PASSWORD", help="Prompted when not given (or set AUDIT_NEW_PASSWORD).")
 def users_set_password(username: str, password: str) -> None:
-    """Set a user's password."""
+    """Set a user's password (the policy applies); every session of the user ends."""
     from audit.auth import AccountError, set_password
 
     try:
@@ -79,6 +107,50 @@ def users_set_password(username: str, password: str) -> None:
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"password of {username} changed")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why (kept in the audit log).")
+def users_deactivate(username: str, reason: str | None) -> None:
+    """Deactivate a user: no more log-ins, and every open session ends at once."""
+    from audit.auth import AccountError, deactivate_user
+
+    try:
+        with session_scope() as session:
+            deactivate_user(session, username, reason=reason)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} deactivated; their sessions have ended")
+
+
+@users.command("reactivate")
+@click.argument("username")
+@click.option("--reason", default=None, help="Why (kept in the audit log).")
+def users_reactivate(username: str, reason: str | None) -> None:
+    """Let a deactivated user log in again."""
+    from audit.auth import AccountError, reactivate_user
+
+    try:
+        with session_scope() as session:
+            reactivate_user(session, username, reason=reason)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} reactivated")
+
+
+@users.command("unlock")
+@click.argument("username")
+def users_unlock(username: str) -> None:
+    """Lift a log-in pause after too many failed attempts (it also ends by itself)."""
+    from audit.auth import AccountError, unlock_user
+
+    try:
+        with session_scope() as session:
+            n = unlock_user(session, username)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username}: {n} log-in pause(s) lifted")
 
 
 @click.command()
@@ -97,6 +169,10 @@ def serve(host: str, port: int, reload: bool) -> None:
 
 
 COMMANDS: list[click.Command] = [db, users, serve]
+
+from audit.cli.log import log  # noqa: E402  (`audit log verify`, `audit log access`)
+
+COMMANDS.append(log)
 
 
 @click.command()

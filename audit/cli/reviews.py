@@ -63,13 +63,14 @@ def assign_cmd(audit_name: str, auditor: str | None, municipalities: tuple[str, 
               help="1 = the review, 2 = the second review.")
 def export_cmd(audit_name: str, out: str, pass_no: int) -> None:
     """Write the answers as a wide sheet; multiple choice as space-separated codes."""
+    from audit.access import cli_actor
     from audit.review import assignment, sheets
 
     if not out.lower().endswith((".xlsx", ".csv")):
         raise click.UsageError("--out must end in .xlsx or .csv")
     try:
         with session_scope() as s:
-            n = sheets.export_sheet(s, assignment.audit_by_name(s, audit_name), out, pass_no)
+            n = sheets.export_sheet(s, assignment.audit_by_name(s, audit_name), out, pass_no, actor=cli_actor())
     except assignment.AssignmentError as exc:
         raise _fail(exc) from exc
     click.echo(f"{n} cases written to {out}")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from audit.db import PROJECT_ROOT, session_scope
+from audit.db import session_scope
+from audit.resources import questionnaire
 
 
 def _date(_ctx, _param, value: str | None) -> date | None:  # type: ignore[no-untyped-def]
@@ -62,7 +63,7 @@ def audits() -> None:
 @click.option("--municipalities", multiple=True,
               help="Participating municipalities (repeat, or comma-separated). Default: any of the 98.")
 @click.option("--instrument", "instrument_path", type=click.Path(exists=True, dir_okay=False),
-              default=str(PROJECT_ROOT / "questionnaires" / "kontanthjaelp_2022.yaml"), show_default=True,
+              default=lambda: str(questionnaire()), show_default="the 2022 instrument shipped with the tool",
               help="Instrument file the audit is bound to (frozen into the audit).")
 def audits_create(name: str, period_start: date, period_end: date, reference_date: date,
                   municipalities: tuple[str, ...], instrument_path: str) -> None:
@@ -188,10 +189,11 @@ def sample_replace(audit_name: str, case_id: int, reason: str, force: bool, as_u
 def sample_export(audit_name: str, out: Path) -> None:
     """Write the sample CSV (case_id, person_id, municipality, seniority_band, weight, is_reserve,
     reserve_rank) and the sampling protocol as OUT with suffix .protocol.csv."""
+    from audit.access import cli_actor
     from audit.sampling.protocol import export_sample
 
     with session_scope() as session:
-        proto = export_sample(session, _audit(session, audit_name), out)
+        proto = export_sample(session, _audit(session, audit_name), out, actor=cli_actor())
     click.echo(f"wrote {out} and {proto}")
 
 
@@ -226,7 +228,9 @@ def sample_representativeness(audit_name: str, fmt: str) -> None:
     if fmt == "table":
         click.echo(table.to_text())
     elif fmt == "csv":
-        click.echo(to_long(table).to_csv(index=False), nl=False)
+        from audit import csvio
+
+        click.echo(csvio.frame_to_text(to_long(table), csvio.SCRIPTS), nl=False)
     else:
         click.echo(to_long(table).to_json(orient="records", force_ascii=False, indent=2))
 

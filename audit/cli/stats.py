@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 import pandas as pd
 
+from audit import csvio
 from audit.statistics import crosstabs
 from audit.statistics.dataset import REPORT_STATUSES, load_case_frame
 from audit.statistics.frequencies import frequencies
@@ -57,7 +58,7 @@ def _emit(tables: list[Table], fmt: str) -> None:
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         if len(tables) == 1:
-            click.echo(tables[0].to_csv(), nl=False)
+            click.echo(tables[0].to_csv(csvio.SCRIPTS), nl=False)
         else:
             # Several tables in one sheet: generic row/column headers, the variables named per line.
             frames = []
@@ -72,7 +73,7 @@ def _emit(tables: list[Table], fmt: str) -> None:
             for c in ("count", "n"):
                 if c in out.columns:
                     out[c] = pd.to_numeric(out[c]).round().astype("Int64")
-            click.echo(out.to_csv(index=False), nl=False)
+            click.echo(csvio.frame_to_text(out, csvio.SCRIPTS), nl=False)
     else:
         click.echo("\n\n".join(t.to_text() for t in tables))
 

@@ -14,32 +14,37 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from audit import workbook
 from audit.exports.compute import Grid, build_grids
 from audit.exports.definitions import AnnexSpec
 from audit.exports.statsbridge import SUPPRESSED
+from audit.instrument import Instrument
 from audit.statistics.suppression import published_mean, published_share
 
 CONTENTS = "Indhold"
 SHARE_FORMAT = "0%"
 MEAN_FORMAT = "0.0"
 COUNT_FORMAT = "#,##0"
-PINK = PatternFill("solid", fgColor="F4C2D7")        # key results, as the report marks them
-HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
-BLOCK_FILL = PatternFill("solid", fgColor="F2F2F2")
-THIN = Side(style="thin", color="808080")
-BORDER = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
-BOTTOM = Border(bottom=THIN)
-TITLE_FONT = Font(bold=True, size=12)
-BOLD = Font(bold=True)
-LINK_FONT = Font(color="0563C1", underline="single")
-NOTE_FONT = Font(italic=True, size=9)
+# The house style (audit.workbook), under the names this module has always used.
+PINK = workbook.KEY_FILL        # key results, as the report marks them
+HEADER_FILL = workbook.HEADER_FILL
+BLOCK_FILL = workbook.BLOCK_FILL
+THIN = workbook.THIN
+BORDER = workbook.BORDER
+BOTTOM = workbook.BOTTOM
+TITLE_FONT = workbook.TITLE_FONT
+BOLD = workbook.BOLD
+LINK_FONT = workbook.LINK_FONT
+NOTE_FONT = workbook.NOTE_FONT
+put = workbook.put  # every value goes in by the text rule: labels from files are text, never formulas
 
 
 ONE_PAGE_ROWS = 45  # tables up to this many rows are printed on one page
@@ -127,23 +132,22 @@ def _label_column_title(grid: Grid) -> str | None:
 def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     tdef = grid.definition
     ncols = len(grid.columns) + 1
-    ws.cell(row=1, column=1, value=f"Tabel {number} ({tdef.id}): {grid.title}").font = TITLE_FONT
-    back = ws.cell(row=2, column=1, value="← Tilbage til indhold")
+    put(ws, 1, 1, f"Tabel {number} ({tdef.id}): {grid.title}", font=TITLE_FONT)
+    back = put(ws, 2, 1, "← Tilbage til indhold", font=LINK_FONT)
     back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
-    back.font = LINK_FONT
     row = 4
     header_rows: list[int] = []
     has_groups = any(c.group for c in grid.columns) and tdef.kind != "frequency"
     label_title = _label_column_title(grid)
     if has_groups:
-        ws.cell(row=row, column=1, value=None)
+        put(ws, row, 1, None)
         start = 0
         while start < len(grid.columns):
             group = grid.columns[start].group
             end = start
             while end + 1 < len(grid.columns) and grid.columns[end + 1].group == group:
                 end += 1
-            cell = ws.cell(row=row, column=start + 2, value=group)
+            put(ws, row, start + 2, group)
             if end > start:
                 ws.merge_cells(start_row=row, start_column=start + 2, end_row=row, end_column=end + 2)
             start = end + 1
@@ -153,9 +157,9 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
             c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         header_rows.append(row)
         row += 1
-    ws.cell(row=row, column=1, value=label_title or "")
+    put(ws, row, 1, label_title or "")
     for k, column in enumerate(grid.columns):
-        ws.cell(row=row, column=k + 2, value=column.label)
+        put(ws, row, k + 2, column.label)
     for col in range(1, ncols + 1):
         c = ws.cell(row=row, column=col)
         c.font, c.fill, c.border = BOLD, HEADER_FILL, BORDER
@@ -163,43 +167,38 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     header_rows.append(row)
     if has_groups:
         ws.merge_cells(start_row=header_rows[0], start_column=1, end_row=row, end_column=1)
-        ws.cell(row=header_rows[0], column=1, value=label_title or "")
+        put(ws, header_rows[0], 1, label_title or "")
     row += 1
     first_data = row
     current_block: object = object()
     use_block_rows = label_title is None
     for grow in grid.rows:
         if use_block_rows and grow.block != current_block and grow.block is not None and not grow.total:
-            c = ws.cell(row=row, column=1, value=grow.block)
-            c.font = BOLD
+            put(ws, row, 1, grow.block, font=BOLD)
             for col in range(1, ncols + 1):
                 ws.cell(row=row, column=col).fill = BLOCK_FILL
                 ws.cell(row=row, column=col).border = BORDER
             row += 1
         current_block = grow.block
-        label = ws.cell(row=row, column=1, value=grow.label)
+        label = put(ws, row, 1, grow.label)
         label.border = BORDER
         label.alignment = Alignment(indent=0 if (grow.total or not use_block_rows) else 1, wrap_text=True)
         if grow.total:
             label.font = BOLD
         for k, value in enumerate(grow.values):
             kind = grow.kind(k, grid.columns)
-            cell = ws.cell(row=row, column=k + 2)
+            if grow.suppressed[k]:
+                cell = put(ws, row, k + 2, SUPPRESSED)
+            elif value is None:
+                cell = put(ws, row, k + 2, None)
+            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
+                cell = put(ws, row, k + 2, published_share(value), number_format=SHARE_FORMAT)
+            elif kind == "mean":
+                cell = put(ws, row, k + 2, published_mean(value), number_format=MEAN_FORMAT)
+            else:
+                cell = put(ws, row, k + 2, int(value), number_format=COUNT_FORMAT)
             cell.border = BORDER
             cell.alignment = Alignment(horizontal="right")
-            if grow.suppressed[k]:
-                cell.value = SUPPRESSED
-            elif value is None:
-                cell.value = None
-            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
-                cell.value = published_share(value)
-                cell.number_format = SHARE_FORMAT
-            elif kind == "mean":
-                cell.value = published_mean(value)
-                cell.number_format = MEAN_FORMAT
-            else:
-                cell.value = int(value)
-                cell.number_format = COUNT_FORMAT
             if grow.highlight[k]:
                 cell.fill = PINK
                 cell.font = BOLD
@@ -209,10 +208,9 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     last_data = row - 1
     row += 1
     note_row = row
-    ws.cell(row=row, column=1, value=note_text(grid)).font = NOTE_FONT
-    ws.cell(row=row, column=1).alignment = Alignment(wrap_text=False, vertical="top")
+    put(ws, row, 1, note_text(grid), font=NOTE_FONT, alignment=Alignment(wrap_text=False, vertical="top"))
     source_row = row + 1
-    ws.cell(row=source_row, column=1, value=tdef.source).font = NOTE_FONT
+    put(ws, source_row, 1, tdef.source, font=NOTE_FONT)
 
     # widths: the label column fits its longest label (capped), value columns their header;
     # header rows tall enough for the wrapped labels (bold headers: a little under one character per width unit)
@@ -306,27 +304,24 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
 
 def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], title: str, audit_name: str,
                    spec: AnnexSpec, suppressed: bool) -> None:
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
-    ws.cell(row=2, column=1, value=f"Revision: {audit_name}. Dannet {date.today().isoformat()}.").font = NOTE_FONT
-    ws.cell(row=3, column=1, value=("Andelene er andele af de gennemgåede sager (uvægtede), medmindre tabellens note "
-                                    "siger andet. " + ("Små celler er udeladt af diskretionshensyn (vist som \"x\")."
-                                                       if suppressed else
-                                                       "Uden diskretionsudeladelse: kun til intern brug."))
-            ).font = NOTE_FONT
+    put(ws, 1, 1, title, font=workbook.BIG_TITLE_FONT)
+    put(ws, 2, 1, f"Revision: {audit_name}. Dannet {date.today().isoformat()}.", font=NOTE_FONT)
+    put(ws, 3, 1, ("Andelene er andele af de gennemgåede sager (uvægtede), medmindre tabellens note "
+                   "siger andet. " + ("Små celler er udeladt af diskretionshensyn (vist som \"x\")."
+                                      if suppressed else
+                                      "Uden diskretionsudeladelse: kun til intern brug.")), font=NOTE_FONT)
     headers = ("Tabel", "Ark", "Titel", "Sager (N)")
     for k, h in enumerate(headers, start=1):
-        c = ws.cell(row=5, column=k, value=h)
-        c.font, c.fill, c.border = BOLD, HEADER_FILL, BORDER
+        put(ws, 5, k, h, font=BOLD, fill=HEADER_FILL).border = BORDER
     for i, (number, grid, layout) in enumerate(entries):
         r = 6 + i
-        ws.cell(row=r, column=1, value=f"Tabel {number}").border = BORDER
-        link = ws.cell(row=r, column=2, value=layout.sheet)
+        put(ws, r, 1, f"Tabel {number}").border = BORDER
+        link = put(ws, r, 2, layout.sheet, font=LINK_FONT)
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{layout.sheet}'!A1", display=layout.sheet)
-        link.font, link.border = LINK_FONT, BORDER
-        ws.cell(row=r, column=3, value=grid.title).border = BORDER
-        n = ws.cell(row=r, column=4, value=grid.n_cases)
-        n.border, n.number_format = BORDER, COUNT_FORMAT
-    ws.cell(row=7 + len(entries), column=1, value=spec.source).font = NOTE_FONT
+        link.border = BORDER
+        put(ws, r, 3, grid.title).border = BORDER
+        put(ws, r, 4, grid.n_cases, number_format=COUNT_FORMAT).border = BORDER
+    put(ws, 7 + len(entries), 1, spec.source, font=NOTE_FONT)
     ws.column_dimensions["A"].width = 10
     ws.column_dimensions["B"].width = 8
     ws.column_dimensions["C"].width = 90
@@ -339,9 +334,10 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def write_annex(frame: Any, spec: AnnexSpec, out: str | Path, *, instrument: Any = None, audit_name: str = "",
-                suppress: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: Any = None, protocol: str | Path | None = None) -> list[SheetLayout]:
+def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None = None,
+                audit_name: str = "", suppress: bool = True,
+                progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+                population: pd.DataFrame | None = None, protocol: str | Path | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook. With `protocol`, the suppression protocol (every
     hidden count, its value and the attacker's interval: for the agency only, never to be

@@ -14,6 +14,12 @@ import pandas as pd
 
 from audit.exports import statsbridge as stats
 from audit.exports.definitions import AnnexSpec, TableDef
+from audit.instrument import Instrument
+from audit.labels import vocabulary
+from audit.statistics import cross_matrix, indicator_table
+from audit.statistics.characteristics import MEAN
+from audit.statistics.tables import Table
+from audit.statistics.variables import with_derived
 
 TOTAL = "I alt"
 
@@ -65,40 +71,22 @@ class Grid:
 
 
 class Labeller:
-    """Danish labels for variables and codes: the instrument's, then the file's `labels`."""
+    """Labels of a table's variables and codes (the one label function, `audit.labels`: the
+    instrument, the register definition, and the file's own derived variables) and the
+    order their codes print in."""
 
-    def __init__(self, spec: AnnexSpec, instrument: Any = None, filter: dict[str, Any] | None = None,
+    def __init__(self, spec: AnnexSpec, instrument: Instrument | None = None, filter: dict[str, Any] | None = None,
                  orders: dict[str, Any] | None = None):
         self.spec = spec
-        self.instrument = instrument
+        self.vocab = vocabulary(instrument, extra=spec.own_labels())
         self.filter = filter or {}
         self.orders = orders or {}  # the case frame's own code orders, e.g. the audit's seniority bands
 
-    def _item(self, var: str) -> Any:
-        if self.instrument is None:
-            return None
-        try:
-            return self.instrument.item(var)
-        except (KeyError, AttributeError, ValueError):
-            return None
-
     def variable(self, var: str) -> str:
-        labels = self.spec.labels.get(var, {})
-        if "_" in labels:
-            return labels["_"]
-        item = self._item(var)
-        return getattr(item, "label_da", None) or var
+        return self.vocab.label(var)
 
     def value(self, var: str, code: str) -> str:
-        labels = self.spec.labels.get(var, {})
-        if code in labels:
-            return labels[code]
-        item = self._item(var)
-        for c in getattr(item, "choices", None) or []:
-            if str(c.code) == code:
-                return getattr(c, "label_da", None) or getattr(c, "label", None) or code
-        return {"ja": "Ja", "nej": "Nej", "ikke_relevant": "Ikke relevant"}.get(
-            code, code.replace("_", " ")[:1].upper() + code.replace("_", " ")[1:])
+        return self.vocab.label(var, code)
 
     def order(self, var: str) -> list[str] | None:
         full = self._order(var)
@@ -109,42 +97,20 @@ class Labeller:
 
     def _order(self, var: str) -> list[str] | None:
         if var in self.spec.derive:
-            return list(self.spec.derive[var].labels)
+            return list(self.spec.derive[var].bands.codes)
         if var in self.orders:
             return [str(c) for c in self.orders[var]]
-        item = self._item(var)
-        if item is not None and getattr(item, "choices", None):
-            return [str(c.code) for c in item.choices]
-        if item is not None and getattr(item, "type", "") in ("yes_no", "yes_no_na"):
-            return ["ja", "nej", "ikke_relevant"][: 2 if item.type == "yes_no" else 3]
-        codes = [k for k in self.spec.labels.get(var, {}) if k != "_"]
-        return codes or None
+        return list(self.vocab.codes(var)) or None
 
 
 # --------------------------------------------------------------------------- frame prep
 def prepare_frame(frame: pd.DataFrame, spec: AnnexSpec) -> pd.DataFrame:
-    """Add the file's derived (binned) variables. Grouping, not arithmetic on answers."""
-    out = frame.copy()
+    """Add the statistics room's derived variables (profile) and the file's banded ones
+    (`audit.bands`). Grouping, not arithmetic on answers."""
+    out = with_derived(frame.copy())
     for d in spec.derive.values():
-        if d.source not in out.columns:
-            continue
-
-        def band(v: Any, d=d) -> Any:  # type: ignore[no-untyped-def]
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                return None
-            if isinstance(v, str) and v in d.labels:
-                return v
-            try:
-                x = float(v)
-            except (TypeError, ValueError):
-                return None
-            label = None
-            for lo, lab in zip(d.bins, d.labels):
-                if x >= lo:
-                    label = lab
-            return label
-
-        out[d.name] = out[d.source].map(band).astype(object)
+        if d.source in out.columns:
+            out[d.name] = d.bands.assign(out[d.source])
     return out
 
 
@@ -290,123 +256,72 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                 stats_tables=list(tables.values()))
 
 
+def _blocks(t: Table) -> list[str]:
+    """The characteristics of a Table 13/14, in order (`profile` may stand as `direction`)."""
+    return list(dict.fromkeys(k[0] for k in t.counts.index if k[0] != TOTAL))
+
+
 def _matrix_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
-    """Table 13: every characteristic against every other, column percentages, and an
-    'I alt' column with the characteristic's share of all cases."""
-    chars = tdef.characteristics
+    """Table 13 (the statistics room's `cross_matrix`): every characteristic against every
+    other, column percentages, an 'I alt' column and the N of each column."""
     weighted = tdef.weighting == "design"
-    columns: list[Column] = []
-    col_index: dict[tuple[str, str], int] = {}
-    orders = {c: stats.frequency(frame, c, order=lab.order(c)).row_codes for c in chars}
-    for c in chars:
-        for code in orders[c]:
-            col_index[(c, code)] = len(columns)
-            columns.append(Column(f"{c}:{code}", lab.value(c, code), "share", lab.variable(c)))
-    total_col = len(columns)
-    columns.append(Column("total", TOTAL, "share", TOTAL))
+    t = cross_matrix(frame, tdef.characteristics, weighted=weighted, min_cell=min_cell if suppress else None,
+                     codes={c: o for c in tdef.characteristics if (o := lab.order(c))})
+    src = t.weighted["share"] if weighted and t.weighted is not None else t.percents
+    keys = list(t.counts.columns)
+    columns = [Column("total", TOTAL, "share", TOTAL) if c == TOTAL else
+               Column(f"{c}:{code}", lab.value(c, str(code)), "share", lab.variable(c)) for c, code in keys]
+
+    def hidden(r: Any, c: Any) -> bool:
+        return t.suppressed is not None and bool(t.suppressed.at[r, c])
+
     rows: list[GridRow] = []
-    tables: list[Any] = []
-    suppression_rule = None
-    for r in chars:
-        freq = stats.frequency(frame, r, weighted=weighted, order=orders[r], min_cell=min_cell if suppress else None)
-        tables.append(freq)
-        per_col = {}
-        for c in chars:
-            t = stats.crosstab(frame, r, c, percent="col", weighted=weighted, row_order=orders[r],
-                               col_order=orders[c], min_cell=min_cell if suppress else None)
-            tables.append(t)
-            per_col[c] = t
-            suppression_rule = suppression_rule or t.suppression_rule
-        for i, code in enumerate(orders[r]):
-            values: list[Any] = [None] * len(columns)
-            sup = [False] * len(columns)
-            hl = [False] * len(columns)
-            for c, t in per_col.items():
-                ti = t.row_codes.index(code) if code in t.row_codes else None
-                for j, ccode in enumerate(t.col_codes):
-                    k = col_index[(c, ccode)]
-                    if ti is not None:
-                        values[k], sup[k] = t.shares[ti][j], t.suppressed[ti][j]
-            fi = freq.row_codes.index(code)
-            values[total_col], sup[total_col] = freq.shares[fi][0], freq.suppressed[fi][0]
-            suppression_rule = suppression_rule or freq.suppression_rule
-            rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=lab.variable(r)))
-    # N of each column group: the cases with the column characteristic (and the first row variable answered)
-    # (suppressed like any count: a group of one or two cases prints x, not its size)
-    nrow: list[Any] = [None] * len(columns)
-    nsup = [False] * len(columns)
-    freqs = {c: stats.frequency(frame, c, order=orders[c], min_cell=min_cell if suppress else None) for c in chars}
-    for (c, code), k in col_index.items():
-        f = freqs[c]
-        nrow[k] = f.counts[f.row_codes.index(code)][0]
-        nsup[k] = nrow[k] is None
-    total_n = int(len(frame))
-    nrow[total_col] = total_n
-    rows.append(GridRow("N", "N", nrow, nsup, [False] * len(columns), total=True, kinds=["n"] * len(columns)))
-    return Grid(tdef, tdef.title, columns, rows, [total_n], weighted=weighted, suppression_rule=suppression_rule,
-                stats_tables=tables)
+    for key in t.counts.index:
+        r, code = key
+        rows.append(GridRow(str(code), lab.value(r, str(code)),
+                            [stats.share_of(src.at[key, k]) for k in keys], [hidden(key, k) for k in keys],
+                            [False] * len(keys), block=lab.variable(r)))
+    n = [stats.count_of(t.n_cols[k]) for k in keys]
+    rows.append(GridRow("N", "N", n, [v is None for v in n], [False] * len(keys), total=True, kinds=["n"] * len(keys)))
+    return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], weighted=weighted,
+                suppression_rule=stats.rule(t), stats_tables=[t])
 
 
-def _indicator_kind(frame: pd.DataFrame, item: str, instrument: Any) -> str | None:
-    """'ja' share for yes/no items, None (mean) for numbers."""
-    it = None
-    if instrument is not None:
-        try:
-            it = instrument.item(item)
-        except (KeyError, AttributeError, ValueError):
-            it = None
-    if it is not None:
-        if getattr(it, "choices", None):
-            return "ja"
-        return None if it.type in ("integer", "scale", "calculate", "decimal") else "ja"
-    sample = frame[item].dropna()
-    return None if len(sample) and all(isinstance(v, (int, float, np.number)) for v in sample[:50]) else "ja"
-
-
-def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool,
-                     instrument: Any) -> Grid:
-    """Table 14: per characteristic group, mean or share of each indicator, and N;
-    the last row 'I alt' is every case (the statistics room's total row)."""
+def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Table 14 (the statistics room's `indicator_table`): per characteristic group the mean
+    or share of each indicator, and N; the last row 'I alt' is every case."""
     weighted = tdef.weighting == "design"
+    t = indicator_table(frame, tdef.characteristics, tdef.indicators, weighted=weighted,
+                        min_cell=min_cell if suppress else None,
+                        codes={c: o for c in tdef.characteristics if (o := lab.order(c))})
+    src = t.weighted["share"] if weighted and t.weighted is not None else t.counts
+    keys = list(t.counts.columns)
     columns = []
-    kinds = {}
-    for ind in tdef.indicators:
-        kinds[ind] = _indicator_kind(frame, ind, instrument)
-        label = lab.variable(ind) + (" (gns.)" if kinds[ind] is None else " (andel ja)")
-        columns.append(Column(ind, label, "mean" if kinds[ind] is None else "share"))
+    for ind, stat in keys:
+        as_percent = stat != MEAN or tdef.indicator_as.get(ind) == "percent"
+        label = lab.variable(ind) + (" (gns.)" if stat == MEAN else " (andel ja)")
+        columns.append(Column(ind, label, "share" if as_percent else "mean"))
     columns.append(Column("N", "N", "n"))
+
+    def value(key: Any, k: Any) -> Any:
+        v = src.at[key, k]
+        if v is None or pd.isna(v):
+            return None
+        return float(v) if k[1] == MEAN else float(v) / 100.0
+
     rows: list[GridRow] = []
-    tables = []
-    suppression_rule = None
-    per: dict[str, Any] = {}
-
-    def cells(code: str) -> tuple[list[Any], list[bool]]:
-        values: list[Any] = []
-        sup: list[bool] = []
-        for ind in tdef.indicators:
-            t = per[ind]
-            ti = t.row_codes.index(code) if code in t.row_codes else None
-            values.append(None if ti is None else t.shares[ti][0])
-            sup.append(False if ti is None else t.suppressed[ti][0])
-        return values, sup
-
-    for ch in tdef.characteristics:
-        order = lab.order(ch)
-        ns = stats.frequency(frame, ch, order=order, min_cell=min_cell if suppress else None)
-        for ind in tdef.indicators:
-            per[ind] = stats.group_summary(frame, ch, ind, value=kinds[ind], weighted=weighted, by_order=order,
-                                           min_cell=min_cell if suppress else None)
-            tables.append(per[ind])
-            suppression_rule = suppression_rule or per[ind].suppression_rule
-        for i, code in enumerate(ns.row_codes):
-            values, sup = cells(code)
-            rows.append(GridRow(code, lab.value(ch, code), values + [ns.counts[i][0]], sup + [ns.counts[i][0] is None],
-                                [False] * (len(values) + 1), block=lab.variable(ch)))
-    values, sup = cells(TOTAL)
-    n_total = int(len(frame))
-    rows.append(GridRow(TOTAL, TOTAL, values + [n_total], sup + [False], [False] * (len(values) + 1), total=True))
-    return Grid(tdef, tdef.title, columns, rows, [n_total], weighted=weighted, suppression_rule=suppression_rule,
-                stats_tables=tables)
+    for key in t.counts.index:
+        ch, code = key
+        n = stats.count_of(t.n_rows[key])
+        hidden = [t.suppressed is not None and bool(t.suppressed.at[key, k]) for k in keys]
+        cells = [value(key, k) for k in keys]
+        if ch == TOTAL:
+            rows.append(GridRow(TOTAL, TOTAL, cells + [n], hidden + [False], [False] * (len(keys) + 1), total=True))
+        else:
+            rows.append(GridRow(str(code), lab.value(ch, str(code)), cells + [n], hidden + [n is None],
+                                [False] * (len(keys) + 1), block=lab.variable(ch)))
+    return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], weighted=weighted,
+                suppression_rule=stats.rule(t), stats_tables=[t])
 
 
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
@@ -418,8 +333,8 @@ def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd
 
     if population is None:
         raise ValueError(f"table {tdef.id}: a representativeness table needs the audit's register population")
-    bands = lab.order("seniority_band") or ["5-7", "7-10", "10+"]
-    columns = [Column(f"{side}:{b}", f"{b} år" if b != TOTAL else TOTAL, "share", group)
+    bands = lab.order("seniority_band") or []  # the audit's own bands (the frame's), else the default
+    columns = [Column(f"{side}:{b}", lab.value("seniority_band", b) if b != TOTAL else TOTAL, "share", group)
                for side, group in SIDES for b in (*bands, TOTAL)]
     keys = [(side, b) for side, _ in SIDES for b in (*bands, TOTAL)]
     rows: list[GridRow] = []
@@ -459,7 +374,7 @@ def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None,
+def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None,
                suppress: bool = True, population: pd.DataFrame | None = None) -> Grid:
     lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"))
     sub = table_frame(tdef, frame)
@@ -471,13 +386,13 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
     if tdef.kind == "matrix":
         return _matrix_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "indicators":
-        return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress, instrument)
+        return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "representativeness":
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 
-def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Any = None, suppress: bool = True,
+def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None, suppress: bool = True,
                 population: pd.DataFrame | None = None, protocol: list[dict[str, Any]] | None = None,
                 progress: Any = None) -> list[Grid]:
     """Every table of the annex. Suppressed, the tables are one publication: a count hidden in

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import yaml
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent.parent / "exports" / "annex_default.yaml"
+from audit import resources
+from audit.bands import Bands
+from audit.population.definition import default_definition
+from audit.statistics.variables import DERIVED, REGISTER
+
+if TYPE_CHECKING:
+    from audit.instrument import Instrument
+
+DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
 KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")
@@ -26,10 +34,12 @@ CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
               "chart", "highlight", "suppress", "characteristics", "indicators"}
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
+INDICATOR_KEYS = {"item", "as"}
+INDICATOR_AS = ("percent",)  # a numeric indicator whose mean is a share (0-1), printed as a percentage
 
-# Register and design variables of the case frame (docs/contracts.md), always known.
-REGISTER_VARIABLES = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin",
-                      "stratum", "stratum_population", "stratum_sample", "weight")
+# Register and design variables of the case frame (docs/contracts.md) and the statistics
+# room's derived ones (Table 4's profile), always known.
+REGISTER_VARIABLES = (*REGISTER, *DERIVED)
 
 
 class DefinitionError(ValueError):
@@ -64,6 +74,7 @@ class TableDef:
     suppress: bool = True
     characteristics: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
+    indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -91,10 +102,11 @@ def expression_references(text: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class Derived:
+    """A variable the file bands from an item (`audit.bands`): its codes, and its own label."""
     name: str
     source: str
-    bins: tuple[float, ...]
-    labels: tuple[str, ...]
+    bands: Bands
+    label: str | None = None
 
 
 @dataclass
@@ -106,6 +118,15 @@ class AnnexSpec:
     labels: dict[str, dict[str, str]] = field(default_factory=dict)
     derive: dict[str, Derived] = field(default_factory=dict)
     path: Path | None = None
+
+    def own_labels(self) -> dict[str, dict[str, str]]:
+        """Labels the file gives its own derived variables (and variables nobody else labels),
+        for the one label function (`audit.labels.Vocabulary`, key "_": the variable's label)."""
+        out = {k: dict(v) for k, v in self.labels.items()}
+        for d in self.derive.values():
+            if d.label:
+                out.setdefault(d.name, {})["_"] = d.label
+        return out
 
     def table(self, table_id: str) -> TableDef:
         for t in self.tables:
@@ -134,13 +155,12 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         spec.labels[str(var)] = {str(k): str(v) for k, v in (labels or {}).items()}
     for name, d in (raw.get("derive") or {}).items():
         try:
-            bins = tuple(float(b) for b in d["bins"])
-            labels = tuple(str(x) for x in d["labels"])
-            if len(bins) != len(labels) or list(bins) != sorted(bins):
-                raise ValueError
-            spec.derive[str(name)] = Derived(str(name), str(d["from"]), bins, labels)
-        except (KeyError, TypeError, ValueError):
-            problems.append(f"derive {name}: needs `from`, increasing `bins` and as many `labels`")
+            bands = Bands(tuple(float(b) for b in d["bins"]), tuple(str(x) for x in d["labels"]))
+            label = None if d.get("label") is None else str(d["label"])
+            spec.derive[str(name)] = Derived(str(name), str(d["from"]), bands, label)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            problems.append(f"derive {name}: needs `from`, increasing `bins` and as many `labels` "
+                            f"(and may name its `label`)")
     seen: set[str] = set()
     for i, t in enumerate(raw["tables"], start=1):
         where = f"table {t.get('id', f'#{i}')}" if isinstance(t, dict) else f"table #{i}"
@@ -163,7 +183,8 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         if kind not in KINDS:
             problems.append(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
         rows, cols = _as_tuple(t.get("row")), _as_tuple(t.get("col"))
-        chars, inds = _as_tuple(t.get("characteristics")), _as_tuple(t.get("indicators"))
+        chars = _as_tuple(t.get("characteristics"))
+        inds, ind_as = _indicators(t.get("indicators"), where, problems)
         if kind in ("frequency", "crosstab", "breakdown") and not rows:
             problems.append(f"{where}: `row` is required for kind {kind}")
         if kind in ("crosstab", "breakdown") and not cols:
@@ -231,8 +252,31 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             filter_expr=filter_expr,
             weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
             source=str(t.get("source") or source), chart=chart, highlight=hl,
-            suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds))
+            suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds,
+            indicator_as=ind_as))
     return spec
+
+
+def _indicators(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Table 14's indicators: item codes, or {item: code, as: percent} for a numeric item
+    whose mean is a share (e.g. the share of weeks in activation)."""
+    if raw is None:
+        return (), {}
+    codes: list[str] = []
+    shown_as: dict[str, str] = {}
+    for entry in raw if isinstance(raw, list) else [raw]:
+        if isinstance(entry, dict):
+            if set(entry) - INDICATOR_KEYS or "item" not in entry:
+                problems.append(f"{where}: an indicator is an item code or {{item: code, as: percent}}")
+                continue
+            if entry.get("as") is not None and entry["as"] not in INDICATOR_AS:
+                problems.append(f"{where}: indicator {entry['item']}: `as` must be percent, not {entry['as']!r}")
+            codes.append(str(entry["item"]))
+            if entry.get("as"):
+                shown_as[str(entry["item"])] = str(entry["as"])
+        else:
+            codes.append(str(entry))
+    return tuple(codes), shown_as
 
 
 def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, set[str]] | None = None,
@@ -247,6 +291,11 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
     for d in spec.derive.values():
         if d.source not in names:
             problems.append(f"derive {d.name}: unknown variable `{d.source}`")
+    register = default_definition()
+    for var in spec.labels:  # one source of labels: the instrument's and the register definition's own
+        if var in register or (var in set(known) and var not in spec.derive):
+            source = "the register definition" if var in register else "the instrument"
+            problems.append(f"labels: `{var}` is labelled by {source}; remove it here (a label is written once)")
     choices = choices or {}
     for t in spec.tables:
         for var in t.variables():
@@ -254,7 +303,8 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
                 problems.append(f"table {t.id}: unknown variable `{var}` (not an item of the instrument "
                                 f"nor a register or derived variable)")
         for var, allowed in t.filter.items():
-            codes = choices.get(var) or (set(spec.derive[var].labels) if var in spec.derive else None)
+            codes = choices.get(var) or (set(spec.derive[var].bands.codes) if var in spec.derive else None) \
+                or (set(register.variable(var).codes) if var in register and register.variable(var).values else None)
             if codes:
                 for v in allowed:
                     if v not in codes:
@@ -263,23 +313,14 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
     return problems
 
 
-def instrument_vocabulary(instrument: Any) -> tuple[set[str], dict[str, set[str]]]:
+def instrument_vocabulary(instrument: Instrument) -> tuple[set[str], dict[str, set[str]]]:
     """(item and calculated-field names, choice codes per item) of an instrument."""
-    names: set[str] = set()
-    choices: dict[str, set[str]] = {}
-    for item in getattr(instrument, "items", []):
-        names.add(item.name)
-        codes = {str(c.code) for c in (getattr(item, "choices", None) or [])}
-        if item.type in ("yes_no",):
-            codes = {"ja", "nej"}
-        elif item.type in ("yes_no_na",):
-            codes = {"ja", "nej", "ikke_relevant"}
-        if codes:
-            choices[item.name] = codes
+    names = {item.name for item in instrument.items}
+    choices = {item.name: set(item.codes) for item in instrument.items if item.codes}
     return names, choices
 
 
-def load_definitions(path: str | Path | None = None, instrument: Any = None,
+def load_definitions(path: str | Path | None = None, instrument: Instrument | None = None,
                      known: Iterable[str] | None = None) -> AnnexSpec:
     """Read, check and return the annex definitions. With an instrument (or a list of
     known variable names) every code is checked; problems raise DefinitionError."""

@@ -9,14 +9,13 @@ field in instrument order. A multiple-choice item is written twice:
 Missing (not applicable or unanswered) is an empty cell.
 
 Formats: XLSX (sheets `data` and `codebook`, written in streaming mode), CSV
-(UTF-8 with BOM, `;` and decimal comma as Danish Excel expects; `sep=","` gives
-plain comma/point CSV) and SPSS .sav via pyreadstat (optional dependency) with
+(audit.csvio: PEOPLE by default, UTF-8 with BOM, `;` and decimal comma as Danish Excel
+expects; SCRIPTS gives plain comma/point CSV) and SPSS .sav via pyreadstat with
 variable labels and value labels; in .sav, coded variables are stored as numbers
 1..k with the codes' labels as value labels, dummies as 0/1 with Nej/Ja.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,17 +23,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from audit.population.register import VALUE_LABELS
+from audit import csvio, workbook
+from audit.instrument import Instrument
+from audit.labels import vocabulary
 
 REGISTER = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin", "stratum",
             "stratum_population", "stratum_sample", "weight")
-REGISTER_LABELS = {
-    "case_id": "Sagens id", "municipality": "Kommune", "seniority_band": "Anciennitet (år på kontanthjælp)",
-    "sex": "Køn", "age": "Alder", "age_band": "Aldersgruppe", "origin": "Herkomst",
-    "stratum": "Stratum (kommune|anciennitet)", "stratum_population": "Personer i stratum (N_h)",
-    "stratum_sample": "Sager i stratum (n_h)", "weight": "Designvægt (N_h/n_h)"}
-REGISTER_VALUES = {**VALUE_LABELS, "seniority_band": {"5-7": "5-7 år", "7-10": "7-10 år", "10+": "10+ år"}}
-YES_NO = {"ja": "Ja", "nej": "Nej", "ikke_relevant": "Ikke relevant"}
 DUMMY_SEP = "__"
 
 
@@ -52,31 +46,33 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
-def variables(frame: pd.DataFrame, instrument: Any = None) -> list[Variable]:
+def variables(frame: pd.DataFrame, instrument: Instrument | None = None) -> list[Variable]:
     """The export's columns, in order, with labels and value labels (the codebook)."""
-    out = [Variable(n, REGISTER_LABELS[n], "register", REGISTER_VALUES.get(n, {})) for n in REGISTER
+    vocab = vocabulary(instrument)  # every label: the instrument's and the register definition's
+    orders = frame.attrs.get("orders", {})  # the audit's own codes (its seniority bands)
+    out = [Variable(n, vocab.label(n), "register", vocab.values(n, orders.get(n))) for n in REGISTER
            if n in frame.columns]
-    items = [i for i in getattr(instrument, "items", []) if getattr(i, "level", "case") == "case"]
+    items = list(instrument.items_at("case")) if instrument is not None else []
     by_name = {i.name: i for i in items}
     names = [i.name for i in items if i.name in frame.columns]
     names += [c for c in frame.columns if c not in REGISTER and c not in names]
     for name in names:
         item = by_name.get(name)
-        kind = getattr(item, "type", None) or _guess_type(frame[name])
-        label = getattr(item, "label_da", None) or name
+        kind = item.type if item is not None else _guess_type(frame[name])
+        label = vocab.label(name)
         values: dict[str, str] = {}
-        if item is not None and getattr(item, "choices", None):
-            values = {str(c.code): getattr(c, "label_da", str(c.code)) for c in item.choices}
+        if item is not None and item.choices:
+            values = {code: vocab.label(name, code) for code in item.codes}
         elif kind in ("yes_no", "yes_no_na"):
-            values = dict(YES_NO) if kind == "yes_no_na" else {"ja": "Ja", "nej": "Nej"}
+            values = vocab.choice_list(kind)
         elif kind in ("select_one", "select_multiple"):
             values = {c: c for c in _present_codes(frame[name])}
-        out.append(Variable(name, label, kind, values, relevant=str(getattr(item, "relevant", "") or "")))
+        out.append(Variable(name, label, kind, values, relevant=(item.relevant or "") if item is not None else ""))
         if str(kind).startswith("select_multiple"):
             codes = list(values) or _present_codes(frame[name])
             for code in codes:
                 out.append(Variable(f"{name}{DUMMY_SEP}{code}", f"{label}: {values.get(code, code)}", "dummy",
-                                    {"0": "Nej", "1": "Ja"}, source=name))
+                                    vocab.dummy(), source=name))
     return out
 
 
@@ -97,12 +93,12 @@ def _guess_type(series: pd.Series) -> str:
         return "integer"
     if sample and all(isinstance(v, (int, float, np.number)) for v in sample):
         return "decimal"
-    if sample and set(map(str, sample)) <= set(YES_NO):
+    if sample and set(map(str, sample)) <= set(vocabulary().choice_list("yes_no_na")):
         return "yes_no_na"
     return "select_one"
 
 
-def wide_frame(frame: pd.DataFrame, instrument: Any = None) -> tuple[pd.DataFrame, list[Variable]]:
+def wide_frame(frame: pd.DataFrame, instrument: Instrument | None = None) -> tuple[pd.DataFrame, list[Variable]]:
     """The export table: multiple choice joined with spaces plus 0/1 dummies."""
     vars_ = variables(frame, instrument)
     cols: dict[str, Any] = {}
@@ -126,75 +122,55 @@ def codebook_rows(vars_: list[Variable]) -> list[list[Any]]:
     return rows
 
 
-def write_xlsx(frame: pd.DataFrame, out: str | Path, instrument: Any = None,
+def write_xlsx(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
                progress: Callable[[int], None] | None = None) -> int:
     """Streaming XLSX writer: sheet `data` (frozen header) and sheet `codebook`."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
 
     data, vars_ = wide_frame(frame, instrument)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("data")
     ws.freeze_panes = "B2"
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DCE6F1")
-    header = []
-    for v in vars_:
-        c = WriteOnlyCell(ws, value=v.name)
-        c.font, c.fill = bold, fill
-        header.append(c)
-    ws.append(header)
+    ws.append(workbook.header_row(ws, [v.name for v in vars_]))
     for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-        ws.append([None if _missing(x) else x for x in row])
+        ws.append(workbook.row(ws, [None if _missing(x) else x for x in row]))
         if progress is not None and k % 500 == 0:
             progress(500)
     if progress is not None:
         progress(len(data) % 500)
     cb = wb.create_sheet("codebook")
     for i, r in enumerate(codebook_rows(vars_)):
-        if i == 0:
-            cells = []
-            for x in r:
-                c = WriteOnlyCell(cb, value=x)
-                c.font, c.fill = bold, fill
-                cells.append(c)
-            cb.append(cells)
-        else:
-            cb.append(r)
+        cb.append(workbook.header_row(cb, r) if i == 0 else workbook.row(cb, r))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return len(data)
 
 
-def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Any = None, sep: str = ";",
-              progress: Callable[[int], None] | None = None) -> int:
-    """UTF-8 with BOM. With sep ';' numbers use a decimal comma (Danish Excel)."""
+def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
+    """PEOPLE (Danish Excel: `;`, decimal comma, BOM) or SCRIPTS (`,`, decimal point)."""
     data, _ = wide_frame(frame, instrument)
-    decimal = "," if sep == ";" else "."
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, delimiter=sep, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(list(data.columns))
+
+    def rows():  # type: ignore[no-untyped-def]
         for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-            writer.writerow(["" if _missing(x) else (repr(float(x)).replace(".", decimal)
-                                                      if isinstance(x, float) else x) for x in row])
+            yield row
             if progress is not None and k % 500 == 0:
                 progress(500)
+
+    csvio.write(out, list(data.columns), rows(), dialect)
     if progress is not None:
         progress(len(data) % 500)
     return len(data)
 
 
-def write_codebook_csv(frame: pd.DataFrame, out: str | Path, instrument: Any = None) -> int:
+def write_codebook_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None) -> int:
     _, vars_ = wide_frame(frame.head(0) if len(frame) == 0 else frame, instrument)
-    with open(out, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh, delimiter=";")
-        rows = codebook_rows(vars_)
-        w.writerows(rows)
+    rows = codebook_rows(vars_)
+    csvio.write(out, rows[0], rows[1:], csvio.PEOPLE)
     return len(rows) - 1
 
 
-def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Any = None,
+def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
               progress: Callable[[int], None] | None = None) -> int:
     """SPSS .sav with variable labels and value labels (needs pyreadstat)."""
     try:
@@ -210,7 +186,7 @@ def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Any = None,
         col = data[v.name]
         if v.type == "dummy":
             out_cols[v.name] = pd.to_numeric(col, errors="coerce").astype(float)
-            value_labels[v.name] = {0.0: "Nej", 1.0: "Ja"}
+            value_labels[v.name] = {float(k): text for k, text in v.values.items()}
         elif v.values and not str(v.type).startswith("select_multiple") and v.name not in ("case_id",):
             codes = list(v.values)
             extra = [c for c in _present_codes(col) if c not in codes]
@@ -235,14 +211,14 @@ def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Any = None,
     return len(sav)
 
 
-def write_raw(frame: pd.DataFrame, out: str | Path, instrument: Any = None, sep: str = ";",
-              progress: Callable[[int], None] | None = None) -> int:
+def write_raw(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
     """Dispatch on the file extension: .xlsx, .csv or .sav."""
     suffix = Path(out).suffix.lower()
     if suffix == ".xlsx":
         return write_xlsx(frame, out, instrument, progress)
     if suffix == ".csv":
-        return write_csv(frame, out, instrument, sep, progress)
+        return write_csv(frame, out, instrument, dialect, progress)
     if suffix == ".sav":
         return write_sav(frame, out, instrument, progress)
     raise ValueError(f"unknown raw export format {suffix!r}: use .xlsx, .csv or .sav")

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from audit.statistics import crosstab as _crosstab
 from audit.statistics import frequency as _frequency
 from audit.statistics import suppress as _suppress
+from audit.statistics.suppression import MARK as SUPPRESSED
 from audit.statistics.dataset import load_case_frame as _load_case_frame
 from audit.statistics.tables import TOTAL, Table
 
-SUPPRESSED = "x"
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from audit.instrument import Instrument
+    from audit.models import Audit
+
 
 
 @dataclass
@@ -72,6 +78,20 @@ def _rule(t: Table) -> str | None:
     return t.notes[-1]
 
 
+rule = _rule
+
+
+def share_of(percent: Any) -> float | None:
+    """A 0-100 percentage of a Table as the 0-1 share a sheet prints (None: empty or hidden)."""
+    v = _num(percent)
+    return None if v is None else v / 100.0
+
+
+def count_of(value: Any) -> int | None:
+    """A count or N of a Table (None: hidden)."""
+    return _int(value)
+
+
 def _finish(t: Table, min_cell: int | None, frame: pd.DataFrame | None = None) -> Table:
     # the frame lets the suppression audit see counts this table shares with the annex's others
     return _suppress(t, min_cell, frame=frame) if min_cell else t
@@ -107,35 +127,6 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
     return _cells(t, weighted)
 
 
-def group_summary(frame: pd.DataFrame, by: str, item: str, *, value: str | None = "ja", weighted: bool = False,
-                  by_order: Sequence[str] | None = None, min_cell: int | None = None) -> Cells:
-    """Per group of `by`: the share answering `value` among the cases where `item`
-    applies, or (value None) the mean of a number. The 'I alt' row is every case."""
-    t = _finish(_frequency(frame, item, by, weighted=weighted, codes=_codes(**{by: by_order})), min_cell, frame)
-    groups = list(t.counts.index)
-    hidden = t.suppressed
-    if value is None:
-        src = t.weighted["share"]["mean"] if weighted else t.counts["mean"]
-        shares = [[_num(src[g])] for g in groups]
-        counts = [[_int(t.n_rows[g])] for g in groups]
-        sup = [[(bool(hidden.at[g, "mean"]) if hidden is not None else False)
-                or (weighted and _withheld(t, g, "mean"))] for g in groups]
-        kind = "mean"
-    else:
-        pct = t.weighted["share"] if weighted else t.percents
-        has = value in t.counts.columns
-        shares = [[(None if (s := _num(pct.at[g, value])) is None else s / 100.0) if has else
-                   (0.0 if _int(t.n_rows[g]) else None)] for g in groups]
-        counts = [[_int(t.counts.at[g, value]) if has else 0] for g in groups]
-        sup = [[(bool(hidden.at[g, value]) if hidden is not None and has else False)
-                or (has and weighted and _withheld(t, g, value))] for g in groups]
-        kind = "share"
-    n_rows = [_int(t.n_rows[g]) for g in groups]
-    return Cells(row_var=by, col_var=item, row_codes=[str(g) for g in groups], col_codes=[item], counts=counts,
-                 shares=shares, n_rows=n_rows, n_cols=[_int(t.n_total)], n_total=_int(t.n_total),
-                 percent="row", weighted=weighted, kind=kind, suppressed=sup, suppression_rule=_rule(t), table=t)
-
-
 def _cells(t: Table, weighted: bool) -> Cells:
     """A crosstab Table -> Cells (percent 0-100 -> share 0-1)."""
     rows = [r for r in t.counts.index if r != t.total_label]
@@ -153,11 +144,18 @@ def _cells(t: Table, weighted: bool) -> Cells:
                  shares=[[share(r, c) for c in cols] for r in rows],
                  n_rows=[_int(t.n_rows[r]) for r in rows], n_cols=[_int(t.n_cols[c]) for c in cols],
                  n_total=_int(t.n_total), percent=t.percent_base, weighted=weighted,
-                 suppressed=[[(bool(hidden.at[r, c]) if hidden is not None else False) or (weighted and _withheld(t, r, c))
-                              for c in cols] for r in rows],
+                 suppressed=[[_hidden(t, r, c) or (weighted and _withheld(t, r, c)) for c in cols] for r in rows],
                  suppression_rule=_rule(t), table=t)
 
 
-def load_case_frame(session: Any, audit: Any, instrument: Any = None) -> pd.DataFrame:
+def _hidden(t: Table, r: Any, c: Any) -> bool:
+    """A hidden cell, or a share hidden with its row's N (a row-percent table's N tells the counts)."""
+    if t.suppressed is None:
+        return False
+    row_n_hidden = t.percent_base == "row" and t.n_rows is not None and _int(t.n_rows[r]) is None
+    return bool(t.suppressed.at[r, c]) or row_n_hidden
+
+
+def load_case_frame(session: Session, audit: Audit, instrument: Instrument | None = None) -> pd.DataFrame:
     """The audit's case frame, read by the statistics room (docs/contracts.md)."""
     return _load_case_frame(session, audit, instrument=instrument)

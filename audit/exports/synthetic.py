@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from audit.population.age import AGE
+from audit.sampling.bands import DEFAULT_BANDS, assign_bands, band_labels
+
 MUNICIPALITIES = {"København": 4646, "Odense": 1590, "Aarhus": 1361, "Aalborg": 1220, "Esbjerg": 574,
                   "Slagelse": 558, "Vejle": 396, "Guldborgsund": 377, "Brøndby": 362, "Kolding": 338,
                   "Næstved": 316, "Lolland": 315, "Herning": 286, "Høje-Taastrup": 285, "Vordingborg": 223,
@@ -23,11 +26,11 @@ CERT_REASONS = ("helbredsaendring", "deltagelse_indsats", "raadighed", "visitati
 def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     munis = list(MUNICIPALITIES)
-    bands = ("5-7", "7-10", "10+")
+    bands = band_labels(DEFAULT_BANDS)
     municipality = rng.choice(munis, n)
     band = rng.choice(bands, n, p=[0.33, 0.33, 0.34])
     age = rng.integers(25, 67, n)
-    age_band = np.where(age < 40, "<40", np.where(age < 50, "40-49", np.where(age < 60, "50-59", "60+")))
+    age_band = AGE.assign(pd.Series(age)).to_numpy()
     sex = rng.choice(["mand", "kvinde"], n, p=[0.47, 0.53])
     origin = rng.choice(["dansk", "ikke-vestlig", "vestlig"], n, p=[0.70, 0.28, 0.02])
     # design: each municipality x band stratum has its register count and sample size
@@ -79,18 +82,31 @@ def case_frame(n: int, seed: int = 1) -> pd.DataFrame:
         "latest_certificate_type": latest, "latest_certificate_reason": reason,
         "interviews_count": rng.poisson(6, n), "ordinary_hours": yes(0.15), "personal_job_broker": yes(0.65),
         "mentor": yes(0.40), "coordination_cross_disciplinary": yes(0.52), "roundtable": yes(0.23),
+        "activation_weeks_share": np.round(rng.beta(2.0, 3.5, n), 3),  # report: 36 % of the weeks
     })
     for col in ("plan_job_goal", "plan_job_goal_concrete", "exempt_225_justification", "latest_certificate_type",
                 "latest_certificate_reason"):
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    _describe(frame)
     return frame
+
+
+def _describe(frame: pd.DataFrame) -> None:
+    """What a real case frame carries in attrs (docs/contracts.md): each item's statistics
+    kind and its codes in the instrument's order, from the repository's instrument."""
+    from audit.demo import INSTRUMENT_FILE
+    from audit.instrument import load_instrument
+
+    inst = load_instrument(INSTRUMENT_FILE)
+    items = [i for i in inst.items_at("case") if i.name in frame.columns]
+    frame.attrs["kinds"] = {i.name: i.stats_kind for i in items if i.stats_kind is not None}
+    frame.attrs["orders"] = {i.name: i.codes for i in items if i.codes}
 
 
 def population(seed: int = 1) -> pd.DataFrame:
     """A synthetic register population for Table 12 (the demo's: Table 11 counts, Table 12
     compositions), with the seniority band the sampling room assigns."""
     from audit.demo import generate_population
-    from audit.sampling.bands import DEFAULT_BANDS, assign_bands
 
     people = generate_population(seed)
     people["seniority_band"] = assign_bands(people["seniority_years"], DEFAULT_BANDS)

@@ -11,8 +11,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from audit import auditlog
-from audit.hearing.instrument import NoInstrument, instrument_for, item_or_none
+from audit.hearing.instrument import NoInstrument, instrument_for
 from audit.hearing.rounds import (HearingError, as_utc, deadline_passed, membership, open_round_for)
+from audit.instrument import Instrument
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User, utcnow
 from audit.review.answers import decode, encode, ensure_unlocked, set_answer
 
@@ -20,7 +21,7 @@ DECISIONS = ("accepted", "maintained")
 _UNSET: Any = object()
 
 
-def _instrument(session: Session, audit_id: int) -> Any:
+def _instrument(session: Session, audit_id: int) -> Instrument | None:
     audit = session.get(Audit, audit_id)
     try:
         return instrument_for(audit)
@@ -58,8 +59,8 @@ def _check(session: Session, case: Case, item: str | None, text: str, proposed: 
         return None
     inst = _instrument(session, case.audit_id)
     if inst is not None:
-        it = item_or_none(inst, item)
-        if it is None or getattr(it, "level", "case") != "case":
+        it = inst.find(item)
+        if it is None or not it.is_case_level:
             raise HearingError(f"{item}: not an item of this case's assessment")
         if proposed not in (None, "", []):
             from audit.review.answers import case_answers

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 
+from audit import workbook
 from audit.instrument import expressions as ex
 from audit.instrument.model import Instrument, Item
 
@@ -51,13 +52,20 @@ def item_row(item: Item) -> list[object]:
     ]
 
 
-def _sheet(ws, columns: list[tuple[str, int]], rows: list[list[object]]) -> None:
-    ws.append([title for title, _ in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(vertical="top", wrap_text=True)
-    for row in rows:
-        ws.append(row)
+HEADER_ALIGNMENT = Alignment(vertical="top", wrap_text=True)
+
+
+def _rows(ws, rows: list[list[object]], first: int = 1) -> None:  # type: ignore[no-untyped-def]
+    """Rows by the house text rule: labels and guidance are text, never formulas."""
+    for r, row in enumerate(rows, start=first):
+        for k, value in enumerate(row, start=1):
+            workbook.put(ws, r, k, value)
+
+
+def _sheet(ws, columns: list[tuple[str, int]], rows: list[list[object]]) -> None:  # type: ignore[no-untyped-def]
+    for k, (title, _) in enumerate(columns, start=1):
+        workbook.put(ws, 1, k, title, font=workbook.BOLD, fill=workbook.HEADER_FILL, alignment=HEADER_ALIGNMENT)
+    _rows(ws, rows, first=2)
     for index, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
@@ -75,12 +83,10 @@ def write_codebook(instrument: Instrument, path: str | Path) -> Path:
             for name, choices in instrument.choices.items() for c in choices]
     _sheet(lists, CHOICE_COLUMNS, rows)
     about = wb.create_sheet("About")
-    about.append(["Instrument", instrument.id])
-    about.append(["Titel / Title", instrument.title])
-    about.append(["Version", instrument.version])
-    about.append(["Vurderingspunkter / Assessment items", len(instrument.assessment_items)])
-    for number, da, en in instrument.themes:
-        about.append([f"Tema {number}", da, en, instrument.counts_per_theme().get(number, 0)])
+    counts = instrument.counts_per_theme()
+    _rows(about, [["Instrument", instrument.id], ["Titel / Title", instrument.title], ["Version", instrument.version],
+                  ["Vurderingspunkter / Assessment items", len(instrument.assessment_items)]]
+          + [[f"Tema {number}", da, en, counts.get(number, 0)] for number, da, en in instrument.themes])
     about.column_dimensions["A"].width = 34
     about.column_dimensions["B"].width = 60
     about.column_dimensions["C"].width = 60

@@ -43,14 +43,19 @@ class Problem:
         return f"{self.where}{at}: {self.message}"
 
 
-class InstrumentError(ValueError):
-    """The questionnaire has problems; ``problems`` lists all of them."""
+class DataFileError(ValueError):
+    """A reviewed data file (questionnaire, register definition) has problems; ``problems``
+    lists all of them, each with where and the line."""
 
     def __init__(self, problems: list[Problem], source: str = "") -> None:
         self.problems = list(problems)
         self.source = source
         head = f"{source}: " if source else ""
         super().__init__(head + f"{len(self.problems)} problem(s)\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class InstrumentError(DataFileError):
+    """The questionnaire has problems; ``problems`` lists all of them."""
 
 
 # --------------------------------------------------------------------------- parse

@@ -18,6 +18,15 @@ ITEM_TYPES = ("yes_no", "yes_no_na", "select_one", "select_multiple", "integer",
               "text", "scale", "calculate")
 LEVELS = ("case", "municipality")
 SCALE_MIN, SCALE_MAX = 1, 5
+# How a form asks for an item of each type (the templates and the JSON API speak these words).
+FORM_KINDS = {"yes_no": "yes_no", "yes_no_na": "yes_no_na", "select_one": "single", "select_multiple": "multiple",
+              "integer": "integer", "date": "date", "text": "text", "scale": "scale", "calculate": "calculated"}
+# How the statistics room counts an item of each type: one code, several codes, or a number.
+# A scale (1-5) prints as categories; a calculated field is counted as its values turn out.
+STATS_KINDS = {"yes_no": "categorical", "yes_no_na": "categorical", "select_one": "categorical",
+               "select_multiple": "multiple", "integer": "numeric", "date": "categorical", "text": "categorical",
+               "scale": "categorical", "calculate": None}
+LANGUAGES = ("da", "en")
 SNAPSHOT_FORMAT = 1
 
 
@@ -62,14 +71,51 @@ class Item:
         return self.type == "calculate"
 
     @property
+    def is_case_level(self) -> bool:
+        """Answered once per case (themes 1-6), not once per municipality (theme 7)."""
+        return self.level == "case"
+
+    @property
+    def kind(self) -> str:
+        """How a form asks for it: yes_no, yes_no_na, single, multiple, integer, scale, date,
+        text or calculated (``FORM_KINDS``)."""
+        return FORM_KINDS[self.type]
+
+    @property
+    def stats_kind(self) -> str | None:
+        """How the statistics room counts it: categorical, multiple or numeric; None for a
+        calculated field, whose values decide (a share is a number, a band a category)."""
+        return STATS_KINDS[self.type]
+
+    @property
     def codes(self) -> tuple[str, ...]:
         return tuple(c.code for c in self.choices or ())
 
+    def label(self, lang: str = "da") -> str:
+        """The question text in `lang` (da or en), falling back to the other language."""
+        first, second = (self.label_da, self.label_en) if lang == "da" else (self.label_en, self.label_da)
+        return first or second or self.name
+
     def choice_label(self, code: str, lang: str = "da") -> str:
+        """The label of one answer code in `lang`; the code itself when the item has no such code."""
         for c in self.choices or ():
-            if c.code == code:
-                return c.label_da if lang == "da" else c.label_en
-        return code
+            if c.code == str(code):
+                return (c.label_da or c.label_en) if lang == "da" else (c.label_en or c.label_da)
+        return str(code)
+
+    def options(self, lang: str = "da") -> list[tuple[str, str]]:
+        """(code, label) pairs a person picks from: the choices, or the scores of a scale."""
+        if self.type == "scale":
+            return [(str(i), str(i)) for i in range(SCALE_MIN, SCALE_MAX + 1)]
+        return [(c.code, self.choice_label(c.code, lang)) for c in self.choices or ()]
+
+    def display(self, value: Any, lang: str = "da") -> str:
+        """An answer as a person reads it: codes replaced by their labels, several joined by commas."""
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple)):
+            return ", ".join(self.choice_label(str(v), lang) for v in value)
+        return self.choice_label(str(value), lang)
 
 
 def is_answered(value: Any) -> bool:
@@ -165,6 +211,14 @@ class Instrument:
 
     def item(self, name: str) -> Item:
         return self._by_name[name]
+
+    def find(self, name: str | None) -> Item | None:
+        """The item of that name, or None (no item asked, or not in this instrument)."""
+        return self._by_name.get(name) if isinstance(name, str) else None
+
+    def items_at(self, level: str) -> tuple[Item, ...]:
+        """Items (calculated fields included) answered at `level`: 'case' or 'municipality'."""
+        return tuple(i for i in self.items if i.level == level)
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

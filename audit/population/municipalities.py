@@ -1,17 +1,18 @@
 """The reference list of Danish municipalities (audit/data/municipalities.csv)."""
 from __future__ import annotations
 
-import csv
 from functools import lru_cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "municipalities.csv"
+from audit import csvio, resources
+
+DATA = resources.data_file("municipalities.csv")
 
 
 @lru_cache
 def municipality_names() -> tuple[str, ...]:
-    with DATA.open(encoding="utf-8") as fh:
-        return tuple(row["name"] for row in csv.DictReader(fh))
+    header, rows = csvio.read_rows(DATA)
+    column = header.index("name")
+    return tuple(cells[column] for _, cells in rows)
 
 
 def canonical_municipality(name: str) -> str:

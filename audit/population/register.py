@@ -9,7 +9,6 @@ row 1, the first data row is row 2.
 """
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable
@@ -21,26 +20,21 @@ from typing import BinaryIO, Union
 import numpy as np
 import pandas as pd
 
+from audit import csvio
+from audit.population.definition import default_definition
 from audit.population.municipalities import municipality_names
 
 Source = Union[str, Path, BinaryIO]
 
-REGISTER_COLUMNS = ("person_id", "municipality", "seniority_years", "sex", "age", "origin")
+# Codes, ranges and labels of the register variables are the register definition's
+# (registers/kontanthjaelp_2022.yaml, why each range is what it is written there).
+DEFINITION = default_definition()
+REGISTER_COLUMNS = DEFINITION.register_columns
 SPELL_COLUMNS = ("person_id", "benefit", "start", "end")
-SEXES = ("mand", "kvinde")
-ORIGINS = ("dansk", "vestlig", "ikke-vestlig")
-# Danish labels of the register codes, for every table and file that prints them.
-VALUE_LABELS: dict[str, dict[str, str]] = {
-    "sex": {"mand": "Mand", "kvinde": "Kvinde"},
-    "origin": {"dansk": "Dansk", "vestlig": "Vestlig", "ikke-vestlig": "Ikke-vestlig"},
-    "age_band": {"<40": "Under 40 år", "40-49": "40-49 år", "50-59": "50-59 år", "60+": "60+ år"},
-}
-# The target group is adults on cash benefit: below 18 a person cannot be on
-# kontanthjælp in their own right, and above 80 is far past pension age, so such
-# an age is a data error, not a person to review.
-MIN_AGE, MAX_AGE = 18, 80
-# Nobody can have been on benefit for longer than an adult working life.
-MAX_SENIORITY = 60.0
+SEXES = DEFINITION.variable("sex").codes
+ORIGINS = DEFINITION.variable("origin").codes
+MIN_AGE, MAX_AGE = int(DEFINITION.variable("age").minimum), int(DEFINITION.variable("age").maximum)
+MAX_SENIORITY = float(DEFINITION.variable("seniority_years").maximum)
 ROW_OFFSET = 2  # data index 0 is Excel row 2
 
 
@@ -94,9 +88,7 @@ def _cell_text(value: object) -> str:
 
 
 def _sniff_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return csvio.detect_delimiter(first_line)
 
 
 def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFrame, str]:
@@ -137,18 +129,8 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
 
 
 def _read_csv(data: bytes | Path) -> pd.DataFrame:
-    head = data[:65536] if isinstance(data, bytes) else data.open("rb").read(65536)
-    last: Exception | None = None
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            first = head.decode(encoding, errors="strict" if len(head) < 65536 else "ignore").splitlines()
-            delimiter = _sniff_delimiter(first[0] if first else "")
-            buf = io.BytesIO(data) if isinstance(data, bytes) else data
-            return pd.read_csv(buf, sep=delimiter, dtype=str, encoding=encoding, keep_default_na=False,
-                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
-        except UnicodeDecodeError as exc:
-            last = exc
-    raise ValueError(f"the file is neither UTF-8 nor Windows-1252 text ({last})")
+    """Encoding, delimiter and BOM are detected by audit.csvio, as for every CSV the tool reads."""
+    return csvio.read_frame(data)
 
 
 # ---------------------------------------------------------------- validating

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import numpy as np
-
 from sqlmodel import Session, select
 
+from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case
 from audit.review.answers import decode
-from audit.review.instrument import instrument_for, kind
+from audit.review.instrument import instrument_for
 
-NUMERIC_KINDS = ("integer", "scale")  # items whose answers are numbers, whatever their stored form
+NUMERIC_TYPES = ("integer", "scale")  # items whose answers are numbers, whatever their stored form
 
 
 def _key(value: Any, numeric: bool = False) -> Hashable:
@@ -98,7 +98,7 @@ class ItemAgreement:
                 "kappa": None if self.kappa is None else round(self.kappa, 3)}
 
 
-def pairs_by_item(session: Session, audit: Audit, inst: Any = None) -> dict[str, list[tuple[Any, Any]]]:
+def pairs_by_item(session: Session, audit: Audit, inst: Instrument | None = None) -> dict[str, list[tuple[Any, Any]]]:
     """(first, second) answer pairs per item over the double-reviewed cases, counting an
     item only where both answered it and it applies under both reviews' answers."""
     inst = inst or instrument_for(audit)
@@ -125,10 +125,10 @@ def agreement(session: Session, audit: Audit) -> list[ItemAgreement]:
     pairs = pairs_by_item(session, audit, inst)
     out = []
     for item in inst.items:
-        if item.name not in pairs or kind(item) in ("calculated", "text"):
+        if item.name not in pairs or item.type in ("calculate", "text"):
             continue
         p = pairs[item.name]
-        numeric = kind(item) in NUMERIC_KINDS
+        numeric = item.type in NUMERIC_TYPES
         typed = _pairs(p, numeric)
         out.append(ItemAgreement(item.name, item.label_da or item.name, len(p),
                                  sum(a == b for a, b in typed), cohen_kappa(p, numeric)))

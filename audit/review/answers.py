@@ -4,12 +4,15 @@ audit trail can never be skipped."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from audit import auditlog
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
+
+if TYPE_CHECKING:
+    from audit.instrument import Instrument
 
 
 class AnswerError(ValueError):
@@ -51,7 +54,7 @@ def ensure_unlocked(audit: Audit) -> None:
 def set_answer(session: Session, *, case: Case, item: str, value: Any, user: User | None,
                note: str | None = None, reason: str | None = None,
                expected_version: int | None = None, pass_no: int = 1,
-               instrument: Any = None) -> Answer:
+               instrument: Instrument | None = None) -> Answer:
     """Set one answer (and optionally its note) of a case in the caller's transaction.
 
     - refuses when the audit is locked;
@@ -86,7 +89,8 @@ def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> 
 
 def set_municipality_answer(session: Session, *, review: MunicipalityReview, item: str, value: Any,
                             user: User | None, note: str | None = None, reason: str | None = None,
-                            expected_version: int | None = None, instrument: Any = None) -> Answer:
+                            expected_version: int | None = None,
+                            instrument: Instrument | None = None) -> Answer:
     """The same as `set_answer` for an item answered once per municipality (theme 7):
     same lock, version, validation and trail; bumps `MunicipalityReview.version`."""
     row, changed = _store(session, owner=review, owner_column=Answer.municipality_review_id,
@@ -105,7 +109,7 @@ def set_municipality_answer(session: Session, *, review: MunicipalityReview, ite
 
 def _store(session: Session, *, owner: Any, owner_column: Any, owner_kwargs: dict[str, Any],
            entity_prefix: str, item: str, value: Any, user: User | None, note: str | None,
-           reason: str | None, expected_version: int | None, pass_no: int, instrument: Any,
+           reason: str | None, expected_version: int | None, pass_no: int, instrument: Instrument | None,
            current: Any, label: str) -> tuple[Answer, bool]:
     """The shared body of `set_answer` and `set_municipality_answer`. `owner` is the
     Case or MunicipalityReview whose `version` guards concurrent editors."""

@@ -8,10 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit import access
+from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
 from audit.review.answers import decode
-from audit.review.instrument import choices, display, instrument_for, kind
+from audit.review.instrument import instrument_for
 
 EDITABLE_STATUSES = ("not_started", "in_progress")
 
@@ -120,43 +122,49 @@ def _rows(session: Session, column: Any, owner_id: int, pass_no: int) -> dict[st
     return {a.item: a for a in session.exec(select(Answer).where(column == owner_id, Answer.pass_no == pass_no)).all()}
 
 
-def build(inst: Any, rows: dict[str, Answer], level: str, version: int) -> FormView:
+def build(inst: Instrument, rows: dict[str, Answer], level: str, version: int) -> FormView:
     answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
     applicable = inst.applicable(answers)
-    derived = inst.derive(answers) if any(getattr(i, "calculation", None) for i in inst.items) else {}
+    derived = inst.derive(answers) if any(i.is_calculated for i in inst.items) else {}
     theme_labels = {t[0]: t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
-    for item in inst.items:
-        if (getattr(item, "level", "case") or "case") != level:
-            continue
-        k = kind(item)
+    for item in inst.items_at(level):
+        k = item.kind
         theme = themes.setdefault(item.theme, ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}")))
         value = derived.get(item.name) if k == "calculated" else answers.get(item.name)
         row = rows.get(item.name)
-        view = ItemView(name=item.name, label=item.label_da or item.label_en or item.name,
-                        hint=getattr(item, "hint", "") or "", kind=k, choices=choices(item),
-                        required=bool(getattr(item, "required", False)),
+        view = ItemView(name=item.name, label=item.label("da"), hint=item.hint or "", kind=k,
+                        choices=item.options(), required=item.required,
                         applicable=bool(applicable.get(item.name, True)), value=value,
                         note=row.note if row else "", theme=item.theme)
-        view.display_value = display(item, value)
+        view.display_value = item.display(value)
         theme.items.append(view)
     return FormView(themes=[themes[n] for n in sorted(themes)], version=version, answers=answers,
                     applicability=applicable)
 
 
-def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Any = None) -> FormView:
+def case_form(session: Session, case: Case, pass_no: int = 1, instrument: Instrument | None = None, *,
+              actor: Any) -> FormView:
+    """The case's assessment as a form. `actor` (the user, or audit.access.cli_actor()) is
+    logged as a view of the case (audit.access); None only for a re-computation that hands out
+    nothing new (the applicability after the same user's save)."""
     inst = instrument or instrument_for(session.get(Audit, case.audit_id))
+    if actor is not None:
+        access.record(session, actor, what="case form", cases=[case.id], audit_id=case.audit_id)
     return build(inst, _rows(session, Answer.case_id, case.id, pass_no), "case", case.version)
 
 
-def municipality_form(session: Session, review: MunicipalityReview, instrument: Any = None) -> FormView:
+def municipality_form(session: Session, review: MunicipalityReview,
+                      instrument: Instrument | None = None) -> FormView:
     inst = instrument or instrument_for(session.get(Audit, review.audit_id))
     return build(inst, _rows(session, Answer.municipality_review_id, review.id, 1), "municipality", review.version)
 
 
-def case_facts(session: Session, case: Case) -> dict[str, Any]:
+def case_facts(session: Session, case: Case, *, actor: Any) -> dict[str, Any]:
     """Register facts shown at the top: never more personal data than the review needs
-    (no person id, exact age or birth date)."""
+    (no person id, exact age or birth date). A use logged for `actor` (audit.access)."""
+    if actor is not None:
+        access.record(session, actor, what="case facts", cases=[case.id], audit_id=case.audit_id)
     person = session.get(Person, case.person_pk)
     return {"case_id": case.id, "audit_id": case.audit_id, "municipality": case.municipality,
             "seniority_band": case.seniority_band, "sex": person.sex if person else None,
@@ -164,9 +172,9 @@ def case_facts(session: Session, case: Case) -> dict[str, Any]:
             "origin": person.origin if person else None, "status": case.status}
 
 
-def state(inst: Any, answers: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
+def state(inst: Instrument, answers: dict[str, Any]) -> tuple[dict[str, bool], dict[str, Any]]:
     """Applicability and calculated values for a set of answers: what a save can change elsewhere."""
-    calculated = any(getattr(i, "calculation", None) for i in inst.items)
+    calculated = any(i.is_calculated for i in inst.items)
     return inst.applicable(answers), (inst.derive(answers) if calculated else {})
 
 

@@ -4,17 +4,18 @@ offline in Excel, and its import: every cell is checked against the instrument
 first, and nothing is written unless every cell is valid (all-or-nothing)."""
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from audit import csvio, workbook
+from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, User
 from audit.permissions import can
 from audit.review.answers import AnswerError, decode, ensure_unlocked, set_answer
-from audit.review.instrument import ParseError, format_cell, instrument_for, kind, parse
+from audit.review.instrument import ParseError, format_cell, instrument_for, parse
 
 KEY_COLUMNS = ["case_id", "municipality", "seniority_band", "status", "version"]
 
@@ -42,13 +43,13 @@ class SheetImportError(ValueError):
         super().__init__(f"{len(errors)} problem(s); nothing was imported\n" + "\n".join(lines))
 
 
-def item_columns(inst: Any) -> list[str]:
-    return [i.name for i in inst.items
-            if (getattr(i, "level", "case") or "case") == "case" and kind(i) != "calculated"]
+def item_columns(inst: Instrument) -> list[str]:
+    return [i.name for i in inst.items_at("case") if not i.is_calculated]
 
 
 def export_rows(session: Session, audit: Audit, pass_no: int = 1,
-                municipality: str | None = None) -> tuple[list[str], list[list[Any]]]:
+                municipality: str | None = None, *, actor: Any) -> tuple[list[str], list[list[Any]]]:
+    """The wide sheet's header and rows; logged as a file of these cases for `actor` (audit.access)."""
     inst = instrument_for(audit)
     items = item_columns(inst)
     by_name = {i.name: i for i in inst.items}
@@ -56,6 +57,11 @@ def export_rows(session: Session, audit: Audit, pass_no: int = 1,
     if municipality:
         query = query.where(Case.municipality == municipality)
     cases = session.exec(query.order_by(Case.municipality, Case.seniority_band, Case.id)).all()
+    if actor is not None:
+        from audit import access
+
+        access.record(session, actor, what=f"answer sheet (pass {pass_no})", nature=access.FILE,
+                      cases=[c.id for c in cases], audit_id=audit.id)
     answers: dict[int, dict[str, Any]] = {c.id: {} for c in cases}
     if cases:
         for a in session.exec(select(Answer).join(Case, Case.id == Answer.case_id).where(
@@ -72,27 +78,28 @@ def export_rows(session: Session, audit: Audit, pass_no: int = 1,
 
 
 def write_sheet(path: str | Path, header: list[str], rows: list[list[Any]]) -> None:
+    """The sheet as .csv (csvio's PEOPLE dialect: an auditor opens it in Danish Excel) or
+    .xlsx (the house style); answers are written as text, never as formulas."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        with path.open("w", newline="", encoding="utf-8-sig") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            w.writerows([["" if v is None else v for v in r] for r in rows])
+        csvio.write(path, header, rows, csvio.PEOPLE)
         return
     from openpyxl import Workbook
 
     wb = Workbook()
     ws = wb.active
     ws.title = "answers"
-    ws.append(header)
-    for r in rows:
-        ws.append(r)
+    for k, title in enumerate(header, start=1):
+        workbook.put(ws, 1, k, title, font=workbook.BOLD, fill=workbook.HEADER_FILL)
+    for r, values in enumerate(rows, start=2):
+        for k, value in enumerate(values, start=1):
+            workbook.put(ws, r, k, value)
     ws.freeze_panes = "F2"
     wb.save(path)
 
 
-def export_sheet(session: Session, audit: Audit, path: str | Path, pass_no: int = 1) -> int:
-    header, rows = export_rows(session, audit, pass_no)
+def export_sheet(session: Session, audit: Audit, path: str | Path, pass_no: int = 1, *, actor: Any) -> int:
+    header, rows = export_rows(session, audit, pass_no, actor=actor)
     write_sheet(path, header, rows)
     return len(rows)
 
@@ -101,20 +108,15 @@ def read_sheet(path: str | Path) -> tuple[list[str], list[tuple[int, list[Any]]]
     """Header and (row number, cells) of the first sheet of an .xlsx or a .csv file."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            sample = fh.read(4096)
-            fh.seek(0)
-            try:
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-            except csv.Error:
-                dialect = csv.excel
-            data = list(csv.reader(fh, dialect))
-    else:
-        from openpyxl import load_workbook
+        # encoding, delimiter and BOM detected as for every CSV the tool reads; the apostrophe
+        # the export put before formula-like text is taken off again
+        header, body = csvio.read_rows(path)
+        return header, [(n, [csvio.unneutralize(c) for c in cells]) for n, cells in body]
+    from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        data = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
-        wb.close()
+    wb = load_workbook(path, read_only=True, data_only=True)
+    data = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    wb.close()
     if not data:
         return [], []
     header = [("" if h is None else str(h)).strip() for h in data[0]]

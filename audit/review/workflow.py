@@ -3,11 +3,10 @@ completed (every applicable required item answered) -> in_hearing -> final.
 An admin may reopen a completed case; the hearing room moves cases on."""
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import Session
 
 from audit import auditlog
+from audit.instrument import Instrument
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User, utcnow
 from audit.review.answers import AnswerError, case_answers, ensure_unlocked, municipality_answers
 from audit.review.instrument import instrument_for
@@ -27,22 +26,22 @@ class WorkflowError(AnswerError):
     """A status change that is not allowed; the message says why."""
 
 
-def case_level_names(inst: Any) -> set[str]:
-    return {i.name for i in inst.items if getattr(i, "level", "case") != "municipality"}
+def case_level_names(inst: Instrument) -> set[str]:
+    return {i.name for i in inst.items_at("case")}
 
 
-def municipality_level_names(inst: Any) -> set[str]:
-    return {i.name for i in inst.items if getattr(i, "level", "case") == "municipality"}
+def municipality_level_names(inst: Instrument) -> set[str]:
+    return {i.name for i in inst.items_at("municipality")}
 
 
-def missing_for_case(session: Session, case: Case, pass_no: int = 1, instrument: Any = None) -> list[str]:
+def missing_for_case(session: Session, case: Case, pass_no: int = 1, instrument: Instrument | None = None) -> list[str]:
     """Applicable required case-level items that are not answered (in instrument order)."""
     inst = instrument or instrument_for(session.get(Audit, case.audit_id))
     names = case_level_names(inst)
     return [n for n in inst.missing_required(case_answers(session, case.id, pass_no)) if n in names]
 
 
-def missing_for_municipality(session: Session, review: MunicipalityReview, instrument: Any = None) -> list[str]:
+def missing_for_municipality(session: Session, review: MunicipalityReview, instrument: Instrument | None = None) -> list[str]:
     inst = instrument or instrument_for(session.get(Audit, review.audit_id))
     names = municipality_level_names(inst)
     return [n for n in inst.missing_required(municipality_answers(session, review.id)) if n in names]
@@ -66,7 +65,7 @@ def set_status(session: Session, case: Case, new: str, user: User | None, reason
 
 
 def complete_case(session: Session, case: Case, user: User | None, pass_no: int = 1,
-                  instrument: Any = None) -> list[str]:
+                  instrument: Instrument | None = None) -> list[str]:
     """Complete the case when nothing applicable and required is missing.
     Returns the missing item codes (and changes nothing) otherwise."""
     ensure_unlocked(session.get(Audit, case.audit_id))
@@ -95,7 +94,7 @@ def reopen_case(session: Session, case: Case, user: User | None, reason: str | N
 
 
 def complete_municipality(session: Session, review: MunicipalityReview, user: User | None,
-                          instrument: Any = None) -> list[str]:
+                          instrument: Instrument | None = None) -> list[str]:
     ensure_unlocked(session.get(Audit, review.audit_id))
     missing = missing_for_municipality(session, review, instrument)
     if missing:

@@ -1,21 +1,29 @@
 """Seniority bands (docs/contracts.md): boundaries a<b<c give `a-b`, `b-c`, `c+`.
 
-One function turns boundaries into labels and one assigns a band, so import,
-draw, protocol and statistics can never disagree about where 7.0 years falls."""
+The default boundaries are the register definition's (`seniority_band` in
+registers/kontanthjaelp_2022.yaml); an audit's draw may choose others and keeps them
+(`audits.bands_json`, read by `audit_bands`). Banding itself is `audit.bands.Bands`, the
+one rule for every band in the tool, so import, draw, protocol and statistics can never
+disagree about where 7.0 years falls."""
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
-DEFAULT_BANDS: tuple[float, ...] = (5, 7, 10)
+from audit.bands import Bands
+from audit.models import Audit
+from audit.population.definition import default_definition
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def _default_bands() -> tuple[float, ...]:
+    bands = default_definition().variable("seniority_band").bands
+    assert bands is not None, "the register definition's seniority_band declares its bands"
+    return tuple(int(e) if float(e).is_integer() else e for e in bands.edges)
+
+
+DEFAULT_BANDS: tuple[float, ...] = _default_bands()
 
 
 def parse_bands(text: str | Sequence[float] | None) -> tuple[float, ...]:
@@ -37,38 +45,32 @@ def parse_bands(text: str | Sequence[float] | None) -> tuple[float, ...]:
     return tuple(int(v) if v.is_integer() else v for v in values)
 
 
+def seniority_bands(bands: Sequence[float]) -> Bands:
+    """The bands between these boundaries (a-b, b-c, c+)."""
+    return Bands.from_boundaries(bands)
+
+
 def band_labels(bands: Sequence[float]) -> list[str]:
-    """Labels in order, e.g. ['5-7', '7-10', '10+']."""
-    labels = [f"{_fmt(a)}-{_fmt(b)}" for a, b in zip(bands, bands[1:])]
-    labels.append(f"{_fmt(bands[-1])}+")
-    return labels
+    """Band codes in order, e.g. ['5-7', '7-10', '10+'] (their labels, '5-7 år', are the
+    register definition's: `audit.labels`)."""
+    return list(seniority_bands(bands).codes)
 
 
 def band_of(seniority: float, bands: Sequence[float]) -> str | None:
     """The band holding `seniority` (a <= s < b), or None below the first boundary."""
-    labels = band_labels(bands)
-    if seniority < bands[0]:
-        return None
-    for label, upper in zip(labels, list(bands[1:])):
-        if seniority < upper:
-            return label
-    return labels[-1]
+    return seniority_bands(bands).code_of(seniority)
 
 
 def assign_bands(seniority: pd.Series, bands: Sequence[float]) -> pd.Series:
-    """Vectorised `band_of` (object dtype, None below the first boundary)."""
-    labels = np.array(band_labels(bands) , dtype=object)
-    values = seniority.to_numpy(dtype=float)
-    idx = np.searchsorted(np.asarray(bands, dtype=float), values, side="right") - 1
-    out = np.where(idx >= 0, labels[np.clip(idx, 0, len(labels) - 1)], None)
-    return pd.Series(out, index=seniority.index, dtype=object)
+    """The band of every seniority (object dtype, None below the first boundary)."""
+    return seniority_bands(bands).assign(seniority)
 
 
-def audit_bands(audit: Any) -> tuple[float, ...]:
+def audit_bands(audit: Audit) -> tuple[float, ...]:
     """The audit's band boundaries: those of its draw, or the default before one."""
     return parse_bands(json.loads(audit.bands_json) if audit.bands_json else None)
 
 
-def audit_band_labels(audit: Any) -> list[str]:
-    """The audit's band labels in order, e.g. ['5-7', '7-10', '10+']."""
+def audit_band_labels(audit: Audit) -> list[str]:
+    """The audit's band codes in order, e.g. ['5-7', '7-10', '10+']."""
     return band_labels(audit_bands(audit))

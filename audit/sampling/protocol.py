@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlmodel import Session, select
 
+from audit import access, csvio
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.summary import stratum_counts
@@ -97,25 +99,61 @@ def protocol(session: Session, audit: Audit) -> tuple[dict, pd.DataFrame]:
     return header, table
 
 
-def sample_csv(session: Session, audit: Audit) -> str:
+# Both files are for scripts (the agency's case-file lookup, R): csvio's SCRIPTS dialect,
+# UTF-8, comma, decimal point; person ids and reasons written as text by csvio's rule.
+DIALECT = csvio.SCRIPTS
+
+
+def sample_csv(session: Session, audit: Audit, *, actor: Any) -> str:
     """The sample as CSV text with the export columns: what `audit sample export` writes
-    and the admin page downloads, so both give the same file."""
+    and the admin page downloads, so both give the same file. Logged for `actor` (audit.access)."""
     frame = sample_frame(session, audit)[EXPORT_COLUMNS]
-    return frame.astype({"reserve_rank": "Int64"}).to_csv(index=False)  # rank 1, not 1.0
+    rows = ([c, p, m, b, w, str(bool(r)),  # is_reserve as True/False, as it always was
+             None if pd.isna(k) else int(k)]  # rank 1, not 1.0
+            for c, p, m, b, w, r, k in frame.itertuples(index=False, name=None))
+    if actor is not None:
+        access.record(session, actor, what="sample.csv", nature=access.FILE, cases=frame["case_id"].tolist(),
+                      audit_id=audit.id)
+    return csvio.to_text(EXPORT_COLUMNS, rows, DIALECT)
 
 
-def protocol_csv(session: Session, audit: Audit) -> str:
-    """The sampling protocol as CSV text: header facts as `# key: value` lines, then the strata."""
+def _comment_json(value: object) -> str:
+    """JSON for a `# key: value` line whose strings carry no delimiter: a comma or semicolon
+    inside a string (a replacement reason, the audit's name) is written as its JSON escape,
+    so a spreadsheet splitting the line at the delimiter can never start a cell with text a
+    person typed. Every cell after the first then starts with the space after a separator."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace(",", "\\u002c").replace(";", "\\u003b")
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):  # numpy scalars
+        return _comment_json(value.item())
+    if isinstance(value, float) and value != value:
+        return "null"
+    if value is None or isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_comment_json(str(k))}: {_comment_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_comment_json(v) for v in value) + "]"
+    return _comment_json(str(value))
+
+
+def protocol_csv(session: Session, audit: Audit, *, actor: Any) -> str:
+    """The sampling protocol as CSV text: header facts as `# key: value` lines (the value as
+    JSON), then the strata. Logged for `actor` with the replaced cases and their reserves it
+    names (audit.access)."""
     header, table = protocol(session, audit)
-    lines = [f"# {key}: {json.dumps(value, ensure_ascii=False, default=str)}\n" for key, value in header.items()]
-    return "".join(lines) + table.to_csv(index=False)
+    if actor is not None:
+        named = [int(v) for r in header.get("replacements", []) for v in (r["case_id"], r["replaced_by_case_id"])]
+        access.record(session, actor, what="protocol.csv", nature=access.FILE, cases=named, audit_id=audit.id)
+    lines = [f"# {key}: {_comment_json(value)}\r\n" for key, value in header.items()]
+    return "".join(lines) + csvio.frame_to_text(table, DIALECT)
 
 
-def export_sample(session: Session, audit: Audit, out: Path) -> Path:
+def export_sample(session: Session, audit: Audit, out: Path, *, actor: Any) -> Path:
     """The sample CSV (export columns) and the protocol next to it (FILE.protocol.csv)."""
-    with out.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(sample_csv(session, audit))
+    with out.open("w", encoding=DIALECT.encoding, newline="") as fh:
+        fh.write(sample_csv(session, audit, actor=actor))
     proto = out.with_suffix(".protocol.csv")
-    with proto.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(protocol_csv(session, audit))
+    with proto.open("w", encoding=DIALECT.encoding, newline="") as fh:
+        fh.write(protocol_csv(session, audit, actor=actor))
     return proto

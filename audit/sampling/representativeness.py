@@ -17,18 +17,14 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlmodel import Session, select
 
+from audit.labels import vocabulary
 from audit.models import Audit, Case, Person
-from audit.population.age import AGE_BANDS, age_band
-from audit.population.register import ORIGINS, SEXES, VALUE_LABELS
+from audit.population.age import age_band
 from audit.sampling.bands import audit_band_labels
 from audit.statistics.tables import TOTAL, Table
 
 VARIABLES: tuple[str, ...] = ("sex", "age_band", "origin")
 SIDES: tuple[tuple[str, str], ...] = (("population", "Population"), ("sample", "Stikprøve"))
-CODES: dict[str, tuple[str, ...]] = {"sex": SEXES, "age_band": AGE_BANDS, "origin": ("dansk", "ikke-vestlig", "vestlig")}
-assert set(CODES["origin"]) == set(ORIGINS)
-LABELS: dict[str, dict[str, str]] = {  # "_": the variable's own label
-    var: {"_": name, **VALUE_LABELS[var]} for var, name in (("sex", "Køn"), ("age_band", "Alder"), ("origin", "Herkomst"))}
 TITLE = "Tabel 12: Karakteristika for population og stikprøve"
 
 
@@ -39,7 +35,8 @@ def _block(frame: pd.DataFrame, variable: str, bands: Sequence[str]) -> pd.DataF
     if unknown:  # never drop persons silently: the bands asked for must be the data's
         raise ValueError(f"seniority band(s) {', '.join(sorted(map(str, unknown)))} are not among {', '.join(bands)}")
     counts = pd.crosstab(present[variable], present["seniority_band"])
-    codes = list(CODES.get(variable, ())) + sorted(set(counts.index) - set(CODES.get(variable, ())))
+    declared = vocabulary().codes(variable)  # the register definition's print order
+    codes = list(declared) + sorted(set(counts.index) - set(declared))
     counts = counts.reindex(index=codes, columns=list(bands), fill_value=0)
     counts[TOTAL] = counts.sum(axis=1)
     return counts
@@ -83,18 +80,18 @@ def to_long(table: Table) -> pd.DataFrame:
     return out[["variable", "code", "side", "seniority_band", "count", "percent", "n"]]
 
 
-def display(table: Table) -> dict:
+def display(table: Table, lang: str = "da") -> dict:
     """The table as a page shows it: column groups, and per variable its label and rows of
     (code label, whole percents) in column order, then the N of every column."""
     from audit.statistics.tables import format_percent
 
+    vocab = vocabulary()
     columns = list(table.counts.columns)
     blocks = []
     for var in dict.fromkeys(table.counts.index.get_level_values("variable")):
-        labels = LABELS.get(var, {})
-        rows = [(labels.get(code, code), [format_percent(table.percents.at[(var, code), c]) for c in columns])
+        rows = [(vocab.label(var, code, lang), [format_percent(table.percents.at[(var, code), c]) for c in columns])
                 for code in table.counts.loc[var].index]
-        blocks.append({"label": labels.get("_", var), "rows": rows})
+        blocks.append({"label": vocab.label(var, lang=lang), "rows": rows})
     return {"groups": [(label, sum(1 for s, _ in columns if s == side)) for side, label in SIDES],
             "bands": [b for _, b in columns], "blocks": blocks, "n": [int(table.n_cols[c]) for c in columns]}
 

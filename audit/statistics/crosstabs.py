@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.bands import Bands
 from audit.statistics import variables as V
 from audit.statistics.designtests import cramers_v, pearson, rao_scott, small_expected_note  # noqa: F401
 from audit.statistics.tables import TOTAL, Table
@@ -33,7 +34,7 @@ CASE = "__case__"
 
 
 def prepared(frame: pd.DataFrame, column: str, kinds: Mapping[str, str] | None = None,
-             bandings: Mapping[str, V.Banding] | None = None, band: bool = True) -> tuple[pd.Series, str]:
+             bandings: Mapping[str, Bands] | None = None, band: bool = True) -> tuple[pd.Series, str]:
     """The column ready for counting: numeric items banded if a banding is declared
     (and `band` is true; frequencies keep an item numeric to report mean and median)."""
     kind = V.kind_of(frame, column, kinds)
@@ -45,8 +46,8 @@ def prepared(frame: pd.DataFrame, column: str, kinds: Mapping[str, str] | None =
         bands.update(bandings)
     if column in bands and (kind == "numeric" or (
             kind == "categorical" and pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))):
-        banded = bands[column].apply(s)
-        banded.attrs["codes"] = bands[column].band_labels()  # every band prints, empty or not
+        banded = bands[column].assign(s)
+        banded.attrs["codes"] = bands[column].codes  # every band prints, empty or not
         return banded, "categorical"
     return s, kind
 
@@ -240,7 +241,7 @@ def weighted_test(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str
 
 def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
              test: bool = True, title: str | None = None, kinds: Mapping[str, str] | None = None,
-             bandings: Mapping[str, V.Banding] | None = None,
+             bandings: Mapping[str, Bands] | None = None,
              orders: Mapping[str, Sequence[str]] | None = None,
              exclude: Mapping[str, Sequence[Any]] | None = None,
              design: Design | None = None, codes: Mapping[str, Sequence[Any]] | None = None) -> Table:
@@ -258,7 +259,7 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
             raise KeyError(f"unknown variable {name!r}")
     orders = V.orders_of(frame, orders)
     if bandings:
-        orders = {**(orders or {}), **{k: b.band_labels() for k, b in bandings.items()}}
+        orders = {**(orders or {}), **{k: b.codes for k, b in bandings.items()}}
     rs, rk = prepared(frame, row, kinds, bandings)
     cs, ck = prepared(frame, col, kinds, bandings)
     if rk == "numeric" or ck == "numeric":
@@ -323,101 +324,3 @@ def table3(frame: pd.DataFrame, weighted: bool = False) -> Table:
     """Report Table 3: each challenge type (multiple choice) against stable participation."""
     return crosstab(frame, "challenges", "stable_participation", percent="row", weighted=weighted,
                     title="Tabel 3: Type af udfordringer ud over ledighed og evnen til at deltage stabilt i forløbet")
-
-
-def cross_matrix(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHARACTERISTICS,
-                 kinds: Mapping[str, str] | None = None,
-                 orders: Mapping[str, Sequence[str]] | None = None) -> Table:
-    """Report Table 13: column percentages of every characteristic against every other.
-
-    Rows and columns are (variable, code) pairs; each column's percent base is the
-    cases having that column code (and the row variable present)."""
-    frame = V.with_derived(frame)
-    orders = V.orders_of(frame, orders)
-    chars = V.characteristics_of(frame, characteristics)
-    blocks_counts, blocks_pct = [], []
-    col_keys: list[tuple[str, Any]] = []
-    prepared_cols = {c: prepared(frame, c, kinds) for c in chars}
-    longs = {c: long_form(*prepared_cols[c]) for c in chars}
-    codes = {c: _order(list(pd.unique(longs[c])), c, orders) for c in chars}
-    first = True
-    for rv in chars:
-        rk = prepared_cols[rv][1]
-        row_counts, row_pct = [], []
-        for cv in chars:
-            ck = prepared_cols[cv][1]
-            counts, n_rows, n_cols, _ = count_long(longs[rv], longs[cv], rk, ck, rv, cv, orders,
-                                                   codes[rv], codes[cv])
-            pct = percentages(counts, n_rows, n_cols, "col")
-            counts.columns = pd.MultiIndex.from_product([[cv], counts.columns])
-            pct.columns = counts.columns
-            row_counts.append(counts)
-            row_pct.append(pct)
-            if first:
-                col_keys.extend(counts.columns.tolist())
-        first = False
-        bc = pd.concat(row_counts, axis=1)
-        bp = pd.concat(row_pct, axis=1)
-        bc.index = pd.MultiIndex.from_product([[rv], bc.index])
-        bp.index = bc.index
-        blocks_counts.append(bc)
-        blocks_pct.append(bp)
-    counts = pd.concat(blocks_counts).fillna(0).astype(int)
-    pct = pd.concat(blocks_pct)
-    # N of each column: the cases having that code (own block's diagonal).
-    n_cols = pd.Series({(cv, code): int(counts.loc[(cv, code), (cv, code)]) for cv, code in col_keys}, dtype=int)
-    n_rows = pd.Series({k: int(counts.loc[k, (k[0], k[1])]) for k in counts.index}, dtype=int)
-    return Table(title="Tabel 13: Krydsmatrice på målgruppens karakteristika", row_var="characteristic",
-                 col_var="characteristic", counts=counts, percents=pct, percent_base="col",
-                 n_rows=n_rows, n_cols=n_cols, n_total=len(frame),
-                 notes=["Kolonneprocenter: hver kolonne summerer inden for hver karakteristik; "
-                        "udfordringer kan overlappe."])
-
-
-def indicator_table(frame: pd.DataFrame, characteristics: Sequence[str] = V.CHARACTERISTICS,
-                    indicators: Mapping[str, tuple[str, str]] | None = None, yes: Any = V.YES,
-                    kinds: Mapping[str, str] | None = None,
-                    orders: Mapping[str, Sequence[str]] | None = None) -> Table:
-    """Report Table 14: per characteristic code, the mean of numeric indicators and the
-    share answering yes of yes/no indicators (each over the cases where it applies), and N.
-
-    Indicators missing from the frame are left as empty columns with a note."""
-    frame = V.with_derived(frame)
-    orders = V.orders_of(frame, orders)
-    indicators = dict(indicators or V.INDICATORS)
-    keys: list[tuple[str, Any]] = [(TOTAL, "")]
-    masks: list[np.ndarray] = [np.ones(len(frame), dtype=bool)]
-    for cv in V.characteristics_of(frame, characteristics):
-        s, k = prepared(frame, cv, kinds)
-        codes = _codes(long_form(s, k), cv, orders)
-        for code in codes:
-            keys.append((cv, code))
-            masks.append(_indicator(s, k, code).astype(bool))
-    values = pd.DataFrame(np.nan, index=pd.MultiIndex.from_tuples(keys), columns=list(indicators))
-    missing = []
-    cols = {}
-    for label, (code, stat) in indicators.items():
-        if code not in frame.columns:
-            missing.append(code)
-            continue
-        s = frame[code]
-        if stat == "mean":
-            cols[label] = (pd.to_numeric(s, errors="coerce").to_numpy(dtype=float), None)
-        else:
-            present = s.notna().to_numpy()
-            cols[label] = ((s == yes).to_numpy(dtype=float), present)
-    for key, m in zip(keys, masks):
-        for label, (arr, present) in cols.items():
-            if present is None:
-                sel = arr[m & ~np.isnan(arr)]
-                values.at[key, label] = float(sel.mean()) if len(sel) else np.nan
-            else:
-                sel = arr[m & present]
-                values.at[key, label] = float(sel.mean() * 100) if len(sel) else np.nan
-    n_rows = pd.Series([int(m.sum()) for m in masks], index=values.index)
-    notes = ["Gennemsnit og andele er opgjort blandt de sager, hvor spørgsmålet er relevant."]
-    if missing:
-        notes.append("Ikke i datasættet: " + ", ".join(missing) + ".")
-    return Table(title="Tabel 14: Indsatser fordelt på karakteristika", row_var="characteristic",
-                 col_var="indicator", counts=values, kind="indicator", n_rows=n_rows, n_total=len(frame),
-                 percent_base="row", notes=notes)

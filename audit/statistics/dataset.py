@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from audit.audits import instrument_for
 from audit.statistics import variables as V
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from audit.instrument import Instrument
+    from audit.models import Audit
 
 # Cases whose review is done enough to count (review completed, in the comment round, final).
 REPORT_STATUSES = ("completed", "in_hearing", "final")
@@ -31,7 +38,8 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]], instrument: Any) -> pd.DataFrame:
+def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
+               instrument: Instrument) -> pd.DataFrame:
     """Register columns + age_band + stratum, then one column per case-level item and calculated
     field (docs/contracts.md, "Case frame"). Non-applicable or unanswered cells are None.
 
@@ -44,7 +52,7 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]], in
     base.insert(5, "age_band", base["age"].map(V.age_band))
     base.insert(7, "stratum", base["municipality"].astype(str) + "|" + base["seniority_band"].astype(str))
 
-    items = [i for i in instrument.items if getattr(i, "level", "case") == "case"]
+    items = list(instrument.items_at("case"))
     names = [i.name for i in items]
     rows: list[list[Any]] = []
     for case_id in base["case_id"].tolist():
@@ -64,23 +72,22 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]], in
     frame = pd.concat([base, item_frame], axis=1)
     for name in names:  # integers and shares as numbers, so mean/median work
         item = next(i for i in items if i.name == name)
-        if item.type in ("integer",) or (item.type == "calculate" and not getattr(item, "choices", None)
-                                         and _all_numbers(frame[name])):
+        if item.stats_kind == "numeric" or (item.is_calculated and not item.choices
+                                            and _all_numbers(frame[name])):
             frame[name] = pd.to_numeric(frame[name], errors="coerce")
     kinds: dict[str, str] = {}
     orders: dict[str, tuple[str, ...]] = {}
     for item in items:
-        if item.type != "calculate":
-            kinds[item.name] = V.kind_from_item_type(item.type)
-        codes = tuple(c.code for c in (getattr(item, "choices", None) or ()))
-        if codes:
-            orders[item.name] = codes
+        if item.stats_kind is not None:
+            kinds[item.name] = item.stats_kind
+        if item.codes:
+            orders[item.name] = item.codes
     frame.attrs["kinds"] = kinds
     frame.attrs["orders"] = orders
-    frame.attrs["labels"] = {i.name: getattr(i, "label_da", i.name) for i in items}
+    frame.attrs["labels"] = {i.name: i.label("da") for i in items}
     # Danish choice labels, for pages and the annex to print instead of codes.
-    frame.attrs["choice_labels"] = {i.name: {c.code: getattr(c, "label_da", c.code) for c in i.choices}
-                                    for i in items if getattr(i, "choices", None)}
+    frame.attrs["choice_labels"] = {i.name: {code: i.choice_label(code) for code in i.codes}
+                                    for i in items if i.choices}
     return frame
 
 
@@ -89,17 +96,8 @@ def _all_numbers(series: pd.Series) -> bool:
     return bool(len(vals)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
 
 
-def instrument_for(audit: Any) -> Any:
-    """The audit's frozen instrument (never today's file: a running audit must not change)."""
-    from audit.instrument import Instrument  # lazy: the instrument room is optional here
-
-    if not audit.instrument_json:
-        raise ValueError(f"audit {audit.name!r} is not bound to an instrument")
-    return Instrument.from_dict(json.loads(audit.instrument_json))
-
-
-def load_case_frame(session: Any, audit: Any, statuses: Sequence[str] | None = REPORT_STATUSES,
-                    instrument: Any = None) -> pd.DataFrame:
+def load_case_frame(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES,
+                    instrument: Instrument | None = None) -> pd.DataFrame:
     """The case frame of an audit (an Audit row or its name) from the database.
 
     Takes the active cases (a replaced case and an unused reserve are inactive; a reserve
@@ -138,4 +136,4 @@ def load_case_frame(session: Any, audit: Any, statuses: Sequence[str] | None = R
     from audit.sampling.bands import audit_band_labels
 
     frame.attrs["orders"]["seniority_band"] = tuple(audit_band_labels(audit))
-    return frame
+    return V.with_derived(frame)  # the report's derived variables (Table 4's profile) beside the items

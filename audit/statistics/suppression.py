@@ -15,8 +15,8 @@ Rule (stated in every suppressed table's note, docs/statistics.md):
   Until every interval is at least the protection width wide (the threshold, unless
   `protection` says more), one more count next to a too narrow one is hidden;
 - no test statistic is printed under a table with a hidden count (a chi-square pins hidden
-  cells), and published shares, means, standard errors and design effects are rounded to
-  the precision they are printed with, in the value itself.
+  cells), and published shares, their standard errors and design effects are rounded to the
+  precision they are printed with, in the value itself (means: by the writer that prints them).
 The original Table is left untouched; the returned copy no longer holds the hidden values.
 """
 from __future__ import annotations
@@ -39,6 +39,7 @@ DEFAULT_THRESHOLD = 3
 TEST_WITHHELD = ("Testen af sammenhæng er udeladt, fordi tabellen har udeladte tal "
                  "(en teststørrelse kan afsløre dem).")
 T = TypeVar("T")
+MARK = "x"  # how a hidden cell prints in every sheet and workbook
 
 
 def note(threshold: int, protection: int | None = None) -> str:
@@ -339,14 +340,13 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
         rows = np.array([off(("row", r)) for r in idx], dtype=bool)
         mask = pd.DataFrame(np.repeat(rows[:, None], len(cols), axis=1), index=idx, columns=cols)
         out.suppressed = mask
-        # means (and Table 14's shares) as printed: one decimal
-        out.counts = _round_frame(out.counts.astype(float), PRECISION["mean"]).astype("Float64").mask(mask)
+        # (a mean's printed precision is the writer's: one decimal, or a whole percent for a share-like mean)
+        out.counts = out.counts.astype("Float64").mask(mask)
         if out.n_rows is not None:
             out.n_rows = _hide(out.n_rows.reindex(idx), rows)
         if out.weighted is not None:
             hide_rows = pd.Series(rows, index=idx)
-            out.weighted = {k: _round_frame(v, 2 if k == "se" else PRECISION["mean"])
-                            .mask(hide_rows.reindex(v.index).fillna(False).astype(bool), axis=0)
+            out.weighted = {k: v.mask(hide_rows.reindex(v.index).fillna(False).astype(bool), axis=0)
                             for k, v in out.weighted.items()}
     else:
         mask = pd.DataFrame([[off(("cell", r, c)) for c in cols] for r in idx], index=idx, columns=cols,

@@ -7,7 +7,6 @@ notes from here, so a figure cannot differ between outputs.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -15,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from audit import csvio
 
 TOTAL = "I alt"
 SOURCE = "Sagsgennemgang i kommunerne"
@@ -170,14 +171,13 @@ class Table:
         kwargs.setdefault("indent", 2)
         return json.dumps(self.to_dict(), **kwargs)
 
-    def to_csv(self) -> str:
-        """The records, and when the table has a test its figures on every line (test_*)."""
-        buf = io.StringIO()
+    def to_csv(self, dialect: csvio.Dialect = csvio.SCRIPTS) -> str:
+        """The long records as CSV (audit.csvio; SCRIPTS by default: what `--format csv` prints),
+        and when the table has a test its figures on every line (test_*)."""
         df = pd.DataFrame.from_records(self.to_records())
         for k, v in self.test_columns().items():
             df[k] = v
-        df.to_csv(buf, index=False)
-        return buf.getvalue()
+        return csvio.frame_to_text(df, dialect)
 
     def test_columns(self) -> dict[str, Any]:
         """The test as flat columns for CSV: method, statistic, its value, degrees of freedom,

@@ -2,103 +2,59 @@
 
 The statistics functions need to know whether a column is a single code, a
 multiple-choice tuple or a number, and in what order categories appear in a
-table. The instrument knows this for items; the register variables are fixed
-by docs/contracts.md. Everything here is plain data so it can be fixed at one
-place when the instrument changes.
+table. The instrument knows this for items (`Item.stats_kind`, its codes, carried
+on the case frame's attrs); the register definition knows it for the register
+variables (registers/kontanthjaelp_2022.yaml). Nothing here writes a code list of
+its own except the derived `profile`.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from audit.bands import Bands
+from audit.instrument.loader import BUILTIN_LISTS
 from audit.population.age import AGE_BANDS, age_band  # noqa: F401 - one definition, re-exported
+from audit.population.definition import default_definition
 
 # Register variables carried on every row of the case frame (docs/contracts.md).
 REGISTER = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin",
             "stratum", "stratum_population", "stratum_sample", "weight")
 # Columns that describe the design, never tabulated as items.
 DESIGN = ("case_id", "stratum", "stratum_population", "stratum_sample", "weight", "age")
+# Variables the statistics room derives from items and register variables (`with_derived`).
+DERIVED = ("profile",)
 
 # The report's standard breakdowns (issue 7). `challenges` is multiple choice.
 BREAKDOWNS = ("direction", "seniority_band", "municipality", "sex", "age_band", "origin", "challenges")
 
+YES_NO_CODES = tuple(c["code"] for c in BUILTIN_LISTS["yes_no_na"])  # ja, nej, ikke_relevant
 
-# Print order of known codes; codes not listed follow in sorted order.
-ORDERS: dict[str, tuple[str, ...]] = {
-    "sex": ("kvinde", "mand"),
-    "age_band": AGE_BANDS,
-    "origin": ("dansk", "ikke-vestlig", "vestlig"),
-    "seniority_band": ("5-7", "7-10", "10+"),
-    "direction": ("jobrettet", "rehabiliterende", "fritaget"),
-    "challenges": ("misbrug", "fysiske", "psykiske", "sociale", "sproglige",
-                   "laese_skrive_regne", "familie", "andet"),
-    "challenge_breadth": ("0", "1", "2", "3", "4+"),
-    "yes_no": ("ja", "nej", "ikke_relevant"),
-}
+
+def _register_orders() -> dict[str, tuple[str, ...]]:
+    """Print order of the register definition's coded variables (sex, origin, age and seniority bands)."""
+    return {v.code: v.codes for v in default_definition().variables if v.values or v.bands is not None}
+
+
+# Print order of known codes; codes not listed follow in sorted order. An item's order is
+# its choice list, carried by the case frame (attrs['orders']), and an audit's seniority
+# bands are its own (the frame carries them too).
+ORDERS: dict[str, tuple[str, ...]] = {**_register_orders(), "yes_no": YES_NO_CODES}
 
 KINDS = ("categorical", "multiple", "numeric")
 
-
-@dataclass(frozen=True)
-class Banding:
-    """Turn a number into ordered bands: lower edges, the last band open (e.g. 5+)."""
-    edges: tuple[float, ...]
-    labels: tuple[str, ...] | None = None
-
-    def band_labels(self) -> tuple[str, ...]:
-        if self.labels:
-            return self.labels
-        out = []
-        for i, lo in enumerate(self.edges):
-            lo_s = f"{lo:g}"
-            if i == len(self.edges) - 1:
-                out.append(f"{lo_s}+")
-            else:
-                hi = self.edges[i + 1]
-                out.append(lo_s if hi - lo == 1 else f"{lo_s}-{hi:g}")
-        return tuple(out)
-
-    def apply(self, series: pd.Series) -> pd.Series:
-        """Band a numeric series; values below the first edge become missing."""
-        values = pd.to_numeric(series, errors="coerce")
-        labels = self.band_labels()
-        idx = np.searchsorted(np.asarray(self.edges, dtype=float), values.to_numpy(dtype=float), side="right") - 1
-        out = np.array([labels[i] if i >= 0 else None for i in idx], dtype=object)
-        out[values.isna().to_numpy()] = None
-        return pd.Series(out, index=series.index, name=series.name, dtype=object)
-
-
 # Declared bandings for numeric items used in crosstabs (report Fig. 26-27, Table 2).
-BANDINGS: dict[str, Banding] = {
-    "caseworker_count": Banding((1, 2, 3, 4, 5)),
-    "challenge_breadth": Banding((1, 2, 3, 4)),
-    "interviews_count": Banding((0, 4, 8, 12), ("0-3", "4-7", "8-11", "12+")),
-}
-
-# Report Table 14 (annex 3): indicator -> (item code, statistic). 'mean' of a number,
-# 'share' of cases answering `yes` among those where the item applies.
-# Codes follow questionnaires/kontanthjaelp_2022.yaml on the instrument branch; fix here at merge.
-INDICATORS: dict[str, tuple[str, str]] = {
-    "Antal samtaler (gns.)": ("interviews_count", "mean"),
-    "Andel uger med aktivering": ("activation_weeks_share", "mean"),
-    "Andel i virksomhedsrettet indsats": ("company_placement", "share"),
-    "Andel med ordinære timer": ("ordinary_hours", "share"),
-    "Andel med personlig jobformidler": ("personal_job_broker", "share"),
-    "Andel med mentor": ("mentor", "share"),
-    "Andel med tværfaglig indsats": ("coordination_cross_disciplinary", "share"),
-    "Andel med rundbordssamtale": ("roundtable", "share"),
+BANDINGS: dict[str, Bands] = {
+    "caseworker_count": Bands((1, 2, 3, 4, 5), ("1", "2", "3", "4", "5+")),
+    "challenge_breadth": Bands((1, 2, 3, 4), ("1", "2", "3", "4+")),
+    "interviews_count": Bands((0, 4, 8, 12), ("0-3", "4-7", "8-11", "12+")),
 }
 YES = "ja"
 
-# Report Table 13 (annex 2) and Table 14 rows: the characteristics. `profile` is the report's
-# four profiles (Table 4), derived by `with_derived`; `direction` is used when age is unknown.
-CHARACTERISTICS = ("sex", "age_band", "seniority_band", "origin", "profile", "challenges",
-                   "stable_participation")
-
+# Report Table 4's four profiles, derived by `with_derived` from the direction and the age.
 PROFILES = ("Jobrettet indsats under 50 år", "Jobrettet indsats 50+ år", "Rehabiliterende indsats", "Fritagelse")
 ORDERS["profile"] = PROFILES
 
@@ -124,7 +80,7 @@ def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def characteristics_of(frame: pd.DataFrame, wanted: Sequence[str] = CHARACTERISTICS) -> list[str]:
+def characteristics_of(frame: pd.DataFrame, wanted: Sequence[str]) -> list[str]:
     """The characteristics present in the frame; `direction` stands in for a missing `profile`."""
     out = []
     for c in wanted:
@@ -146,15 +102,6 @@ def is_missing(value: Any) -> bool:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
-
-
-def kind_from_item_type(item_type: str) -> str:
-    """Map an instrument item type (audit.instrument.model.ITEM_TYPES) to a statistics kind."""
-    if item_type == "select_multiple":
-        return "multiple"
-    if item_type == "integer":
-        return "numeric"
-    return "categorical"  # yes_no, yes_no_na, select_one, scale (1-5 printed as categories), ...
 
 
 def infer_kind(series: pd.Series) -> str:
@@ -197,11 +144,11 @@ def order_codes(codes: Iterable[Any], variable: str | None = None,
     if orders:
         merged.update(orders)
     for name, banding in BANDINGS.items():
-        merged.setdefault(name, banding.band_labels())
+        merged.setdefault(name, banding.codes)
     if variable and variable in merged:
         declared = merged[variable]
-    elif set(map(str, codes)) <= set(ORDERS["yes_no"]):
-        declared = ORDERS["yes_no"]
+    elif set(map(str, codes)) <= set(YES_NO_CODES):
+        declared = YES_NO_CODES
     first = [c for c in declared if c in codes]
     rest = [c for c in codes if c not in set(first)]
     try:

@@ -1,8 +1,15 @@
-"""The FastAPI application: middleware, static files, error pages and the rooms' routers."""
+"""The FastAPI application: middleware (session, security headers, body limit), static
+files, error pages, the API docs behind login, and the rooms' routers.
+
+Every room's web layer is a package `audit.web.<room>` with a `pages` module (HTML,
+not in the API schema) and an `api` module (JSON and downloads, with response models);
+its `routers` are included here. A room that fails to import fails the start."""
 from __future__ import annotations
 
+import importlib
+
 from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import HTTPException
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
@@ -11,7 +18,11 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
 from audit.db import get_engine
-from audit.web.deps import WEB_DIR, csrf_protect, optional_user, render
+from audit.web import apidocs
+from audit.web.deps import STATIC_DIR, csrf_protect, optional_user, render
+from audit.web.security import BodyLimit, SecurityHeaders
+
+ROOMS = ("accounts", "admin", "review", "hearing", "statistics", "exports", "sampling")
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -20,6 +31,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         title="Case-file audit",
         summary="Review of long-term cash-benefit cases: sample, review, comment rounds, statistics.",
         dependencies=[Depends(csrf_protect)],
+        docs_url=None, redoc_url=None, openapi_url=None,  # served behind login by audit.web.apidocs
     )
     app.state.engine = engine or get_engine()
     app.state.settings = settings
@@ -31,17 +43,18 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+    from audit.access import RequestContext
+    app.add_middleware(RequestContext)  # page or API, client address: for the access log
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static/swagger-ui", apidocs.swagger_ui_files(), name="swagger-ui")
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
-    from audit.web import accounts, admin
-    for module in (accounts, admin):
-        app.include_router(module.router)
-    for name in ("review", "hearing", "statistics", "exports", "sampling"):
-        try:
-            module = __import__(f"audit.web.{name}", fromlist=["router"])
-        except ModuleNotFoundError:
-            continue
-        app.include_router(module.router)
+    app.include_router(apidocs.router)
+    for name in ROOMS:
+        room = importlib.import_module(f"audit.web.{name}")
+        for router in room.routers:
+            app.include_router(router)
 
     @app.exception_handler(StarletteHTTPException)  # also unknown URLs and wrong methods, raised by the router
     async def http_error(request: Request, exc: HTTPException):  # type: ignore[no-untyped-def]
@@ -55,5 +68,13 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
                 return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
                               status_code=exc.status_code, user=user)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with the fields that do not match, without echoing what was sent (a refused
+        5 MB note, or personal data, does not come back in the error)."""
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     return app

@@ -1,21 +1,30 @@
-"""Request dependencies: database session, current user, CSRF check, templates."""
+"""Request dependencies: database session, current user, CSRF check, templates, and the
+typed things a route takes from its URL: the audit, the case (with its permission
+check), a remark, a round, a role.
+
+Every id in a path or query goes through `checked_id`: an id outside the database's
+integer range (or below 1) cannot exist, so it answers 404 like any missing row.
+"""
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from audit.models import User
-from audit.permissions import can
+from audit import resources
+from audit.limits import valid_id
+from audit.models import Audit, Case, HearingRound, Remark, User
+from audit.permissions import can, require
 
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"
-templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+# Where the templates and static files are found: here and nowhere else (audit.resources).
+TEMPLATES_DIR = resources.templates_dir()
+STATIC_DIR = resources.static_dir()
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["can"] = can
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -57,13 +66,15 @@ async def csrf_protect(request: Request) -> None:
 
 
 def optional_user(request: Request, db: DB) -> User | None:
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    """The user of the request's server-side session (audit.sessions), if it is live."""
+    from audit.sessions import resolve
+
+    token = request.session.get("sid")
+    if token is None:
         return None
-    user = db.get(User, user_id)
-    if user is None or not user.is_active:
-        request.session.clear()
-        return None
+    user = resolve(db, token)
+    if user is None:
+        request.session.pop("sid", None)
     return user
 
 
@@ -76,6 +87,17 @@ def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def allowed(action: str) -> Any:
+    """`user: allowed("audit.manage")`: the logged-in user, if the role may do `action`
+    at all (401 without login, 403 otherwise). Resource checks come with the resource."""
+    def dependency(user: CurrentUser) -> User:
+        require(user, action)
+        return user
+
+    dependency.__name__ = f"allowed_{action.replace('.', '_')}"
+    return Annotated[User, Depends(dependency)]
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None,
            status_code: int = 200, user: User | None = None):  # type: ignore[no-untyped-def]
     ctx = {"user": user, "csrf_token": csrf_token(request)}
@@ -83,14 +105,100 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
-def load_case(db: Session, user: User, case_id: int, action: str = "case.view"):  # type: ignore[no-untyped-def]
+# --- ids and the rows they name -------------------------------------------------------
+
+def not_found() -> HTTPException:
+    return HTTPException(status_code=404, detail="not found")
+
+
+def checked_id(value: int | None) -> int | None:
+    """The id, if a row could have it; 404 if it is outside the integer range."""
+    if value is not None and not valid_id(value):
+        raise not_found()
+    return value
+
+
+def audit_or_404(db: Session, audit_id: int) -> Audit:
+    audit = db.get(Audit, checked_id(audit_id))
+    if audit is None:
+        raise not_found()
+    return audit
+
+
+def path_audit(audit_id: int, db: DB) -> Audit:
+    return audit_or_404(db, audit_id)
+
+
+AuditInPath = Annotated[Audit, Depends(path_audit)]
+"""The audit named by the path's `{audit_id}`; 404 if there is none."""
+
+
+def query_audit_id(audit_id: int | None = None) -> int | None:
+    return checked_id(audit_id)
+
+
+AuditIdQuery = Annotated[int | None, Depends(query_audit_id)]
+"""An optional `?audit_id=` filter, range-checked (404 outside the integer range)."""
+
+
+def query_auditor_id(auditor: int | None = None) -> int | None:
+    return checked_id(auditor)
+
+
+AuditorQuery = Annotated[int | None, Depends(query_auditor_id)]
+
+
+def load_case(db: Session, user: User, case_id: int, action: str = "case.view") -> Case:
     """The case, if it exists and the user may do `action` on it; else 404/403.
     Every route that takes a case id goes through here."""
-    from audit.models import Case
-    from audit.permissions import require
-
-    case = db.get(Case, case_id)
+    case = db.get(Case, checked_id(case_id))
     if case is None:
-        raise HTTPException(status_code=404, detail="not found")
+        raise not_found()
     require(user, action, case)
     return case
+
+
+def case_for(action: str) -> Any:
+    """`case: case_for("case.edit")`: the case named by `{case_id}`, if the user may do
+    `action` on it (404 for another municipality's case or a missing one, 403 otherwise)."""
+    def dependency(case_id: int, user: CurrentUser, db: DB) -> Case:
+        return load_case(db, user, case_id, action)
+
+    dependency.__name__ = f"case_for_{action.replace('.', '_')}"
+    return Annotated[Case, Depends(dependency)]
+
+
+def load_remark(db: Session, user: User, remark_id: int, action: str) -> tuple[Remark, Case]:
+    """A remark and its case, if the user may do `action` on the case."""
+    remark = db.get(Remark, checked_id(remark_id))
+    if remark is None:
+        raise not_found()
+    case = load_case(db, user, remark.case_id, action)
+    return remark, case
+
+
+def remark_for(action: str) -> Any:
+    """`found: remark_for("case.remark")`: (remark, case) named by `{remark_id}`."""
+    def dependency(remark_id: int, user: CurrentUser, db: DB) -> tuple[Remark, Case]:
+        return load_remark(db, user, remark_id, action)
+
+    dependency.__name__ = f"remark_for_{action.replace('.', '_')}"
+    return Annotated[tuple[Remark, Case], Depends(dependency)]
+
+
+def path_round(round_id: int, db: DB) -> HearingRound:
+    rnd = db.get(HearingRound, checked_id(round_id))
+    if rnd is None:
+        raise not_found()
+    return rnd
+
+
+RoundInPath = Annotated[HearingRound, Depends(path_round)]
+
+
+# Names in a path or query (a municipality, a status): text without control characters,
+# so a NUL byte never reaches the database (PostgreSQL refuses it with an error).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+MunicipalityInPath = Annotated[str, Path(pattern=PLAIN_TEXT, min_length=1, max_length=200,
+                                         description="Municipality name as in the audit")]
+TextQuery = Annotated[str | None, Query(pattern=PLAIN_TEXT, max_length=200)]

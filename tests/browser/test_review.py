@@ -112,8 +112,7 @@ def test_auditor_reviews_a_case_end_to_end(live_server, page, world, engine):
 
 
 def _is_single_choice(item) -> bool:  # type: ignore[no-untyped-def]
-    from audit.review.instrument import choices, kind
-    return kind(item) in ("yes_no", "yes_no_na", "single") and len(choices(item)) <= 8
+    return item.kind in ("yes_no", "yes_no_na", "single") and len(item.codes) <= 8
 
 
 def test_second_tab_gets_a_clear_conflict_and_overwrites_nothing(live_server, page, world):

@@ -152,3 +152,46 @@ def test_representativeness_table_takes_register_variables_only(tmp_path):  # ty
     assert "table R1: a representativeness table compares unweighted compositions" in text
     path.write_text("tables:\n  - {id: R1, title: T12, kind: representativeness}\n", encoding="utf-8")
     assert load_definitions(path, known=_known()).table("R1").characteristics == ("sex", "age_band", "origin")
+
+
+def test_a_label_is_written_once_and_indicators_say_how_they_print(tmp_path):  # type: ignore[no-untyped-def]
+    """`labels:` may only name a variable nobody else labels; a derived variable names its own
+    label; Table 14's indicators are item codes or {item, as: percent}."""
+    from audit.exports.compute import Labeller
+    from audit.exports.service import default_instrument
+
+    instrument = default_instrument()
+    path = tmp_path / "labels.yaml"
+    path.write_text(textwrap.dedent("""
+        labels:
+          sex: {_: "Køn", mand: "Mænd"}
+          direction: {_: "Retning"}
+        derive:
+          cert_band: {from: medical_certificates_count, label: "Lægeerklæringer", bins: [1, 3], labels: ["1-2", "3+"]}
+        tables:
+          - id: I1
+            title: Indsatser
+            kind: indicators
+            characteristics: [sex, profile, cert_band]
+            indicators: [interviews_count, {item: activation_weeks_share, as: percent}, {item: mentor, as: pie}]
+          - {id: F1, title: Køn, kind: frequency, row: sex, filter: {sex: [mænd]}}
+    """), encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, instrument=instrument)
+    text = "\n".join(err.value.problems)
+    assert "labels: `sex` is labelled by the register definition" in text
+    assert "labels: `direction` is labelled by the instrument" in text
+    assert "indicator mentor: `as` must be percent, not 'pie'" in text
+    assert "filter value 'mænd' is not a code of `sex` (kvinde, mand)" in text
+    fixed = path.read_text(encoding="utf-8")
+    fixed = fixed.split("tables:")[1].replace(", {item: mentor, as: pie}", "").replace(
+        "  - {id: F1, title: Køn, kind: frequency, row: sex, filter: {sex: [mænd]}}\n", "")
+    path.write_text("derive:\n  cert_band: {from: medical_certificates_count, label: \"Lægeerklæringer\", "
+                    "bins: [1, 3], labels: [\"1-2\", \"3+\"]}\ntables:" + fixed, encoding="utf-8")
+    spec = load_definitions(path, instrument=instrument)
+    t = spec.table("I1")
+    assert t.indicators == ("interviews_count", "activation_weeks_share") and t.indicator_as == {
+        "activation_weeks_share": "percent"}
+    lab = Labeller(spec, instrument)
+    assert lab.variable("cert_band") == "Lægeerklæringer" and lab.order("cert_band") == ["1-2", "3+"]
+    assert lab.value("sex", "mand") == "Mand" and lab.value("seniority_band", "10+") == "10+ år"

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
+from audit import csvio
 from audit.exports import raw
 
 
@@ -60,11 +61,13 @@ def test_csv_danish_dialect_and_comma_option(frame, tmp_path):  # type: ignore[n
         rows = list(csv.reader(fh, delimiter=";"))
     header = rows[0]
     assert len(rows) == len(frame) + 1
-    w = rows[1][header.index("weight")]
-    assert "," in w and float(w.replace(",", ".")) == pytest.approx(frame.at[0, "weight"])
+    weights = [r[header.index("weight")] for r in rows[1:]]
+    assert [float(w.replace(",", ".")) for w in weights] == pytest.approx(frame["weight"].tolist())
+    assert all(("," in w) == (not float(w.replace(",", ".")).is_integer()) for w in weights)  # decimal comma
+    assert not any("." in w for w in weights)
     assert rows[1][header.index("municipality")] == frame.at[0, "municipality"]
     out2 = tmp_path / "data_comma.csv"
-    raw.write_raw(frame, out2, sep=",")
+    raw.write_raw(frame, out2, dialect=csvio.SCRIPTS)
     back = pd.read_csv(out2, encoding="utf-8-sig")
     assert list(back.columns) == header
     assert back["weight"].tolist() == pytest.approx(frame["weight"].tolist())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import Session
@@ -11,7 +12,7 @@ from sqlmodel import Session
 from audit.hearing.lock import lock_audit
 from audit.hearing.remarks import respond, save_draft, submit
 from audit.hearing.rounds import HearingError, close_round, open_round
-from audit.hearing.shares import Share, feedback_rows, share
+from audit.hearing.shares import Share, feedback_rows
 from audit.hearing.workbooks import feedback_workbook, hearing_workbook
 from audit.models import Audit, Case
 
@@ -22,15 +23,31 @@ def _rows(ws, first: int):  # type: ignore[no-untyped-def]
     return [list(r) for r in ws.iter_rows(min_row=first, values_only=True) if any(v is not None for v in r)]
 
 
-def test_share_counts_non_missing_cells_and_lists():
-    assert share(["ja", "nej", None, "ja", float("nan")], "ja") == Share(2, 3)
-    assert share([["a", "b"], ["b"], None, []], "a") == Share(1, 3)
-    assert share(["ja", "ikke_relevant"], "ja", exclude=["ikke_relevant"]) == Share(1, 1)
-    assert share([], "ja").value is None
-    rows = [{"municipality": "A", "x": "ja"}, {"municipality": "A", "x": "nej"},
-            {"municipality": "B", "x": "ja"}, {"municipality": "B", "x": None}, {"municipality": "C"}]
-    [r] = feedback_rows(rows, "A", [{"code": "x", "value": "ja", "label": "X"}])
-    assert (r.own, r.pooled, r.mean_of_municipalities, r.municipalities) == (Share(1, 2), Share(2, 3), 0.75, 2)
+def test_feedback_rows_are_the_statistics_rooms_shares_with_suppression():
+    # A: 6 ja, 3 nej, 1 ikke relevant (left out of N); B: 1 ja, 4 nej; C: 4 nej; D: 1 ja
+    cells = {"A": ["ja"] * 6 + ["nej"] * 3 + ["ikke_relevant"], "B": ["ja"] + ["nej"] * 4, "C": ["nej"] * 4,
+             "D": ["ja"]}
+    frame = pd.DataFrame([{"municipality": m, "x": v, "m": ("b",) if v == "ja" else (("a", "b") if v == "nej" else None)}
+                          for m, vs in cells.items() for v in vs] + [{"municipality": "C", "x": None, "m": None}])
+    spec = [{"code": "x", "value": "ja", "label": "X", "exclude": ["ikke_relevant"]}, {"code": "m", "value": "a"}]
+    # by hand with pandas: N = cases with an answer other than ikke_relevant
+    sub = frame[frame.x.isin(["ja", "nej"])]
+    a = sub[sub.municipality == "A"]
+    per_municipality = sub.groupby("municipality").x.apply(lambda v: (v == "ja").mean())
+    [x, m] = feedback_rows(frame, "A", spec, threshold=None)
+    assert x.own == Share(int((a.x == "ja").sum()), len(a), pytest.approx((a.x == "ja").mean()))
+    assert x.pooled == Share(int((sub.x == "ja").sum()), len(sub), pytest.approx((sub.x == "ja").mean()))
+    assert x.mean_of_municipalities == pytest.approx(per_municipality.mean()) and x.municipalities == 4
+    has_m = frame[frame.m.notna()]
+    has_a = has_m.m.map(lambda v: "a" in v)
+    assert m.pooled == Share(int(has_a.sum()), len(has_m), pytest.approx(has_a.mean()))  # multiple choice: contains
+    # suppressed as the statistics room does it: D's single 'ja' is hidden, A's and the total stay
+    [hidden_d] = feedback_rows(frame, "D", spec[:1], threshold=3)
+    assert hidden_d.own.hidden and hidden_d.own.count is None and hidden_d.own.value is None
+    assert hidden_d.pooled == x.pooled and hidden_d.suppression_rule.startswith("Celler med færre end 3 sager")
+    [shown_a] = feedback_rows(frame, "A", spec[:1], threshold=3)
+    assert shown_a.own == x.own
+    assert feedback_rows(frame, "D", spec[:1], threshold=None)[0].own == Share(1, 1, 1.0)
 
 
 def _round_with_responses(s, world):  # type: ignore[no-untyped-def]
@@ -49,7 +66,7 @@ def _round_with_responses(s, world):  # type: ignore[no-untyped-def]
 def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine, world):
     with Session(engine) as s:
         _, a, b = _round_with_responses(s, world)
-        data = hearing_workbook(s, s.get(Audit, world.audit_id), "Odense")
+        data = hearing_workbook(s, s.get(Audit, world.audit_id), "Odense", actor=None)
     wb = load_workbook(BytesIO(data))
     assert wb.sheetnames == ["Vurderinger", "Bemærkninger"]
     ws = wb["Vurderinger"]
@@ -84,12 +101,13 @@ def test_feedback_workbook_only_after_lock_with_shares_next_to_all_municipalitie
         rnd, a, b = _round_with_responses(s, world)
         audit = s.get(Audit, world.audit_id)
         with pytest.raises(HearingError, match="after the audit is locked"):
-            feedback_workbook(s, audit, "Odense")
+            feedback_workbook(s, audit, "Odense", actor=None)
         respond(s, b, "maintained", "Fastholdt", world.auditor)
         close_round(s, rnd, world.admin)
         lock_audit(s, audit, world.admin)
         s.commit()
-        data = feedback_workbook(s, audit, "Odense")
+        data = feedback_workbook(s, audit, "Odense", threshold=1, actor=None)  # 1: nothing hidden, every count shown
+        hidden = load_workbook(BytesIO(feedback_workbook(s, audit, "Odense", actor=None)))["Tilbagemelding"]
     ws = load_workbook(BytesIO(data))["Tilbagemelding"]
     assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
     assert ws["D4"].value == "Odense: andel" and ws["G4"].value == "Alle kommuner: andel"
@@ -108,6 +126,10 @@ def test_feedback_workbook_only_after_lock_with_shares_next_to_all_municipalitie
     # unanswered key items: empty share, N = 0
     assert rows[("barrier_focus", "ja")][3:9] == [None, 0, 0, None, 0, 0]
     assert any(n.startswith("Kilde: Revision 2022") for n in notes)
+    # by default (3) the workbook leaves the agency with small cells hidden: Odense's 2 of 3 is an x
+    hrows = {(r[0], r[1]): r for r in _rows(hidden, 5) if r[1] is not None}
+    assert hrows[("direction", "jobrettet")][3:5] == ["x", "x"] and hrows[("direction", "jobrettet")][7:9] == [3, 5]
+    assert any(str(r[0]).startswith("x: Celler med færre end 3 sager") for r in _rows(hidden, 5))
 
 
 def test_feedback_items_unknown_to_the_instrument_are_listed_not_dropped(engine, world, tmp_path):
@@ -119,7 +141,7 @@ def test_feedback_items_unknown_to_the_instrument_are_listed_not_dropped(engine,
         for cid in world.odense + world.kbh:  # locking finalises completed cases even without a round
             assert s.get(Case, cid).status == "final"
         s.commit()
-        data = feedback_workbook(s, audit, "København", items_path=items)
+        data = feedback_workbook(s, audit, "København", items_path=items, threshold=1, actor=None)
     ws = load_workbook(BytesIO(data))["Tilbagemelding"]
     rows = _rows(ws, 5)
     assert rows[0][:9] == ["direction", "fritaget", "Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?: "

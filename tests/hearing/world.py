@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from audit.instrument import Instrument
 from audit.models import Audit, Case, Person, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ ANSWERS = [
 ]
 
 
-def instrument() -> Any:
+def instrument() -> Instrument:
     from audit.instrument import load_instrument
 
     return load_instrument(QUESTIONNAIRE)
@@ -53,7 +54,7 @@ class HearingWorld:
     auditor: User
     odense_user: User
     kbh_user: User
-    instrument: Any
+    instrument: Instrument
 
 
 def make_world(engine, make_user, name: str = "Revision 2022") -> HearingWorld:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from audit.instrument import Instrument
 from audit.models import Audit, Case, Person, User
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ class ReviewWorld:
     auditor: User
     auditor2: User
     municipality_user: User
-    instrument: object
+    instrument: Instrument
 
 
 def fresh_instrument_cache() -> None:

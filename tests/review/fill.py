@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.instrument import Item
 from audit.models import Audit
 from audit.review.answers import case_answers, set_answer
-from audit.review.instrument import choices, instrument_for, kind
+from audit.review.instrument import instrument_for
 
 
-def candidates_for(item: Any) -> list[Any]:
-    k = kind(item)
-    codes = [c for c, _ in choices(item)]
+def candidates_for(item: Item) -> list[Any]:
+    k = item.kind
+    codes = [c for c, _ in item.options()]
     candidates: list[Any]
     if k == "multiple":
         candidates = [[c] for c in codes]
@@ -27,7 +28,7 @@ def candidates_for(item: Any) -> list[Any]:
     return candidates
 
 
-def value_for(item: Any) -> Any:
+def value_for(item: Item) -> Any:
     return candidates_for(item)[0]
 
 
@@ -39,7 +40,7 @@ def fill_required(session, case, user=None, skip: tuple[str, ...] = (), pass_no:
     for _ in range(200):
         answers = case_answers(session, case.id, pass_no)
         todo = [n for n in inst.missing_required(answers)
-                if n not in skip and getattr(inst.item(n), "level", "case") != "municipality"]
+                if n not in skip and inst.item(n).is_case_level]
         if not todo:
             return filled
         name = todo[0]
@@ -61,7 +62,7 @@ def fill_municipality(session, review, user=None) -> list[str]:  # type: ignore[
     filled = []
     for _ in range(200):
         answers = municipality_answers(session, review.id)
-        todo = [n for n in inst.missing_required(answers) if getattr(inst.item(n), "level", "case") == "municipality"]
+        todo = [n for n in inst.missing_required(answers) if inst.item(n).level == "municipality"]
         if not todo:
             return filled
         for value in candidates_for(inst.item(todo[0])):

@@ -12,18 +12,18 @@ from sqlmodel import Session, select
 
 from audit.models import Answer, Audit, AuditLog, Case, utcnow
 from audit.review.answers import case_answers, set_answer
-from audit.review.instrument import choices, instrument_for, kind
+from audit.review.instrument import instrument_for
 from audit.review.sheets import SheetImportError, export_sheet, import_sheet
 
 
 def _multi_item(inst):  # type: ignore[no-untyped-def]
-    return next(i for i in inst.items if kind(i) == "multiple" and len(choices(i)) >= 2 and i.level == "case")
+    return next(i for i in inst.items if i.kind == "multiple" and len(i.codes) >= 2 and i.is_case_level)
 
 
 def _seed_answers(s, world):  # type: ignore[no-untyped-def]
     inst = instrument_for(s.get(Audit, world.audit_id))
     multi = _multi_item(inst)
-    codes = [c for c, _ in choices(multi)][:2]
+    codes = list(multi.codes[:2])
     c0, c1 = s.get(Case, world.case_ids[0]), s.get(Case, world.case_ids[1])
     set_answer(s, case=c0, item="plan_job_goal", value="ja", user=None, instrument=inst)
     set_answer(s, case=c0, item="plan_job_goal_concrete", value="nej", user=None, instrument=inst)
@@ -46,7 +46,7 @@ def test_round_trip(engine, world, tmp_path: Path, suffix):
         inst, multi, codes = _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / f"answers{suffix}"
-        assert export_sheet(s, audit, path) == 5
+        assert export_sheet(s, audit, path, actor=None) == 5
         header, rows = _read(path)
         assert header[:5] == ["case_id", "municipality", "seniority_band", "status", "version"]
         assert "plan_job_goal" in header and multi.name in header
@@ -71,8 +71,8 @@ def test_round_trip(engine, world, tmp_path: Path, suffix):
 
 def _read(path: Path):  # type: ignore[no-untyped-def]
     if path.suffix == ".csv":
-        with path.open(encoding="utf-8-sig") as fh:
-            data = list(csv.reader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            data = list(csv.reader(fh, delimiter=";"))  # the sheet is for Danish Excel
     else:
         ws = load_workbook(path).active
         data = [["" if v is None else v for v in r] for r in ws.iter_rows(values_only=True)]
@@ -81,14 +81,14 @@ def _read(path: Path):  # type: ignore[no-untyped-def]
 
 def _write_cell(path: Path, case_id: int, column: str, value) -> None:  # type: ignore[no-untyped-def]
     if path.suffix == ".csv":
-        with path.open(encoding="utf-8-sig") as fh:
-            data = list(csv.reader(fh))
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            data = list(csv.reader(fh, delimiter=";"))
         col = data[0].index(column)
         for r in data[1:]:
             if r[0] == str(case_id):
                 r[col] = value
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
-            csv.writer(fh).writerows(data)
+            csv.writer(fh, delimiter=";").writerows(data)
         return
     wb = load_workbook(path)
     ws = wb.active
@@ -133,7 +133,7 @@ def test_every_import_error_names_file_row_column_value_and_writes_nothing(engin
         inst, multi, _ = _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / "offline.xlsx"
-        export_sheet(s, audit, path)
+        export_sheet(s, audit, path, actor=None)
         # one good change that must not be written either
         _write_cell(path, world.case_ids[1], "plan_job_goal", "ja")
         mutate, column, why = CASES[kind_]
@@ -158,7 +158,7 @@ def test_import_refuses_locked_audit_other_auditors_cases_completed_cases_and_ba
         _seed_answers(s, world)
         audit = s.get(Audit, world.audit_id)
         path = tmp_path / "a.xlsx"
-        export_sheet(s, audit, path)
+        export_sheet(s, audit, path, actor=None)
         before = _snapshot(s)
         # cy may not edit Odense's cases
         with pytest.raises(SheetImportError, match="cy may not edit"):

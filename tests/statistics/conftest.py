@@ -1,70 +1,55 @@
-"""Fixtures for the statistics room: a tiny stand-in for the instrument (the real one
-is built in parallel; only the contract API items/applicable/derive is used) and
+"""Fixtures for the statistics room: a small real instrument (built by the instrument
+room's own loader, so the case frame sees the typed `Item`s it sees in production) and
 case frames with known counts."""
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from audit.instrument import Instrument
+from audit.instrument.loader import validate
+from tests.statistics.frames import as_case_frame
 
-@dataclass(frozen=True)
-class FakeChoice:
-    code: str
-    label_da: str = ""
+# A few real items with the skip logic that matters for N: challenges only when
+# has_challenges = ja, job_goal_concrete only when job_goal = ja; challenge_breadth derived.
+SMALL_QUESTIONNAIRE = {
+    "settings": {"id": "small", "version": "1", "title": "Small",
+                 "themes": [{"number": 1, "da": "Sagen", "en": "The case"},
+                            {"number": 7, "da": "Ledelse", "en": "Management", "level": "municipality"}]},
+    "choices": {
+        "challenges": [{"code": c, "da": c.capitalize(), "en": c} for c in ("misbrug", "fysiske", "psykiske",
+                                                                              "sociale")],
+        "challenge_breadth": [{"code": c, "da": c, "en": c} for c in ("0", "1", "2", "3", "4+")],
+    },
+    "survey": [
+        {"type": "yes_no", "name": "has_challenges", "theme": 1, "label_da": "Udfordringer?", "label_en": "?"},
+        {"type": "select_multiple challenges", "name": "challenges", "theme": 1, "label_da": "Hvilke?",
+         "label_en": "Which?", "relevant": "${has_challenges} = 'ja'"},
+        {"type": "yes_no", "name": "stable_participation", "theme": 1, "label_da": "Stabil?", "label_en": "?"},
+        {"type": "yes_no", "name": "job_goal", "theme": 1, "label_da": "Jobmål?", "label_en": "?"},
+        {"type": "yes_no", "name": "job_goal_concrete", "theme": 1, "label_da": "Konkret?", "label_en": "?",
+         "relevant": "${job_goal} = 'ja'"},
+        {"type": "integer", "name": "interviews_count", "theme": 1, "label_da": "Samtaler", "label_en": "?"},
+        {"type": "yes_no", "name": "supervision", "theme": 7, "label_da": "Tilsyn?", "label_en": "?"},
+        {"type": "calculate", "name": "challenge_breadth", "theme": 1, "choices": "challenge_breadth",
+         "label_da": "Antal", "label_en": "Number",
+         "calculation": "if(not answered(${has_challenges}), null, if(count_selected(${challenges}) >= 4, '4+', "
+                        "if(count_selected(${challenges}) = 3, '3', if(count_selected(${challenges}) = 2, '2', "
+                        "if(count_selected(${challenges}) = 1, '1', '0')))))"},
+    ],
+}
 
 
-@dataclass(frozen=True)
-class FakeItem:
-    name: str
-    type: str
-    choices: tuple[FakeChoice, ...] | None = None
-    level: str = "case"
-    label_da: str = ""
-
-
-class FakeInstrument:
-    """Skip logic of a few real items: challenges only when has_challenges = ja,
-    job_goal_concrete only when job_goal = ja; challenge_breadth derived."""
-
-    items = (
-        FakeItem("has_challenges", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
-        FakeItem("challenges", "select_multiple",
-                 tuple(FakeChoice(c) for c in ("misbrug", "fysiske", "psykiske", "sociale"))),
-        FakeItem("stable_participation", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
-        FakeItem("job_goal", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
-        FakeItem("job_goal_concrete", "yes_no", (FakeChoice("ja"), FakeChoice("nej"))),
-        FakeItem("interviews_count", "integer"),
-        FakeItem("supervision", "yes_no", level="municipality"),
-        FakeItem("challenge_breadth", "calculate",
-                 tuple(FakeChoice(c) for c in ("0", "1", "2", "3", "4+"))),
-    )
-
-    def applicable(self, answers: Mapping[str, Any]) -> dict[str, bool]:
-        return {
-            "has_challenges": True,
-            "challenges": answers.get("has_challenges") == "ja",
-            "stable_participation": True,
-            "job_goal": True,
-            "job_goal_concrete": answers.get("job_goal") == "ja",
-            "interviews_count": True,
-            "supervision": True,
-            "challenge_breadth": answers.get("has_challenges") is not None,
-        }
-
-    def derive(self, answers: Mapping[str, Any]) -> dict[str, Any]:
-        if answers.get("has_challenges") is None:
-            return {"challenge_breadth": None}
-        k = len(answers.get("challenges") or ()) if answers.get("has_challenges") == "ja" else 0
-        return {"challenge_breadth": "4+" if k >= 4 else str(k)}
+def small_instrument() -> Instrument:
+    result = validate(SMALL_QUESTIONNAIRE)
+    assert result.instrument is not None, result.problems
+    return result.instrument
 
 
 @pytest.fixture
-def fake_instrument() -> FakeInstrument:
-    return FakeInstrument()
+def instrument() -> Instrument:
+    return small_instrument()
 
 
 # Report Table 2: breadth -> (yes, no). 43/99=43 %, 63/135=47 %, 58/90=64 %, 36/44=82 %.
@@ -120,7 +105,7 @@ def random_frame(n: int, seed: int = 0, n_items: int = 5) -> pd.DataFrame:
         f[f"item_{i}"] = vals
     f["interviews_count"] = rng.integers(0, 25, n).astype(float)
     f.loc[rng.random(n) < .1, "interviews_count"] = np.nan
-    return f
+    return as_case_frame(f)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The case frame (from answers through the instrument's skip logic) and `audit stats` end to end
-on a real migrated database. The instrument room is built in parallel, so its frozen snapshot
-is replaced by the fake instrument of conftest.py."""
+on a real migrated database, with the small real instrument of conftest.py in place of the
+audit's frozen snapshot."""
 from __future__ import annotations
 
 import json
@@ -24,13 +24,13 @@ def cases_df() -> pd.DataFrame:
     })
 
 
-def test_case_frame_follows_the_contract(fake_instrument):
+def test_case_frame_follows_the_contract(instrument):
     answers = {
         1: {"has_challenges": "ja", "challenges": ["misbrug", "fysiske"], "job_goal": "nej",
             "job_goal_concrete": "ja", "interviews_count": 7, "stable_participation": "ja"},
         2: {"has_challenges": "nej", "challenges": ["misbrug"], "job_goal": "ja", "job_goal_concrete": "nej"},
     }
-    f = case_frame(cases_df(), answers, fake_instrument)
+    f = case_frame(cases_df(), answers, instrument)
     assert f["age_band"].tolist() == ["<40", "40-49", "60+"]
     assert f["stratum"].tolist() == ["Odense|5-7", "Odense|5-7", "Nordfyn|10+"]
     assert f.at[0, "challenges"] == ("misbrug", "fysiske")  # lists become tuples
@@ -49,9 +49,9 @@ def test_case_frame_follows_the_contract(fake_instrument):
     assert t.n_total == 1
 
 
-def test_case_frame_requires_register_columns(fake_instrument):
+def test_case_frame_requires_register_columns(instrument):
     with pytest.raises(ValueError):
-        case_frame(cases_df().drop(columns=["sex"]), {}, fake_instrument)
+        case_frame(cases_df().drop(columns=["sex"]), {}, instrument)
 
 
 # ----------------------------------------------------------------------------- database + CLI
@@ -92,9 +92,9 @@ def build_audit(session) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def stored_audit(session, monkeypatch, fake_instrument):  # type: ignore[no-untyped-def]
+def stored_audit(session, monkeypatch, instrument):  # type: ignore[no-untyped-def]
     build_audit(session)
-    monkeypatch.setattr(dataset, "instrument_for", lambda audit: fake_instrument)
+    monkeypatch.setattr(dataset, "instrument_for", lambda audit: instrument)
     return session
 
 
@@ -144,7 +144,7 @@ def test_cli_frequencies_by_and_csv(stored_audit):
     lines = r.output.splitlines()
     assert lines[0].startswith("table,row_variable,column_variable,row,column,count,percent,n")
     assert any(line.startswith("job_goal_concrete fordelt på municipality,municipality,job_goal_concrete,"
-                               "I alt,ja,4,50.0,8,") for line in lines)
+                               "I alt,ja,4,50,8,") for line in lines)  # csvio: 50.0 is written 50
     assert any(line.startswith("interviews_count fordelt på municipality,municipality,interviews_count,Nordfyn,mean,")
                for line in lines)
     r2 = run("frequencies", "--audit", "demo", "--item", "nope")

@@ -7,27 +7,27 @@ A refused form answers 422 with the room's message and keeps what the user typed
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session, select
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session
 
+from audit.audits import all_audits, latest_audit
+from audit.limits import valid_id
 from audit.models import Audit, User
-from audit.permissions import require
 from audit.population.importer import PopulationError, import_population
 from audit.population.register import RegisterError
 from audit.population.summary import population_summary
 from audit.sampling.bands import audit_bands, parse_bands
 from audit.sampling.draw import SamplingError, draw_sample, has_sample
 from audit.sampling import representativeness
-from audit.sampling.protocol import protocol, protocol_csv, replace_case, sample_csv
-from audit.web.deps import DB, CurrentUser, render
+from audit.sampling.protocol import protocol, replace_case
+from audit.web.deps import DB, AuditIdQuery, AuditInPath, allowed, audit_or_404, render
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
+Manager = allowed("audit.manage")
 SHOWN_ERRORS = 500  # a file with thousands of bad rows still gives a readable page
 
 
@@ -35,13 +35,6 @@ SHOWN_ERRORS = 500  # a file with thousands of bad rows still gives a readable p
 
 def _flash(request: Request, message: str, details: list[str] | None = None, kind: str = "ok") -> None:
     request.session["sampling_flash"] = {"message": message, "details": details or [], "kind": kind}
-
-
-def _audit_or_404(db: Session, audit_id: int) -> Audit:
-    audit = db.get(Audit, audit_id)
-    if audit is None:
-        raise HTTPException(status_code=404, detail="not found")
-    return audit
 
 
 def _whole(text: str, what: str) -> int:
@@ -65,7 +58,7 @@ def _page(request: Request, db: Session, user: User, audit: Audit | None, *, sta
           upload: dict | None = None, draw: dict | None = None, replace: dict | None = None):  # type: ignore[no-untyped-def]
     """The page with the audit's population and sample state; `upload`/`draw`/`replace`
     carry a refused form's message and typed values back into it."""
-    audits = db.exec(select(Audit).order_by(Audit.created_at.desc())).all()
+    audits = all_audits(db)
     ctx: dict[str, Any] = {"audits": audits, "audit": audit, "flash": request.session.pop("sampling_flash", None),
                            "upload": upload or {}, "replace": replace or {}, "shown_errors": SHOWN_ERRORS}
     if audit is not None:
@@ -82,23 +75,17 @@ def _page(request: Request, db: Session, user: User, audit: Audit | None, *, sta
 
 # --- the page and its forms -----------------------------------------------------
 
-@router.get("/sampling", include_in_schema=False)
-def sampling_page(request: Request, user: CurrentUser, db: DB, audit_id: int | None = None):  # type: ignore[no-untyped-def]
-    require(user, "audit.manage")
-    if audit_id is not None:
-        audit = _audit_or_404(db, audit_id)
-    else:
-        audit = db.exec(select(Audit).order_by(Audit.created_at.desc())).first()
+@router.get("/sampling")
+def sampling_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuery):  # type: ignore[no-untyped-def]
+    audit = audit_or_404(db, audit_id) if audit_id is not None else latest_audit(db)
     return _page(request, db, user, audit)
 
 
-@router.post("/sampling/{audit_id}/population", include_in_schema=False)
-def upload_population(request: Request, audit_id: int, user: CurrentUser, db: DB,
+@router.post("/sampling/{audit_id}/population")
+def upload_population(request: Request, user: Manager, audit: AuditInPath, db: DB,
                       register_file: Annotated[UploadFile | None, File(alias="register")] = None,
                       spells: Annotated[UploadFile | None, File()] = None,
                       replace: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
-    require(user, "audit.manage")
-    audit = _audit_or_404(db, audit_id)
     kept = {"replace": bool(replace)}
     if register_file is None or not register_file.filename:
         return _page(request, db, user, audit, status_code=422,
@@ -125,13 +112,11 @@ def upload_population(request: Request, audit_id: int, user: CurrentUser, db: DB
     return _back(audit.id)
 
 
-@router.post("/sampling/{audit_id}/draw", include_in_schema=False)
-def draw_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
+@router.post("/sampling/{audit_id}/draw")
+def draw_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
               per_stratum: Annotated[str, Form()] = "", seed: Annotated[str, Form()] = "",
               bands: Annotated[str, Form()] = "", reserves: Annotated[str, Form()] = "",
               force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
-    require(user, "audit.manage")
-    audit = _audit_or_404(db, audit_id)
     typed = {"per_stratum": per_stratum, "seed": seed, "bands": bands, "reserves": reserves, "force": bool(force)}
     try:
         result = draw_sample(db, audit, per_stratum=_whole(per_stratum, "cases per stratum"),
@@ -151,15 +136,15 @@ def draw_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
     return _back(audit.id)
 
 
-@router.post("/sampling/{audit_id}/replace", include_in_schema=False)
-def replace_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
+@router.post("/sampling/{audit_id}/replace")
+def replace_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
                  case_id: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
                  force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
-    require(user, "audit.manage")
-    audit = _audit_or_404(db, audit_id)
     typed = {"case_id": case_id, "reason": reason, "force": bool(force)}
     try:
         old = _whole(case_id, "the case id")
+        if not valid_id(old):
+            raise SamplingError(f"audit {audit.name!r} has no case {old}")
         reserve = replace_case(db, audit, old, reason, user=user, force=bool(force))
         db.commit()
     except (SamplingError, ValueError) as exc:
@@ -170,42 +155,10 @@ def replace_form(request: Request, audit_id: int, user: CurrentUser, db: DB,
     return _back(audit.id)
 
 
-# --- downloads -----------------------------------------------------------------
-
-def _csv(audit: Audit, suffix: str, text: str) -> Response:
-    filename = f"{re.sub(r'[^A-Za-z0-9]+', '_', audit.name).strip('_').lower() or 'audit'}_{suffix}"
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
-
-
-def _sampled_audit(db: Session, user: User, audit_id: int) -> Audit:
-    require(user, "audit.manage")
-    audit = _audit_or_404(db, audit_id)
-    if not has_sample(db, audit):
-        raise HTTPException(status_code=409, detail="the audit has no sample yet")
-    return audit
-
-
-@router.get("/sampling/{audit_id}/sample.csv", tags=["sampling"])
-def sample_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
-    """The sample as `audit sample export` writes it: case_id, person_id, municipality,
-    seniority_band, weight, is_reserve, reserve_rank (reserves included)."""
-    audit = _sampled_audit(db, user, audit_id)
-    return _csv(audit, "sample.csv", sample_csv(db, audit))
-
-
-@router.get("/sampling/{audit_id}/protocol.csv", tags=["sampling"])
-def protocol_download(audit_id: int, user: CurrentUser, db: DB) -> Response:
-    """The sampling protocol as `audit sample export` writes it next to the sample."""
-    audit = _sampled_audit(db, user, audit_id)
-    return _csv(audit, "sample.protocol.csv", protocol_csv(db, audit))
-
-
-# Last, so the downloads above match first.
-@router.get("/sampling/{audit_id}/{form}", include_in_schema=False)
-def form_url_reloaded(audit_id: int, form: str, user: CurrentUser, db: DB) -> RedirectResponse:
+def form_url_reloaded(user: Manager, audit: AuditInPath) -> RedirectResponse:
     """Reloading the address a refused form was posted to comes back to the page."""
-    require(user, "audit.manage")
-    if form not in ("population", "draw", "replace"):
-        raise HTTPException(status_code=404, detail="not found")
-    return _back(_audit_or_404(db, audit_id).id)
+    return _back(audit.id)
+
+
+for _form in ("population", "draw", "replace"):
+    router.add_api_route(f"/sampling/{{audit_id}}/{_form}", form_url_reloaded, methods=["GET"])

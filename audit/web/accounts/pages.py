@@ -1,0 +1,112 @@
+"""Login, logout, the user's own password change and the landing page each role starts from.
+
+Sessions are server-side (audit.sessions): the cookie carries a random session id and the
+CSRF token; log-in attempts are throttled (audit.throttle) through `audit.auth.login`."""
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from audit import auditlog, sessions
+from audit.auth import AccountError, change_own_password
+from audit.auth import login as attempt_login
+from audit.models import User, utcnow
+from audit.passwords import MIN_LENGTH
+from audit.web.deps import DB, CurrentUser, csrf_token, optional_user, render
+
+router = APIRouter(include_in_schema=False)
+
+LANDING = {"admin": "/admin", "auditor": "/review", "municipality": "/hearing"}
+WRONG = "Wrong username or password."
+# The same words whether the name exists or not, and whether the name or the address is paused.
+PAUSED = ("Too many failed log-in attempts. Log-in is paused for a while; try again later, "
+          "or ask an administrator.")
+
+
+def _safe_next(target: str | None, fallback: str) -> str:
+    if not target:
+        return fallback
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
+
+
+def _address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.get("/", include_in_schema=False)
+def home(user: Annotated[User | None, Depends(optional_user)]) -> RedirectResponse:
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(LANDING[user.role], status_code=303)
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str | None = None, changed: int = 0):  # type: ignore[no-untyped-def]
+    notice = "Your password was changed. Log in with the new password." if changed else None
+    return render(request, "login.html", {"next": next or "", "username": "", "notice": notice})
+
+
+@router.post("/login", include_in_schema=False)
+def login(request: Request, db: DB, username: Annotated[str, Form()],
+          password: Annotated[str, Form()], next: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    address = _address(request)
+    result = attempt_login(db, username, password, address)
+    if result.user is None:
+        db.commit()  # the failure (and a pause it started) is kept
+        if result.locked:
+            retry = max(1, int((result.locked_until - utcnow()).total_seconds()))  # type: ignore[operator]
+            response = render(request, "login.html", {"error": PAUSED, "username": username, "next": next},
+                              status_code=429)
+            response.headers["Retry-After"] = str(retry)
+            return response
+        return render(request, "login.html", {"error": WRONG, "username": username, "next": next},
+                      status_code=401)
+    user = result.user
+    token = sessions.start(db, user, address=address, user_agent=request.headers.get("user-agent"))
+    auditlog.record(db, user=user, entity="user", entity_id=user.id, field="login", new={"address": address})
+    db.commit()
+    request.session.clear()  # a fresh session on login: no fixation
+    request.session["sid"] = token
+    csrf_token(request)
+    return RedirectResponse(_safe_next(next, LANDING[user.role]), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, db: DB, user: Annotated[User | None, Depends(optional_user)]) -> RedirectResponse:
+    """Log out: ends every session of the user, in every browser."""
+    if user is not None:
+        ended = sessions.end_all(db, user.id, "logout")
+        auditlog.record(db, user=user, entity="user", entity_id=user.id, field="logout",
+                        new={"sessions_ended": ended})
+        db.commit()
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password", include_in_schema=False)
+def password_page(request: Request, user: CurrentUser):  # type: ignore[no-untyped-def]
+    return render(request, "account_password.html", {"min_length": MIN_LENGTH, "error": None}, user=user)
+
+
+@router.post("/account/password", include_in_schema=False)
+def password_change(request: Request, user: CurrentUser, db: DB, current: Annotated[str, Form()],
+                    new: Annotated[str, Form()], confirm: Annotated[str, Form()]):  # type: ignore[no-untyped-def]
+    """Change one's own password; every session of the user ends, this one too."""
+    try:
+        if new != confirm:
+            raise AccountError("the two new passwords differ")
+        change_own_password(db, user, current, new)
+        db.commit()
+    except AccountError as exc:
+        db.rollback()
+        return render(request, "account_password.html", {"min_length": MIN_LENGTH, "error": str(exc)},
+                      status_code=422, user=user)
+    request.session.clear()
+    return RedirectResponse("/login?changed=1", status_code=303)
+

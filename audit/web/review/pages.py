@@ -1,0 +1,291 @@
+"""Review pages: the work list, assignment, the case form with autosave (htmx),
+theme 7 per municipality, completion and agreement. Thin: the logic and the queries
+live in audit.review; the JSON operations are in `audit.web.review.api`."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlmodel import Session
+
+from audit.audits import all_audits
+from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
+from audit.review import agreement as agreement_mod
+from audit.review import assignment, form as form_mod, workflow, worklist
+from audit.review.answers import (AnswerError, VersionConflict, case_answers, municipality_answers,
+                                  set_answer, set_municipality_answer)
+from audit.instrument import Item
+from audit.review.instrument import ParseError, parse
+from audit.web.deps import (DB, AuditIdQuery, AuditInPath, AuditorQuery, CurrentUser, TextQuery, allowed,
+                            audit_or_404, case_for, render)
+from audit.web.review.common import Theme7InPath, _check_pass, _editable, _instrument, _reopen
+from audit.web.schemas import check_form_text
+
+router = APIRouter(include_in_schema=False)
+TZ = ZoneInfo("Europe/Copenhagen")
+Manager = allowed("audit.manage")
+Viewer = allowed("audit.view")
+StatsViewer = allowed("stats.view")
+CaseToEdit = case_for("case.edit")
+
+
+def _now() -> str:
+    return datetime.now(TZ).strftime("%H:%M:%S")
+
+
+# --- work list, progress, assignment -----------------------------------------
+
+@router.get("/review")
+def work_list(request: Request, user: Viewer, db: DB, audit_id: AuditIdQuery,
+              auditor: AuditorQuery, municipality: TextQuery = None,
+              status: TextQuery = None):  # type: ignore[no-untyped-def]
+    rows = worklist.work_list(db, user, audit_id=audit_id, municipality=municipality or None, auditor=auditor,
+                              status=status or None)
+    second = worklist.second_reviews(db, user) if user.role == "auditor" else []
+    audits = all_audits(db, newest_first=False)
+    progress = assignment.progress(db, audit_id=audit_id, auditor_id=user.id if user.role == "auditor" else auditor)
+    theme7 = worklist.theme7_reviews(db, user, audit_id)
+    auditors = worklist.reviewers(db)
+    names = {u.id: u.username for u in auditors}
+    municipalities = (sorted({r.case.municipality for r in rows}) if user.role == "auditor"
+                      else worklist.case_municipalities(db))
+    return render(request, "review/worklist.html", {
+        "rows": rows, "second": second, "audits": audits, "progress": progress, "theme7": theme7,
+        "auditors": auditors, "names": names, "municipalities": municipalities, "statuses": CASE_STATUSES,
+        "labels": workflow.STATUS_LABELS,
+        "f": {"audit_id": audit_id, "municipality": municipality or "", "auditor": auditor, "status": status or ""},
+    }, user=user)
+
+
+@router.get("/review/assign")
+def assign_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuery,
+                message: str | None = None, error: str | None = None):  # type: ignore[no-untyped-def]
+    audits = all_audits(db, newest_first=False)
+    audit = audit_or_404(db, audit_id) if audit_id else (audits[0] if audits else None)
+    auditors = worklist.reviewers(db, admins=False, active_only=True)
+    rows = []
+    if audit:
+        names = {u.id: u.username for u in auditors} | worklist.usernames(db, {user.id})
+        rows = worklist.assignment_rows(db, audit, names)
+    return render(request, "review/assign.html", {"audits": audits, "audit": audit, "auditors": auditors,
+                                                  "rows": rows, "message": message, "error": error}, user=user)
+
+
+@router.post("/review/assign")
+def assign_submit(request: Request, user: Manager, db: DB, audit_id: Annotated[int, Form()],
+                  auditor: Annotated[str, Form()] = "", municipality: Annotated[list[str] | None, Form()] = None,
+                  round_robin: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    audit = audit_or_404(db, audit_id)
+    try:
+        if round_robin.strip():
+            auditors = [assignment.auditor_by_name(db, n.strip()) for n in round_robin.split(",") if n.strip()]
+            plan = assignment.assign_round_robin(db, audit, auditors, user)
+            message = f"{len(plan)} municipalities dealt to {len(auditors)} auditors"
+        else:
+            n = assignment.assign(db, audit, assignment.auditor_by_name(db, auditor), municipality or [], user)
+            message = f"{n} cases assigned to {auditor}"
+        db.commit()
+    except assignment.AssignmentError as exc:
+        db.rollback()
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={message}", status_code=303)
+
+
+@router.post("/review/second-review")
+def second_review_submit(user: Manager, db: DB, audit_id: Annotated[int, Form()],
+                         share: Annotated[float, Form()], seed: Annotated[int, Form()],
+                         auditors: Annotated[str, Form()]):  # type: ignore[no-untyped-def]
+    audit = audit_or_404(db, audit_id)
+    try:
+        reviewers = [assignment.auditor_by_name(db, n.strip()) for n in auditors.split(",") if n.strip()]
+        ids = assignment.mark_second_review(db, audit, share, seed, reviewers, user)
+        db.commit()
+    except assignment.AssignmentError as exc:
+        db.rollback()
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={len(ids)} cases marked for second review",
+                            status_code=303)
+
+
+@router.get("/review/agreement/{audit_id}")
+def agreement_page(request: Request, user: StatsViewer, audit: AuditInPath, db: DB):  # type: ignore[no-untyped-def]
+    rows = agreement_mod.agreement(db, audit)
+    return render(request, "review/agreement.html", {"audit": audit, "rows": rows}, user=user)
+
+
+# --- the case form ------------------------------------------------------------
+
+def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: Any) -> dict[str, Any]:
+    audit = db.get(Audit, case.audit_id)
+    inst = _instrument(audit)
+    view = form_mod.case_form(db, case, pass_no, inst, actor=user)
+    ctx = {"case": case, "audit": audit, "facts": form_mod.case_facts(db, case, actor=user), "form": view, "pass_no": pass_no,
+           "editable": _editable(case, pass_no) and audit.locked_at is None,
+           "post_url": f"/review/cases/{case.id}/answer?pass_no={pass_no}",
+           "labels": workflow.STATUS_LABELS, "missing": None,
+           "names": worklist.usernames(db, {case.assigned_to, case.second_reviewer})}
+    ctx.update(extra)
+    return ctx
+
+
+@router.get("/review/cases/{case_id}")
+def case_page(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    _check_pass(user, case, pass_no)
+    return render(request, "review/case.html", _case_context(db, case, user, pass_no), user=user)
+
+
+def _read_value(item: Item, form: Any) -> Any:
+    try:  # the rules for free text, before anything is parsed or stored
+        check_form_text(form.get("note") if isinstance(form.get("note"), str) else None, "note")
+        for v in form.getlist("value"):
+            check_form_text(v if isinstance(v, str) else None, "answer")
+    except ValueError as exc:
+        raise ParseError(str(exc)) from None
+    if form.get("clear"):
+        return None
+    values = form.getlist("value")
+    if item.kind == "multiple":
+        return parse(item, values)
+    return parse(item, values[0] if values else None)
+
+
+def _fragment(request: Request, user: User, template_ctx: dict[str, Any]):  # type: ignore[no-untyped-def]
+    return render(request, "review/_saved.html", template_ctx, user=user)
+
+
+@router.post("/review/cases/{case_id}/answer")
+async def case_answer(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    """Autosave of one item (htmx). Answers the item's status, and out-of-band: the
+    stored version, every item whose applicability changed, and the theme counters."""
+    _check_pass(user, case, pass_no)
+    form = await request.form()
+    name = str(form.get("item", ""))
+    return _save(request, db, user, form, name, owner=case, pass_no=pass_no)
+
+
+def _save(request: Request, db: Session, user: User, form: Any, name: str, *, owner: Any, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    is_case = isinstance(owner, Case)
+    audit = db.get(Audit, owner.audit_id)
+    inst = _instrument(audit)
+    level = "case" if is_case else "municipality"
+    try:
+        item = inst.item(name)
+    except KeyError:
+        raise HTTPException(status_code=404, detail=f"no item {name!r}") from None
+    if item.level != level or item.is_calculated:
+        raise HTTPException(status_code=404, detail=f"{name} is not answered here")
+    post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if is_case
+                else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
+    ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None,
+                           "version": owner.version, "clear": bool(form.get("clear")), "item": None,
+                           "post_url": post_url}
+    note = form.get("note")
+    note = None if note is None else str(note)
+    try:
+        expected = int(str(form.get("version", "")))
+    except ValueError:
+        expected = None
+    if is_case and not _editable(owner, pass_no):
+        ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
+        return _fragment(request, user, ctx)
+    build = (lambda: form_mod.case_form(db, owner, pass_no, inst, actor=None)) if is_case \
+        else (lambda: form_mod.municipality_form(db, owner, inst))
+    try:
+        value = _read_value(item, form)
+        current = (case_answers(db, owner.id, pass_no) if is_case else municipality_answers(db, owner.id))
+        before = form_mod.state(inst, current)
+        if is_case:
+            set_answer(db, case=owner, item=name, value=value, user=user, note=note,
+                       expected_version=expected, pass_no=pass_no, instrument=inst)
+        else:
+            set_municipality_answer(db, review=owner, item=name, value=value, user=user, note=note,
+                                    expected_version=expected, instrument=inst)
+        db.commit()
+    except VersionConflict as exc:
+        db.rollback()
+        ctx["conflict"] = exc.current_version
+        ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
+        return _fragment(request, user, ctx)
+    except (ParseError, AnswerError) as exc:
+        db.rollback()
+        msg = str(exc)
+        ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
+        return _fragment(request, user, ctx)
+    after = build()
+    ctx.update({"form": after, "version": owner.version, "saved_at": _now(),
+                "changed": form_mod.changed_items(before, after), "item": after.item(name)})
+    return _fragment(request, user, ctx)
+
+
+@router.post("/review/cases/{case_id}/complete")
+def case_complete(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
+    _check_pass(user, case, pass_no)
+    try:
+        missing = workflow.complete_case(db, case, user, pass_no, _instrument(db.get(Audit, case.audit_id)))
+    except AnswerError as exc:
+        db.rollback()
+        return render(request, "review/case.html", _case_context(db, case, user, pass_no, flash_error=str(exc)),
+                      status_code=409, user=user)
+    if missing:
+        db.rollback()
+        ctx = _case_context(db, case, user, pass_no)
+        ctx["missing"] = [ctx["form"].item(n) for n in missing]
+        return render(request, "review/case.html", ctx, status_code=422, user=user)
+    db.commit()
+    return RedirectResponse(f"/review/cases/{case.id}?pass_no={pass_no}", status_code=303)
+
+
+@router.post("/review/cases/{case_id}/reopen")
+def case_reopen(user: CurrentUser, case: CaseToEdit, db: DB):  # type: ignore[no-untyped-def]
+    case = _reopen(db, user, case.id)
+    return RedirectResponse(f"/review/cases/{case.id}", status_code=303)
+
+
+# --- theme 7 per municipality -------------------------------------------------
+
+def _muni_context(db: Session, audit: Audit, review: MunicipalityReview, **extra: Any) -> dict[str, Any]:
+    inst = _instrument(audit)
+    ctx = {"audit": audit, "review": review, "form": form_mod.municipality_form(db, review, inst),
+           "editable": review.status != "completed" and audit.locked_at is None,
+           "post_url": f"/review/municipalities/{audit.id}/{review.municipality}/answer", "missing": None,
+           "labels": workflow.STATUS_LABELS}
+    ctx.update(extra)
+    return ctx
+
+
+@router.get("/review/municipalities/{audit_id}/{municipality}")
+def municipality_page(request: Request, user: CurrentUser, found: Theme7InPath, db: DB):  # type: ignore[no-untyped-def]
+    audit, review = found
+    return render(request, "review/municipality.html", _muni_context(db, audit, review), user=user)
+
+
+@router.post("/review/municipalities/{audit_id}/{municipality}/answer")
+async def municipality_answer(request: Request, user: CurrentUser, found: Theme7InPath, db: DB):  # type: ignore[no-untyped-def]
+    _audit_, review = found
+    form = await request.form()
+    if review.status == "completed":
+        return _fragment(request, user, {"name": str(form.get("item", "")), "error": "Completed; ask an admin to reopen.",
+                                         "conflict": None, "changed": [], "form": None, "version": review.version,
+                                         "item": None, "clear": False, "post_url": ""})
+    return _save(request, db, user, form, str(form.get("item", "")), owner=review)
+
+
+@router.post("/review/municipalities/{audit_id}/{municipality}/complete")
+def municipality_complete(request: Request, user: CurrentUser, found: Theme7InPath, db: DB):  # type: ignore[no-untyped-def]
+    audit, review = found
+    try:
+        missing = workflow.complete_municipality(db, review, user, _instrument(audit))
+    except AnswerError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    if missing:
+        db.rollback()
+        ctx = _muni_context(db, audit, review)
+        ctx["missing"] = [ctx["form"].item(n) for n in missing]
+        return render(request, "review/municipality.html", ctx, status_code=422, user=user)
+    db.commit()
+    return RedirectResponse(f"/review/municipalities/{audit.id}/{review.municipality}", status_code=303)
+
+
