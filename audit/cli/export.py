@@ -45,9 +45,13 @@ def _load(audit_name: str, purpose: str, with_population: bool = False):  # type
 @click.option("--definitions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_FILE,
               show_default=True, help="Annex table definitions (YAML).")
 @click.option("--no-suppress", is_flag=True, help="Show small cells (internal use only; never publish).")
-def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> None:
+@click.option("--protocol", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Suppression protocol workbook (hidden counts, their values and attacker intervals; "
+                   "for the agency only). Default: OUT with .diskretionsprotokol.xlsx.")
+def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, protocol: Path | None) -> None:
     """Write the Excel annex: contents sheet, one sheet per table with notes (N),
-    source line, suppression, key cells and charts."""
+    source line, suppression, key cells and charts; and, next to it, the suppression
+    protocol (a separate workbook: never publish it)."""
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
 
@@ -64,11 +68,15 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
             yield t
             bar.update(1)
 
+    protocol = None if no_suppress else (protocol or out.with_name(out.stem + ".diskretionsprotokol.xlsx"))
     layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
-                          suppress=not no_suppress, progress=progress, population=data.population)
+                          suppress=not no_suppress, progress=progress, population=data.population,
+                          protocol=protocol)
     bar.close()
     click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
+    if protocol is not None:
+        click.echo(f"wrote {protocol}: suppression protocol, for the agency only (do not publish)")
 
 
 @export.command("raw")

@@ -20,6 +20,10 @@ from audit.statistics.tables import TOTAL, Table
 from audit.statistics.weighting import Design, design_of, weighted_mean
 
 
+MEAN_WEIGHT_NOTE = ("Vægtede gennemsnit: hver sag vægtes med N_h/n_h i sit stratum (kommune x anciennitet); "
+                    "95 %-konfidensinterval for stratificeret stikprøve med endelighedskorrektion.")
+
+
 def _total_series(n: int) -> pd.Series:
     return pd.Series(np.full(n, TOTAL, dtype=object), name=TOTAL, dtype=object)
 
@@ -96,6 +100,8 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
             for k in table.weighted:
                 table.weighted[k].index = counts.index
         table.notes.append(WEIGHT_NOTE)
+        if d.note():
+            table.notes.append(d.note())
     return table
 
 
@@ -144,17 +150,19 @@ def _numeric(frame: pd.DataFrame, item: str, s: pd.Series, by: str | None,
         table.weighted = {k: pd.DataFrame({"mean": [e[src] for e in est]}, index=data.index)
                           for k, src in (("share", "mean"), ("se", "se"), ("ci_low", "ci_low"),
                                          ("ci_high", "ci_high"))}
-        table.notes.append(WEIGHT_NOTE)
+        table.notes.append(MEAN_WEIGHT_NOTE)
+        if d.note():
+            table.notes.append(d.note())
     return table
 
 
 def frequencies(frame: pd.DataFrame, items: Iterable[str] | None = None, by: str | None = None, *,
                 weighted: bool = False, kinds: Mapping[str, str] | None = None,
-                orders: Mapping[str, Sequence[str]] | None = None) -> list[Table]:
+                orders: Mapping[str, Sequence[str]] | None = None, design: Design | None = None) -> list[Table]:
     """A frequency table for every item (default: every item column of the frame)."""
     items = list(items) if items is not None else V.item_columns(frame)
     cache: dict[str, Any] = {}
-    return [frequency(frame, it, by, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
+    return [frequency(frame, it, by, weighted=weighted, kinds=kinds, orders=orders, design=design, _cache=cache)
             for it in items if it != by]
 
 

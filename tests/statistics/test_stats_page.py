@@ -5,6 +5,7 @@ import json
 import re
 from datetime import date
 
+import pandas as pd
 import scipy.stats
 from sqlmodel import Session
 
@@ -13,7 +14,7 @@ from audit.models import Audit, Case, Person
 from audit.review.answers import set_answer
 
 
-def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for):
+def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_path):
     inst = load_instrument("questionnaires/kontanthjaelp_2022.yaml")
     counts = {("1", "ja"): 4, ("1", "nej"): 6, ("2", "ja"): 7, ("2", "nej"): 3}
     with Session(engine) as s:
@@ -49,5 +50,20 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for):
     assert re.search(r"<td>1</td><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
                      page.text)
     assert "<svg" in page.text and "70%" in page.text
+    # expected counts of 4.5 (10 x 9 / 20) are flagged where the test is shown
+    assert "2 af 4 celler har en forventet værdi under 5 (mindste 4.5)" in page.text
+    # design-weighted: the Rao-Scott F of R's svychisq on the same 20 cases, not Pearson
+    from tests.statistics.rsurvey import run_r
+
+    data = pd.DataFrame([{"stratum": "Odense|5-7", "stratum_population": 100, "b": b, "s": st}
+                         for (b, st), n in counts.items() for _ in range(n)])
+    r = run_r('d <- read("d.csv")\ndes <- svydesign(ids = ~1, strata = ~stratum, fpc = ~stratum_population, data = d)\n'
+              'x <- svychisq(~b + s, des); out("F", x$statistic); out("ndf", x$parameter[1]); '
+              'out("ddf", x$parameter[2]); out("p", x$p.value)\n', tmp_path, d=data)
+    weighted = client.get("/stats?row=challenge_breadth&col=stable_participation&weighted=true")
+    assert weighted.status_code == 200
+    assert (f"Rao-Scott F = {r['F'][0]:.3f}, df = {r['ndf'][0]:.2f} og {r['ddf'][0]:.1f}, "
+            f"p = {r['p'][0]:.4f}") in weighted.text
+    assert "Chi² = " not in weighted.text.split("Rao-Scott")[0]
     muni, _ = client_for(make_user("odense", "municipality", "Odense"))
     assert muni.get("/stats").status_code == 403
