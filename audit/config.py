@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_window: int = 15 * 60
     login_lockout: int = 5 * 60
     login_lockout_max: int = 24 * 3600
+    # The interface language (audit.i18n) of the command line, and of the pages for a user who
+    # has not chosen one on the account page: "da" (Danish) or "en" (English).
+    language: str = "da"
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
     # Limits on what users and files may send (audit.limits reads them; each gives a clear error).

@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from audit.config import Settings, get_settings
 from audit.db import get_engine
 from audit.web import apidocs
+from audit.web.language import LanguageMiddleware
 from audit.web.deps import STATIC_DIR, csrf_protect, optional_user, render
 from audit.web.security import BodyLimit, SecurityHeaders
 
@@ -35,6 +36,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.engine = engine or get_engine()
     app.state.settings = settings
+    app.add_middleware(LanguageMiddleware)  # inside the session: reads the language kept there
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from audit import resources
+from audit import i18n, resources
 from audit.limits import valid_id
 from audit.models import Audit, Case, HearingRound, Remark, User
 from audit.permissions import can, require
@@ -26,6 +26,18 @@ TEMPLATES_DIR = resources.templates_dir()
 STATIC_DIR = resources.static_dir()
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["can"] = can
+# Every text a person reads goes through the catalogues (audit.i18n): `{% trans %}` blocks and
+# `_()` in templates call the current request's language at render time (newstyle: values are
+# named, escaped, and filled in after translation; whitespace inside a block is trimmed).
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True)
+templates.env.globals["current_language"] = i18n.current
+templates.env.globals["languages"] = i18n.LANGUAGES
+ROLE_LABELS = {"admin": i18n.lazy_gettext("administrator"), "auditor": i18n.lazy_gettext("auditor"),
+               "municipality": i18n.lazy_gettext("municipality")}
+templates.env.globals["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -10,12 +10,13 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from audit import auditlog, sessions
+from audit import auditlog, i18n, sessions
 from audit.auth import AccountError, change_own_password
 from audit.auth import login as attempt_login
 from audit.models import User, utcnow
 from audit.passwords import MIN_LENGTH
 from audit.web.deps import DB, CurrentUser, csrf_token, optional_user, render
+from audit.web.language import SESSION_KEY as LANGUAGE_KEY
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,8 +72,11 @@ def login(request: Request, db: DB, username: Annotated[str, Form()],
     token = sessions.start(db, user, address=address, user_agent=request.headers.get("user-agent"))
     auditlog.record(db, user=user, entity="user", entity_id=user.id, field="login", new={"address": address})
     db.commit()
+    chosen = user.language or request.session.get(LANGUAGE_KEY)  # the user's own, else the one picked before
     request.session.clear()  # a fresh session on login: no fixation
     request.session["sid"] = token
+    if i18n.normalise(chosen):
+        request.session[LANGUAGE_KEY] = i18n.normalise(chosen)
     csrf_token(request)
     return RedirectResponse(_safe_next(next, LANDING[user.role]), status_code=303)
 
@@ -110,3 +114,31 @@ def password_change(request: Request, user: CurrentUser, db: DB, current: Annota
     request.session.clear()
     return RedirectResponse("/login?changed=1", status_code=303)
 
+
+
+# --- the interface language ---------------------------------------------------------------
+
+@router.get("/account", include_in_schema=False)
+def account_page(request: Request, user: CurrentUser):  # type: ignore[no-untyped-def]
+    """The user's own account: the interface language, and the way to the password change."""
+    return render(request, "account.html", {"chosen": user.language}, user=user)
+
+
+@router.post("/account/language", include_in_schema=False)
+def choose_language(request: Request, db: DB, user: Annotated[User | None, Depends(optional_user)],
+                    language: Annotated[str, Form()] = "", next: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    """The language switch (the header of every page, and the account page). For a logged-in user
+    the choice is kept on the account, so it follows the user to every browser; before log-in it
+    holds for this browser's session. An empty or unknown choice means the site's language."""
+    chosen = i18n.normalise(language)
+    if chosen:
+        request.session[LANGUAGE_KEY] = chosen
+    else:
+        request.session.pop(LANGUAGE_KEY, None)
+    if user is not None and user.language != chosen:
+        auditlog.record(db, user=user, entity="user", entity_id=user.id, field="language",
+                        old=user.language, new=chosen)
+        user.language = chosen
+        db.add(user)
+        db.commit()
+    return RedirectResponse(_safe_next(next, "/account" if user else "/login"), status_code=303)
