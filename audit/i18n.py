@@ -131,6 +131,17 @@ def lazy_pgettext(context: str, message: str) -> LazyProxy:
 _ = gettext
 
 
+def number(value: int | float | None, digits: int | None = None) -> str:
+    """A number written the current language's way (Danish 14.164 and 2,5; English 14,164 and 2.5)."""
+    from babel.numbers import format_decimal
+
+    if value is None:
+        return ""
+    if digits is not None:
+        return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=current())
+    return format_decimal(value, locale=current())
+
+
 def text(value: object) -> str:
     """A possibly lazy text as a plain string, in the current language (None stays '')."""
     return "" if value is None else str(value)

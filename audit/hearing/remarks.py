@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog
 from audit.hearing.instrument import NoInstrument, instrument_for
 from audit.hearing.rounds import (HearingError, as_utc, deadline_passed, membership, open_round_for)
@@ -33,35 +34,35 @@ def _writable_round(session: Session, case: Case, user: User | None, now: dateti
     """The open round in which the municipality may still write remarks on this case."""
     audit = session.get(Audit, case.audit_id)
     if audit.locked_at is not None:
-        raise HearingError("the audit is locked; remarks are closed")
+        raise HearingError(_('the audit is locked; remarks are closed'))
     if user is not None and user.role == "municipality" and user.municipality != case.municipality:
-        raise HearingError("not found")  # the web layer answers 404 before this
+        raise HearingError(_('not found'))  # the web layer answers 404 before this
     rnd = open_round_for(session, case.audit_id, case.municipality)
     if rnd is None or case.status != "in_hearing" or not case.active:
-        raise HearingError(f"case {case.id} is not in an open comment round")
+        raise HearingError(_('case {case_id} is not in an open comment round').format(case_id=case.id))
     member = membership(session, rnd, case.municipality)
     if member.submitted_at is not None:
-        raise HearingError(f"{case.municipality} submitted its remarks for round {rnd.number} on "
-                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC; they can no longer be changed")
+        raise HearingError(_('{case_municipality} submitted its remarks for round {rnd_number} on {at:%Y-%m-%d %H:%M} UTC; they can no longer be changed').format(
+                               case_municipality=case.municipality, rnd_number=rnd.number, at=as_utc(member.submitted_at)))
     if deadline_passed(rnd, now):
-        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
-                           "has passed; no new remarks can be saved or submitted")
+        raise HearingError(_('the deadline of round {rnd_number} ({deadline:%Y-%m-%d %H:%M} UTC) has passed; no new remarks can be saved or submitted').format(
+                               rnd_number=rnd.number, deadline=as_utc(rnd.deadline)))
     return rnd, member
 
 
 def _check(session: Session, case: Case, item: str | None, text: str, proposed: Any) -> str | None:
     text = (text or "").strip()
     if not text:
-        raise HearingError("write the remark's text")
+        raise HearingError(_("write the remark's text"))
     if item in ("", None):
         if proposed not in (None, "", []):
-            raise HearingError("a proposed answer belongs to one item; choose the item")
+            raise HearingError(_('a proposed answer belongs to one item; choose the item'))
         return None
     inst = _instrument(session, case.audit_id)
     if inst is not None:
         it = inst.find(item)
         if it is None or not it.is_case_level:
-            raise HearingError(f"{item}: not an item of this case's assessment")
+            raise HearingError(_("{item}: not an item of this case's assessment").format(item=item))
         if proposed not in (None, "", []):
             from audit.review.answers import case_answers
 
@@ -90,7 +91,8 @@ def update_draft(session: Session, remark: Remark, *, user: User | None, text: s
                  now: datetime | None = None) -> Remark:
     case = session.get(Case, remark.case_id)
     if remark.status != "draft":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be edited")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only drafts can be edited').format(
+                               remark_id=remark.id, remark_status=remark.status))
     _writable_round(session, case, user, now)
     _check(session, case, remark.item, text, proposed_value)
     old = {"text": remark.text, "proposed": decode(remark.proposed_value_json)}
@@ -105,7 +107,8 @@ def update_draft(session: Session, remark: Remark, *, user: User | None, text: s
 def delete_draft(session: Session, remark: Remark, *, user: User | None, now: datetime | None = None) -> None:
     case = session.get(Case, remark.case_id)
     if remark.status != "draft":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be deleted")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only drafts can be deleted').format(
+                               remark_id=remark.id, remark_status=remark.status))
     _writable_round(session, case, user, now)
     auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
                     field="deleted", old={"text": remark.text, "item": remark.item})
@@ -125,18 +128,19 @@ def submit(session: Session, rnd: HearingRound, municipality: str, user: User | 
     the deadline; submitting with no drafts records that the municipality has no remarks."""
     audit = session.get(Audit, rnd.audit_id)
     if audit.locked_at is not None:
-        raise HearingError("the audit is locked; remarks are closed")
+        raise HearingError(_('the audit is locked; remarks are closed'))
     if rnd.closed_at is not None:
-        raise HearingError(f"round {rnd.number} is closed")
+        raise HearingError(_('round {rnd_number} is closed').format(rnd_number=rnd.number))
     member = membership(session, rnd, municipality)
     if member is None:
-        raise HearingError(f"{municipality} is not in round {rnd.number}")
+        raise HearingError(_('{municipality} is not in round {rnd_number}').format(
+                               municipality=municipality, rnd_number=rnd.number))
     if member.submitted_at is not None:
-        raise HearingError(f"{municipality} already submitted its remarks for round {rnd.number} on "
-                           f"{as_utc(member.submitted_at):%Y-%m-%d %H:%M} UTC")
+        raise HearingError(_('{municipality} already submitted its remarks for round {rnd_number} on {at:%Y-%m-%d %H:%M} UTC').format(
+                               municipality=municipality, rnd_number=rnd.number, at=as_utc(member.submitted_at)))
     if deadline_passed(rnd, now):
-        raise HearingError(f"the deadline of round {rnd.number} ({as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC) "
-                           "has passed; remarks can no longer be submitted")
+        raise HearingError(_('the deadline of round {rnd_number} ({deadline:%Y-%m-%d %H:%M} UTC) has passed; remarks can no longer be submitted').format(
+                               rnd_number=rnd.number, deadline=as_utc(rnd.deadline)))
     moment = utcnow()
     pending = drafts(session, rnd, municipality)
     for remark in pending:
@@ -162,23 +166,25 @@ def respond(session: Session, remark: Remark, decision: str, response: str | Non
     value) through `set_answer` with reason "remark <id>: <text>"; a case remark needs
     a response saying what was done. maintained: the response (the reason) is required."""
     if decision not in DECISIONS:
-        raise HearingError(f"decision must be one of {', '.join(DECISIONS)}")
+        raise HearingError(_('decision must be one of {join_decisions}').format(
+                               join_decisions=', '.join(DECISIONS)))
     case = session.get(Case, remark.case_id)
     ensure_unlocked(session.get(Audit, case.audit_id))  # first: a locked audit is the reason, whatever else
     if remark.status != "submitted":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only submitted remarks are answered")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only submitted remarks are answered').format(
+                               remark_id=remark.id, remark_status=remark.status))
     response = (response or "").strip()
     if decision == "maintained" and not response:
-        raise HearingError("maintaining the assessment needs a reason")
+        raise HearingError(_('maintaining the assessment needs a reason'))
     if decision == "accepted":
         if remark.item:
             value = decode(remark.proposed_value_json) if new_value is _UNSET else new_value
             if value in (None, "", []):
-                raise HearingError("accepting a remark on an item needs the revised answer")
+                raise HearingError(_('accepting a remark on an item needs the revised answer'))
             set_answer(session, case=case, item=remark.item, value=value, user=user,
                        reason=f"remark {remark.id}: {remark.text}", instrument=_instrument(session, case.audit_id))
         elif not response:
-            raise HearingError("accepting a remark on the whole case needs a response saying what was changed")
+            raise HearingError(_('accepting a remark on the whole case needs a response saying what was changed'))
     remark.status = "answered"
     remark.decision = decision
     remark.response = response or None

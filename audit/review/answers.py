@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
@@ -48,7 +49,8 @@ def case_answers(session: Session, case_id: int, pass_no: int = 1) -> dict[str, 
 
 def ensure_unlocked(audit: Audit) -> None:
     if audit.locked_at is not None:
-        raise LockedError(f"audit {audit.name!r} is locked since {audit.locked_at:%Y-%m-%d}; answers are final")
+        raise LockedError(_('audit {audit_name} is locked since {audit_locked_at:%Y-%m-%d}; answers are final').format(
+                              audit_name=repr(audit.name), audit_locked_at=audit.locked_at))
 
 
 def set_answer(session: Session, *, case: Case, item: str, value: Any, user: User | None,
@@ -118,13 +120,13 @@ def _store(session: Session, *, owner: Any, owner_column: Any, owner_kwargs: dic
     ensure_unlocked(audit)
     if expected_version is not None and expected_version != owner.version:
         raise VersionConflict(
-            f"{label} was changed by someone else (version {owner.version}, you had {expected_version}); "
-            "reload to see the current answers", owner.version)
+            _('{label} was changed by someone else (version {owner_version}, you had {expected_version}); reload to see the current answers').format(
+                label=label, owner_version=owner.version, expected_version=expected_version), owner.version)
     if instrument is not None:
         try:
             instrument.item(item)
         except KeyError as exc:
-            raise AnswerError(f"{item}: not an item of the instrument") from exc
+            raise AnswerError(_('{item}: not an item of the instrument').format(item=item)) from exc
         if value not in (None, "", []):
             problems = instrument.check_answer(item, value, current())
             if problems:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from audit import access
+from audit import access, i18n
 from audit.instrument import Instrument
 from audit.models import Answer, Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
@@ -126,18 +126,20 @@ def build(inst: Instrument, rows: dict[str, Answer], level: str, version: int) -
     answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
     applicable = inst.applicable(answers)
     derived = inst.derive(answers) if any(i.is_calculated for i in inst.items) else {}
-    theme_labels = {t[0]: t[1] for t in inst.themes}
+    lang = i18n.current()  # the instrument's own texts in the reader's language
+    theme_labels = {t[0]: (t[2] or t[1]) if lang == "en" else t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
     for item in inst.items_at(level):
         k = item.kind
-        theme = themes.setdefault(item.theme, ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}")))
+        theme = themes.setdefault(item.theme, ThemeView(item.theme, theme_labels.get(item.theme, f"{item.theme}")))
         value = derived.get(item.name) if k == "calculated" else answers.get(item.name)
         row = rows.get(item.name)
-        view = ItemView(name=item.name, label=item.label("da"), hint=item.hint or "", kind=k,
-                        choices=item.options(), required=item.required,
+        view = ItemView(name=item.name, label=item.label(lang), hint=(item.hint_en or item.hint_da or "") if lang == "en"
+                        else item.hint or "", kind=k,
+                        choices=item.options(lang), required=item.required,
                         applicable=bool(applicable.get(item.name, True)), value=value,
                         note=row.note if row else "", theme=item.theme)
-        view.display_value = item.display(value)
+        view.display_value = item.display(value, lang)
         theme.items.append(view)
     return FormView(themes=[themes[n] for n in sorted(themes)], version=version, answers=answers,
                     applicability=applicable)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from audit.i18n import _, lazy_gettext as _l
 from audit import auditlog
 from audit.instrument import Instrument
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User, utcnow
 from audit.review.answers import AnswerError, case_answers, ensure_unlocked, municipality_answers
 from audit.review.instrument import instrument_for
 
-STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "completed": "completed",
-                 "in_hearing": "in hearing", "final": "final"}
+STATUS_LABELS = {"not_started": _l("not started"), "in_progress": _l("in progress"), "completed": _l("completed"),
+                 "in_hearing": _l("in hearing"), "final": _l("final")}  # translated where shown (audit.i18n)
 
 # allowed moves (old -> new); reopening is admin only (checked by the caller's permission)
 TRANSITIONS = {
@@ -49,11 +50,13 @@ def missing_for_municipality(session: Session, review: MunicipalityReview, instr
 
 def set_status(session: Session, case: Case, new: str, user: User | None, reason: str | None = None) -> None:
     if new not in CASE_STATUSES:
-        raise WorkflowError(f"unknown status {new!r}; expected one of {', '.join(CASE_STATUSES)}")
+        raise WorkflowError(_('unknown status {new}; expected one of {join_case_statuses}').format(
+                                new=repr(new), join_case_statuses=', '.join(CASE_STATUSES)))
     if new == case.status:
         return
     if (case.status, new) not in TRANSITIONS:
-        raise WorkflowError(f"case {case.id}: cannot go from {STATUS_LABELS[case.status]} to {STATUS_LABELS[new]}")
+        raise WorkflowError(_('case {case_id}: cannot go from {status} to {status_labels_new}').format(
+                                case_id=case.id, status=STATUS_LABELS[case.status], status_labels_new=STATUS_LABELS[new]))
     ensure_unlocked(session.get(Audit, case.audit_id))
     auditlog.record(session, user=user, audit_id=case.audit_id, entity="case", entity_id=case.id,
                     field="status", old=case.status, new=new, reason=reason)
@@ -89,7 +92,8 @@ def complete_case(session: Session, case: Case, user: User | None, pass_no: int 
 def reopen_case(session: Session, case: Case, user: User | None, reason: str | None = None) -> None:
     """Back to in progress (an admin corrects a completed case)."""
     if case.status != "completed":
-        raise WorkflowError(f"case {case.id} is {STATUS_LABELS[case.status]}; only a completed case can be reopened")
+        raise WorkflowError(_('case {case_id} is {status}; only a completed case can be reopened').format(
+                                case_id=case.id, status=STATUS_LABELS[case.status]))
     set_status(session, case, "in_progress", user, reason=reason or "reopened")
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
+from audit.i18n import _, lazy_gettext as _l
 from audit import auditlog, i18n, sessions
 from audit.auth import AccountError, change_own_password
 from audit.auth import login as attempt_login
@@ -21,10 +22,10 @@ from audit.web.language import SESSION_KEY as LANGUAGE_KEY
 router = APIRouter(include_in_schema=False)
 
 LANDING = {"admin": "/admin", "auditor": "/review", "municipality": "/hearing"}
-WRONG = "Wrong username or password."
+WRONG = _l("Wrong username or password.")
 # The same words whether the name exists or not, and whether the name or the address is paused.
-PAUSED = ("Too many failed log-in attempts. Log-in is paused for a while; try again later, "
-          "or ask an administrator.")
+PAUSED = _l("Too many failed log-in attempts. Log-in is paused for a while; try again later, "
+            "or ask an administrator.")
 
 
 def _safe_next(target: str | None, fallback: str) -> str:
@@ -49,7 +50,7 @@ def home(user: Annotated[User | None, Depends(optional_user)]) -> RedirectRespon
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str | None = None, changed: int = 0):  # type: ignore[no-untyped-def]
-    notice = "Your password was changed. Log in with the new password." if changed else None
+    notice = _("Your password was changed. Log in with the new password.") if changed else None
     return render(request, "login.html", {"next": next or "", "username": "", "notice": notice})
 
 
@@ -62,11 +63,11 @@ def login(request: Request, db: DB, username: Annotated[str, Form()],
         db.commit()  # the failure (and a pause it started) is kept
         if result.locked:
             retry = max(1, int((result.locked_until - utcnow()).total_seconds()))  # type: ignore[operator]
-            response = render(request, "login.html", {"error": PAUSED, "username": username, "next": next},
+            response = render(request, "login.html", {"error": str(PAUSED), "username": username, "next": next},
                               status_code=429)
             response.headers["Retry-After"] = str(retry)
             return response
-        return render(request, "login.html", {"error": WRONG, "username": username, "next": next},
+        return render(request, "login.html", {"error": str(WRONG), "username": username, "next": next},
                       status_code=401)
     user = result.user
     token = sessions.start(db, user, address=address, user_agent=request.headers.get("user-agent"))
@@ -104,7 +105,7 @@ def password_change(request: Request, user: CurrentUser, db: DB, current: Annota
     """Change one's own password; every session of the user ends, this one too."""
     try:
         if new != confirm:
-            raise AccountError("the two new passwords differ")
+            raise AccountError(_("the two new passwords differ"))
         change_own_password(db, user, current, new)
         db.commit()
     except AccountError as exc:

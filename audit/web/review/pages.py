@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from audit.i18n import _, ngettext
 from audit.audits import all_audits
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review import agreement as agreement_mod
@@ -83,15 +85,17 @@ def assign_submit(request: Request, user: Manager, db: DB, audit_id: Annotated[i
         if round_robin.strip():
             auditors = [assignment.auditor_by_name(db, n.strip()) for n in round_robin.split(",") if n.strip()]
             plan = assignment.assign_round_robin(db, audit, auditors, user)
-            message = f"{len(plan)} municipalities dealt to {len(auditors)} auditors"
+            message = _("{municipalities} municipalities dealt to {auditors} auditors").format(
+                municipalities=len(plan), auditors=len(auditors))
         else:
             n = assignment.assign(db, audit, assignment.auditor_by_name(db, auditor), municipality or [], user)
-            message = f"{n} cases assigned to {auditor}"
+            message = ngettext("{n} case assigned to {auditor}", "{n} cases assigned to {auditor}", n).format(
+                n=n, auditor=auditor)
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={message}", status_code=303)
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message)}", status_code=303)
 
 
 @router.post("/review/second-review")
@@ -105,8 +109,9 @@ def second_review_submit(user: Manager, db: DB, audit_id: Annotated[int, Form()]
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={len(ids)} cases marked for second review",
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    message = ngettext("{n} case marked for second review", "{n} cases marked for second review", len(ids))
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message.format(n=len(ids)))}",
                             status_code=303)
 
 
@@ -174,9 +179,9 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
     try:
         item = inst.item(name)
     except KeyError:
-        raise HTTPException(status_code=404, detail=f"no item {name!r}") from None
+        raise HTTPException(status_code=404, detail=_("no item {name}").format(name=name)) from None
     if item.level != level or item.is_calculated:
-        raise HTTPException(status_code=404, detail=f"{name} is not answered here")
+        raise HTTPException(status_code=404, detail=_("{name} is not answered here").format(name=name))
     post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if is_case
                 else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
     ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None,
@@ -189,7 +194,8 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
     except ValueError:
         expected = None
     if is_case and not _editable(owner, pass_no):
-        ctx["error"] = f"The case is {workflow.STATUS_LABELS.get(owner.status, owner.status)}; it cannot be changed here."
+        ctx["error"] = _("The case is {status}; it cannot be changed here.").format(
+            status=workflow.STATUS_LABELS.get(owner.status, owner.status))
         return _fragment(request, user, ctx)
     build = (lambda: form_mod.case_form(db, owner, pass_no, inst, actor=None)) if is_case \
         else (lambda: form_mod.municipality_form(db, owner, inst))
@@ -207,12 +213,12 @@ def _save(request: Request, db: Session, user: User, form: Any, name: str, *, ow
     except VersionConflict as exc:
         db.rollback()
         ctx["conflict"] = exc.current_version
-        ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
+        ctx["error"] = _("Not saved: this case was changed in another tab or by another auditor after you opened it.")
         return _fragment(request, user, ctx)
     except (ParseError, AnswerError) as exc:
         db.rollback()
         msg = str(exc)
-        ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
+        ctx["error"] = _("Not saved: {reason}").format(reason=msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
         return _fragment(request, user, ctx)
     after = build()
     ctx.update({"form": after, "version": owner.version, "saved_at": _now(),
@@ -267,7 +273,7 @@ async def municipality_answer(request: Request, user: CurrentUser, found: Theme7
     _audit_, review = found
     form = await request.form()
     if review.status == "completed":
-        return _fragment(request, user, {"name": str(form.get("item", "")), "error": "Completed; ask an admin to reopen.",
+        return _fragment(request, user, {"name": str(form.get("item", "")), "error": _("Completed; ask an administrator to reopen it."),
                                          "conflict": None, "changed": [], "form": None, "version": review.version,
                                          "item": None, "clear": False, "post_url": ""})
     return _save(request, db, user, form, str(form.get("item", "")), owner=review)
