@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # The interface language (audit.i18n) of the command line, and of the pages for a user who
     # has not chosen one on the account page: "da" (Danish) or "en" (English).
     language: str = "da"
+    # Where a person reports an accessibility problem (the accessibility statement, /accessibility):
+    # an e-mail address or a web address of the agency's support.
+    accessibility_contact: str = ""
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
     # Limits on what users and files may send (audit.limits reads them; each gives a clear error).

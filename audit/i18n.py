@@ -131,6 +131,12 @@ def lazy_pgettext(context: str, message: str) -> LazyProxy:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark a text for the catalogue without translating it (a constant kept in English, translated
+    with `_()` where it is shown)."""
+    return message
+
+
 def number(value: int | float | None, digits: int | None = None) -> str:
     """A number written the current language's way (Danish 14.164 and 2,5; English 14,164 and 2.5)."""
     from babel.numbers import format_decimal

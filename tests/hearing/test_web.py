@@ -73,7 +73,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     assert all(f"/hearing/cases/{cid}" in portal for cid in world.odense)
     assert not any(f"/hearing/cases/{cid}\"" in portal for cid in world.kbh)
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
-    assert "Theme 1: Målgruppens karakteristika" in page
+    assert "Theme 1: Characteristics of the target group" in page  # the instrument's English texts
     assert "Jobrettet indsats mod det ordinære arbejdsmarked" in page               # choice label, not code
     assert "Fysiske udfordringer, Psykiske udfordringer" in page
     assert 'data-testid="item-political_focus"' not in page                          # theme 7: per municipality

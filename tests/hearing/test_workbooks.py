@@ -63,6 +63,7 @@ def _round_with_responses(s, world):  # type: ignore[no-untyped-def]
     return rnd, a, b
 
 
+@pytest.mark.danish  # the workbook in the default language: Danish question texts
 def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine, world):
     with Session(engine) as s:
         _, a, b = _round_with_responses(s, world)

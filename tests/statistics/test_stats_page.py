@@ -46,7 +46,7 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for):
     assert page.status_code == 200, page.text
     chi2, p, dof, _ = scipy.stats.chi2_contingency([[4, 6], [7, 3]], correction=False)
     assert f"Chi² = {chi2:.3f}, df = {dof}" in page.text
-    assert re.search(r"<td>1</td><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
+    assert re.search(r"<th scope=\"row\" class=\"rowhead\">1</th><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
                      page.text)
     assert "<svg" in page.text and "70%" in page.text
     muni, _ = client_for(make_user("odense", "municipality", "Odense"))

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from audit.i18n import _, lazy_gettext as _l
+from audit.i18n import N_, _
 from audit import auditlog, i18n, sessions
 from audit.auth import AccountError, change_own_password
 from audit.auth import login as attempt_login
@@ -22,9 +22,9 @@ from audit.web.language import SESSION_KEY as LANGUAGE_KEY
 router = APIRouter(include_in_schema=False)
 
 LANDING = {"admin": "/admin", "auditor": "/review", "municipality": "/hearing"}
-WRONG = _l("Wrong username or password.")
+WRONG = N_("Wrong username or password.")
 # The same words whether the name exists or not, and whether the name or the address is paused.
-PAUSED = _l("Too many failed log-in attempts. Log-in is paused for a while; try again later, "
+PAUSED = N_("Too many failed log-in attempts. Log-in is paused for a while; try again later, "
             "or ask an administrator.")
 
 
@@ -63,11 +63,11 @@ def login(request: Request, db: DB, username: Annotated[str, Form()],
         db.commit()  # the failure (and a pause it started) is kept
         if result.locked:
             retry = max(1, int((result.locked_until - utcnow()).total_seconds()))  # type: ignore[operator]
-            response = render(request, "login.html", {"error": str(PAUSED), "username": username, "next": next},
+            response = render(request, "login.html", {"error": _(PAUSED), "username": username, "next": next},
                               status_code=429)
             response.headers["Retry-After"] = str(retry)
             return response
-        return render(request, "login.html", {"error": str(WRONG), "username": username, "next": next},
+        return render(request, "login.html", {"error": _(WRONG), "username": username, "next": next},
                       status_code=401)
     user = result.user
     token = sessions.start(db, user, address=address, user_agent=request.headers.get("user-agent"))
@@ -143,3 +143,17 @@ def choose_language(request: Request, db: DB, user: Annotated[User | None, Depen
         db.add(user)
         db.commit()
     return RedirectResponse(_safe_next(next, "/account" if user else "/login"), status_code=303)
+
+
+# --- the accessibility statement (tilgængelighedserklæring), linked from every page's footer -----
+
+STATEMENT_DATE = "2026-12-01"  # update with the statement's text (docs/accessibility.md)
+
+
+@router.get("/accessibility", include_in_schema=False)
+def accessibility_statement(request: Request, user: Annotated[User | None, Depends(optional_user)]):  # type: ignore[no-untyped-def]
+    """Open to everyone, logged in or not: what is met, the known gaps, how to report a problem."""
+    contact = request.app.state.settings.accessibility_contact.strip()
+    href = contact if contact.startswith(("http://", "https://")) else f"mailto:{contact}"
+    return render(request, "accessibility.html", {"contact": contact, "contact_href": href,
+                                                  "statement_date": STATEMENT_DATE}, user=user)
