@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from audit.i18n import _
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.municipalities import canonical_municipality
@@ -48,13 +49,15 @@ def create_audit(session: Session, name: str, *, period_start: date, period_end:
     population (seniority) is fixed at the reference date."""
     name = name.strip()
     if not name:
-        raise AuditError("the audit needs a name")
+        raise AuditError(_('the audit needs a name'))
     if session.scalar(select(Audit.id).where(Audit.name == name)) is not None:
-        raise AuditError(f"an audit named {name!r} already exists")
+        raise AuditError(_('an audit named {name} already exists').format(name=repr(name)))
     if not period_start < period_end:
-        raise AuditError(f"the period must start before it ends ({period_start} is not before {period_end})")
+        raise AuditError(_('the period must start before it ends ({period_start} is not before {period_end})').format(
+                             period_start=period_start, period_end=period_end))
     if not period_end <= reference_date:
-        raise AuditError(f"the reference date {reference_date} must be on or after the period end {period_end}")
+        raise AuditError(_('the reference date {reference_date} must be on or after the period end {period_end}').format(
+                             reference_date=reference_date, period_end=period_end))
     canon: list[str] = []
     unknown: list[str] = []
     for m in municipalities:
@@ -111,8 +114,8 @@ def bind_instrument(session: Session, audit: Audit, path: str | Path, user: User
 
     inst = load_instrument(path)
     if audit.instrument_version and audit.instrument_version != inst.version:
-        raise AuditError(f"audit {audit.name!r} is bound to instrument {audit.instrument_version}; "
-                         f"the file is now {inst.version} and cannot replace it")
+        raise AuditError(_('audit {audit_name} is bound to instrument {version}; the file is now {inst_version} and cannot replace it').format(
+                             audit_name=repr(audit.name), version=audit.instrument_version, inst_version=inst.version))
     if audit.instrument_version == inst.version:
         return audit
     audit.instrument_name = Path(path).name
@@ -137,7 +140,8 @@ def instrument_for(audit: Audit) -> "Instrument":
     running audit must not change), parsed once per audit id + instrument version and
     shared by every request, command and export. Raises NoInstrument before binding."""
     if not audit.instrument_json:
-        raise NoInstrument(f"audit {audit.name!r} is not bound to an instrument yet")
+        raise NoInstrument(_('audit {audit_name} is not bound to an instrument yet').format(
+                               audit_name=repr(audit.name)))
     key = (audit.id, audit.instrument_version)
     inst = _INSTRUMENTS.get(key)
     if inst is None:

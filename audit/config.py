@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     login_window: int = 15 * 60
     login_lockout: int = 5 * 60
     login_lockout_max: int = 24 * 3600
+    # The interface language (audit.i18n) of the command line, and of the pages for a user who
+    # has not chosen one on the account page: "da" (Danish) or "en" (English).
+    language: str = "da"
+    # Where a person reports an accessibility problem (the accessibility statement, /accessibility):
+    # an e-mail address or a web address of the agency's support.
+    accessibility_contact: str = ""
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
     # A stratum with one reviewed case in a weighted estimate: "adjust" (centred at the grand

@@ -42,6 +42,8 @@ class User(SQLModel, table=True):
     municipality: Optional[str] = Field(default=None, max_length=80)  # only for role municipality
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # The interface language the user chose ("da", "en"); None: the site's (AUDIT_LANGUAGE).
+    language: Optional[str] = Field(default=None, max_length=8)
 
 
 class Audit(SQLModel, table=True):

@@ -68,6 +68,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/admin/users/{user_id}/{action}"): "users.manage",   # deactivate, reactivate, unlock
     ("GET", "/admin/log/verify"): "audit.manage",
     ("GET", "/admin/access"): "audit.manage",
+    ("GET", "/account"): LOGGED_IN,
+    ("POST", "/account/language"): PUBLIC,             # the language switch, also on the login page
+    ("GET", "/accessibility"): PUBLIC,                 # the accessibility statement
     ("GET", "/account/password"): LOGGED_IN,
     ("POST", "/account/password"): LOGGED_IN,
     ("GET", "/openapi.json"): LOGGED_IN,                # the API docs, behind login (audit.web.apidocs)

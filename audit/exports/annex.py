@@ -88,7 +88,7 @@ def test_sentences(grid: Grid) -> list[str]:
     from audit.statistics.suppression import TEST_WITHHELD, THIN_NOTE
 
     out: list[str] = []
-    tables = [getattr(c, "table", None) for c in grid.stats_tables]
+    tables = [getattr(cell, "table", None) for cell in grid.stats_tables]
     tables = [t for t in tables if t is not None and t.weighted is not None and t.kind == "crosstab"]
     several = len(tables) > 1
     for t in tables:
@@ -100,7 +100,7 @@ def test_sentences(grid: Grid) -> list[str]:
                 out.append(warning)
         elif TEST_WITHHELD in t.notes and TEST_WITHHELD not in out:
             out.append(TEST_WITHHELD)
-    if any(THIN_NOTE in getattr(getattr(c, "table", None), "notes", ()) for c in grid.stats_tables):
+    if any(THIN_NOTE in getattr(getattr(cell, "table", None), "notes", ()) for cell in grid.stats_tables):
         out.append(THIN_NOTE)  # weighted shares of small groups are withheld
     return out
 

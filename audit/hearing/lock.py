@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog
 from audit.hearing.rounds import HearingError, close_round
 from audit.models import Audit, Case, HearingRound, Remark, User, utcnow
@@ -31,7 +32,7 @@ def lock_audit(session: Session, audit: Audit, user: User | None, force: bool = 
     unanswered remarks stay unanswered, both logged). Cases in hearing or completed become
     final. Returns the problems that were overridden."""
     if audit.locked_at is not None:
-        raise HearingError(f"audit {audit.name!r} is already locked")
+        raise HearingError(_('audit {audit_name} is already locked').format(audit_name=repr(audit.name)))
     problems = lock_problems(session, audit)
     if problems and not force:
         raise HearingError("cannot lock: " + "; ".join(problems) + " (use force to lock anyway)")

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from audit import access
+from audit import access, i18n
 from audit.hearing import instrument as hi
 from audit.hearing.lock import lock_problems
 from audit.hearing.rounds import MunicipalityStatus, cases_in_round, deadline_passed, round_status, rounds_of
@@ -169,7 +169,7 @@ def remark_queue(session: Session, audit_id: int | None = None, municipality: st
         current = case_answers(session, case.id).get(remark.item) if remark.item else None
         proposed = decode(remark.proposed_value_json)
         rows.append(QueueRow(remark=remark, case=case, round=rnd, audit=audit, item=it,
-                             kind=it.kind if it else None, choices=it.options() if it else [],
+                             kind=it.kind if it else None, choices=it.options(i18n.current()) if it else [],
                              current=current, current_shown=hi.display(it, current),
                              proposed=proposed, proposed_shown=hi.display(it, proposed)))
     if rows and actor is not None:  # the queue shows each remarked item's current assessment

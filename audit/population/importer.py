@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 from tqdm import tqdm
 
+from audit.i18n import _
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
@@ -98,12 +99,12 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
     `progress=None` shows a bar only on a terminal."""
     n_cases = session.scalar(select(func.count()).select_from(Case).where(Case.audit_id == audit.id))
     if n_cases:
-        raise PopulationError(f"audit {audit.name!r} has already been sampled ({n_cases} cases); "
-                              "its population can no longer be replaced")
+        raise PopulationError(_('audit {audit_name} has already been sampled ({n_cases} cases); its population can no longer be replaced').format(
+                                  audit_name=repr(audit.name), n_cases=n_cases))
     existing = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id)) or 0
     if existing and not replace:
-        raise PopulationError(f"audit {audit.name!r} already has a population of {existing} persons; "
-                              "use --replace to import a new one")
+        raise PopulationError(_('audit {audit_name} already has a population of {existing} persons; choose to replace it to import a new one').format(
+                                  audit_name=repr(audit.name), existing=existing))
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
     source, digest = _digest(source)
     clean, warnings = load_register(source, name, audit=audit, spells=spells, spells_filename=spells_filename)

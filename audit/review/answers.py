@@ -26,6 +26,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog, permissions
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
@@ -132,7 +133,8 @@ def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> 
 
 def ensure_unlocked(audit: Audit) -> None:
     if audit.locked_at is not None:
-        raise LockedError(f"audit {audit.name!r} is locked since {audit.locked_at:%Y-%m-%d}; answers are final")
+        raise LockedError(_('audit {audit_name} is locked since {audit_locked_at:%Y-%m-%d}; answers are final').format(
+                              audit_name=repr(audit.name), audit_locked_at=audit.locked_at))
 
 
 def label(owner: Case | MunicipalityReview) -> str:

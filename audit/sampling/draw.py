@@ -32,6 +32,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import delete, func, insert, select, update
 from sqlmodel import Session
 
+from audit.i18n import _
 from audit.auditlog import record
 from audit.models import Answer, Audit, Case, Person, Remark, User, utcnow
 from audit.sampling.bands import assign_bands, audit_bands, band_labels, parse_bands
@@ -69,9 +70,9 @@ def plan_draw(frame: pd.DataFrame, *, seed: int, per_stratum: int, reserves: int
     stratum_sample, inclusion_probability, weight; one Stratum per stratum, including
     empty ones named in `strata`)."""
     if per_stratum < 1:
-        raise SamplingError("per-stratum must be at least 1")
+        raise SamplingError(_('per-stratum must be at least 1'))
     if reserves < 0:
-        raise SamplingError("reserves cannot be negative")
+        raise SamplingError(_('reserves cannot be negative'))
     df = frame.loc[frame["seniority_band"].notna()].copy()
     # Sorted by municipality, band, key. The hex keys become fixed-width bytes for numpy's
     # sort (same order as the text: they are ASCII), and the columns are iterated as
@@ -145,18 +146,19 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
     A re-draw throws away the previous sample, so it needs `force`, is refused
     once any case has answers or remarks, and is logged with the old and new seed."""
     if audit.locked_at is not None:
-        raise SamplingError(f"audit {audit.name!r} is locked")
+        raise SamplingError(_('audit {audit_name} is locked').format(audit_name=repr(audit.name)))
     bands_t = parse_bands(bands) if bands is not None else audit_bands(audit)
     n_cases = session.scalar(select(func.count()).select_from(Case).where(Case.audit_id == audit.id)) or 0
     old = None
     if n_cases:
         if not force:
-            raise SamplingError(f"audit {audit.name!r} has already been sampled (seed {audit.seed}, {n_cases} cases); "
-                                "use --force to discard that sample and draw again")
+            raise SamplingError(_('audit {audit_name} has already been sampled (seed {audit_seed}, {n_cases} cases); choose to discard that sample to draw again').format(
+                                    audit_name=repr(audit.name), audit_seed=audit.seed, n_cases=n_cases))
         remarks = session.scalar(select(func.count()).select_from(Remark).join(Case, Case.id == Remark.case_id)
                                  .where(Case.audit_id == audit.id))
         if has_answers(session, audit_id=audit.id) or remarks:
-            raise SamplingError(f"audit {audit.name!r} has cases with answers or remarks; its sample cannot be re-drawn")
+            raise SamplingError(_('audit {audit_name} has cases with answers or remarks; its sample cannot be re-drawn').format(
+                                    audit_name=repr(audit.name)))
         old = {"seed": audit.seed, "per_stratum": audit.per_stratum, "reserves": audit.reserves,
                "bands": list(audit_bands(audit)), "cases": n_cases}
         session.execute(update(Case).where(Case.audit_id == audit.id).values(replaced_by_case_id=None))
@@ -167,7 +169,8 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
                                Person.seniority_years, Person.seniority_band.label("stored_band"))
                         .where(Person.audit_id == audit.id), session.connection())
     if frame.empty:
-        raise SamplingError(f"audit {audit.name!r} has no population; import one with `audit population import`")
+        raise SamplingError(_('audit {audit_name} has no population; import the register extract first').format(
+                                audit_name=repr(audit.name)))
     frame["seniority_band"] = assign_bands(frame["seniority_years"], bands_t)
     # compare values, not dtypes: the stored column is pandas' string dtype, the computed one object
     if (frame["seniority_band"].fillna("") != frame["stored_band"].fillna("")).any():

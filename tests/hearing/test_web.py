@@ -73,9 +73,9 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     assert all(f"/hearing/cases/{cid}" in portal for cid in world.odense)
     assert not any(f"/hearing/cases/{cid}\"" in portal for cid in world.kbh)
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
-    assert "Theme 1: Målgruppens karakteristika" in page
-    assert "Jobrettet indsats mod det ordinære arbejdsmarked" in page               # choice label, not code
-    assert "Fysiske udfordringer, Psykiske udfordringer" in page
+    assert "Theme 1: Characteristics of the target group" in page  # the instrument's English texts
+    assert "Job-oriented towards the ordinary labour market" in page               # choice label, not code
+    assert "Physical challenges, Mental-health challenges" in page                  # in the reader's language
     assert 'data-testid="item-political_focus"' not in page                          # theme 7: per municipality
     page2 = od.get(f"/hearing/cases/{world.odense[1]}").text
     assert 'data-testid="item-plan_job_goal_concrete"' not in page2   # not applicable without a job goal
@@ -100,7 +100,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     queue = auditor.get("/hearing/remarks").text
     with Session(engine) as s:
         item_remark, case_remark = s.exec(select(Remark).order_by(Remark.id)).all()
-    assert f'data-testid="current-{item_remark.id}">Nej<' in queue and f'data-testid="proposed-{item_remark.id}">Ja<' in queue
+    assert f'data-testid="current-{item_remark.id}">No<' in queue and f'data-testid="proposed-{item_remark.id}">Yes<' in queue  # labels in the reader's language
     resp = auditor.post(f"/hearing/remarks/{case_remark.id}/respond",
                         data={"csrf_token": atoken, "decision": "maintained", "response": ""})
     assert "needs a reason" in resp.text
@@ -115,7 +115,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
         assert (entry.old_value, entry.new_value) == ("nej", "ja")
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
     assert "Accepted</strong>: Enig" in page and "Assessment maintained</strong>: Vurderingen står ved magt" in page
-    assert 'data-testid="value-plan_job_goal_concrete">Ja<' in page
+    assert 'data-testid="value-plan_job_goal_concrete">Yes<' in page
 
 
 def test_after_the_deadline_the_forms_are_gone_and_posts_are_refused(engine, world, client_for):

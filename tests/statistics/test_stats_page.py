@@ -47,7 +47,7 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_pa
     assert page.status_code == 200, page.text
     chi2, p, dof, _ = scipy.stats.chi2_contingency([[4, 6], [7, 3]], correction=False)
     assert f"Chi² = {chi2:.3f}, df = {dof}" in page.text
-    assert re.search(r"<td>1</td><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
+    assert re.search(r"<th scope=\"row\" class=\"rowhead\">1 type of challenge</th><td class=\"num\">40%</td><td class=\"num\">60%</td><td class=\"num\">10</td>",
                      page.text)
     assert "<svg" in page.text and "70%" in page.text
     # expected counts of 4.5 (10 x 9 / 20) are flagged where the test is shown
@@ -62,7 +62,7 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_pa
               'out("ddf", x$parameter[2]); out("p", x$p.value)\n', tmp_path, d=data)
     weighted = client.get("/stats?row=challenge_breadth&col=stable_participation&weighted=true")
     assert weighted.status_code == 200
-    assert (f"Rao-Scott F = {r['F'][0]:.3f}, df = {r['ndf'][0]:.2f} og {r['ddf'][0]:.1f}, "
+    assert (f"Rao-Scott F = {r['F'][0]:.3f}, df = {r['ndf'][0]:.2f} and {r['ddf'][0]:.1f}, "
             f"p = {r['p'][0]:.4f}") in weighted.text
     assert "Chi² = " not in weighted.text.split("Rao-Scott")[0]
     muni, _ = client_for(make_user("odense", "municipality", "Odense"))

@@ -5,7 +5,11 @@
    - <form data-confirm="..."> asks before it is sent;
    - <form class="answer"> (an autosaving item of the review form) is never submitted
      as a whole: Enter in a field must not leave the page;
-   - a refused form's message (role=alert) is brought into view. */
+   - a refused form's message (role=alert) is brought into view;
+   - <input data-filter-select="ID"> narrows the options of the <select id=ID> to those whose
+     text holds what is typed (the /stats page's variables, by question text);
+   - text typed into a <form data-unsaved-warning> and not sent makes the browser ask before
+     the page is left (its own words, in the browser's language). */
 (function () {
   document.addEventListener("change", function (e) {
     var el = e.target;
@@ -16,6 +20,31 @@
     if (form.matches("form.answer")) { e.preventDefault(); return; }
     var question = form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) e.preventDefault();
+  });
+  document.addEventListener("input", function (e) {
+    var el = e.target;
+    if (!el.matches || !el.matches("input[data-filter-select]")) return;
+    var select = document.getElementById(el.getAttribute("data-filter-select"));
+    if (!select) return;
+    var words = el.value.toLowerCase().split(/\s+/).filter(Boolean);
+    Array.prototype.forEach.call(select.querySelectorAll("optgroup"), function (group) {
+      var shown = 0;
+      Array.prototype.forEach.call(group.querySelectorAll("option"), function (o) {
+        var text = (o.textContent + " " + o.value + " " + group.label).toLowerCase();
+        o.hidden = !o.selected && !words.every(function (w) { return text.indexOf(w) >= 0; });
+        if (!o.hidden) shown++;
+      });
+      group.hidden = shown === 0;
+    });
+  });
+  var unsaved = null;
+  document.addEventListener("input", function (e) {
+    var form = e.target.form || (e.target.closest && e.target.closest("form"));
+    if (form && form.hasAttribute("data-unsaved-warning")) unsaved = form;
+  });
+  document.addEventListener("submit", function (e) { if (e.target === unsaved) unsaved = null; });
+  window.addEventListener("beforeunload", function (e) {
+    if (unsaved) { e.preventDefault(); e.returnValue = ""; }
   });
   document.addEventListener("DOMContentLoaded", function () {
     var refused = document.querySelector("main .banner.error[role=alert]");

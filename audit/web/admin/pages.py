@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import func
 from sqlmodel import select
 
+from audit.i18n import _
 from audit import access, auditlog, sessions, throttle
 from audit.audits import audit_overview
 from audit.auth import AccountError, deactivate_user, reactivate_user, set_password, unlock_user
@@ -47,7 +48,7 @@ def users_page(request: Request, user: CurrentUser, db: DB):  # type: ignore[no-
 def _target(db, user_id: int) -> User:  # type: ignore[no-untyped-def]
     target = db.get(User, checked_id(user_id))
     if target is None:
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     return target
 
 
@@ -71,20 +72,20 @@ def user_action(request: Request, user_id: int, action: str, user: CurrentUser, 
     try:
         if action == "deactivate":
             deactivate_user(db, target.username, actor=user, reason=reason or None)
-            message = f"{target.username} is deactivated; their sessions have ended."
+            message = _("{username} is deactivated; their sessions have ended.").format(username=target.username)
         elif action == "reactivate":
             reactivate_user(db, target.username, actor=user, reason=reason or None)
-            message = f"{target.username} can log in again."
+            message = _("{username} can log in again.").format(username=target.username)
         elif action == "password":
             if password != confirm:
-                raise AccountError("the two passwords differ")
+                raise AccountError(_("the two passwords differ"))
             set_password(db, target.username, password, actor=user)
-            message = f"New password set for {target.username}; their sessions have ended."
+            message = _("New password set for {username}; their sessions have ended.").format(username=target.username)
         elif action == "unlock":
             n = unlock_user(db, target.username, actor=user)
-            message = f"Log-in pause lifted for {target.username} ({n})."
+            message = _("Log-in pause lifted for {username} ({n}).").format(username=target.username, n=n)
         else:
-            raise HTTPException(status_code=404, detail="not found")
+            raise HTTPException(status_code=404, detail=_("not found"))
         db.commit()
     except AccountError as exc:
         db.rollback()
@@ -113,7 +114,7 @@ def log_page(request: Request, user: CurrentUser, db: DB, audit_id: AuditIdQuery
 def log_verify_page(request: Request, user: CurrentUser, db: DB):  # type: ignore[no-untyped-def]
     """The same check as `audit log verify`, for both chains."""
     require(user, "audit.manage")
-    verdicts = [("Audit trail", auditlog.verify(db)), ("Access log", access.verify(db))]
+    verdicts = [(_("Audit trail"), auditlog.verify(db)), (_("Access log"), access.verify(db))]
     return render(request, "admin/verify.html", {"verdicts": verdicts}, user=user)
 
 

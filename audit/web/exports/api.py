@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import Response
 
+from audit.i18n import _
 from audit.exports.definitions import DefinitionError
 from audit.exports.service import load_audit_data, render_bytes
 from audit.web.deps import DB, AuditInPath, allowed
@@ -28,7 +29,7 @@ Kind = Annotated[str, Path(description="Which file", json_schema_extra={"enum": 
                        501: {"description": "The format needs a package that is not installed"}})
 def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> Response:
     if kind not in KINDS:
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     try:
         data = load_audit_data(db, audit.name, with_population=kind == "annex.xlsx", actor=user, purpose=kind)
     except ValueError as exc:  # no instrument bound yet

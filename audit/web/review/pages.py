@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from audit.i18n import _, ngettext
 from audit.audits import all_audits
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review import agreement as agreement_mod
@@ -81,15 +83,17 @@ def assign_submit(request: Request, user: Manager, db: DB, audit_id: Annotated[i
         if round_robin.strip():
             auditors = [assignment.auditor_by_name(db, n.strip()) for n in round_robin.split(",") if n.strip()]
             plan = assignment.assign_round_robin(db, audit, auditors, user)
-            message = f"{len(plan)} municipalities dealt to {len(auditors)} auditors"
+            message = _("{municipalities} municipalities dealt to {auditors} auditors").format(
+                municipalities=len(plan), auditors=len(auditors))
         else:
             n = assignment.assign(db, audit, assignment.auditor_by_name(db, auditor), municipality or [], user)
-            message = f"{n} cases assigned to {auditor}"
+            message = ngettext("{n} case assigned to {auditor}", "{n} cases assigned to {auditor}", n).format(
+                n=n, auditor=auditor)
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={message}", status_code=303)
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message)}", status_code=303)
 
 
 @router.post("/review/second-review")
@@ -103,8 +107,9 @@ def second_review_submit(user: Manager, db: DB, audit_id: Annotated[int, Form()]
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={len(ids)} cases marked for second review",
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    message = ngettext("{n} case marked for second review", "{n} cases marked for second review", len(ids))
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message.format(n=len(ids)))}",
                             status_code=303)
 
 
@@ -171,7 +176,7 @@ def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owne
         for v in form.value:
             check_form_text(v, "answer")
     except ValueError as exc:
-        ctx["error"] = f"Not saved: {exc}"
+        ctx["error"] = _("Not saved: {reason}").format(reason=exc)
         return _fragment(request, user, ctx)
     try:
         saved = save.save_answer(db, owner=owner, item=name, value=value, raw=True, user=user, note=form.note,
@@ -182,14 +187,14 @@ def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owne
     except VersionConflict as exc:
         db.rollback()
         ctx["conflict"] = exc.current_version
-        ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
+        ctx["error"] = _("Not saved: this case was changed in another tab or by another auditor after you opened it.")
         return _fragment(request, user, ctx)
     except AnswerError as exc:
         db.rollback()
         if exc.status == 403:
             raise HTTPException(status_code=403, detail=str(exc)) from None
         msg = str(exc)
-        ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
+        ctx["error"] = _("Not saved: {reason}").format(reason=msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
         return _fragment(request, user, ctx)
     ctx.update({"form": saved.form, "version": saved.version, "saved_at": _now(),
                 "changed": saved.changed_items, "item": saved.form.item(name)})
