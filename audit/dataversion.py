@@ -105,9 +105,10 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_tokens(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit's own flush comes after this hook: note its changes now
     if not session.info.get(_PENDING):
         return
-    session.flush()  # ORM changes still unflushed are noted now
     table = Audit.__table__
     conn = session.connection()
     for audit_id in sorted(session.info.get(_PENDING, ())):
