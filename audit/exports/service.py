@@ -1,8 +1,14 @@
 """What the CLI and the web need to export an audit: the audit, its frozen instrument
-and its case frame, plus file production into bytes for downloads."""
+and its case frame, plus file production for downloads.
+
+The annex needs the whole case frame (its statistics are over all cases; the frame is
+cached per data version). The raw data never does: it is written chunk by chunk of cases
+from the database (`raw_chunks`), so its memory does not grow with the audit, and the
+CSV is streamed to the browser as it is written (`stream_raw_csv`)."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +21,7 @@ from audit.exports import statsbridge
 from audit.instrument import load_instrument
 from audit.models import Audit
 from audit.sampling.representativeness import population_frame
-from audit.statistics.dataset import instrument_for
+from audit.statistics.dataset import CHUNK_CASES, instrument_for, iter_case_frames
 
 INSTRUMENT_FILE = Path(__file__).resolve().parent.parent.parent / "questionnaires" / "kontanthjaelp_2022.yaml"
 
@@ -51,6 +57,70 @@ def load_audit_data(session: Session, name_or_id: str | int, with_population: bo
     population = population_frame(session, audit) if with_population else None
     session.expunge(audit)
     return AuditData(audit, instrument, frame, population)
+
+
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
+
+
+def media_type(kind: str) -> str:
+    return MEDIA[kind.rsplit(".", 1)[1]]
+
+
+def raw_chunks(session: Session, audit: Audit, instrument: Any = None,
+               chunk_cases: int = CHUNK_CASES) -> Iterator[pd.DataFrame]:
+    """The raw export's cases (the report's statuses, as the annex counts them) in chunks."""
+    return iter_case_frames(session, audit, instrument=instrument or audit_instrument(audit),
+                            chunk_cases=chunk_cases)
+
+
+def export_columns(audit: Audit, instrument: Any = None) -> list[Any]:
+    """The raw export's variables (the codebook) without reading any answer: they follow from
+    the instrument and the frame's register columns alone."""
+    from audit.exports.raw import variables
+    from audit.statistics.dataset import empty_case_frame
+
+    inst = instrument or audit_instrument(audit)
+    return variables(empty_case_frame(audit, inst), inst)
+
+
+def write_raw_file(session: Session, audit: Audit, out: Path, sep: str = ";", progress: Any = None) -> int:
+    """`audit export raw`: the file written chunk by chunk; returns the number of cases."""
+    from audit.exports.raw import write_raw
+
+    inst = audit_instrument(audit)
+    return write_raw(raw_chunks(session, audit, inst), out, inst, sep=sep, progress=progress)
+
+
+def stream_raw_csv(engine: Any, audit_id: int, sep: str = ";") -> Iterator[bytes]:
+    """data.csv as it is written, for a streamed response. Opens its own session, since it
+    runs after the request's own has been handed back."""
+    from audit.exports.raw import iter_csv
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        inst = audit_instrument(audit)
+        yield from iter_csv(raw_chunks(session, audit, inst), inst, sep)
+
+
+def raw_file(engine: Any, audit_id: int, kind: str, directory: Path) -> Path:
+    """data.xlsx or data.sav written chunk by chunk into `directory` (a zip and a .sav are
+    complete only at the end; the caller streams the finished file and removes it)."""
+    from audit.exports.raw import write_raw
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        inst = audit_instrument(audit)
+        out = directory / kind
+        write_raw(raw_chunks(session, audit, inst), out, inst)
+    return out
+
+
+def codebook_bytes(audit: Audit) -> bytes:
+    """codebook.csv of the raw export."""
+    from audit.exports.raw import codebook_csv_bytes
+
+    return codebook_csv_bytes(export_columns(audit))
 
 
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:

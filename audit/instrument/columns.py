@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import operator
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,8 +98,11 @@ class Vec:
         if isinstance(value, bool):
             return cls.boolean(np.full(n, value))
         if isinstance(value, (int, float)) and value == value:
-            num = np.full(n, float(value))
-            _check(num[:1], np.array([isinstance(value, int)]))
+            try:
+                num = np.full(n, float(value))
+            except OverflowError as exc:
+                raise NotExact("number too large") from exc
+            _check(np.array([float(value)]), np.array([isinstance(value, int)]))
             return cls("num", n, num=num, isint=np.full(n, isinstance(value, int)), miss=np.zeros(n, dtype=bool))
         arr = np.empty(n, dtype=object)
         arr[:] = [value] * n
@@ -522,20 +526,20 @@ def _row_engine(node: ex.Node, env: Env, rows: np.ndarray, n: int) -> np.ndarray
     return out
 
 
-_ENGINES: dict[tuple[str, int], ColumnEngine] = {}
+_ENGINES: "weakref.WeakKeyDictionary[Instrument, ColumnEngine]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
 def engine_for(instrument: Instrument) -> ColumnEngine:
-    """The compiled engine of an instrument, built once per instrument version."""
-    key = (instrument.version, len(instrument.items))
-    engine = _ENGINES.get(key)
+    """The compiled engine of an instrument, built once per parsed instrument (the audit's
+    frozen instrument is parsed once per version, so: once per instrument version)."""
+    engine = _ENGINES.get(instrument)
     if engine is None:
         with _LOCK:
-            engine = _ENGINES.get(key)
+            engine = _ENGINES.get(instrument)
             if engine is None:
                 engine = ColumnEngine(instrument)
-                _ENGINES[key] = engine
+                _ENGINES[instrument] = engine
     return engine
 
 

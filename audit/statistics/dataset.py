@@ -178,14 +178,27 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]], in
 
 # ---------------------------------------------------------------- from the database
 
+_INSTRUMENTS: OrderedDict[tuple[Any, int, int], Any] = OrderedDict()
+
+
 def instrument_for(audit: Any) -> Any:
     """The audit's frozen instrument (never today's file: a running audit must not change),
-    parsed once per audit and instrument version."""
-    from audit.review.instrument import instrument_for as frozen
+    parsed once per instrument snapshot (keyed by its version and the text's hash)."""
+    from audit.instrument import Instrument
 
     if not audit.instrument_json:
         raise ValueError(f"audit {audit.name!r} is not bound to an instrument")
-    return frozen(audit)
+    text = audit.instrument_json
+    key = (audit.instrument_version, len(text), hash(text))
+    with _CACHE_LOCK:
+        inst = _INSTRUMENTS.get(key)
+    if inst is None:
+        inst = Instrument.from_dict(json.loads(text))
+        with _CACHE_LOCK:
+            _INSTRUMENTS[key] = inst
+            while len(_INSTRUMENTS) > 8:
+                _INSTRUMENTS.popitem(last=False)
+    return inst
 
 
 def _filters(audit_id: int, statuses: Sequence[str] | None) -> list[Any]:
@@ -397,6 +410,12 @@ def iter_case_frames(session: Any, audit: Any, statuses: Sequence[str] | None = 
         if len(cases) < chunk_cases:
             return
         after = hi
+
+
+def empty_case_frame(audit: Any, instrument: Any) -> pd.DataFrame:
+    """A frame with the case frame's columns and attrs and no rows (for a codebook)."""
+    cases = pd.DataFrame({c: pd.Series([], dtype=object) for c in CASE_COLUMNS})
+    return _with_bands(case_frame(cases, {}, instrument), audit)
 
 
 def count_cases(session: Any, audit: Any, statuses: Sequence[str] | None = REPORT_STATUSES) -> int:

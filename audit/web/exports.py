@@ -1,21 +1,26 @@
 """Downloads of the annex, raw data and codebook for admins (`export.all`).
 
-Thin: ask `permissions`, load the audit's data through `audit.exports.service`,
-stream the bytes. The per-municipality feedback workbooks belong to the hearing
+Thin: ask `permissions`, let `audit.exports.service` produce the file, stream it: the
+raw CSV as it is written, XLSX/SPSS once written chunk by chunk to a temporary file. The per-municipality feedback workbooks belong to the hearing
 room (/hearing/export/...); this page only links to them.
 """
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from sqlmodel import select
 
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import load_audit_data, render_bytes
+from audit.exports.service import (codebook_bytes, load_audit_data, media_type, raw_file, render_bytes,
+                                   stream_raw_csv)
 from audit.models import Audit
 from audit.permissions import require
 from audit.web.deps import DB, CurrentUser, render
@@ -52,13 +57,39 @@ def download(audit_id: int, kind: str, user: CurrentUser, db: DB) -> Response:
         raise HTTPException(status_code=404, detail="not found")
     if db.get(Audit, audit_id) is None:
         raise HTTPException(status_code=404, detail="not found")
-    data = load_audit_data(db, audit_id, with_population=kind == "annex.xlsx")
+    audit = db.get(Audit, audit_id)
+    filename = f"{_slug(audit.name)}_{kind}"
+    headers = {"Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"}
+    if not audit.instrument_json:
+        raise HTTPException(status_code=409, detail="the audit is not bound to an instrument")
+    engine = db.get_bind()
+    if kind == "data.csv":  # streamed as it is written, chunk by chunk of cases
+        return StreamingResponse(stream_raw_csv(engine, audit_id), media_type=media_type(kind), headers=headers)
+    if kind in ("data.xlsx", "data.sav"):  # written chunk by chunk to a temporary file, then streamed
+        tmp = Path(tempfile.mkdtemp(prefix="audit-export-"))
+        try:
+            path = raw_file(engine, audit_id, kind, tmp)
+        except RuntimeError as exc:  # e.g. SPSS without pyreadstat
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise HTTPException(status_code=501, detail=str(exc)) from exc
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return StreamingResponse(_file_chunks(path, tmp), media_type=media_type(kind), headers=headers)
+    if kind == "codebook.csv":
+        return Response(codebook_bytes(audit), media_type=media_type(kind), headers=headers)
+    data = load_audit_data(db, audit_id, with_population=True)
     try:
         body, media = render_bytes(kind, data)
     except DefinitionError as exc:
         raise HTTPException(status_code=500, detail=str(exc)) from exc
-    except RuntimeError as exc:  # e.g. SPSS without pyreadstat
-        raise HTTPException(status_code=501, detail=str(exc)) from exc
-    filename = f"{_slug(data.name)}_{kind}"
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
+    return Response(body, media_type=media, headers=headers)
+
+
+def _file_chunks(path: Path, folder: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(size):
+                yield block
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
