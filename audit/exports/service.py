@@ -8,6 +8,8 @@ CSV is streamed to the browser as it is written (`stream_raw_csv`)."""
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +116,51 @@ def raw_file(engine: Any, audit_id: int, kind: str, directory: Path) -> Path:
         out = directory / kind
         write_raw(raw_chunks(session, audit, inst), out, inst)
     return out
+
+
+# Downloads of a small audit are kept, per data version: the second click on a demo's
+# data.xlsx is instant, and any change to the audit's data makes a new version.
+SMALL_AUDIT_CASES = 5_000
+_FILES: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_FILES_LOCK = threading.Lock()
+FILES_KEPT = 16
+FILE_BYTES_KEPT = 32 * 1024 * 1024
+
+
+def small_download(engine: Any, audit_id: int, kind: str) -> bytes | None:
+    """The whole file of a small audit (at most SMALL_AUDIT_CASES reported cases), from the
+    cache when this data version has made it before; None for a larger audit, which the
+    caller streams chunk by chunk instead."""
+    from audit.dataversion import data_version
+    from audit.statistics.dataset import count_cases
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        if kind != "annex.xlsx" and count_cases(session, audit) > SMALL_AUDIT_CASES:
+            return None
+        key = (engine.url.render_as_string(hide_password=True), audit.id, data_version(session, audit.id),
+               audit.instrument_version, kind)
+        with _FILES_LOCK:
+            body = _FILES.get(key)
+            if body is not None:
+                _FILES.move_to_end(key)
+                return body
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind == "annex.xlsx":
+                body = render_bytes(kind, load_audit_data(session, audit.id, with_population=True))[0]
+            else:
+                inst = audit_instrument(audit)
+                out = Path(tmp) / kind
+                from audit.exports.raw import write_raw
+
+                write_raw(raw_chunks(session, audit, inst), out, inst)
+                body = out.read_bytes()
+    if len(body) <= FILE_BYTES_KEPT:
+        with _FILES_LOCK:
+            _FILES[key] = body
+            while len(_FILES) > FILES_KEPT:
+                _FILES.popitem(last=False)
+    return body
 
 
 def codebook_bytes(audit: Audit) -> bytes:

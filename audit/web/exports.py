@@ -19,8 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlmodel import select
 
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import (codebook_bytes, load_audit_data, media_type, raw_file, render_bytes,
-                                   stream_raw_csv)
+from audit.exports.service import codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
 from audit.models import Audit
 from audit.permissions import require
 from audit.web.deps import DB, CurrentUser, render
@@ -63,27 +62,29 @@ def download(audit_id: int, kind: str, user: CurrentUser, db: DB) -> Response:
     if not audit.instrument_json:
         raise HTTPException(status_code=409, detail="the audit is not bound to an instrument")
     engine = db.get_bind()
-    if kind == "data.csv":  # streamed as it is written, chunk by chunk of cases
-        return StreamingResponse(stream_raw_csv(engine, audit_id), media_type=media_type(kind), headers=headers)
-    if kind in ("data.xlsx", "data.sav"):  # written chunk by chunk to a temporary file, then streamed
-        tmp = Path(tempfile.mkdtemp(prefix="audit-export-"))
-        try:
-            path = raw_file(engine, audit_id, kind, tmp)
-        except RuntimeError as exc:  # e.g. SPSS without pyreadstat
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise HTTPException(status_code=501, detail=str(exc)) from exc
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return StreamingResponse(_file_chunks(path, tmp), media_type=media_type(kind), headers=headers)
     if kind == "codebook.csv":
         return Response(codebook_bytes(audit), media_type=media_type(kind), headers=headers)
-    data = load_audit_data(db, audit_id, with_population=True)
     try:
-        body, media = render_bytes(kind, data)
+        body = small_download(engine, audit_id, kind)  # a small audit's file, kept per data version
     except DefinitionError as exc:
         raise HTTPException(status_code=500, detail=str(exc)) from exc
-    return Response(body, media_type=media, headers=headers)
+    except RuntimeError as exc:  # e.g. SPSS without pyreadstat
+        raise HTTPException(status_code=501, detail=str(exc)) from exc
+    if body is not None:
+        return Response(body, media_type=media_type(kind), headers=headers)
+    if kind == "data.csv":  # streamed as it is written, chunk by chunk of cases
+        return StreamingResponse(stream_raw_csv(engine, audit_id), media_type=media_type(kind), headers=headers)
+    # data.xlsx / data.sav: written chunk by chunk to a temporary file, then streamed
+    tmp = Path(tempfile.mkdtemp(prefix="audit-export-"))
+    try:
+        path = raw_file(engine, audit_id, kind, tmp)
+    except RuntimeError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise HTTPException(status_code=501, detail=str(exc)) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return StreamingResponse(_file_chunks(path, tmp), media_type=media_type(kind), headers=headers)
 
 
 def _file_chunks(path: Path, folder: Path, size: int = 1 << 20) -> Iterator[bytes]:

@@ -94,19 +94,44 @@ def test_codebook_needs_no_answers(db_audit, engine, tmp_path):
         assert codebook_bytes(s.get(Audit, db_audit.id)) == out.read_bytes()
 
 
-def test_web_data_csv_is_streamed_and_equals_the_cli_file(db_audit, engine, make_user, client_for, tmp_path):
+def test_web_data_csv_is_streamed_and_equals_the_cli_file(db_audit, engine, make_user, client_for, tmp_path,
+                                                          monkeypatch):
     from click.testing import CliRunner
 
     from audit.cli import main
+    from audit.exports import service
 
     admin = make_user("chef", "admin")
     client, _ = client_for(admin)
+    small = client.get(f"/exports/{db_audit.id}/data.csv").content  # a small audit: whole, kept
+    monkeypatch.setattr(service, "SMALL_AUDIT_CASES", 10)  # as if the audit were large
     with client.stream("GET", f"/exports/{db_audit.id}/data.csv") as resp:
         assert resp.status_code == 200
         assert "content-length" not in resp.headers  # a streamed body, not one built in advance
         body = b"".join(resp.iter_bytes())
+    assert body == small
+    for kind in ("data.xlsx", "data.sav"):  # written to a temporary file, streamed, removed
+        with client.stream("GET", f"/exports/{db_audit.id}/{kind}") as resp:
+            assert resp.status_code == 200 and "content-length" not in resp.headers
+            assert len(b"".join(resp.iter_bytes())) > 1000
     res = CliRunner().invoke(main, ["export", "raw", "--audit", db_audit.name, "--out", str(tmp_path / "d.csv")])
     assert res.exit_code == 0, res.output
     assert body == (tmp_path / "d.csv").read_bytes()
     back = pd.read_csv(io.BytesIO(body), sep=";", encoding="utf-8-sig", dtype=str)
     assert len(back) == 60
+
+
+def test_small_download_is_kept_until_the_data_changes(db_audit, engine):
+    from audit.exports import service
+    from audit.review.answers import set_answer
+
+    first = service.small_download(engine, db_audit.id, "data.csv")
+    assert service.small_download(engine, db_audit.id, "data.csv") is first  # kept
+    with Session(engine) as s:
+        case = s.exec(select(Case).where(Case.audit_id == db_audit.id, Case.status == "completed")
+                      .order_by(Case.id)).first()
+        audit = s.get(Audit, db_audit.id)
+        set_answer(s, case=case, item="interviews_count", value=77, user=None, instrument=audit_instrument(audit))
+        s.commit()
+    again = service.small_download(engine, db_audit.id, "data.csv")
+    assert again is not first and again != first and b";77;" in again
