@@ -160,7 +160,7 @@ def _read_population(session: Session, audit: Audit, with_seniority: bool) -> pd
     names = ["person_pk", "person_id", "municipality", "stored_band"] + (["seniority_years"] if with_seniority else [])
     if not rows:
         return pd.DataFrame({c: [] for c in names})
-    columns = list(zip(*rows))
+    columns = [[r[k] for r in rows] for k in range(len(names))]  # faster than zip(*rows)
     del rows
     data = {"person_pk": np.array(columns[0], dtype=np.int64)}
     for name, col in zip(names[1:4], columns[1:4]):

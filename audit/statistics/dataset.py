@@ -264,10 +264,22 @@ def _read_answers(conn: Any, audit_id: int, statuses: Sequence[str] | None,
          .where(a.pass_no == 1, *_filters(audit_id, statuses)))
     if first is not None:
         q = q.where(a.case_id >= first, a.case_id <= last)
-    rows = conn.execute(q).all()
-    if not rows:
-        return (), (), ()
-    return tuple(zip(*rows))  # type: ignore[return-value]
+    rows = _driver_rows(conn, q)
+    # three list comprehensions: zip(*rows) over a million tuples takes five times as long
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]  # type: ignore[return-value]
+
+
+def _driver_rows(conn: Any, query: Any) -> list[tuple]:
+    """The rows of a SELECT as the database driver's own tuples (no SQLAlchemy row objects,
+    a third of the time for a million answers). Parameters are bound as literals: they are
+    ids and status codes of our own, never user text."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def _decode(instrument: Any, items: Sequence[str], texts: Sequence[str | None]
