@@ -42,22 +42,26 @@ def new_token() -> int:
     return secrets.randbits(62) + 1
 
 
-def _pending(session: Session) -> set[int]:
-    return session.info.setdefault(_PENDING, set())
+def _pending(session: Session) -> dict[int, int | None]:
+    return session.info.setdefault(_PENDING, {})
 
 
-def bump_data_version(session: Session | Connection, audit_id: int | None) -> None:
+def bump_data_version(session: Session | Connection, audit_id: int | None, token: int | None = None) -> None:
     """Say that this transaction changed what the audit's case frame shows.
 
     On a Session the new token is written just before the commit; on a bare Connection
-    it is written at once."""
+    it is written at once. `token` fixes the value to write (the register import keeps its
+    frame under it: the value is in the database after the commit exactly when nothing
+    else changed since)."""
     if audit_id is None:
         return
     if isinstance(session, Connection):
         session.execute(update(Audit.__table__).where(Audit.__table__.c.id == audit_id)
-                        .values(data_version=new_token()))
+                        .values(data_version=token or new_token()))
         return
-    _pending(session).add(int(audit_id))
+    pending = _pending(session)
+    if token is not None or int(audit_id) not in pending:
+        pending[int(audit_id)] = token
 
 
 def has_pending(session: Session, audit_id: int) -> bool:
@@ -100,7 +104,7 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
             if audit_id is not None:
                 if pending is None:
                     pending = _pending(session)
-                pending.add(int(audit_id))
+                pending.setdefault(int(audit_id), None)
 
 
 @event.listens_for(Session, "before_commit")
@@ -111,8 +115,8 @@ def _write_tokens(session: Session) -> None:
         return
     table = Audit.__table__
     conn = session.connection()
-    for audit_id in sorted(session.info.get(_PENDING, ())):
-        conn.execute(update(table).where(table.c.id == audit_id).values(data_version=new_token()))
+    for audit_id, token in sorted(session.info.get(_PENDING, {}).items()):
+        conn.execute(update(table).where(table.c.id == audit_id).values(data_version=token or new_token()))
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from audit.auditlog import record
 from audit.bulk import insert_rows
-from audit.dataversion import bump_data_version
+from audit.dataversion import bump_data_version, new_token
 from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
                                        validate_spells)
@@ -115,12 +115,15 @@ def _stratum_order(clean: pd.DataFrame) -> np.ndarray:
 
 
 def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progress: bool | None = False,
-                  chunk_rows: int = CHUNK_ROWS) -> int:
+                  chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
     """Write the validated register in bulk (audit.bulk: COPY on PostgreSQL, executemany of
     tuples on SQLite) in the caller's transaction, sorted by stratum and person id so the
-    person indexes are filled in order rather than at random places."""
+    person indexes are filled in order rather than at random places. Returns the rows as
+    written, in that order."""
     data = clean.iloc[_stratum_order(clean)]
     columns = [data[c].tolist() for c in PERSON_COLUMNS[1:]]
+    written = pd.DataFrame({c: np.array(col, dtype=object) if c in ("person_id", "municipality", "seniority_band")
+                            else np.asarray(col) for c, col in zip(PERSON_COLUMNS[1:], columns)})
     # a band of None (below the first band) is stored as NULL, as the ORM did
     with tqdm(total=len(data), unit="rows", desc="importing",
               disable=(not progress) if progress is not None else None) as bar:
@@ -129,7 +132,39 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
                 part = [c[lo:lo + chunk_rows] for c in columns]
                 yield from zip(repeat(audit_id), *part)
                 bar.update(len(part[0]))
-        return insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
+        insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
+    return written
+
+
+# The register just imported, kept for a draw in the same process (the web app: import,
+# then draw): (database, audit) -> (data version written by the import, persons with their
+# ids). Used only while the audit's data version is still the import's own, so it is exactly
+# what the database holds; one register at a time.
+_IMPORTED: dict[tuple[str, int], tuple[int, pd.DataFrame]] = {}
+
+
+def _remember(session: Session, audit_id: int, token: int, written: pd.DataFrame) -> None:
+    _IMPORTED.clear()
+    low, high, n = session.execute(select(func.min(Person.id), func.max(Person.id), func.count())
+                                   .where(Person.audit_id == audit_id)).one()
+    if not n or n != len(written) or high - low + 1 != n:
+        return  # ids not one run in insertion order (another writer in between): the draw reads them
+    frame = written.rename(columns={"seniority_band": "stored_band"})
+    frame.insert(0, "person_pk", np.arange(low, high + 1, dtype=np.int64))
+    _IMPORTED[(session.get_bind().url.render_as_string(hide_password=True), audit_id)] = (token, frame)
+
+
+def imported_population(session: Session, audit_id: int) -> pd.DataFrame | None:
+    """The persons of the audit as its last import in this process wrote them, when nothing has
+    changed since (same data version, no pending change); else None. Handed out once."""
+    from audit.dataversion import data_version, has_pending
+
+    key = (session.get_bind().url.render_as_string(hide_password=True), audit_id)
+    entry = _IMPORTED.get(key)
+    if entry is None or has_pending(session, audit_id) or data_version(session, audit_id) != entry[0]:
+        return None
+    del _IMPORTED[key]
+    return entry[1]
 
 
 def import_population(session: Session, audit: Audit, source: Source, filename: str | None = None, *,
@@ -155,8 +190,10 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
 
     if existing:
         session.execute(delete(Person).where(Person.audit_id == audit.id))
-    write_persons(session, audit.id, clean, progress=progress, chunk_rows=chunk_rows)
-    bump_data_version(session, audit.id)
+    written = write_persons(session, audit.id, clean, progress=progress, chunk_rows=chunk_rows)
+    token = new_token()
+    bump_data_version(session, audit.id, token=token)
+    _remember(session, audit.id, token, written)
     # in band order (5-7, 7-10, 10+), every band, so a band nobody fell in shows as 0
     bands = audit_bands(audit)
     band_counts = clean["seniority_band"].value_counts()

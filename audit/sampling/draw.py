@@ -231,7 +231,11 @@ def draw_sample(session: Session, audit: Audit, *, per_stratum: int, seed: int,
     # the stored bands are those of the audit's bands (set by the import, restamped by a draw
     # with other bands); only a draw with other bands needs the seniority to band again
     same_bands = tuple(bands_t) == tuple(audit_bands(audit))
-    frame = _read_population(session, audit, with_seniority=not same_bands)
+    from audit.population.importer import imported_population
+
+    frame = imported_population(session, audit.id)  # just imported by this process: no second read
+    if frame is None:
+        frame = _read_population(session, audit, with_seniority=not same_bands)
     if frame.empty:
         raise SamplingError(f"audit {audit.name!r} has no population; import one with `audit population import`")
     if same_bands:
