@@ -120,20 +120,19 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
     tuples on SQLite) in the caller's transaction, sorted by stratum and person id so the
     person indexes are filled in order rather than at random places. Returns the rows as
     written, in that order."""
-    data = clean.iloc[_stratum_order(clean)]
-    columns = [data[c].tolist() for c in PERSON_COLUMNS[1:]]
-    written = pd.DataFrame({c: np.array(col, dtype=object) if c in ("person_id", "municipality", "seniority_band")
-                            else np.asarray(col) for c, col in zip(PERSON_COLUMNS[1:], columns)})
-    # a band of None (below the first band) is stored as NULL, as the ORM did
+    data = clean.iloc[_stratum_order(clean)].reset_index(drop=True)
+    data = data.loc[:, list(PERSON_COLUMNS[1:])]
+    # Python objects only for one batch at a time: a million rows of str objects at once
+    # would double the import's memory
     with tqdm(total=len(data), unit="rows", desc="importing",
               disable=(not progress) if progress is not None else None) as bar:
         def rows() -> Iterator[tuple]:
             for lo in range(0, len(data), chunk_rows):
-                part = [c[lo:lo + chunk_rows] for c in columns]
-                yield from zip(repeat(audit_id), *part)
-                bar.update(len(part[0]))
+                part = data.iloc[lo:lo + chunk_rows]
+                yield from zip(repeat(audit_id), *(part[c].tolist() for c in PERSON_COLUMNS[1:]))
+                bar.update(len(part))
         insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
-    return written
+    return data
 
 
 # The register just imported, kept for a draw in the same process (the web app: import,

@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 from itertools import repeat
 
 import numpy as np
@@ -77,19 +78,22 @@ def stratum_order(seed: int, municipality: np.ndarray, band: np.ndarray, person_
     stratum = m_codes.astype(np.int64) * width + b_codes
     prefixes = [f"{seed}:{m}:{b}:" for m in m_names for b in b_names]
     sha = hashlib.sha256
-    digests = [sha((prefixes[k] + p).encode("utf-8")).digest() for k, p in zip(stratum.tolist(), person_id)]
-    blob = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 32)
-    head = blob[:, :8].copy().view(">u8").ravel().astype(np.uint64)  # the first 8 bytes, big-endian
+    codes = stratum.tolist()
+    # the first 8 bytes of each digest as a big-endian integer: the order of the hex keys
+    head = np.fromiter((int.from_bytes(sha((prefixes[k] + p).encode("utf-8")).digest()[:8], "big")
+                        for k, p in zip(codes, person_id)), dtype=np.uint64, count=len(codes))
     order = np.lexsort((head, stratum))
     s_sorted, h_sorted = stratum[order], head[order]
     same = (s_sorted[1:] == s_sorted[:-1]) & (h_sorted[1:] == h_sorted[:-1])
     if same.any():  # ties in the first 8 bytes: order those runs by the whole digest
+        def digest(i: int) -> bytes:
+            return sha((prefixes[codes[i]] + person_id[i]).encode("utf-8")).digest()
         for start in np.flatnonzero(same & ~np.concatenate([[False], same[:-1]])):
             end = start + 1
             while end < len(same) and same[end]:
                 end += 1
             run = order[start:end + 1]
-            order[start:end + 1] = sorted(run.tolist(), key=lambda i: digests[i])
+            order[start:end + 1] = sorted(run.tolist(), key=digest)
     return order, stratum
 
 
@@ -152,22 +156,40 @@ def _read_population(session: Session, audit: Audit, with_seniority: bool) -> pd
     sql = str(select(*cols).where(t.c.audit_id == int(audit.id)).compile(
         dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    ids: list[np.ndarray] = []
+    pids: list[str] = []
+    texts: list[dict[str, int]] = [{}, {}]  # municipality, band -> code (the driver makes a str per row)
+    codes: list[list[np.ndarray]] = [[], []]
+    years: list[np.ndarray] = []
     try:
         cursor.execute(sql)
-        rows = cursor.fetchall()
+        while True:
+            rows = cursor.fetchmany(100_000)
+            if not rows:
+                break
+            ids.append(np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+            pids.extend(r[1] for r in rows)
+            for k, col in ((0, 2), (1, 3)):
+                known = texts[k]
+                codes[k].append(np.fromiter((known.setdefault(r[col], len(known)) for r in rows),
+                                            dtype=np.int64, count=len(rows)))
+            if with_seniority:
+                years.append(np.fromiter((r[4] for r in rows), dtype=float, count=len(rows)))
     finally:
         cursor.close()
     names = ["person_pk", "person_id", "municipality", "stored_band"] + (["seniority_years"] if with_seniority else [])
-    if not rows:
+    if not pids:
         return pd.DataFrame({c: [] for c in names})
-    columns = [[r[k] for r in rows] for k in range(len(names))]  # faster than zip(*rows)
-    del rows
-    data = {"person_pk": np.array(columns[0], dtype=np.int64)}
-    for name, col in zip(names[1:4], columns[1:4]):
-        data[name] = np.array(col, dtype=object)
+    data: dict[str, Any] = {"person_pk": np.concatenate(ids), "person_id": np.array(pids, dtype=object)}
+    for k, name in ((0, "municipality"), (1, "stored_band")):
+        values = np.empty(len(texts[k]), dtype=object)
+        for text, code in texts[k].items():
+            values[code] = text
+        data[name] = values[np.concatenate(codes[k])]
     if with_seniority:
-        data["seniority_years"] = np.array(columns[4], dtype=float)
-    return pd.DataFrame(data)
+        data["seniority_years"] = np.concatenate(years)
+    # object columns stay object (no conversion of a million strings to Arrow and back)
+    return pd.DataFrame({k: pd.Series(v, dtype=object) if v.dtype == object else v for k, v in data.items()})
 
 
 def order_strata(municipalities: Sequence[str], bands: Sequence[float]) -> list[tuple[str, str]]:
