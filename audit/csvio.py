@@ -116,27 +116,10 @@ def iter_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], dialect: Di
     yield buf.getvalue().encode(enc)
 
 
-def column(values: Sequence[Any], dialect: Dialect = PEOPLE) -> list[str]:
-    """`cell` of every value of one column, computed once per distinct value (a column of a
-    100,000-row export holds a handful of codes): the same text, a fraction of the work.
-    Values that compare equal (1, 1.0, True) have the same text under `cell`, so sharing it
-    is exact; unhashable values are converted one by one."""
-    memo: dict[Any, str] = {}
-    out: list[str] = []
-    for v in values:
-        try:
-            text = memo.get(v)
-            if text is None:
-                text = memo[v] = cell(v, dialect)
-        except TypeError:
-            text = cell(v, dialect)
-        out.append(text)
-    return out
-
-
 def iter_text_bytes(header: Sequence[Any], rows: Iterable[Sequence[str]], dialect: Dialect = PEOPLE,
                     chunk_rows: int = 2000) -> Iterator[bytes]:
-    """`iter_bytes` for rows whose cells are already `cell` text (from `column`): no second pass."""
+    """`iter_bytes` for rows whose cells are already `cell` text (a writer that works out each
+    distinct value's text once, as the raw export does): no second pass over the cells."""
     buf = io.StringIO()
     w = _writer(buf, dialect)
     enc = "utf-8" if dialect.encoding == "utf-8-sig" else dialect.encoding

@@ -111,15 +111,32 @@ def wide_frame(frame: pd.DataFrame, instrument: Any = None,
     vars_ = vars_ if vars_ is not None else variables(frame, instrument)
     cols: dict[str, Any] = {}
     for var in vars_:
-        if var.type == "dummy":
-            code = var.name.split(DUMMY_SEP, 1)[1]
-            cols[var.name] = [None if _missing(v) else int(code in {str(x) for x in v}) for v in frame[var.source]]
-        elif str(var.type).startswith("select_multiple"):
-            cols[var.name] = [None if _missing(v) else " ".join(str(x) for x in v) for v in frame[var.name]]
-        else:
-            cols[var.name] = [None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
-                              for v in frame[var.name]]
+        source, cell_of = _cell_rule(var)
+        cols[var.name] = [cell_of(v) for v in frame[source]]
     return pd.DataFrame(cols, columns=[v.name for v in vars_]), vars_
+
+
+def _cell_rule(var: Variable) -> tuple[str, Callable[[Any], Any]]:
+    """Which case-frame column a variable comes from, and what its cell holds for a value there:
+    missing stays missing; multiple choice joined with spaces; a dummy 0/1 for its code."""
+    if var.type == "dummy":
+        code = var.name.split(DUMMY_SEP, 1)[1]
+        return var.source, lambda v: None if _missing(v) else int(code in {str(x) for x in v})
+    if str(var.type).startswith("select_multiple"):
+        return var.name, lambda v: None if _missing(v) else " ".join(str(x) for x in v)
+    return var.name, lambda v: None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
+
+
+def _csv_column(series: pd.Series, cell_of: Callable[[Any], Any], dialect: csvio.Dialect) -> np.ndarray:
+    """The CSV text of a variable for one chunk: `csvio.cell(cell_of(v))` for every value, worked
+    out once per distinct value (pandas' factorize) and spread back. Values pandas counts as
+    equal (1, 1.0, True; None and NaN) have the same text under this rule, so this is exact."""
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # an unhashable stored value (a malformed answer): value by value
+        return np.array([csvio.cell(cell_of(v), dialect) for v in series.tolist()], dtype=object)
+    texts = [csvio.cell(cell_of(u), dialect) for u in list(uniques)] + [csvio.cell(cell_of(None), dialect)]
+    return np.array(texts, dtype=object)[codes]
 
 
 def codebook_rows(vars_: list[Variable]) -> list[list[Any]]:
@@ -174,14 +191,21 @@ def iter_csv(frames: Frames, instrument: Any = None, sep: str = ";", progress: P
     (BOM, decimal comma, Danish Excel); ',': SCRIPTS (R, Python). Every cell through
     `csvio` (text neutralised, numbers in the dialect's decimal)."""
     dialect = csvio.PEOPLE if sep == ";" else csvio.SCRIPTS
-    vars_, chunks = _wide_chunks(frames, instrument)
+    it = _chunks(frames)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("no frame to export")
+    vars_ = variables(first, instrument)
     header = [v.name for v in vars_]
+    chunks = itertools.chain([first], it)  # the case frame's chunks: no wide table in between
+
+    rules = [_cell_rule(v) for v in vars_]
 
     def rows() -> Iterator[tuple[str, ...]]:
-        for data in chunks:
-            yield from zip(*(csvio.column(data[c].tolist(), dialect) for c in header))
+        for chunk in chunks:
+            yield from zip(*(_csv_column(chunk[source], cell_of, dialect).tolist() for source, cell_of in rules))
             if progress is not None:
-                progress(len(data))
+                progress(len(chunk))
     yield from csvio.iter_text_bytes(header, rows(), dialect)
 
 

@@ -62,6 +62,27 @@ def test_chunked_csv_is_the_one_pass_csv_and_text_stays_text(db_audit, engine, t
     assert float(rows[k + 1][header.index("weight")].replace(",", ".")) == pytest.approx(whole.at[k, "weight"])
 
 
+def test_csv_is_csvio_of_the_wide_table_cell_by_cell(db_audit, engine, frame):
+    """The CSV writer works out each distinct value's text once; the file must be exactly
+    csvio's file of the wide table (the plain composition), on the stored audit and on a
+    synthetic frame with odd values mixed in."""
+    from audit import csvio
+
+    _with_formula_text(engine, db_audit.id)
+    inst, whole, _ = _frames(engine, db_audit.id, chunk=100)
+    odd = frame.copy()
+    odd["direction"] = odd["direction"].astype(object)
+    odd.loc[[1, 2, 3, 4], "direction"] = ["=1+1", "-3", None, "@x"]
+    odd.loc[5, "weight"] = float("nan")
+    for f, instrument in ((whole, inst), (odd, None)):
+        data, vars_ = raw.wide_frame(f, instrument)
+        expected = b"".join(csvio.iter_bytes([v.name for v in vars_], data.itertuples(index=False, name=None)))
+        assert b"".join(raw.iter_csv(f, instrument)) == expected
+        expected = b"".join(csvio.iter_bytes([v.name for v in vars_], data.itertuples(index=False, name=None),
+                                             csvio.SCRIPTS))
+        assert b"".join(raw.iter_csv(f, instrument, sep=",")) == expected
+
+
 def test_chunked_xlsx_and_sav_hold_what_the_whole_frame_gives(db_audit, engine, tmp_path):
     pyreadstat = pytest.importorskip("pyreadstat")
     case_id = _with_formula_text(engine, db_audit.id)
