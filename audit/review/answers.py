@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session, select
 
 from audit import auditlog
+from audit.dataversion import bump_data_version
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
 if TYPE_CHECKING:
@@ -154,4 +155,5 @@ def _store(session: Session, *, owner: Any, owner_column: Any, owner_kwargs: dic
         session.add(row)
         owner.version += 1
         session.add(owner)
+        bump_data_version(session, owner.audit_id)
     return row, changed
