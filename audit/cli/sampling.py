@@ -119,9 +119,9 @@ def population_import(audit_name: str, file: str, spells: str | None, replace: b
     except RegisterError as exc:
         for err in exc.errors[:200]:
             click.echo(str(err), err=True)
-        if len(exc.errors) > 200:
-            click.echo(f"... and {len(exc.errors) - 200} more errors", err=True)
-        raise click.ClickException(f"{len(exc.errors)} errors: nothing was imported") from exc
+        if exc.total > 200:
+            click.echo(f"... and {exc.total - 200:,} more errors", err=True)
+        raise click.ClickException(f"{exc.total:,} errors: nothing was imported") from exc
     except PopulationError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"imported {result.rows} people into {audit_name!r}: " +

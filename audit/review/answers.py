@@ -28,6 +28,7 @@ from sqlmodel import Session, select
 
 from audit.i18n import _
 from audit import auditlog, permissions
+from audit.dataversion import bump_data_version
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
             "reload to see the current answers", current)
     set_committed_value(owner, "version", row[0])
     set_committed_value(owner, "status", row[1])
+    bump_data_version(session, owner.audit_id)   # a status move changes what the case frame holds too
     if isinstance(owner, Case):
         set_committed_value(owner, "second_status", row[2])
     return row[0]
@@ -169,7 +171,8 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
 def answers_changed(session: Session, audit_id: int) -> None:
     """Called once for every change of an audit's answers, in the same transaction.
     The place for an audit-level data version that caches of the audit's answers
-    (the statistics' case frame) compare against; nothing to bump yet."""
+    (the statistics' case frame) compare against: bumped here (audit.dataversion)."""
+    bump_data_version(session, audit_id)
 
 
 def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:

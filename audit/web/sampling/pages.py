@@ -103,7 +103,7 @@ def upload_population(request: Request, user: Manager, audit: AuditInPath, db: D
     except RegisterError as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422,
-                     upload={**kept, "message": str(exc), "errors": exc.errors})
+                     upload={**kept, "message": str(exc), "errors": exc.errors, "error_total": exc.total})
     except PopulationError as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422, upload={**kept, "message": str(exc)})
