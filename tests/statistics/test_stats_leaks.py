@@ -50,21 +50,22 @@ def fill_ins(published: dict, printed_chi2: float | None) -> list[dict]:
 
 
 def test_no_chi_square_under_a_suppressed_table_so_nothing_pins_its_hidden_cells(demo_cli):
-    """Main printed Chi2 under the suppressed challenge_breadth x stable_participation; only
-    the true filling of the hidden rows gave that Chi2."""
+    """Main printed Chi2 under a suppressed table (issue 16: challenge_breadth x
+    stable_participation on the demo of then; on today's demo challenge_breadth x
+    plan_job_goal_concrete has hidden cells); only the true filling gave that Chi2."""
     out = demo_cli("stats", "crosstab", "--audit", AUDIT, "--row", "challenge_breadth",
-                   "--col", "stable_participation", "--format", "json")
+                   "--col", "plan_job_goal_concrete", "--format", "json")
     published = json.loads(out)
     assert any(r["count"] is None for r in published["records"]), "the table must have hidden cells"
-    text = demo_cli("stats", "crosstab", "--audit", AUDIT, "--row", "challenge_breadth", "--col", "stable_participation")
+    text = demo_cli("stats", "crosstab", "--audit", AUDIT, "--row", "challenge_breadth", "--col", "plan_job_goal_concrete")
     assert published["test"] is None and "Chi2" not in text and "Testen af sammenhæng er udeladt" in text
     candidates = fill_ins(published, None)
     assert len(candidates) >= 3  # several fillings fit everything printed
     # with main's printed statistic the same search leaves only one: the attack itself works
     truth = json.loads(demo_cli("stats", "crosstab", "--audit", AUDIT, "--row", "challenge_breadth",
-                                "--col", "stable_participation", "--format", "json", "--no-suppress"))
+                                "--col", "plan_job_goal_concrete", "--format", "json", "--no-suppress"))
     chi2 = truth["test"]["chi2"]
-    true_cells = {(str(r["challenge_breadth"]), str(r["stable_participation"])): r["count"] for r in truth["records"]}
+    true_cells = {(str(r["challenge_breadth"]), str(r["plan_job_goal_concrete"])): r["count"] for r in truth["records"]}
     pinned = fill_ins(published, chi2)
     assert len(pinned) == 1 and all(true_cells[k] == v for k, v in pinned[0].items())
 
