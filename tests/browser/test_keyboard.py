@@ -19,7 +19,8 @@ FOCUS = """() => {
   const el = document.activeElement;
   const item = el.closest('.item');
   const info = {tag: el.tagName.toLowerCase(), type: el.type || '', text: (el.textContent || '').trim(),
-                testid: el.getAttribute('data-testid'), name: el.name || '', item: item ? item.id : null};
+                testid: el.getAttribute('data-testid'), name: el.name || '', item: item ? item.id : null,
+                cls: el.className || ''};
   if (item && el.name === 'value') {
     info.required = !!item.querySelector('abbr.req');
     const field = item.querySelector('[name=value]');
@@ -72,7 +73,9 @@ def test_a_case_is_reviewed_with_the_keyboard_only(live_server, page, engine, ma
                         page.keyboard.type("01012020")
                         page.keyboard.press("Tab")
                     else:
-                        page.keyboard.type("1" if "num" in (f["name"] or "") or f["type"] == "text" else "Tekst")
+                        # 12 in a number field: a number every numeric item accepts (some ask >= 12 months)
+                        page.keyboard.type("12" if "num" in f["cls"].split() else
+                                           "1" if "num" in (f["name"] or "") or f["type"] == "text" else "Tekst")
                         page.keyboard.press("Tab")
                 answered.add(f["item"])
         else:
