@@ -46,7 +46,7 @@ def test_feedback_rows_are_the_statistics_rooms_shares_with_suppression():
     published = {mun: feedback_rows(frame, mun, spec[:1], threshold=3)[0] for mun in "ABCD"}
     hidden_d = published["D"]
     assert hidden_d.own.hidden and hidden_d.own.count is None and hidden_d.own.value is None
-    assert hidden_d.suppression_rule.startswith("Celler med færre end 3 sager")
+    assert hidden_d.suppression_rule.startswith("Cells with fewer than 3 cases")
     pooled = {r.pooled.count for r in published.values()}
     assert len(pooled) == 1                                   # one total, the same in every workbook
     others = [published[mun].own.count for mun in "ABC"]
@@ -203,6 +203,7 @@ def test_feedback_workbook_in_english(engine, world):
     assert direction[0].endswith(": " + direction[1]) and "jobrettet" not in direction[0].lower()
     notes = [str(r[0]) for r in _rows(ws, 5) if r[11] is None]
     assert any(n.startswith("Source: Revision 2022, case review") for n in notes)
+    assert any(n.startswith("x: Cells with fewer than 3 cases are hidden") for n in notes)  # the statistics room's rule
 
 
 @pytest.mark.danish
