@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYBABEL="${PYBABEL:-.venv/bin/pybabel}"
 "$PYBABEL" extract -F babel.cfg --no-location --sort-output --omit-header \
-  -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
+  -k lazy_gettext -k _l -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 \
   -o audit/locale/messages.pot .
 for lang in da en; do
   po="audit/locale/$lang/LC_MESSAGES/messages.po"

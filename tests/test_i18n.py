@@ -198,7 +198,7 @@ def extracted_msgids() -> set[str | tuple[str, str]]:
     with (ROOT / "babel.cfg").open() as f:
         method_map, options_map = parse_mapping_cfg(f)
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None,
-                "lazy_gettext": None, "lazy_ngettext": (1, 2), "lazy_pgettext": ((1, "c"), 2)}
+                "lazy_gettext": None, "_l": None, "lazy_ngettext": (1, 2), "lazy_pgettext": ((1, "c"), 2)}
     found: set[str | tuple[str, str]] = set()
     for _file, _line, message, _comments, context in extract_from_dir(
             str(ROOT), method_map, options_map, keywords=keywords):
@@ -249,3 +249,34 @@ def test_catalogues_compile_and_translate() -> None:
         assert str(lazy) == "Gå til indhold"
     with i18n.language("en"):
         assert str(lazy) == "Skip to content"
+
+
+# --- (c) texts made in the domain modules reach a person in the reader's language -------------
+
+def test_refusals_and_review_errors_are_translated_where_they_are_made() -> None:
+    from datetime import datetime, timezone
+
+    from audit.models import Case
+    from audit.permissions import CommentWindow, decide
+    from audit.review.answers import NotEditable, ensure_open
+
+    window = CommentWindow(municipality="Odense", audit_name="A", locked_at=None, round_number=None, member=False,
+                           submitted_at=None, deadline=None, now=datetime.now(timezone.utc))
+    case = Case(id=7, audit_id=1, municipality="Odense", seniority_band="5-7", status="completed")
+    with i18n.language("da"):
+        assert decide_reason(decide, window) == "der er ingen åben høringsrunde for Odense"
+        with pytest.raises(NotEditable, match="^sag 7 er afsluttet; den kan ikke ændres her$"):
+            ensure_open(case)
+    with i18n.language("en"):  # the JSON API's language
+        assert decide_reason(decide, window) == "no comment round is open for Odense"
+        with pytest.raises(NotEditable, match="^case 7 is completed; it cannot be changed here$"):
+            ensure_open(case)
+
+
+def decide_reason(decide, window) -> str:  # type: ignore[no-untyped-def]
+    from audit.models import User
+
+    user = User(id=1, username="o", role="municipality", municipality="Odense", is_active=True, password_hash="x")
+    refusal = decide(user, "remark.write", window)
+    assert refusal is not None
+    return refusal.reason

@@ -139,8 +139,12 @@ def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
 @click.option("--feedback", is_flag=True,
               help="The feedback workbook (after locking): its shares next to all municipalities "
                    "for the key items in exports/feedback_items.yaml. Default: the hearing workbook.")
-def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) -> None:
+@click.option("--language", type=click.Choice(["da", "en"]), default=None,
+              help="The language of the workbook's sheets, headers and notes (the municipality reads it). "
+                   "Default: AUDIT_LANGUAGE (Danish).")
+def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool, language: str | None) -> None:
     """Write a municipality's hearing workbook (cases, assessments, remarks, responses) or feedback workbook."""
+    from audit import i18n
     from audit.hearing.rounds import HearingError
     from audit.access import cli_actor
     from audit.hearing.workbooks import feedback_workbook, hearing_workbook
@@ -148,7 +152,7 @@ def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) ->
 
     try:
         name = canonical_municipality(municipality)
-        with session_scope() as session:
+        with session_scope() as session, i18n.language(language):
             audit = _audit(session, audit_name)
             data = (feedback_workbook if feedback else hearing_workbook)(session, audit, name, actor=cli_actor())
     except (HearingError, ValueError) as exc:

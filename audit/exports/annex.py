@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audit import workbook
+from audit import i18n, workbook
 from audit.exports.compute import Grid, build_grids
 from audit.exports.definitions import AnnexSpec
 from audit.exports.statsbridge import SUPPRESSED
@@ -99,9 +99,9 @@ def test_sentences(grid: Grid) -> list[str]:
             if warning:
                 out.append(warning)
         elif TEST_WITHHELD in t.notes and TEST_WITHHELD not in out:
-            out.append(TEST_WITHHELD)
+            out.append(str(TEST_WITHHELD))
     if any(THIN_NOTE in getattr(getattr(cell, "table", None), "notes", ()) for cell in grid.stats_tables):
-        out.append(THIN_NOTE)  # weighted shares of small groups are withheld
+        out.append(str(THIN_NOTE))  # weighted shares of small groups are withheld
     return out
 
 
@@ -334,14 +334,27 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+ANNEX_LANGUAGE = "da"  # the published report's language, whatever the language of the page or the CLI
+
+
 def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None = None,
                 audit_name: str = "", suppress: bool = True,
                 progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: pd.DataFrame | None = None, protocol: str | Path | None = None) -> list[SheetLayout]:
+                population: pd.DataFrame | None = None, protocol: str | Path | None = None,
+                language: str | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook. With `protocol`, the suppression protocol (every
     hidden count, its value and the attacker's interval: for the agency only, never to be
-    published) is written to that separate workbook."""
+    published) is written to that separate workbook. The statistics room's notes (tests,
+    suppression, weighting) are written in `language`, by default the report's: Danish."""
+    with i18n.language(language or ANNEX_LANGUAGE):
+        return _write_annex(frame, spec, out, instrument=instrument, audit_name=audit_name, suppress=suppress,
+                            progress=progress, population=population, protocol=protocol)
+
+
+def _write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None,
+                 audit_name: str, suppress: bool, progress: Callable[[Iterable[Any]], Iterable[Any]] | None,
+                 population: pd.DataFrame | None, protocol: str | Path | None) -> list[SheetLayout]:
     hidden: list[dict[str, Any]] = []
     grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
     wb = Workbook()

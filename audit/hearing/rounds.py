@@ -104,13 +104,13 @@ def open_round(session: Session, audit: Audit, municipalities: Iterable[str], de
     completed: dict[str, list[Case]] = {}
     for name in names:
         if open_round_for(session, audit.id, name) is not None:
-            problems.append(f"{name} is already in an open round")
+            problems.append(_("{municipality} is already in an open round").format(municipality=name))
             continue
         completed[name] = list(session.exec(select(Case).where(
             Case.audit_id == audit.id, Case.municipality == name, Case.active == True,  # noqa: E712
             Case.status == "completed")).all())
         if not completed[name]:
-            problems.append(f"{name} has no completed cases")
+            problems.append(_("{municipality} has no completed cases").format(municipality=name))
     if problems:
         raise HearingError("; ".join(problems))
     number = (session.exec(select(func.max(HearingRound.number)).where(

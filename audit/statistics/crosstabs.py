@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from audit.bands import Bands
+from audit.i18n import gettext, lazy_gettext
 from audit.statistics import variables as V
 from audit.statistics.designtests import cramers_v, pearson, rao_scott, small_expected_note  # noqa: F401
 from audit.statistics.tables import TOTAL, Table
@@ -284,19 +285,19 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
         if warning:
             table.notes.append(warning)
     elif test:
-        table.notes.append("Flere svar mulige: en sag tælles med under hver af sine koder; "
-                           "derfor ingen chi2-test.")
+        table.notes.append(gettext("Several answers possible: a case counts under each of its codes; "
+                                   "therefore no chi2 test."))
     if d is not None:
         table.weighted = weighted_cells(rs, cs, rk, ck, d, counts.index, counts.columns, percent)
-        table.notes.append(WEIGHT_NOTE)
+        table.notes.append(str(WEIGHT_NOTE))
         if d.note():
             table.notes.append(d.note())
     return table
 
 
-WEIGHT_NOTE = ("Vægtede andele: hver sag vægtes med N_h/n_h i sit stratum (kommune x anciennitet); "
-               "95 %-konfidensinterval (logit) for stratificeret stikprøve med endelighedskorrektion; "
-               "designeffekt som i R's svymean(deff = TRUE).")
+WEIGHT_NOTE = lazy_gettext("Weighted shares: each case is weighted by N_h/n_h in its stratum (municipality x "
+                           "seniority); 95% confidence interval (logit) for a stratified sample with finite "
+                           "population correction; design effect as in R's svymean(deff = TRUE).")
 
 
 def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series:

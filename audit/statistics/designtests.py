@@ -25,6 +25,7 @@ import numpy as np
 from scipy import stats as _st
 from scipy.stats import chi2_contingency
 
+from audit.i18n import _
 from audit.statistics.weighting import Design, linearised_shares
 
 SMALL_EXPECTED = 5.0
@@ -130,8 +131,8 @@ def small_expected_note(test: dict[str, Any] | None) -> str | None:
     if not test or not test.get("small_expected"):
         return None
     k, cells = int(test["small_expected"]), int(test["cells"])
-    return (f"{k} af {cells} celler har en forventet værdi under 5 (mindste {test['min_expected']:.1f}); "
-            "testens p-værdi er derfor usikker.")
+    return _("{k} of {cells} cells have an expected count below 5 (smallest {smallest:.1f}); "
+             "the test's p-value is therefore uncertain.").format(k=k, cells=cells, smallest=test["min_expected"])
 
 
 def describe(test: dict[str, Any] | None) -> str | None:
@@ -139,10 +140,11 @@ def describe(test: dict[str, Any] | None) -> str | None:
     if not test or test.get("p_value") is None:
         return None
     if test.get("statistic") == "F":
-        return (f"Rao-Scott F={test['f']:.3f}, df={test['ndf']:.2f} og {test['ddf']:.1f}, p={test['p_value']:.4g} "
-                f"(andenordens korrektion af Pearsons chi2={test['chi2']:.3f}; førsteordens: "
-                f"chi2={test['rs1_chi2']:.3f}, df={test['dof']}, p={test['rs1_p_value']:.4g})")
+        return _("Rao-Scott F={f:.3f}, df={ndf:.2f} and {ddf:.1f}, p={p:.4g} (second-order correction of "
+                 "Pearson's chi2={chi2:.3f}; first-order: chi2={rs1:.3f}, df={dof}, p={p1:.4g})").format(
+            f=test["f"], ndf=test["ndf"], ddf=test["ddf"], p=test["p_value"], chi2=test["chi2"],
+            rs1=test["rs1_chi2"], dof=test["dof"], p1=test["rs1_p_value"])
     line = f"Chi2={test['chi2']:.3f}, df={test['dof']}, p={test['p_value']:.4g}"
     if test.get("cramers_v") is not None:
-        line += f", Cramérs V={test['cramers_v']:.3f}"
+        line += _(", Cramér's V={v:.3f}").format(v=test["cramers_v"])
     return line

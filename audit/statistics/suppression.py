@@ -31,22 +31,26 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from babel.support import LazyProxy
+
+from audit.i18n import gettext, lazy_gettext
 from audit.statistics.designtests import small_expected_note
 from audit.statistics.disclosure import Interval, Layout, Relation, definitions, intervals, layout, relations
 from audit.statistics.tables import Table
 
 DEFAULT_THRESHOLD = 3
-TEST_WITHHELD = ("Testen af sammenhæng er udeladt, fordi tabellen har udeladte tal "
-                 "(en teststørrelse kan afsløre dem).")
+# The notes are in the reader's language (audit.i18n): the page's, and Danish in the annex.
+TEST_WITHHELD = lazy_gettext("The test of association is left out because the table has hidden figures "
+                             "(a test statistic could reveal them).")
 T = TypeVar("T")
 MARK = "x"  # how a hidden cell prints in every sheet and workbook
 
 
 def note(threshold: int, protection: int | None = None) -> str:
     p = protection or threshold
-    return (f"Celler med færre end {threshold} sager er udeladt af diskretionshensyn; yderligere tal er "
-            f"udeladt, så intet udeladt tal kan indkredses til et interval snævrere end {p} ud fra de "
-            "offentliggjorte tal.")
+    return gettext("Cells with fewer than {threshold} cases are hidden to protect confidentiality; further "
+                   "figures are hidden so that no hidden figure can be narrowed to an interval narrower than "
+                   "{p} from the published figures.").format(threshold=threshold, p=p)
 
 
 # ----------------------------------------------------------------------------- printed precision
@@ -83,9 +87,14 @@ def published_mean(value: Any) -> Any:
 # ----------------------------------------------------------------------------- weighted figures of small domains
 WEIGHTED_MIN_CASES = 30
 WEIGHTED_MIN_STRATA = 5
-THIN_NOTE = (f"Vægtede tal vises kun for grupper med mindst {WEIGHTED_MIN_CASES} sager fordelt på mindst "
-             f"{WEIGHTED_MIN_STRATA} strata: med de offentliggjorte stratumstørrelser ville en vægtet andel i en "
-             "mindre gruppe afsløre, hvor mange sager i hvert stratum der har svaret.")
+def _thin_note() -> str:
+    return gettext("Weighted figures are shown only for groups of at least {cases} cases in at least {strata} "
+                   "strata: with the published stratum sizes, a weighted share in a smaller group would reveal "
+                   "how many cases in each stratum gave the answer.").format(cases=WEIGHTED_MIN_CASES,
+                                                                            strata=WEIGHTED_MIN_STRATA)
+
+
+THIN_NOTE = LazyProxy(_thin_note, enable_cache=False)  # in the current language each time it is used
 
 
 def _thin_domains(t: Table, frame: pd.DataFrame | None, masks: dict[tuple, np.ndarray]) -> frozenset[Any]:
@@ -371,14 +380,14 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
         out.weighted = {k: (v.mask(pd.Series(v.index.isin(list(thin)), index=v.index), axis=0) if along_rows
                             else v.mask(pd.Series(v.columns.isin(list(thin)), index=v.columns), axis=1))
                         for k, v in out.weighted.items()}
-        out.notes.append(THIN_NOTE)
+        out.notes.append(str(THIN_NOTE))
     if off(("total",)):
         out.n_total = None
     if out.test is not None and hidden:
         warning = small_expected_note(out.test)  # belongs to the test it is withheld with
         out.notes = [n for n in out.notes if n != warning]
         out.test = None
-        out.notes.append(TEST_WITHHELD)
+        out.notes.append(str(TEST_WITHHELD))
     out.notes.append(note(threshold, protection))
     return out
 

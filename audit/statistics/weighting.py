@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from audit.i18n import gettext
+
 
 LONELY_CHOICES = ("adjust", "fail")
 DEFAULT_LONELY = "adjust"
@@ -106,9 +108,10 @@ class Design:
         names = self.lonely_strata
         if not names:
             return None
-        shown = ", ".join(names[:6]) + (f" og {len(names) - 6} flere" if len(names) > 6 else "")
-        return (f"Strata med kun én gennemgået sag ({shown}) bidrager til variansen med sagens afvigelse "
-                "fra det samlede gennemsnit (som R-pakken survey med lonely.psu = \"adjust\").")
+        shown = ", ".join(names[:6]) + (gettext(" and {n} more").format(n=len(names) - 6) if len(names) > 6 else "")
+        return gettext("Strata with only one reviewed case ({strata}) add to the variance with the case's deviation "
+                       "from the overall mean (as the R package survey with lonely.psu = \"adjust\").").format(
+            strata=shown)
 
 
 def design_of(frame: pd.DataFrame, stratum: str = "stratum",

@@ -182,7 +182,10 @@ def test_t03_multiple_choice_rows_by_hand(annex, frame, spec, instrument):  # ty
 def test_every_sheet_matches_its_grid_and_is_print_ready(annex, frame, spec, instrument, population):  # type: ignore[no-untyped-def]
     out, layouts = annex
     wb = load_workbook(out)
-    grids = {g.definition.id: g for g in build_grids(frame, spec, instrument, population=population)}
+    from audit import i18n
+
+    with i18n.language("da"):  # the annex's notes are in the report's language, whatever the caller's
+        grids = {g.definition.id: g for g in build_grids(frame, spec, instrument, population=population)}
     for tdef in spec.tables:
         ws, lay, grid = wb[tdef.id], layouts[tdef.id], grids[tdef.id]
         assert ws.page_setup.orientation == "landscape"

@@ -171,9 +171,10 @@ def test_isolation_between_two_municipalities_in_the_same_round(engine, world, c
     resp = od.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/vnd.openxml")
     wb = load_workbook(BytesIO(resp.content))
-    case_ids = {r[0] for r in wb["Vurderinger"].iter_rows(min_row=5, values_only=True)}
+    assert wb.sheetnames == ["Assessments", "Remarks"]        # the reader's language (English here)
+    case_ids = {r[0] for r in wb["Assessments"].iter_rows(min_row=5, values_only=True)}
     assert case_ids == set(world.odense)
-    assert "Københavns" not in str(list(wb["Bemærkninger"].values))
+    assert "Københavns" not in str(list(wb["Remarks"].values))
     # a municipality not in the round cannot submit in it
     assert kbh.post(f"/hearing/rounds/{rid + 99}/submit", data={"csrf_token": ktoken}).status_code == 404
 
@@ -188,11 +189,15 @@ def test_downloads_admin_gets_all_auditor_none_feedback_only_after_lock(engine, 
     auditor, _ = client_for(world.auditor)
     assert auditor.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx").status_code == 403
     admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": token, "force": "1"})
-    od, _ = client_for(world.odense_user)
+    od, otoken = client_for(world.odense_user)
     resp = od.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx")
     assert resp.status_code == 200
-    ws = load_workbook(BytesIO(resp.content))["Tilbagemelding"]
-    assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
+    ws = load_workbook(BytesIO(resp.content))["Feedback"]
+    assert ws["A1"].value == "Revision 2022: feedback to Odense"
+    # a reader who chose Danish gets it in Danish (the language of the session, docs/i18n.md)
+    od.post("/account/language", data={"csrf_token": otoken, "language": "da"})
+    ws = load_workbook(BytesIO(od.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx").content)).active
+    assert ws.title == "Tilbagemelding" and ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
 
 
 def test_locked_answers_cannot_change_through_the_api_or_the_queue(engine, world, client_for):

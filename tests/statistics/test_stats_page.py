@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pandas as pd
+import pytest
 import scipy.stats
 from sqlmodel import Session
 
@@ -14,9 +15,11 @@ from audit.models import Audit, Case, Person
 from audit.review.answers import set_answer
 
 
-def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_path):
+COUNTS = {("1", "ja"): 4, ("1", "nej"): 6, ("2", "ja"): 7, ("2", "nej"): 3}
+
+
+def _twenty_cases(engine, counts=COUNTS) -> None:  # type: ignore[no-untyped-def]
     inst = load_instrument("questionnaires/kontanthjaelp_2022.yaml")
-    counts = {("1", "ja"): 4, ("1", "nej"): 6, ("2", "ja"): 7, ("2", "nej"): 3}
     with Session(engine) as s:
         audit = Audit(name="S", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
                       reference_date=date(2020, 3, 1), instrument_version=inst.version,
@@ -42,6 +45,11 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_pa
                 c.status = "completed"
                 s.add(c)
         s.commit()
+
+
+def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_path):
+    counts = COUNTS
+    _twenty_cases(engine)
     client, _ = client_for(make_user("bo", "auditor"))
     page = client.get("/stats?row=challenge_breadth&col=stable_participation")
     assert page.status_code == 200, page.text
@@ -51,7 +59,9 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_pa
                      page.text)
     assert "<svg" in page.text and "70%" in page.text
     # expected counts of 4.5 (10 x 9 / 20) are flagged where the test is shown
-    assert "2 af 4 celler har en forventet værdi under 5 (mindste 4.5)" in page.text
+    # (in the page's language: the statistics room's notes are translated like the page)
+    assert "2 of 4 cells have an expected count below 5 (smallest 4.5); the test&#39;s p-value is" in page.text
+    assert "celler" not in page.text
     # design-weighted: the Rao-Scott F of R's svychisq on the same 20 cases, not Pearson
     from tests.statistics.rsurvey import run_r
 
@@ -67,3 +77,16 @@ def test_stats_page_crosstab_matches_scipy(engine, make_user, client_for, tmp_pa
     assert "Chi² = " not in weighted.text.split("Rao-Scott")[0]
     muni, _ = client_for(make_user("odense", "municipality", "Odense"))
     assert muni.get("/stats").status_code == 403
+
+
+@pytest.mark.danish
+def test_stats_page_notes_in_danish(engine, make_user, client_for):
+    _twenty_cases(engine)
+    client, _ = client_for(make_user("bo", "auditor"))
+    page = client.get("/stats?row=challenge_breadth&col=stable_participation")
+    assert page.status_code == 200
+    assert "2 af 4 celler har en forventet værdi under 5 (mindste 4.5); testens p-værdi er derfor usikker." in page.text
+    assert "expected count" not in page.text
+    weighted = client.get("/stats?row=challenge_breadth&col=stable_participation&weighted=true")
+    assert "Vægtede andele: hver sag vægtes med N_h/n_h i sit stratum" in weighted.text
+    assert "Weighted shares" not in weighted.text
