@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from audit import access, i18n
 from audit.hearing import instrument as hi
-from audit.hearing.lock import lock_problems
+from audit.hearing.lock import lock_problems, unreviewed_cases
 from audit.hearing.rounds import MunicipalityStatus, cases_in_round, deadline_passed, round_status, rounds_of
 from audit.instrument import Item
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality
@@ -41,6 +41,7 @@ class RoundsOverview:
     rounds: list[RoundRow]
     candidates: list[str]      # municipalities with completed cases, in no open round
     lock_problems: list[str]   # why locking would need force (empty once locked)
+    unreviewed: dict[str, list[int]]   # active cases not completed, by status (empty once locked)
     heard: list[str]           # municipalities whose cases have been in a round
 
 
@@ -57,6 +58,7 @@ def rounds_overview(session: Session, audit: Audit) -> RoundsOverview:
     return RoundsOverview(rounds=[RoundRow(r, round_status(session, r), deadline_passed(r)) for r in rounds],
                           candidates=[m for m in completed if m not in in_open],
                           lock_problems=lock_problems(session, audit) if audit.locked_at is None else [],
+                          unreviewed=unreviewed_cases(session, audit) if audit.locked_at is None else {},
                           heard=heard)
 
 

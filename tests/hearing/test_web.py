@@ -226,3 +226,36 @@ def test_locked_answers_cannot_change_through_the_api_or_the_queue(engine, world
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
     assert "was locked on" in page and "remark-form" not in page
     assert re.search(r"Case \d+: the auditor", page)
+
+
+def test_lock_page_warns_about_cases_not_reviewed_with_links(engine, world, client_for):
+    """Cases never reviewed and cases begun are counted and linked (the work list filtered by
+    status); they warn, the lock does not need force for them, and the CLI prints them too."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    all_ids = world.odense + world.kbh + world.aarhus
+    with Session(engine) as s:
+        case_ids = world.kbh            # one begun, one never reviewed
+        for case_id, status in zip(case_ids, ("in_progress", "not_started")):
+            case = s.get(Case, case_id)
+            case.status = status
+            s.add(case)
+        s.commit()
+        statuses = [s.get(Case, i).status for i in all_ids]
+    never = statuses.count("not_started")
+    assert never >= 1
+    admin, token = client_for(world.admin)
+    page = admin.get(f"/hearing/admin?audit_id={world.audit_id}").text
+    assert f"{never + 1} cases are not reviewed." in page
+    assert re.search(rf'href="/review\?audit_id={world.audit_id}&amp;status=not_started" '
+                     rf'data-testid="unreviewed-never">{never} cases? never reviewed', page)
+    assert re.search(r'data-testid="unreviewed-begun">1 case begun but not completed', page)
+    assert f"with {never + 1} cases not reviewed?" in page          # the confirmation says so too
+    listed = admin.get(f"/review?audit_id={world.audit_id}&status=not_started").text
+    assert listed.count('href="/review/cases/') >= never
+    result = CliRunner().invoke(main, ["hearing", "lock", "--audit", "Revision 2022"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {never} case(s) never reviewed" in result.output
+    assert f"warning: 1 case(s) begun but not completed: {case_ids[0]}" in result.output

@@ -97,7 +97,7 @@ def rounds_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuery)
     if audit is not None:
         view = overview.rounds_overview(db, audit)
         ctx.update(rounds=view.rounds, candidates=view.candidates, lock_problems=view.lock_problems,
-                   heard=view.heard)
+                   unreviewed=view.unreviewed, heard=view.heard)
     return render(request, "hearing/admin.html", ctx, user=user)
 
 
