@@ -166,6 +166,11 @@ def new_audit(session: Session, name: str, *, period_start: date, period_end: da
     return bind_instrument(session, audit, path, user=user)
 
 
+def has_population(session: Session, audit: Audit) -> bool:
+    """Whether a register extract is imported into the audit."""
+    return session.scalar(select(Person.id).where(Person.audit_id == audit.id).limit(1)) is not None
+
+
 def edit_audit(session: Session, audit: Audit, *, name: str, period_start: date, period_end: date,
                reference_date: date, municipalities: Iterable[str] = (), user: User | None = None) -> Audit:
     """Change an audit's name, period, reference date and municipalities, with the same checks
@@ -185,8 +190,7 @@ def edit_audit(session: Session, audit: Audit, *, name: str, period_start: date,
     frame_changed = (period_start, period_end, reference_date, canon) != (
         audit.period_start, audit.period_end, audit.reference_date, old_munis)
     if frame_changed:
-        has_population = session.scalar(select(Person.id).where(Person.audit_id == audit.id).limit(1))
-        if has_population is not None:
+        if has_population(session, audit):
             raise AuditError(_('the period, reference date and municipalities cannot change once a register '
                                'extract is imported'))
         _check_dates(period_start, period_end, reference_date)

@@ -5,7 +5,8 @@
    - <form data-confirm="..."> asks before it is sent;
    - <form class="answer"> (an autosaving item of the review form) is never submitted
      as a whole: Enter in a field must not leave the page;
-   - a refused form's message (role=alert) is brought into view;
+   - a refused form's message (role=alert) is brought into view, and so is a confirmation
+     shown next to what it confirms ([data-confirmation], focused for screen readers);
    - <input data-filter-select="ID"> narrows the options of the <select id=ID> to those whose
      text holds what is typed (the /stats page's variables, by question text);
    - text typed into a <form data-unsaved-warning> and not sent makes the browser ask before
@@ -49,5 +50,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     var refused = document.querySelector("main .banner.error[role=alert]");
     if (refused) refused.scrollIntoView({block: "center"});
+    /* a confirmation next to what it confirms (a saved draft): in view below the sticky
+       header, and focused so a screen reader reads it */
+    var confirmation = !refused && document.querySelector("[data-confirmation]");
+    if (confirmation) { confirmation.focus({preventScroll: true}); confirmation.scrollIntoView({block: "center"}); }
   });
 })();

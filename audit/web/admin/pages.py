@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from audit.i18n import _
 from audit import access, auditlog, sessions, throttle
-from audit.audits import AuditError, audit_overview, edit_audit, new_audit, shipped_instruments
+from audit.audits import AuditError, audit_overview, edit_audit, has_population, new_audit, shipped_instruments
 from audit.auth import (AccountError, add_user, deactivate_user, reactivate_user, set_password, unlock_user,
                         update_user)
 from audit.models import ROLES
@@ -84,12 +84,12 @@ def create_audit_form(request: Request, user: Manager, db: DB, name: Annotated[s
 
 def _audit_page(request: Request, db, user: User, audit: Audit, *, status_code: int = 200,  # type: ignore[no-untyped-def]
                 typed: dict | None = None):
-    has_population = db.exec(select(Person.id).where(Person.audit_id == audit.id).limit(1)).first() is not None
+    populated = has_population(db, audit)
     form = typed or {"name": audit.name, "period_start": audit.period_start.isoformat(),
                      "period_end": audit.period_end.isoformat(), "reference_date": audit.reference_date.isoformat(),
                      "municipalities": json.loads(audit.municipalities_json or "[]")}
     return render(request, "admin/audit.html", {
-        "audit": audit, "form": form, "has_population": has_population,
+        "audit": audit, "form": form, "has_population": populated,
         "all_municipalities": municipality_names(), "flash": request.session.pop("admin_flash", None)},
         status_code=status_code, user=user)
 
