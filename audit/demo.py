@@ -187,6 +187,65 @@ class AnswerGenerator:
         return rows
 
 
+# Plausible free text for the demo's text items (an auditor's short notes; synthetic).
+DEMO_TEXTS = (
+    "Fremgår af journalnotat fra seneste samtale.",
+    "Borgeren har deltaget i virksomhedspraktik; forløbet blev afbrudt pga. helbred.",
+    "Sagsbehandler beskriver behov for afklaring af arbejdsevne.",
+    "Planen nævner mentorstøtte og et kursus i dansk.",
+    "Der er indhentet lægeattest; udtalelse afventes.",
+    "Borgeren ønsker job inden for lager og logistik.",
+)
+THEME7_NOT_ANSWERED = 3   # as in the report, 3 of the 25 municipalities did not answer theme 7
+
+
+def _candidates(item: Item, rng: np.random.Generator) -> list[Any]:
+    """Values to try, in a random order, for a required item the generator left unanswered."""
+    codes = [c.code for c in item.choices] if item.choices else []
+    kind = item.type
+    if kind == "text":
+        return [DEMO_TEXTS[int(i)] for i in rng.permutation(len(DEMO_TEXTS))]
+    if kind == "select_multiple":
+        return [[codes[int(i)]] for i in rng.permutation(len(codes))]
+    if codes:
+        return [codes[int(i)] for i in rng.permutation(len(codes))]
+    if kind == "integer":
+        return [int(v) for v in rng.permutation([0, 1, 2, 3, 4, 6, 8, 12])]
+    if kind == "scale":
+        return [int(v) for v in rng.permutation([1, 2, 3, 4, 5])]
+    if kind == "date":
+        return [str(np.datetime64("2018-03-01") + int(d)) for d in rng.integers(0, 729, 6)]
+    return []
+
+
+def complete_answers(inst: Instrument, answers: dict[str, Any], rng: np.random.Generator,
+                     level: str = "case") -> dict[str, Any]:
+    """`answers` with every applicable required item of `level` answered: what a completed
+    review must be (`missing_for_case` empty). Items the generator left out (free text, a value
+    its constraint refused) get the first candidate the instrument accepts; an answer can make
+    further items apply, so this repeats until nothing is missing. Free-text items that apply
+    get a plausible synthetic note."""
+    answers = dict(answers)
+    for _ in range(20):
+        missing = inst.missing_required(answers, level)
+        if not missing:
+            # free text that applies is written too, as an auditor would (synthetic notes)
+            applies = inst.applicable(answers)
+            for item in inst.items_at(level):
+                if item.type == "text" and applies.get(item.name) and item.name not in answers:
+                    answers[item.name] = DEMO_TEXTS[int(rng.integers(0, len(DEMO_TEXTS)))]
+            return answers
+        for name in missing:
+            item = inst.item(name)
+            for value in _candidates(item, rng):
+                if not inst.check_answer(name, value, answers):
+                    answers[name] = value
+                    break
+            else:
+                raise ValueError(f"demo: no acceptable value for required item {name}")
+    raise ValueError(f"demo: required items still missing: {inst.missing_required(answers, level)}")
+
+
 def _code_lists(codes: list[str], mask: np.ndarray) -> np.ndarray:
     """Per row the ticked codes in the instrument's order (None when none is ticked)."""
     out = np.empty(len(mask), dtype=object)
@@ -261,18 +320,28 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
         if state == "in_progress":  # half-way through the instrument
             keep = [i.name for i in inst.items if i.name in answers][: max(1, len(answers) // 2)]
             answers = {k: answers[k] for k in keep}
+        else:   # a completed review answers every applicable required item
+            answers = complete_answers(inst, answers, rng)
         for item, value in answers.items():
             rows.append((case.id, None, item, 1, encode(value), "", now, case.assigned_to))
         case.status = str(state)
         case.version = len(answers)
         case.completed_at = now if state == "completed" else None
         session.add(case)
+    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
+    silent = set(rng.choice([m for m in municipalities if m not in in_round], THEME7_NOT_ANSWERED, replace=False))
     for m, answers in zip(municipalities, AnswerGenerator(inst, spec, rng).fill(len(municipalities),
                                                                                 "municipality")):
         review = municipality_review(session, audit, m)
+        session.flush()
+        assert review.id is not None
+        if m in silent:   # did not answer: no theme-7 answers, the review not started
+            continue
+        answers = complete_answers(inst, answers, rng, "municipality")
         for item, value in answers.items():
             rows.append((None, review.id, item, 1, encode(value), "", now, None))
         review.status = "completed"
+        review.version = len(answers)
         session.add(review)
     session.flush()
     insert_rows(session, Answer.__table__, ("case_id", "municipality_review_id", "item", "pass_no", "value_json",
@@ -287,7 +356,6 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
 
     from audit.hearing.rounds import open_round
 
-    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
     admin = session.exec(select(User).where(User.username == "admin")).one()
     deadline = date.today() + timedelta(days=28)
     open_round(session, audit, in_round, deadline, admin)

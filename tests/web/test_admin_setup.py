@@ -40,6 +40,7 @@ def test_admin_creates_an_audit_bound_to_the_instrument(app, engine, make_user, 
         assert audit.instrument_version and audit.instrument_json
         trail = s.exec(select(AuditLog).where(AuditLog.entity == "audit", AuditLog.entity_id == audit.id)).all()
         assert {(e.field, e.user_id) for e in trail} == {("create", ada.id), ("instrument", ada.id)}
+    assert "Audit Kontanthjælp 2026 created" in admin.get(resp.headers["location"]).text
     assert "Kontanthjælp 2026" in admin.get("/admin").text
 
 

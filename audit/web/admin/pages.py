@@ -77,8 +77,10 @@ def create_audit_form(request: Request, user: Manager, db: DB, name: Annotated[s
     except (AuditError, ValueError) as exc:
         db.rollback()
         return _home(request, db, user, status_code=422, new={**typed, "error": str(exc)})
-    _flash(request, _("Audit {name} created (instrument {version}). Next: import the register extract.").format(
-        name=audit.name, version=audit.instrument_version))
+    # shown by the page it lands on, the sampling page (its flash: audit.web.sampling.pages)
+    request.session["sampling_flash"] = {"message": _(
+        "Audit {name} created (instrument {version}). Next: import the register extract.").format(
+        name=audit.name, version=audit.instrument_version), "details": [], "kind": "ok"}
     return RedirectResponse(f"/sampling?audit_id={audit.id}", status_code=303)
 
 
