@@ -154,7 +154,16 @@ class AnswerGenerator:
         if kind == "date":
             days = rng.integers(0, 729, n)
             return (np.datetime64("2018-03-01") + days).astype(str).astype(object)
-        return np.full(n, None, dtype=object)  # free text is left to real auditors
+        if kind == "text":   # an auditor's short note (synthetic)
+            return np.array(DEMO_TEXTS, dtype=object)[rng.integers(0, len(DEMO_TEXTS), n)]
+        return np.full(n, None, dtype=object)
+
+    def _again(self, item: Item, values: dict[str, np.ndarray], n: int, attempt: int) -> np.ndarray:
+        """Another draw for rows whose value was refused: counts over a wider range (the last
+        try 0), other items as at first."""
+        if item.type == "integer":
+            return (np.zeros(n, dtype=int) if attempt == RETRIES - 1 else self.rng.integers(0, 61, n)).astype(object)
+        return self.values(item, values, n)
 
     def columns(self, n: int, level: str = "case") -> dict[str, np.ndarray]:
         """Answers of n cases (or municipalities, level 'municipality'), one object array per
@@ -168,8 +177,14 @@ class AnswerGenerator:
                 return None
             raw = self.values(item, values, n)
             raw[~applies] = None
-            cleaned = objects([clean(item, v) for v in raw])
-            refused = ~engine.constraint_holds(item, cleaned, values) & np.not_equal(cleaned, None)
+            # a value the item's constraint refuses is drawn again (a completed review has it
+            # answered); what is still refused after that is left out (complete_answers)
+            for attempt in range(RETRIES + 1):
+                cleaned = objects([clean(item, v) for v in raw])
+                refused = ~engine.constraint_holds(item, cleaned, values) & np.not_equal(cleaned, None)
+                if attempt == RETRIES or not refused.any():
+                    break
+                raw[refused] = self._again(item, values, n, attempt)[refused]
             raw[refused] = None
             return raw
 
@@ -196,6 +211,7 @@ DEMO_TEXTS = (
     "Der er indhentet lægeattest; udtalelse afventes.",
     "Borgeren ønsker job inden for lager og logistik.",
 )
+RETRIES = 8               # new draws for a value an item's constraint refuses
 THEME7_NOT_ANSWERED = 3   # as in the report, 3 of the 25 municipalities did not answer theme 7
 
 
@@ -223,17 +239,11 @@ def complete_answers(inst: Instrument, answers: dict[str, Any], rng: np.random.G
     """`answers` with every applicable required item of `level` answered: what a completed
     review must be (`missing_for_case` empty). Items the generator left out (free text, a value
     its constraint refused) get the first candidate the instrument accepts; an answer can make
-    further items apply, so this repeats until nothing is missing. Free-text items that apply
-    get a plausible synthetic note."""
+    further items apply, so this repeats until nothing is missing."""
     answers = dict(answers)
     for _ in range(20):
         missing = inst.missing_required(answers, level)
         if not missing:
-            # free text that applies is written too, as an auditor would (synthetic notes)
-            applies = inst.applicable(answers)
-            for item in inst.items_at(level):
-                if item.type == "text" and applies.get(item.name) and item.name not in answers:
-                    answers[item.name] = DEMO_TEXTS[int(rng.integers(0, len(DEMO_TEXTS)))]
             return answers
         for name in missing:
             item = inst.item(name)
