@@ -23,7 +23,7 @@ from audit.auth import (AccountError, add_user, deactivate_user, reactivate_user
                         update_user)
 from audit.models import ROLES
 from audit.population.municipalities import municipality_names
-from audit.models import Audit, AuditLog, Case, Person, User  # noqa: F401
+from audit.models import Audit, AuditLog, Case, Person, User
 from audit.passwords import MIN_LENGTH
 from audit.permissions import require
 from audit.web.deps import DB, AuditIdQuery, AuditInPath, CurrentUser, allowed, checked_id, render
