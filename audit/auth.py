@@ -2,7 +2,7 @@
 
 One function per account operation, called alike by the CLI (`audit users ...`) and the
 admin pages (/admin/users), so both paths follow the same rules and write the same trail:
-`add_user`, `set_password` (also the admin's reset), `change_own_password`,
+`add_user`, `update_user`, `set_password` (also the admin's reset), `change_own_password`,
 `deactivate_user`, `reactivate_user`, `unlock_user`. Setting a password and deactivating
 end every session of the user (audit.sessions).
 """
@@ -92,12 +92,9 @@ def _get(session: Session, username: str) -> User:
     return user
 
 
-def add_user(session: Session, *, username: str, password: str, role: str,
-             municipality: str | None = None, full_name: str = "",
-             actor: User | None = None) -> User:
-    username = username.strip()
-    if not username:
-        raise AccountError(_('username must not be empty'))
+def _role_and_municipality(role: str, municipality: str | None) -> str | None:
+    """The municipality in its reference spelling, after the rules binding it to the role."""
+    municipality = (municipality or "").strip() or None
     if role not in ROLES:
         raise AccountError(_('role must be one of {join_roles}, not {role}').format(
                                join_roles=', '.join(ROLES), role=repr(role)))
@@ -108,7 +105,20 @@ def add_user(session: Session, *, username: str, password: str, role: str,
     if municipality:
         from audit.population.municipalities import canonical_municipality
 
-        municipality = canonical_municipality(municipality)
+        try:
+            municipality = canonical_municipality(municipality)
+        except ValueError:
+            raise AccountError(_('unknown municipality {name}').format(name=repr(municipality))) from None
+    return municipality
+
+
+def add_user(session: Session, *, username: str, password: str, role: str,
+             municipality: str | None = None, full_name: str = "",
+             actor: User | None = None) -> User:
+    username = username.strip()
+    if not username:
+        raise AccountError(_('username must not be empty'))
+    municipality = _role_and_municipality(role, municipality)
     if session.exec(select(User).where(User.username == username)).first():
         raise AccountError(_('user {username} already exists').format(username=repr(username)))
     user = User(username=username, password_hash=hash_password(password, username), role=role,
@@ -117,6 +127,33 @@ def add_user(session: Session, *, username: str, password: str, role: str,
     session.flush()
     auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="created",
                     new={"username": username, "role": role, "municipality": municipality})
+    return user
+
+
+def update_user(session: Session, username: str, *, role: str, municipality: str | None = None,
+                full_name: str = "", actor: User | None = None) -> User:
+    """Change a user's role, municipality and full name (CLI `users edit`, the admin's user
+    page). The rules of `add_user` apply; an admin cannot change their own role, and the last
+    active admin stays an admin. Each changed field is in the audit trail; the change applies
+    to the user's next request (sessions hold no role)."""
+    user = _get(session, username)
+    municipality = _role_and_municipality(role, municipality)
+    full_name = full_name.strip()
+    if len(full_name) > 200:
+        raise AccountError(_('the name is longer than {n} characters').format(n=200))
+    if role != user.role:
+        if actor is not None and actor.id == user.id:
+            raise AccountError(_('you cannot change your own role'))
+        if user.role == "admin" and user.is_active and _active_admins(session) <= 1:
+            raise AccountError(_('{user_username} is the last active admin; create another admin first').format(
+                                   user_username=repr(user.username)))
+    for field, new in (("role", role), ("municipality", municipality), ("full_name", full_name)):
+        old = getattr(user, field)
+        if old != new:
+            auditlog.record(session, user=actor, entity="user", entity_id=user.id, field=field, old=old, new=new)
+            setattr(user, field, new)
+    session.add(user)
+    session.flush()
     return user
 
 

@@ -154,7 +154,16 @@ class AnswerGenerator:
         if kind == "date":
             days = rng.integers(0, 729, n)
             return (np.datetime64("2018-03-01") + days).astype(str).astype(object)
-        return np.full(n, None, dtype=object)  # free text is left to real auditors
+        if kind == "text":   # an auditor's short note (synthetic)
+            return np.array(DEMO_TEXTS, dtype=object)[rng.integers(0, len(DEMO_TEXTS), n)]
+        return np.full(n, None, dtype=object)
+
+    def _again(self, item: Item, values: dict[str, np.ndarray], n: int, attempt: int) -> np.ndarray:
+        """Another draw for rows whose value was refused: counts over a wider range (the last
+        try 0), other items as at first."""
+        if item.type == "integer":
+            return (np.zeros(n, dtype=int) if attempt == RETRIES - 1 else self.rng.integers(0, 61, n)).astype(object)
+        return self.values(item, values, n)
 
     def columns(self, n: int, level: str = "case") -> dict[str, np.ndarray]:
         """Answers of n cases (or municipalities, level 'municipality'), one object array per
@@ -168,8 +177,14 @@ class AnswerGenerator:
                 return None
             raw = self.values(item, values, n)
             raw[~applies] = None
-            cleaned = objects([clean(item, v) for v in raw])
-            refused = ~engine.constraint_holds(item, cleaned, values) & np.not_equal(cleaned, None)
+            # a value the item's constraint refuses is drawn again (a completed review has it
+            # answered); what is still refused after that is left out (complete_answers)
+            for attempt in range(RETRIES + 1):
+                cleaned = objects([clean(item, v) for v in raw])
+                refused = ~engine.constraint_holds(item, cleaned, values) & np.not_equal(cleaned, None)
+                if attempt == RETRIES or not refused.any():
+                    break
+                raw[refused] = self._again(item, values, n, attempt)[refused]
             raw[refused] = None
             return raw
 
@@ -185,6 +200,60 @@ class AnswerGenerator:
                 v = col[r]
                 rows[r][name] = list(v) if isinstance(v, tuple) else v
         return rows
+
+
+# Plausible free text for the demo's text items (an auditor's short notes; synthetic).
+DEMO_TEXTS = (
+    "Fremgår af journalnotat fra seneste samtale.",
+    "Borgeren har deltaget i virksomhedspraktik; forløbet blev afbrudt pga. helbred.",
+    "Sagsbehandler beskriver behov for afklaring af arbejdsevne.",
+    "Planen nævner mentorstøtte og et kursus i dansk.",
+    "Der er indhentet lægeattest; udtalelse afventes.",
+    "Borgeren ønsker job inden for lager og logistik.",
+)
+RETRIES = 8               # new draws for a value an item's constraint refuses
+THEME7_NOT_ANSWERED = 3   # as in the report, 3 of the 25 municipalities did not answer theme 7
+
+
+def _candidates(item: Item, rng: np.random.Generator) -> list[Any]:
+    """Values to try, in a random order, for a required item the generator left unanswered."""
+    codes = [c.code for c in item.choices] if item.choices else []
+    kind = item.type
+    if kind == "text":
+        return [DEMO_TEXTS[int(i)] for i in rng.permutation(len(DEMO_TEXTS))]
+    if kind == "select_multiple":
+        return [[codes[int(i)]] for i in rng.permutation(len(codes))]
+    if codes:
+        return [codes[int(i)] for i in rng.permutation(len(codes))]
+    if kind == "integer":
+        return [int(v) for v in rng.permutation([0, 1, 2, 3, 4, 6, 8, 12])]
+    if kind == "scale":
+        return [int(v) for v in rng.permutation([1, 2, 3, 4, 5])]
+    if kind == "date":
+        return [str(np.datetime64("2018-03-01") + int(d)) for d in rng.integers(0, 729, 6)]
+    return []
+
+
+def complete_answers(inst: Instrument, answers: dict[str, Any], rng: np.random.Generator,
+                     level: str = "case") -> dict[str, Any]:
+    """`answers` with every applicable required item of `level` answered: what a completed
+    review must be (`missing_for_case` empty). Items the generator left out (free text, a value
+    its constraint refused) get the first candidate the instrument accepts; an answer can make
+    further items apply, so this repeats until nothing is missing."""
+    answers = dict(answers)
+    for _ in range(20):
+        missing = inst.missing_required(answers, level)
+        if not missing:
+            return answers
+        for name in missing:
+            item = inst.item(name)
+            for value in _candidates(item, rng):
+                if not inst.check_answer(name, value, answers):
+                    answers[name] = value
+                    break
+            else:
+                raise ValueError(f"demo: no acceptable value for required item {name}")
+    raise ValueError(f"demo: required items still missing: {inst.missing_required(answers, level)}")
 
 
 def _code_lists(codes: list[str], mask: np.ndarray) -> np.ndarray:
@@ -261,18 +330,28 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
         if state == "in_progress":  # half-way through the instrument
             keep = [i.name for i in inst.items if i.name in answers][: max(1, len(answers) // 2)]
             answers = {k: answers[k] for k in keep}
+        else:   # a completed review answers every applicable required item
+            answers = complete_answers(inst, answers, rng)
         for item, value in answers.items():
             rows.append((case.id, None, item, 1, encode(value), "", now, case.assigned_to))
         case.status = str(state)
         case.version = len(answers)
         case.completed_at = now if state == "completed" else None
         session.add(case)
+    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
+    silent = set(rng.choice([m for m in municipalities if m not in in_round], THEME7_NOT_ANSWERED, replace=False))
     for m, answers in zip(municipalities, AnswerGenerator(inst, spec, rng).fill(len(municipalities),
                                                                                 "municipality")):
         review = municipality_review(session, audit, m)
+        session.flush()
+        assert review.id is not None
+        if m in silent:   # did not answer: no theme-7 answers, the review not started
+            continue
+        answers = complete_answers(inst, answers, rng, "municipality")
         for item, value in answers.items():
             rows.append((None, review.id, item, 1, encode(value), "", now, None))
         review.status = "completed"
+        review.version = len(answers)
         session.add(review)
     session.flush()
     insert_rows(session, Answer.__table__, ("case_id", "municipality_review_id", "item", "pass_no", "value_json",
@@ -287,7 +366,6 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
 
     from audit.hearing.rounds import open_round
 
-    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
     admin = session.exec(select(User).where(User.username == "admin")).one()
     deadline = date.today() + timedelta(days=28)
     open_round(session, audit, in_round, deadline, admin)

@@ -65,8 +65,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/sampling/{audit_id}/population"): "audit.manage",   # a reload of a refused form
     ("GET", "/sampling/{audit_id}/draw"): "audit.manage",
     ("GET", "/sampling/{audit_id}/replace"): "audit.manage",
+    ("POST", "/admin/audits"): "audit.manage",                    # create an audit
+    ("GET", "/admin/audits/{audit_id}"): "audit.manage",
+    ("POST", "/admin/audits/{audit_id}"): "audit.manage",         # edit an audit
+    ("POST", "/admin/users"): "users.manage",                     # add a user
     ("GET", "/admin/users/{user_id}"): "users.manage",
-    ("POST", "/admin/users/{user_id}/{action}"): "users.manage",   # deactivate, reactivate, unlock
+    ("POST", "/admin/users/{user_id}/{action}"): "users.manage",   # details, deactivate, reactivate, unlock
     ("GET", "/admin/log/verify"): "audit.manage",
     ("GET", "/admin/access"): "audit.manage",
     ("GET", "/account"): LOGGED_IN,

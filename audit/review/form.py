@@ -91,6 +91,19 @@ class ThemeView:
     def kept(self) -> int:
         return sum(1 for i in self.items if i.kept)
 
+    # What completion needs: the applicable required items (the counters a person reads).
+    @property
+    def required(self) -> int:
+        return sum(1 for i in self.items if i.applicable and i.required and i.kind != "calculated")
+
+    @property
+    def required_answered(self) -> int:
+        return sum(1 for i in self.items if i.applicable and i.required and i.answered and i.kind != "calculated")
+
+    @property
+    def optional_answered(self) -> int:
+        return sum(1 for i in self.items if i.applicable and not i.required and i.answered and i.kind != "calculated")
+
 
 @dataclass
 class FormView:
@@ -117,6 +130,18 @@ class FormView:
     @property
     def applicable(self) -> int:
         return sum(t.applicable for t in self.themes)
+
+    @property
+    def required(self) -> int:
+        return sum(t.required for t in self.themes)
+
+    @property
+    def required_answered(self) -> int:
+        return sum(t.required_answered for t in self.themes)
+
+    @property
+    def optional_answered(self) -> int:
+        return sum(t.optional_answered for t in self.themes)
 
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "answered": self.answered, "applicable": self.applicable,

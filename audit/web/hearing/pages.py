@@ -37,8 +37,9 @@ Answerable = remark_for("remark.answer")
 
 # --- helpers ------------------------------------------------------------------
 
-def _flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session["hearing_flash"] = {"message": message, "kind": kind}
+def _flash(request: Request, message: str, kind: str = "ok", at: str | None = None) -> None:
+    """A message for the next page; `at` places it next to an item (or "case") of the case page."""
+    request.session["hearing_flash"] = {"message": message, "kind": kind, "at": at}
 
 
 def _pop_flash(request: Request) -> dict | None:
@@ -97,7 +98,7 @@ def rounds_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuery)
     if audit is not None:
         view = overview.rounds_overview(db, audit)
         ctx.update(rounds=view.rounds, candidates=view.candidates, lock_problems=view.lock_problems,
-                   heard=view.heard)
+                   unreviewed=view.unreviewed, heard=view.heard)
     return render(request, "hearing/admin.html", ctx, user=user)
 
 
@@ -149,10 +150,11 @@ def lock_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
 
 @router.get("/hearing")
 def municipality_portal(request: Request, user: Municipality, db: DB):  # type: ignore[no-untyped-def]
-    portal = overview.municipality_portal(db, user.municipality)
+    portal = overview.municipality_portal(db, user.municipality, actor=user)
     return render(request, "hearing/portal.html",
                   {"rounds": [o.round for o in portal.open_rounds], "open_rounds": portal.open_rounds,
                    "earlier": portal.earlier, "answered_cases": portal.answered_cases, "audits": portal.audits,
+                   "person_ids": portal.person_ids,
                    "flash": _pop_flash(request)}, user=user)
 
 
@@ -173,8 +175,12 @@ def _case_page(request: Request, db: Session, user: User, case: Case, *, typed: 
         value = decode(r.proposed_value_json)
         shown[r.id] = hi.display(it, value)
         raw[r.id] = [str(v) for v in value] if isinstance(value, list) else ([] if value is None else [str(value)])
+    themes = hi.case_assessment(db, case, inst, actor=user)   # logged as a view of the case
+    # the citizen's register id, for the municipality to find its own file (its own citizen only)
+    person_id = (overview.person_ids(db, [case], actor=user, what="hearing case page").get(case.id)
+                 if user.role == "municipality" and user.municipality == case.municipality else None)
     return render(request, "hearing/case.html",
-                  {"case": case, "audit": audit, "themes": hi.case_assessment(db, case, inst, actor=user),
+                  {"case": case, "audit": audit, "themes": themes, "person_id": person_id,
                    "round": rnd, "writable": closed_why is None, "closed_why": closed_why,
                    "by_item": by_item, "proposed_shown": shown, "proposed_raw": raw,
                    "flash": flash or _pop_flash(request), "typed": typed or {},
@@ -196,7 +202,7 @@ def add_remark(request: Request, user: CurrentUser, case: OwnCase, db: DB,
         value = _parse_proposed(inst, item or None, proposed)
         save_draft(db, case=case, user=user, text=text, item=item or None, proposed_value=value)
         db.commit()
-        _flash(request, _("Remark saved as a draft. It is sent when you submit all remarks."))
+        _flash(request, _("Remark saved as a draft. It is sent when you submit all remarks."), at=item or "case")
     except (HearingError, ValueError) as exc:
         db.rollback()
         return _case_page(request, db, user, case, status_code=422,
