@@ -48,7 +48,7 @@ def _submit_all(page, base: str) -> None:  # type: ignore[no-untyped-def]
     page.once("dialog", lambda d: (messages.append(d.message), d.accept()))
     page.get_by_test_id("submit-all").click()
     page.wait_for_load_state("networkidle")
-    assert "Submit all 1 remark(s)" in messages[0]
+    assert "Submit 1 remark to the auditors?" in messages[0]
     assert "1 remark(s) submitted" in page.get_by_test_id("flash").inner_text()
     assert page.get_by_test_id("submitted").is_visible()
 
