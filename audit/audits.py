@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from audit.i18n import _
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
 from audit.population.municipalities import canonical_municipality
@@ -39,22 +40,16 @@ def get_audit(session: Session, name: str | int) -> Audit:
     return audit
 
 
-def create_audit(session: Session, name: str, *, period_start: date, period_end: date,
-                 reference_date: date, municipalities: Iterable[str] = (),
-                 user: User | None = None) -> Audit:
-    """Create an audit after checking the dates and municipality names, and log it.
-
-    The review period must end no later than the reference date, because the
-    population (seniority) is fixed at the reference date."""
-    name = name.strip()
-    if not name:
-        raise AuditError("the audit needs a name")
-    if session.scalar(select(Audit.id).where(Audit.name == name)) is not None:
-        raise AuditError(f"an audit named {name!r} already exists")
+def _check_dates(period_start: date, period_end: date, reference_date: date) -> None:
     if not period_start < period_end:
-        raise AuditError(f"the period must start before it ends ({period_start} is not before {period_end})")
+        raise AuditError(_('the period must start before it ends ({period_start} is not before {period_end})').format(
+                             period_start=period_start, period_end=period_end))
     if not period_end <= reference_date:
-        raise AuditError(f"the reference date {reference_date} must be on or after the period end {period_end}")
+        raise AuditError(_('the reference date {reference_date} must be on or after the period end {period_end}').format(
+                             reference_date=reference_date, period_end=period_end))
+
+
+def _canonical_municipalities(municipalities: Iterable[str]) -> list[str]:
     canon: list[str] = []
     unknown: list[str] = []
     for m in municipalities:
@@ -68,7 +63,24 @@ def create_audit(session: Session, name: str, *, period_start: date, period_end:
         if c not in canon:
             canon.append(c)
     if unknown:
-        raise AuditError("unknown municipalities: " + ", ".join(repr(u) for u in unknown))
+        raise AuditError(_('unknown municipalities: {names}').format(names=", ".join(repr(u) for u in unknown)))
+    return canon
+
+
+def create_audit(session: Session, name: str, *, period_start: date, period_end: date,
+                 reference_date: date, municipalities: Iterable[str] = (),
+                 user: User | None = None) -> Audit:
+    """Create an audit after checking the dates and municipality names, and log it.
+
+    The review period must end no later than the reference date, because the
+    population (seniority) is fixed at the reference date."""
+    name = name.strip()
+    if not name:
+        raise AuditError(_('the audit needs a name'))
+    if session.scalar(select(Audit.id).where(Audit.name == name)) is not None:
+        raise AuditError(_('an audit named {name} already exists').format(name=repr(name)))
+    _check_dates(period_start, period_end, reference_date)
+    canon = _canonical_municipalities(municipalities)
     audit = Audit(name=name, period_start=period_start, period_end=period_end, reference_date=reference_date,
                   municipalities_json=json.dumps(canon, ensure_ascii=False))
     session.add(audit)
@@ -111,8 +123,8 @@ def bind_instrument(session: Session, audit: Audit, path: str | Path, user: User
 
     inst = load_instrument(path)
     if audit.instrument_version and audit.instrument_version != inst.version:
-        raise AuditError(f"audit {audit.name!r} is bound to instrument {audit.instrument_version}; "
-                         f"the file is now {inst.version} and cannot replace it")
+        raise AuditError(_('audit {audit_name} is bound to instrument {version}; the file is now {inst_version} and cannot replace it').format(
+                             audit_name=repr(audit.name), version=audit.instrument_version, inst_version=inst.version))
     if audit.instrument_version == inst.version:
         return audit
     audit.instrument_name = Path(path).name
@@ -121,6 +133,78 @@ def bind_instrument(session: Session, audit: Audit, path: str | Path, user: User
     session.add(audit)
     record(session, user=user, entity="audit", entity_id=audit.id, field="instrument",
            new={"file": Path(path).name, "version": inst.version}, audit_id=audit.id)
+    return audit
+
+
+def shipped_instruments() -> list[tuple[str, str]]:
+    """The instrument files shipped with the tool as (file name, version), newest file first:
+    the choices of the admin's "new audit" form and of `audit audits create --instrument`."""
+    from audit.instrument import load_instrument
+    from audit.resources import shared
+
+    found = []
+    for path in sorted(shared("questionnaires").glob("*.yaml"), reverse=True):
+        found.append((path.name, load_instrument(path).version))
+    return found
+
+
+def new_audit(session: Session, name: str, *, period_start: date, period_end: date, reference_date: date,
+              municipalities: Iterable[str] = (), instrument: str | Path, user: User | None = None) -> Audit:
+    """Create an audit and bind it to an instrument in one transaction: what `audit audits
+    create` and the admin's form on /admin both do. `instrument` is a file name shipped with
+    the tool (`shipped_instruments`) or a path."""
+    from audit.resources import ResourceMissing, questionnaire
+
+    path = Path(instrument)
+    if not path.is_file():
+        try:
+            path = questionnaire(Path(str(instrument)).name)
+        except (ResourceMissing, ValueError):
+            raise AuditError(_('no instrument file named {name}').format(name=repr(str(instrument)))) from None
+    audit = create_audit(session, name, period_start=period_start, period_end=period_end,
+                         reference_date=reference_date, municipalities=municipalities, user=user)
+    return bind_instrument(session, audit, path, user=user)
+
+
+def has_population(session: Session, audit: Audit) -> bool:
+    """Whether a register extract is imported into the audit."""
+    return session.scalar(select(Person.id).where(Person.audit_id == audit.id).limit(1)) is not None
+
+
+def edit_audit(session: Session, audit: Audit, *, name: str, period_start: date, period_end: date,
+               reference_date: date, municipalities: Iterable[str] = (), user: User | None = None) -> Audit:
+    """Change an audit's name, period, reference date and municipalities, with the same checks
+    as `create_audit`, each change in the audit trail. The name can change until the audit is
+    locked; the dates and municipalities only until a register extract is imported (seniority
+    and the target group are fixed at the reference date)."""
+    if audit.locked_at is not None:
+        raise AuditError(_('audit {name} is locked and cannot be changed').format(name=repr(audit.name)))
+    name = name.strip()
+    if not name:
+        raise AuditError(_('the audit needs a name'))
+    other = session.scalar(select(Audit.id).where(Audit.name == name, Audit.id != audit.id))
+    if other is not None:
+        raise AuditError(_('an audit named {name} already exists').format(name=repr(name)))
+    canon = _canonical_municipalities(municipalities)
+    old_munis = json.loads(audit.municipalities_json or "[]")
+    frame_changed = (period_start, period_end, reference_date, canon) != (
+        audit.period_start, audit.period_end, audit.reference_date, old_munis)
+    if frame_changed:
+        if has_population(session, audit):
+            raise AuditError(_('the period, reference date and municipalities cannot change once a register '
+                               'extract is imported'))
+        _check_dates(period_start, period_end, reference_date)
+    changes = {"name": (audit.name, name), "period_start": (audit.period_start, period_start),
+               "period_end": (audit.period_end, period_end), "reference_date": (audit.reference_date, reference_date),
+               "municipalities": (old_munis, canon)}
+    for field, (old, new) in changes.items():
+        if old != new:
+            record(session, user=user, entity="audit", entity_id=audit.id, field=field, old=old, new=new,
+                   audit_id=audit.id)
+    audit.name, audit.period_start, audit.period_end, audit.reference_date = name, period_start, period_end, reference_date
+    audit.municipalities_json = json.dumps(canon, ensure_ascii=False)
+    session.add(audit)
+    session.flush()
     return audit
 
 
@@ -137,7 +221,8 @@ def instrument_for(audit: Audit) -> "Instrument":
     running audit must not change), parsed once per audit id + instrument version and
     shared by every request, command and export. Raises NoInstrument before binding."""
     if not audit.instrument_json:
-        raise NoInstrument(f"audit {audit.name!r} is not bound to an instrument yet")
+        raise NoInstrument(_('audit {audit_name} is not bound to an instrument yet').format(
+                               audit_name=repr(audit.name)))
     key = (audit.id, audit.instrument_version)
     inst = _INSTRUMENTS.get(key)
     if inst is None:

@@ -2,7 +2,7 @@
 
 One function per account operation, called alike by the CLI (`audit users ...`) and the
 admin pages (/admin/users), so both paths follow the same rules and write the same trail:
-`add_user`, `set_password` (also the admin's reset), `change_own_password`,
+`add_user`, `update_user`, `set_password` (also the admin's reset), `change_own_password`,
 `deactivate_user`, `reactivate_user`, `unlock_user`. Setting a password and deactivating
 end every session of the user (audit.sessions).
 """
@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog, passwords, sessions, throttle
 from audit.models import ROLES, User
 
@@ -87,8 +88,28 @@ def login(session: Session, username: str, password: str, address: str | None,
 def _get(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username.strip())).first()
     if user is None:
-        raise AccountError(f"no user named {username!r}")
+        raise AccountError(_('no user named {username}').format(username=repr(username)))
     return user
+
+
+def _role_and_municipality(role: str, municipality: str | None) -> str | None:
+    """The municipality in its reference spelling, after the rules binding it to the role."""
+    municipality = (municipality or "").strip() or None
+    if role not in ROLES:
+        raise AccountError(_('role must be one of {join_roles}, not {role}').format(
+                               join_roles=', '.join(ROLES), role=repr(role)))
+    if role == "municipality" and not municipality:
+        raise AccountError(_('a municipality user must be bound to a municipality'))
+    if role != "municipality" and municipality:
+        raise AccountError(_('only municipality users are bound to a municipality'))
+    if municipality:
+        from audit.population.municipalities import canonical_municipality
+
+        try:
+            municipality = canonical_municipality(municipality)
+        except ValueError:
+            raise AccountError(_('unknown municipality {name}').format(name=repr(municipality))) from None
+    return municipality
 
 
 def add_user(session: Session, *, username: str, password: str, role: str,
@@ -96,25 +117,43 @@ def add_user(session: Session, *, username: str, password: str, role: str,
              actor: User | None = None) -> User:
     username = username.strip()
     if not username:
-        raise AccountError("username must not be empty")
-    if role not in ROLES:
-        raise AccountError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-    if role == "municipality" and not municipality:
-        raise AccountError("a municipality user must be bound to a municipality (--municipality)")
-    if role != "municipality" and municipality:
-        raise AccountError("only municipality users are bound to a municipality")
-    if municipality:
-        from audit.population.municipalities import canonical_municipality
-
-        municipality = canonical_municipality(municipality)
+        raise AccountError(_('username must not be empty'))
+    municipality = _role_and_municipality(role, municipality)
     if session.exec(select(User).where(User.username == username)).first():
-        raise AccountError(f"user {username!r} already exists")
+        raise AccountError(_('user {username} already exists').format(username=repr(username)))
     user = User(username=username, password_hash=hash_password(password, username), role=role,
                 municipality=municipality, full_name=full_name)
     session.add(user)
     session.flush()
     auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="created",
                     new={"username": username, "role": role, "municipality": municipality})
+    return user
+
+
+def update_user(session: Session, username: str, *, role: str, municipality: str | None = None,
+                full_name: str = "", actor: User | None = None) -> User:
+    """Change a user's role, municipality and full name (CLI `users edit`, the admin's user
+    page). The rules of `add_user` apply; an admin cannot change their own role, and the last
+    active admin stays an admin. Each changed field is in the audit trail; the change applies
+    to the user's next request (sessions hold no role)."""
+    user = _get(session, username)
+    municipality = _role_and_municipality(role, municipality)
+    full_name = full_name.strip()
+    if len(full_name) > 200:
+        raise AccountError(_('the name is longer than {n} characters').format(n=200))
+    if role != user.role:
+        if actor is not None and actor.id == user.id:
+            raise AccountError(_('you cannot change your own role'))
+        if user.role == "admin" and user.is_active and _active_admins(session) <= 1:
+            raise AccountError(_('{user_username} is the last active admin; create another admin first').format(
+                                   user_username=repr(user.username)))
+    for field, new in (("role", role), ("municipality", municipality), ("full_name", full_name)):
+        old = getattr(user, field)
+        if old != new:
+            auditlog.record(session, user=actor, entity="user", entity_id=user.id, field=field, old=old, new=new)
+            setattr(user, field, new)
+    session.add(user)
+    session.flush()
     return user
 
 
@@ -136,9 +175,9 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     try:
         _hasher.verify(user.password_hash, current)
     except (VerificationError, InvalidHashError):
-        raise AccountError("the current password is wrong") from None
+        raise AccountError(_('the current password is wrong')) from None
     if new == current:
-        raise AccountError("the new password must differ from the current one")
+        raise AccountError(_('the new password must differ from the current one'))
     return set_password(session, user.username, new, actor=user)
 
 
@@ -152,11 +191,13 @@ def deactivate_user(session: Session, username: str, actor: User | None = None, 
     Refused for one's own account and for the last active admin."""
     user = _get(session, username)
     if actor is not None and actor.id == user.id:
-        raise AccountError("you cannot deactivate your own account")
+        raise AccountError(_('you cannot deactivate your own account'))
     if not user.is_active:
-        raise AccountError(f"user {user.username!r} is already deactivated")
+        raise AccountError(_('user {user_username} is already deactivated').format(
+                               user_username=repr(user.username)))
     if user.role == "admin" and _active_admins(session) <= 1:
-        raise AccountError(f"{user.username!r} is the last active admin; create another admin first")
+        raise AccountError(_('{user_username} is the last active admin; create another admin first').format(
+                               user_username=repr(user.username)))
     user.is_active = False
     session.add(user)
     ended = sessions.end_all(session, user.id, "deactivated")
@@ -168,7 +209,7 @@ def deactivate_user(session: Session, username: str, actor: User | None = None, 
 def reactivate_user(session: Session, username: str, actor: User | None = None, reason: str | None = None) -> User:
     user = _get(session, username)
     if user.is_active:
-        raise AccountError(f"user {user.username!r} is active")
+        raise AccountError(_('user {user_username} is active').format(user_username=repr(user.username)))
     user.is_active = True
     session.add(user)
     auditlog.record(session, user=actor, entity="user", entity_id=user.id, field="is_active", old=False, new=True,

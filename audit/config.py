@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -34,8 +35,17 @@ class Settings(BaseSettings):
     login_window: int = 15 * 60
     login_lockout: int = 5 * 60
     login_lockout_max: int = 24 * 3600
+    # The interface language (audit.i18n) of the command line, and of the pages for a user who
+    # has not chosen one on the account page: "da" (Danish) or "en" (English).
+    language: str = "da"
+    # Where a person reports an accessibility problem (the accessibility statement, /accessibility):
+    # an e-mail address or a web address of the agency's support.
+    accessibility_contact: str = ""
     # Statistics leaving the agency hide cells with fewer cases than this.
     suppress_below: int = 3
+    # A stratum with one reviewed case in a weighted estimate: "adjust" (centred at the grand
+    # mean, as R's survey.lonely.psu = "adjust") or "fail" (refuse the estimate).
+    lonely_psu: Literal["adjust", "fail"] = "adjust"
     # Limits on what users and files may send (audit.limits reads them; each gives a clear error).
     max_upload_mb: int = 50            # one uploaded file or request body
     max_import_rows: int = 2_000_000   # rows of a register extract or review sheet

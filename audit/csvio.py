@@ -123,6 +123,26 @@ def iter_bytes(header: Sequence[Any], rows: Iterable[Sequence[Any]], dialect: Di
     yield buf.getvalue().encode(enc)
 
 
+def iter_text_bytes(header: Sequence[Any], rows: Iterable[Sequence[str]], dialect: Dialect = PEOPLE,
+                    chunk_rows: int = 2000) -> Iterator[bytes]:
+    """`iter_bytes` for rows whose cells are already `cell` text (a writer that works out each
+    distinct value's text once, as the raw export does): no second pass over the cells."""
+    buf = io.StringIO()
+    w = _writer(buf, dialect)
+    enc = "utf-8" if dialect.encoding == "utf-8-sig" else dialect.encoding
+    yield dialect.bom
+    w.writerow([cell(h, dialect) for h in header])
+    k = 0
+    for row in rows:
+        w.writerow(row)
+        k += 1
+        if k % chunk_rows == 0:
+            yield buf.getvalue().encode(enc)
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue().encode(enc)
+
+
 def to_text(header: Sequence[Any], rows: Iterable[Sequence[Any]], dialect: Dialect = SCRIPTS) -> str:
     """A small CSV as a string (tables printed by the CLI, JSON-adjacent downloads); no BOM."""
     buf = io.StringIO()
@@ -187,11 +207,11 @@ def read_rows(data: bytes | Path) -> tuple[list[str], list[tuple[int, list[str]]
     return header, body
 
 
-def read_frame(data: bytes | Path) -> Any:
-    """The whole file as a pandas frame of strings (nothing interpreted, empty cells as ""),
-    with the same encoding and delimiter detection as `read_rows`; blank lines are kept so
-    row numbers stay those of the file. A file that is neither UTF-8 nor Windows-1252 text
-    raises ValueError."""
+def read_frame(data: bytes | Path, nrows: int | None = None) -> Any:
+    """The whole file (or its first `nrows` data rows) as a pandas frame of strings (nothing
+    interpreted, empty cells as ""), with the same encoding and delimiter detection as
+    `read_rows`; blank lines are kept so row numbers stay those of the file. A file that is
+    neither UTF-8 nor Windows-1252 text raises ValueError."""
     import pandas as pd
 
     found = detect(data)
@@ -201,7 +221,8 @@ def read_frame(data: bytes | Path) -> Any:
         try:
             source = io.BytesIO(data) if isinstance(data, bytes) else data
             return pd.read_csv(source, sep=found.delimiter, dtype=str, encoding=encoding, keep_default_na=False,
-                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL)
+                               na_filter=False, skip_blank_lines=False, engine="c", quoting=csv.QUOTE_MINIMAL,
+                               nrows=nrows)
         except UnicodeDecodeError as exc:
             last = exc
     raise ValueError(f"the file is neither UTF-8 nor Windows-1252 text ({last})")

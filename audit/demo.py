@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import tempfile
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,74 +80,188 @@ def generate_population(seed: int, spec: dict[str, Any] | None = None) -> pd.Dat
     return pd.concat(frames, ignore_index=True)
 
 
-@dataclass
+def _gumbel_top(rng: np.random.Generator, weights: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Per row, a boolean mask of k[row] columns drawn without replacement with probability
+    proportional to `weights` (the Gumbel top-k trick: the same law as drawing one by one)."""
+    n, m = len(k), len(weights)
+    keys = np.log(weights)[None, :] + rng.gumbel(size=(n, m))
+    rank = np.argsort(np.argsort(-keys, axis=1), axis=1)
+    return rank < k[:, None]
+
+
 class AnswerGenerator:
-    """Synthetic answers for one case, item by item in instrument order, so
-    relevance sees the answers it depends on. Key items follow the report's shares."""
+    """Synthetic answers for n cases (or municipalities) at once, item by item in instrument
+    order, so relevance sees the answers it depends on: the instrument's compiled skip logic
+    (`audit.instrument.columns`) says which cases an item applies to, the spec's shares give
+    the answers, and an answer the item's constraint refuses is left out. Key items follow the
+    report's shares (audit/data/demo.yaml)."""
 
-    instrument: Instrument
-    spec: dict[str, Any]
-    rng: np.random.Generator
-    answers: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, instrument: Instrument, spec: dict[str, Any], rng: np.random.Generator) -> None:
+        from audit.instrument.columns import engine_for
 
-    def _yes(self, item: str) -> str:
-        share = self.spec["yes_shares"].get(item, self.spec["default_yes_share"])
+        self.instrument = instrument
+        self.spec = spec
+        self.rng = rng
+        self.engine = engine_for(instrument)
+
+    def _yes(self, name: str, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+        share = self.spec["yes_shares"].get(name, self.spec["default_yes_share"])
         if isinstance(share, dict):
-            share = share["by_direction"].get(self.answers.get("direction"), self.spec["default_yes_share"])
-        return "ja" if self.rng.random() < share else "nej"
+            by = share["by_direction"]
+            default = self.spec["default_yes_share"]
+            direction = values.get("direction", np.full(n, None, dtype=object))
+            share = np.array([by.get(d, default) for d in direction], dtype=float)
+        return np.where(self.rng.random(n) < share, "ja", "nej").astype(object)
 
-    def _challenges(self) -> list[str]:
-        breadth = int(_pick(self.rng, self.spec["challenge_breadth"], 1)[0])
+    def _challenges(self, codes: list[str], n: int) -> np.ndarray:
+        breadth = np.array(_pick(self.rng, self.spec["challenge_breadth"], n), dtype=int)
         prevalence = self.spec["challenge_prevalence"]
-        codes = list(prevalence)
-        p = np.array([prevalence[c] for c in codes])
-        chosen = self.rng.choice(codes, size=min(breadth, len(codes)), replace=False, p=p / p.sum())
-        return sorted(str(c) for c in chosen)
+        weights = np.array([prevalence.get(c, 0.0) for c in codes], dtype=float)
+        usable = weights > 0
+        mask = np.zeros((n, len(codes)), dtype=bool)
+        mask[:, usable] = _gumbel_top(self.rng, weights[usable], np.minimum(breadth, int(usable.sum())))
+        return _code_lists(codes, mask)
 
-    def value(self, item: Item) -> Any:
+    def values(self, item: Item, values: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """Candidate answers for every one of the n rows (the caller keeps the applicable ones)."""
         name, kind = item.name, item.type
-        if name == "direction":
-            return str(_pick(self.rng, self.spec["direction"], 1)[0])
-        if name == "challenges":
-            return self._challenges()
-        if name == "stable_participation":
-            n = len(self.answers.get("challenges") or [])
-            key = "4+" if n >= 4 else str(n)
-            share = self.spec["stable_participation_by_breadth"][key]
-            return "ja" if self.rng.random() < share else "nej"
-        if kind == "yes_no":
-            return self._yes(name)
-        if kind == "yes_no_na":
-            return "ikke_relevant" if self.rng.random() < 0.1 else self._yes(name)
+        rng = self.rng
         codes = [c.code for c in item.choices] if item.choices else []
-        if kind.startswith("select_one"):
-            return str(self.rng.choice(codes))
-        if kind.startswith("select_multiple"):
-            k = int(self.rng.integers(1, min(3, len(codes)) + 1))
-            return sorted(str(c) for c in self.rng.choice(codes, size=k, replace=False))
+        if name == "direction":
+            return np.array(_pick(rng, self.spec["direction"], n), dtype=object)
+        if name == "challenges":
+            return self._challenges(codes, n)
+        if name == "stable_participation":
+            breadth = np.array([len(c) if isinstance(c, tuple) else 0 for c in
+                                values.get("challenges", np.full(n, None, dtype=object))])
+            table = self.spec["stable_participation_by_breadth"]
+            share = np.array([table["4+" if b >= 4 else str(b)] for b in breadth], dtype=float)
+            return np.where(rng.random(n) < share, "ja", "nej").astype(object)
+        if kind == "yes_no":
+            return self._yes(name, values, n)
+        if kind == "yes_no_na":
+            yes = self._yes(name, values, n)
+            return np.where(rng.random(n) < 0.1, "ikke_relevant", yes).astype(object)
+        if kind == "select_one":
+            return np.array(codes, dtype=object)[rng.integers(0, len(codes), n)]
+        if kind == "select_multiple":
+            k = rng.integers(1, min(3, len(codes)) + 1, n)
+            return _code_lists(codes, _gumbel_top(rng, np.ones(len(codes)), k))
         if kind == "integer":
-            return int(self.rng.poisson(4))
+            return rng.poisson(4, n).astype(object)
         if kind == "scale":
-            return int(self.rng.integers(1, 6))
+            return rng.integers(1, 6, n).astype(object)
         if kind == "date":
-            return str(date(2018, 3, 1) + pd.Timedelta(days=int(self.rng.integers(0, 729))))[:10]
-        if kind == "text":
-            return None  # free text is left to real auditors
-        return None
+            days = rng.integers(0, 729, n)
+            return (np.datetime64("2018-03-01") + days).astype(str).astype(object)
+        if kind == "text":   # an auditor's short note (synthetic)
+            return np.array(DEMO_TEXTS, dtype=object)[rng.integers(0, len(DEMO_TEXTS), n)]
+        return np.full(n, None, dtype=object)
 
-    def fill(self, level: str = "case") -> dict[str, Any]:
-        inst = self.instrument
-        for item in inst.items:
-            if item.is_calculated or item.level != level:
-                continue
-            if not inst.applicable(self.answers).get(item.name, False):
-                continue
-            value = self.value(item)
-            if value is None or inst.check_answer(item.name, value, self.answers):
-                continue  # an answer the item's constraint refuses is left out
-            self.answers[item.name] = value
-        applicable = inst.applicable(self.answers)
-        return {k: v for k, v in self.answers.items() if applicable.get(k, False)}
+    def _again(self, item: Item, values: dict[str, np.ndarray], n: int, attempt: int) -> np.ndarray:
+        """Another draw for rows whose value was refused: counts over a wider range (the last
+        try 0), other items as at first."""
+        if item.type == "integer":
+            return (np.zeros(n, dtype=int) if attempt == RETRIES - 1 else self.rng.integers(0, 61, n)).astype(object)
+        return self.values(item, values, n)
+
+    def columns(self, n: int, level: str = "case") -> dict[str, np.ndarray]:
+        """Answers of n cases (or municipalities, level 'municipality'), one object array per
+        answered item (None: not answered; multiple choice as tuples)."""
+        from audit.instrument.columns import clean, objects
+
+        engine = self.engine
+
+        def supply(item: Item, applies: np.ndarray, values: dict[str, np.ndarray]) -> np.ndarray | None:
+            if item.level != level:
+                return None
+            raw = self.values(item, values, n)
+            raw[~applies] = None
+            # a value the item's constraint refuses is drawn again (a completed review has it
+            # answered); what is still refused after that is left out (complete_answers)
+            for attempt in range(RETRIES + 1):
+                cleaned = objects([clean(item, v) for v in raw])
+                refused = ~engine.constraint_holds(item, cleaned, values) & np.not_equal(cleaned, None)
+                if attempt == RETRIES or not refused.any():
+                    break
+                raw[refused] = self._again(item, values, n, attempt)[refused]
+            raw[refused] = None
+            return raw
+
+        result = engine.run({}, n, supply=supply, order=engine.generation_order())
+        return {i.name: result.values[i.name] for i in self.instrument.items
+                if not i.is_calculated and i.level == level}
+
+    def fill(self, n: int, level: str = "case") -> list[dict[str, Any]]:
+        """The same answers as one dict per row (multiple choice as lists, as stored)."""
+        rows: list[dict[str, Any]] = [{} for _ in range(n)]
+        for name, col in self.columns(n, level).items():
+            for r in np.flatnonzero(np.not_equal(col, None)):
+                v = col[r]
+                rows[r][name] = list(v) if isinstance(v, tuple) else v
+        return rows
+
+
+# Plausible free text for the demo's text items (an auditor's short notes; synthetic).
+DEMO_TEXTS = (
+    "Fremgår af journalnotat fra seneste samtale.",
+    "Borgeren har deltaget i virksomhedspraktik; forløbet blev afbrudt pga. helbred.",
+    "Sagsbehandler beskriver behov for afklaring af arbejdsevne.",
+    "Planen nævner mentorstøtte og et kursus i dansk.",
+    "Der er indhentet lægeattest; udtalelse afventes.",
+    "Borgeren ønsker job inden for lager og logistik.",
+)
+RETRIES = 8               # new draws for a value an item's constraint refuses
+THEME7_NOT_ANSWERED = 3   # as in the report, 3 of the 25 municipalities did not answer theme 7
+
+
+def _candidates(item: Item, rng: np.random.Generator) -> list[Any]:
+    """Values to try, in a random order, for a required item the generator left unanswered."""
+    codes = [c.code for c in item.choices] if item.choices else []
+    kind = item.type
+    if kind == "text":
+        return [DEMO_TEXTS[int(i)] for i in rng.permutation(len(DEMO_TEXTS))]
+    if kind == "select_multiple":
+        return [[codes[int(i)]] for i in rng.permutation(len(codes))]
+    if codes:
+        return [codes[int(i)] for i in rng.permutation(len(codes))]
+    if kind == "integer":
+        return [int(v) for v in rng.permutation([0, 1, 2, 3, 4, 6, 8, 12])]
+    if kind == "scale":
+        return [int(v) for v in rng.permutation([1, 2, 3, 4, 5])]
+    if kind == "date":
+        return [str(np.datetime64("2018-03-01") + int(d)) for d in rng.integers(0, 729, 6)]
+    return []
+
+
+def complete_answers(inst: Instrument, answers: dict[str, Any], rng: np.random.Generator,
+                     level: str = "case") -> dict[str, Any]:
+    """`answers` with every applicable required item of `level` answered: what a completed
+    review must be (`missing_for_case` empty). Items the generator left out (free text, a value
+    its constraint refused) get the first candidate the instrument accepts; an answer can make
+    further items apply, so this repeats until nothing is missing."""
+    answers = dict(answers)
+    for _ in range(20):
+        missing = inst.missing_required(answers, level)
+        if not missing:
+            return answers
+        for name in missing:
+            item = inst.item(name)
+            for value in _candidates(item, rng):
+                if not inst.check_answer(name, value, answers):
+                    answers[name] = value
+                    break
+            else:
+                raise ValueError(f"demo: no acceptable value for required item {name}")
+    raise ValueError(f"demo: required items still missing: {inst.missing_required(answers, level)}")
+
+
+def _code_lists(codes: list[str], mask: np.ndarray) -> np.ndarray:
+    """Per row the ticked codes in the instrument's order (None when none is ticked)."""
+    out = np.empty(len(mask), dtype=object)
+    for r, row in enumerate(mask):
+        out[r] = tuple(c for c, on in zip(codes, row) if on) or None
+    return out
 
 
 def demo_users(municipalities: list[str]) -> list[dict[str, str | None]]:
@@ -171,9 +284,10 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     from sqlmodel import select
 
     from audit import auditlog
-    from audit.audits import bind_instrument, create_audit
+    from audit.audits import bind_instrument, create_audit, instrument_for
     from audit.auth import add_user
-    from audit.instrument import load_instrument
+    from audit.bulk import insert_rows
+    from audit.dataversion import bump_data_version
     from audit.models import Answer, Case, User, utcnow
     from audit.population.importer import import_population
     from audit.review.answers import encode
@@ -202,40 +316,47 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     auditors = session.exec(select(User).where(User.role == "auditor").order_by(User.username)).all()
     assign_round_robin(session, audit, list(auditors), None)
 
-    inst = load_instrument(INSTRUMENT_FILE)
+    inst = instrument_for(audit)  # the frozen copy just bound (no second read of the YAML file)
     rng = np.random.default_rng(seed)
     cases = session.exec(select(Case).where(Case.audit_id == audit.id, Case.active == True)  # noqa: E712
                          .order_by(Case.id)).all()
     states = _pick(rng, spec["progress"], len(cases))
     now = utcnow()
+    generated = AnswerGenerator(inst, spec, rng).fill(len(cases), "case")
     rows = []
-    for case, state in zip(cases, states):
+    for case, state, answers in zip(cases, states, generated):
         if state == "not_started":
             continue
-        answers = AnswerGenerator(inst, spec, rng).fill("case")
         if state == "in_progress":  # half-way through the instrument
             keep = [i.name for i in inst.items if i.name in answers][: max(1, len(answers) // 2)]
             answers = {k: answers[k] for k in keep}
+        else:   # a completed review answers every applicable required item
+            answers = complete_answers(inst, answers, rng)
         for item, value in answers.items():
-            rows.append({"case_id": case.id, "item": item, "pass_no": 1, "value_json": encode(value),
-                         "note": "", "updated_at": now, "updated_by": case.assigned_to})
+            rows.append((case.id, None, item, 1, encode(value), "", now, case.assigned_to))
         case.status = str(state)
         case.version = len(answers)
         case.completed_at = now if state == "completed" else None
         session.add(case)
-    for m in municipalities:
+    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
+    silent = set(rng.choice([m for m in municipalities if m not in in_round], THEME7_NOT_ANSWERED, replace=False))
+    for m, answers in zip(municipalities, AnswerGenerator(inst, spec, rng).fill(len(municipalities),
+                                                                                "municipality")):
         review = municipality_review(session, audit, m)
-        answers = AnswerGenerator(inst, spec, rng).fill("municipality")
+        session.flush()
+        assert review.id is not None
+        if m in silent:   # did not answer: no theme-7 answers, the review not started
+            continue
+        answers = complete_answers(inst, answers, rng, "municipality")
         for item, value in answers.items():
-            rows.append({"case_id": None, "municipality_review_id": review.id, "item": item, "pass_no": 1,
-                         "value_json": encode(value), "note": "", "updated_at": now, "updated_by": None})
+            rows.append((None, review.id, item, 1, encode(value), "", now, None))
         review.status = "completed"
+        review.version = len(answers)
         session.add(review)
     session.flush()
-    if rows:
-        from sqlalchemy import insert
-        for start in range(0, len(rows), 5000):
-            session.connection().execute(insert(Answer.__table__), rows[start:start + 5000])
+    insert_rows(session, Answer.__table__, ("case_id", "municipality_review_id", "item", "pass_no", "value_json",
+                                            "note", "updated_at", "updated_by"), rows)
+    bump_data_version(session, audit.id)
     auditlog.record(session, user=None, audit_id=audit.id, entity="audit", entity_id=audit.id,
                     field="demo", new={"answers": len(rows), "cases": len(cases)},
                     reason="synthetic demo reviews generated")
@@ -245,10 +366,99 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
 
     from audit.hearing.rounds import open_round
 
-    in_round = [str(u["municipality"]) for u in demo_users(municipalities) if u["municipality"]]
     admin = session.exec(select(User).where(User.username == "admin")).one()
     deadline = date.today() + timedelta(days=28)
     open_round(session, audit, in_round, deadline, admin)
     return {"audit": audit.name, "population": int(sum(spec["population"].values())),
             "cases": len(cases), "answers": len(rows), "users": credentials,
             "round": {"municipalities": in_round, "deadline": deadline.isoformat()}}
+
+
+def _encoder() -> Any:
+    """`encode` of an answer value, memoised per distinct value (answers repeat a few codes)."""
+    from audit.review.answers import encode
+
+    memo: dict[Any, str | None] = {}
+
+    def enc(value: Any) -> str | None:
+        key = (type(value), value)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = encode(list(value) if isinstance(value, tuple) else value)
+        return text
+    return enc
+
+
+SYNTHETIC_STATUSES = {"completed": 0.80, "in_hearing": 0.05, "final": 0.03, "in_progress": 0.07,
+                      "not_started": 0.05}
+
+
+def build_synthetic_audit(session: Any, name: str, *, cases: int, seed: int = 1, chunk: int = 10_000,
+                          progress: Any = None) -> dict[str, Any]:
+    """A large synthetic audit for scale tests and benchmarks, in the caller's transaction:
+    all 98 municipalities x 3 seniority bands, `ceil(cases / 294)` cases per stratum drawn
+    (by the real import and draw) from a register twice that size, review states mixed
+    (`SYNTHETIC_STATUSES`), and answers generated with the instrument's skip logic
+    (`AnswerGenerator`), written with bulk inserts (`audit.bulk`). Deterministic per seed."""
+    import math
+
+    from sqlalchemy import select, update
+
+    from audit.audits import bind_instrument, create_audit, instrument_for
+    from audit.bulk import insert_rows
+    from audit.dataversion import bump_data_version
+    from audit.models import Answer, Case, utcnow
+    from audit.population.importer import import_population
+    from audit.population.municipalities import municipality_names
+    from audit.sampling.draw import draw_sample
+
+    spec = load_spec()
+    rng = np.random.default_rng(seed)
+    names = list(municipality_names())
+    per_stratum = max(1, math.ceil(cases / (len(names) * 3)))
+    audit = create_audit(session, name, period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                         reference_date=date(2020, 3, 1))
+    bind_instrument(session, audit, INSTRUMENT_FILE)
+    inst = instrument_for(audit)
+    k = 2 * per_stratum
+    municipality = np.repeat(np.array(names, dtype=object), 3 * k)
+    low = np.tile(np.repeat([5.0, 7.0, 10.0], k), len(names))
+    years = np.round(low + rng.uniform(0, 1.99, len(low)) * np.where(low == 10.0, 4, 1), 2)
+    people = pd.DataFrame({"person_id": [f"S{i:08d}" for i in range(len(low))], "municipality": municipality,
+                           "seniority_years": years, "sex": rng.choice(["mand", "kvinde"], len(low)),
+                           "age": rng.integers(25, 67, len(low)),
+                           "origin": rng.choice(["dansk", "vestlig", "ikke-vestlig"], len(low), p=[.6, .05, .35])})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "register.csv"
+        csvio.write(path, *csvio.frame_rows(people), csvio.SCRIPTS)
+        import_population(session, audit, path)
+    draw_sample(session, audit, per_stratum=per_stratum, seed=seed, reserves=1, by="synthetic")
+    c = Case.__table__.c
+    ids = [r[0] for r in session.connection().execute(
+        select(c.id).where(c.audit_id == audit.id, c.active.is_(True)).order_by(c.id))]
+    states = np.array(_pick(rng, SYNTHETIC_STATUSES, len(ids)), dtype=object)
+    conn = session.connection()
+    for state in SYNTHETIC_STATUSES:
+        chosen = [i for i, st in zip(ids, states) if st == state]
+        for lo in range(0, len(chosen), 900):
+            conn.execute(update(Case.__table__).where(c.id.in_(chosen[lo:lo + 900])).values(status=state))
+    enc = _encoder()
+    now = utcnow()
+    generator = AnswerGenerator(inst, spec, rng)
+    answered = [i for i, st in zip(ids, states) if st != "not_started"]
+    written = 0
+    for lo in range(0, len(answered), chunk):
+        part = answered[lo:lo + chunk]
+        cols = generator.columns(len(part), "case")
+
+        def rows(part: list[int] = part, cols: dict[str, np.ndarray] = cols) -> Any:
+            for name, col in cols.items():
+                for r in np.flatnonzero(np.not_equal(col, None)).tolist():
+                    yield (part[r], name, 1, enc(col[r]), "", now)
+        written += insert_rows(session, Answer.__table__,
+                               ("case_id", "item", "pass_no", "value_json", "note", "updated_at"), rows())
+        if progress is not None:
+            progress(len(part))
+    bump_data_version(session, audit.id)
+    return {"audit": audit.name, "audit_id": audit.id, "cases": len(ids), "answered_cases": len(answered),
+            "answers": written, "per_stratum": per_stratum, "register": len(people)}

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.i18n import _
 from audit.config import get_settings
 
 MAX_DB_INTEGER = 2**63 - 1  # ids above this cannot exist in SQLite or PostgreSQL (BIGINT)
@@ -48,19 +49,22 @@ def _mb(n: int) -> str:
 def check_upload_size(size: int, what: str) -> None:
     limit = current().upload_bytes
     if size > limit:
-        raise LimitExceeded(f"{what}: {_mb(size)} is more than the {_mb(limit)} a file may be")
+        raise LimitExceeded(_('{what}: {mb_size} is more than the {mb_limit} a file may be').format(
+                                what=what, mb_size=_mb(size), mb_limit=_mb(limit)))
 
 
 def check_text(text: str | None, field: str) -> None:
     limit = current().text_chars
     if text is not None and len(text) > limit:
-        raise LimitExceeded(f"{field}: {len(text):,} characters is more than the {limit:,} allowed")
+        raise LimitExceeded(_('{field}: {len_text:,} characters is more than the {limit:,} allowed').format(
+                                field=field, len_text=len(text), limit=limit))
 
 
 def check_rows(n: int, what: str) -> None:
     limit = current().import_rows
     if n > limit:
-        raise LimitExceeded(f"{what}: {n:,} rows is more than the {limit:,} an import may have")
+        raise LimitExceeded(_('{what}: {n:,} rows is more than the {limit:,} an import may have').format(
+                                what=what, n=n, limit=limit))
 
 
 def check_xlsx_archive(source: bytes | str | Path, what: str) -> None:
@@ -71,15 +75,15 @@ def check_xlsx_archive(source: bytes | str | Path, what: str) -> None:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
             infos = zf.infolist()
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{what}: not a valid .xlsx file ({exc})") from exc
+        raise ValueError(_('{what}: not a valid .xlsx file ({exc})').format(what=what, exc=exc)) from exc
     packed = sum(i.compress_size for i in infos) or 1
     unpacked = sum(i.file_size for i in infos)
     if unpacked > lim.xlsx_uncompressed_bytes:
-        raise LimitExceeded(f"{what}: the workbook expands to {_mb(unpacked)}, more than the "
-                            f"{_mb(lim.xlsx_uncompressed_bytes)} allowed")
+        raise LimitExceeded(_('{what}: the workbook expands to {mb_unpacked}, more than the {bytes} allowed').format(
+                                what=what, mb_unpacked=_mb(unpacked), bytes=_mb(lim.xlsx_uncompressed_bytes)))
     if unpacked / packed > lim.xlsx_ratio and unpacked > 10 * 1024 * 1024:
-        raise LimitExceeded(f"{what}: the workbook expands {unpacked / packed:.0f} times "
-                            f"(to {_mb(unpacked)}); at most {lim.xlsx_ratio} times is accepted")
+        raise LimitExceeded(_('{what}: the workbook expands {unpacked_packed:.0f} times (to {mb_unpacked}); at most {lim_xlsx_ratio} times is accepted').format(
+                                what=what, unpacked_packed=unpacked / packed, mb_unpacked=_mb(unpacked), lim_xlsx_ratio=lim.xlsx_ratio))
 
 
 def valid_id(value: int) -> bool:

@@ -19,12 +19,18 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, Text, UniqueConstraint, Index
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint, Index
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _new_data_version() -> int:
+    from audit.dataversion import new_token
+
+    return new_token()
 
 
 ROLES = ("admin", "auditor", "municipality")
@@ -42,6 +48,8 @@ class User(SQLModel, table=True):
     municipality: Optional[str] = Field(default=None, max_length=80)  # only for role municipality
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # The interface language the user chose ("da", "en"); None: the site's (AUDIT_LANGUAGE).
+    language: Optional[str] = Field(default=None, max_length=8)
 
 
 class Audit(SQLModel, table=True):
@@ -68,6 +76,10 @@ class Audit(SQLModel, table=True):
     locked_at: Optional[datetime] = None
     locked_by: Optional[str] = Field(default=None, max_length=80)
     created_at: datetime = Field(default_factory=utcnow)
+    # Changes whenever what the case frame shows changes (answers, cases, register):
+    # the key of the cached case frame (audit/dataversion.py).
+    data_version: int = Field(default_factory=lambda: _new_data_version(),
+                              sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class Person(SQLModel, table=True):
@@ -275,3 +287,7 @@ class LoginLock(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     until: datetime
     level: int = 1  # 1 for the first pause; each further one doubles its length
+
+
+# Registers the listeners that keep Audit.data_version current (after the tables above).
+from audit import dataversion as _dataversion  # noqa: E402,F401

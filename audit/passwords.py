@@ -13,6 +13,7 @@ Existing passwords keep working; the policy is checked when a password is set.
 """
 from __future__ import annotations
 
+from audit.i18n import _
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -34,19 +35,19 @@ def problems(password: str, username: str = "") -> list[str]:
     """Every rule the password breaks, as sentences for the user (empty: acceptable)."""
     out: list[str] = []
     if len(password) < MIN_LENGTH:
-        out.append(f"must be at least {MIN_LENGTH} characters long")
+        out.append(_("must be at least {n} characters long").format(n=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
-        out.append(f"must be at most {MAX_LENGTH} characters long")
+        out.append(_("must be at most {n} characters long").format(n=MAX_LENGTH))
     lowered = password.lower()
     common = common_passwords()
     core = _EDGES.sub("", lowered)
     if lowered in common or lowered.strip() in common or (core and core != lowered and core in common):
-        out.append("is a commonly used password (or one with digits or symbols added)")
+        out.append(_("is a commonly used password (or one with digits or symbols added)"))
     name = username.strip().lower()
     if name and (lowered == name or (len(name) >= 3 and name in lowered)):
-        out.append("must not be or contain the username")
+        out.append(_("must not be or contain the username"))
     if len(set(password)) < MIN_DISTINCT:
-        out.append(f"must use at least {MIN_DISTINCT} different characters")
+        out.append(_("must use at least {n} different characters").format(n=MIN_DISTINCT))
     return out
 
 
@@ -54,4 +55,4 @@ def check(password: str, username: str = "") -> None:
     """Raise ValueError naming every rule the new password breaks."""
     found = problems(password, username)
     if found:
-        raise ValueError("the password " + "; ".join(found))
+        raise ValueError(_("the password {problems}").format(problems="; ".join(found)))

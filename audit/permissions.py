@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from audit.i18n import _
 from audit.models import Audit, Case, MunicipalityReview, User
 
 # action -> roles allowed (before resource checks)
@@ -64,10 +65,17 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/sampling/{audit_id}/population"): "audit.manage",   # a reload of a refused form
     ("GET", "/sampling/{audit_id}/draw"): "audit.manage",
     ("GET", "/sampling/{audit_id}/replace"): "audit.manage",
+    ("POST", "/admin/audits"): "audit.manage",                    # create an audit
+    ("GET", "/admin/audits/{audit_id}"): "audit.manage",
+    ("POST", "/admin/audits/{audit_id}"): "audit.manage",         # edit an audit
+    ("POST", "/admin/users"): "users.manage",                     # add a user
     ("GET", "/admin/users/{user_id}"): "users.manage",
-    ("POST", "/admin/users/{user_id}/{action}"): "users.manage",   # deactivate, reactivate, unlock
+    ("POST", "/admin/users/{user_id}/{action}"): "users.manage",   # details, deactivate, reactivate, unlock
     ("GET", "/admin/log/verify"): "audit.manage",
     ("GET", "/admin/access"): "audit.manage",
+    ("GET", "/account"): LOGGED_IN,
+    ("POST", "/account/language"): PUBLIC,             # the language switch, also on the login page
+    ("GET", "/accessibility"): PUBLIC,                 # the accessibility statement
     ("GET", "/account/password"): LOGGED_IN,
     ("POST", "/account/password"): LOGGED_IN,
     ("GET", "/openapi.json"): LOGGED_IN,                # the API docs, behind login (audit.web.apidocs)
@@ -169,7 +177,7 @@ class CommentWindow:
 @dataclass(frozen=True)
 class Refusal:
     status: int     # the HTTP status a route answers with: 401, 403, 404, 409 or 423
-    reason: str
+    reason: str     # in the current language: the page's; English for the JSON API (audit.i18n)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -189,27 +197,30 @@ def _resource_rule(user: User | None, action: str, resource: Any) -> Refusal | N
     role = user.role if user is not None else None
     if action == "case.edit" and role == "auditor":
         if isinstance(resource, Case) and user.id not in (resource.assigned_to, resource.second_reviewer):
-            return Refusal(403, "this case is not assigned to you")
+            return Refusal(403, _("this case is not assigned to you"))
         if isinstance(resource, MunicipalityReview) and user.id != resource.assigned_to:
-            return Refusal(403, f"theme 7 of {resource.municipality} is not assigned to you")
+            return Refusal(403, _("theme 7 of {municipality} is not assigned to you").format(
+                municipality=resource.municipality))
     if action == "review.pass" and isinstance(resource, ReviewPass):
         case, pass_no = resource.case, resource.pass_no
         if pass_no not in (1, 2):
-            return Refusal(404, "not found")
+            return Refusal(404, _("not found"))
         if role == "auditor":
             # independence: the first reviewer never works on pass 2, the second reviewer never on pass 1
             owner = case.assigned_to if pass_no == 1 else case.second_reviewer
             if owner != user.id:
-                return Refusal(403, "this review of the case is not assigned to you")
+                return Refusal(403, _("this review of the case is not assigned to you"))
         elif pass_no == 2 and case.second_reviewer is None:
-            return Refusal(404, "this case is not in the second-review subsample")
+            return Refusal(404, _("this case is not in the second-review subsample"))
     if action == "remark.answer" and isinstance(resource, Case) and role == "auditor" \
             and user.id != resource.assigned_to:
         # the auditor who reviewed the case (or an admin) answers its remarks, and may revise the answer
-        return Refusal(403, f"remarks on case {resource.id} are answered by the case's auditor or an admin")
+        return Refusal(403, _("remarks on case {case} are answered by the case's auditor or an admin").format(
+            case=resource.id))
     if action == "audit.assign" and isinstance(resource, Audit) and resource.locked_at is not None:
-        return Refusal(423, f"audit {resource.name!r} is locked since {_utc(resource.locked_at):%Y-%m-%d}; "
-                            "assignments and the second-review subsample are final")
+        return Refusal(423, _("audit '{audit}' is locked since {date}; assignments and the second-review "
+                              "subsample are final").format(audit=resource.name,
+                                                            date=f"{_utc(resource.locked_at):%Y-%m-%d}"))
     if action == "remark.write" and isinstance(resource, CommentWindow):
         return _window_rule(resource)
     return None
@@ -218,19 +229,21 @@ def _resource_rule(user: User | None, action: str, resource: Any) -> Refusal | N
 def _window_rule(w: CommentWindow) -> Refusal | None:
     """The municipality's "may I still write" rule, the one copy of it."""
     if w.locked_at is not None:
-        return Refusal(423, f"the audit was locked on {_utc(w.locked_at):%Y-%m-%d}; the assessments are final "
-                            "and remarks are closed")
+        return Refusal(423, _("the audit was locked on {date}; the assessments are final and remarks are "
+                              "closed").format(date=f"{_utc(w.locked_at):%Y-%m-%d}"))
     if w.case_id is not None and (w.round_number is None or not w.member or not w.case_in_hearing
                                   or not w.case_active):
-        return Refusal(409, f"case {w.case_id} is not in an open comment round")
+        return Refusal(409, _("case {case} is not in an open comment round").format(case=w.case_id))
     if w.round_number is None or not w.member:
-        return Refusal(409, f"no comment round is open for {w.municipality}")
+        return Refusal(409, _("no comment round is open for {municipality}").format(municipality=w.municipality))
     if w.submitted_at is not None:
-        return Refusal(409, f"{w.municipality} already submitted its remarks for round {w.round_number} on "
-                            f"{_utc(w.submitted_at):%Y-%m-%d %H:%M} UTC; they can no longer be changed")
+        return Refusal(409, _("{municipality} already submitted its remarks for round {round} on {at} UTC; they "
+                              "can no longer be changed").format(municipality=w.municipality, round=w.round_number,
+                                                                 at=f"{_utc(w.submitted_at):%Y-%m-%d %H:%M}"))
     if w.deadline is not None and _utc(w.now) > _utc(w.deadline):
-        return Refusal(409, f"the deadline of round {w.round_number} ({_utc(w.deadline):%Y-%m-%d %H:%M} UTC) "
-                            "has passed; no new remarks can be written or submitted")
+        return Refusal(409, _("the deadline of round {round} ({at} UTC) has passed; no new remarks can be "
+                              "written or submitted").format(round=w.round_number,
+                                                             at=f"{_utc(w.deadline):%Y-%m-%d %H:%M}"))
     return None
 
 
@@ -240,17 +253,17 @@ def decide(user: User | None, action: str, resource: Any = None) -> Refusal | No
     if roles is None:
         raise KeyError(f"unknown action {action!r}")
     if user is None or not user.is_active:
-        return Refusal(401, "login required")
+        return Refusal(401, _("login required"))
     if user.role not in roles:
         if user.role == "municipality" and resource is not None:
-            return Refusal(404, "not found")
-        return Refusal(403, "forbidden")
+            return Refusal(404, _("not found"))
+        return Refusal(403, _("forbidden"))
     if user.role == "municipality":
         if resource is None:
             return None if action in {"case.remark", "remark.write", "export.municipality", "case.view"} \
-                else Refusal(403, "forbidden")
+                else Refusal(403, _("forbidden"))
         if _municipality_of(resource) != user.municipality:
-            return Refusal(404, "not found")
+            return Refusal(404, _("not found"))
     return _resource_rule(user, action, resource)
 
 

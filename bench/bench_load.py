@@ -153,7 +153,7 @@ class Auditor(threading.Thread):
                 continue
             ms = (time.perf_counter() - t) * 1000
             match = VERSION_RE.search(r.text) if r.status_code == 200 else None
-            if match is None or "Saved" not in r.text:
+            if match is None or 'class="status ok"' not in r.text:
                 self.errors[f"HTTP {r.status_code}" + ("" if r.status_code != 200 else " not saved")] += 1
                 continue
             self.latencies.append(ms)

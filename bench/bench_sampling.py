@@ -5,27 +5,25 @@
 Writes a synthetic register (person_id;municipality;seniority_years;sex;age;origin,
 semicolon-separated UTF-8 with BOM and a decimal comma, as Danish Excel writes it)
 spread over all 98 municipalities with a skewed size distribution into a temporary
-folder, then measures three steps, each in a fresh Python subprocess so that its
-peak memory (ru_maxrss of the child) is its own:
+folder, then runs each step in a fresh Python process:
 
-  pandas read   a bare `pandas.read_csv` of the same file (the baseline)
-  import        `import_population` into a fresh migrated SQLite database + commit
-  draw          `draw_sample(per_stratum=5, seed=42, reserves=2)` on it + commit
+  pandas read    a bare `pandas.read_csv` of the same file (the baseline)
+  import         `import_population` into a fresh migrated SQLite database + commit
+  draw           `draw_sample(per_stratum=5, seed=42, reserves=2)` on it + commit
+                 (as `audit sample draw` does in its own process: it reads the persons back)
+  import + draw  both in one process, as the web app does them one after the other
 
-Seconds cover the step only (not interpreter start, imports or the migration),
-wall clock and CPU (the CPU figure is steadier when other work shares the machine);
-"peak MiB" is the child's whole peak resident memory, "step MiB" its growth over
-the resident memory just before the step. Ratios are to the pandas read.
-`--keep` keeps the temporary folder (register file and database) and prints it.
+Seconds: the step itself, measured inside the child (not interpreter start, imports or
+the migration), wall clock and CPU. Memory: the child's peak resident set (VmHWM from
+/proc, read from outside while it runs): the whole process, imports included.
+Targets (issue 13): import + draw within 3x the read's time and 2x its memory.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import machine, measure  # noqa: E402
 
 REFERENCE_DATE = "2020-03-01"
 
@@ -67,21 +68,8 @@ def write_register(path: Path, rows: int, seed: int = 1) -> None:
 
 # ------------------------------------------------------------------ the steps (run in a child process)
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 class Timer:
-    """Wall-clock and CPU seconds of the step (CPU time is steadier on a busy machine);
-    also notes the resident memory just before the step starts."""
-
     def __enter__(self) -> "Timer":
-        self.before = _rss_mib()
         self.t0, self.c0 = time.perf_counter(), time.process_time()
         return self
 
@@ -90,70 +78,96 @@ class Timer:
         self.cpu = time.process_time() - self.c0
 
 
-def step_read(register: Path, _db: Path) -> tuple[int, Timer, str]:
+def step_read(register: Path, _db: Path) -> dict:
     import pandas as pd
 
     with Timer() as timer:
         frame = pd.read_csv(register, sep=";", dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    return len(frame), timer, "all columns as str"
+    return {"rows": len(frame), "seconds": timer.seconds, "cpu": timer.cpu, "note": "all columns as str"}
 
 
-def step_import(register: Path, db: Path) -> tuple[int, Timer, str]:
+def _fresh(db: Path):  # type: ignore[no-untyped-def]
     from datetime import date
 
     from sqlmodel import Session
 
     from audit.audits import create_audit
     from audit.db import make_engine, upgrade
-    from audit.population.importer import import_population
 
+    for f in (db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        f.unlink(missing_ok=True)
     url = f"sqlite:///{db}"
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        audit = create_audit(session, "bench", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
-                             reference_date=date.fromisoformat(REFERENCE_DATE))
+        create_audit(session, "bench", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                     reference_date=date.fromisoformat(REFERENCE_DATE))
         session.commit()
-        with Timer() as timer:
-            result = import_population(session, audit, register)
-            session.commit()
-    engine.dispose()
-    return result.rows, timer, f"{len(result.per_municipality)} municipalities"
+    return engine
 
 
-def step_draw(_register: Path, db: Path) -> tuple[int, Timer, str]:
-    from sqlalchemy import func, select
+def _import(engine, register: Path):  # type: ignore[no-untyped-def]
     from sqlmodel import Session
 
     from audit.audits import get_audit
+    from audit.population.importer import import_population
+
+    with Session(engine) as session:
+        result = import_population(session, get_audit(session, "bench"), register)
+        session.commit()
+    return result
+
+
+def _draw(engine):  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from audit.audits import get_audit
+    from audit.sampling.draw import draw_sample
+
+    with Session(engine) as session:
+        result = draw_sample(session, get_audit(session, "bench"), per_stratum=5, seed=42, reserves=2)
+        session.commit()
+    return result
+
+
+def step_import(register: Path, db: Path) -> dict:
+    engine = _fresh(db)
+    with Timer() as timer:
+        result = _import(engine, register)
+    return {"rows": result.rows, "seconds": timer.seconds, "cpu": timer.cpu,
+            "note": f"{len(result.per_municipality)} municipalities"}
+
+
+def step_draw(register: Path, db: Path) -> dict:
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
     from audit.db import make_engine
     from audit.models import Person
-    from audit.sampling.draw import draw_sample
 
     engine = make_engine(f"sqlite:///{db}")
     with Session(engine) as session:
-        audit = get_audit(session, "bench")
-        population = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id))
-        with Timer() as timer:
-            result = draw_sample(session, audit, per_stratum=5, seed=42, reserves=2)
-            session.commit()
-    engine.dispose()
-    return population, timer, f"{result.sampled} cases + {result.reserve_cases} reserves in {len(result.strata)} strata"
+        population = session.scalar(select(func.count()).select_from(Person))
+    with Timer() as timer:
+        result = _draw(engine)
+    return {"rows": population, "seconds": timer.seconds, "cpu": timer.cpu,
+            "note": f"{result.sampled} cases + {result.reserve_cases} reserves in {len(result.strata)} strata"}
 
 
-STEPS = {"pandas read": step_read, "import": step_import, "draw": step_draw}
+def step_both(register: Path, db: Path) -> dict:
+    engine = _fresh(db)
+    with Timer() as timer:
+        result = _import(engine, register)
+        drawn = _draw(engine)
+    return {"rows": result.rows, "seconds": timer.seconds, "cpu": timer.cpu,
+            "note": f"{drawn.sampled} cases + {drawn.reserve_cases} reserves"}
+
+
+STEPS = {"pandas read": step_read, "import": step_import, "draw": step_draw, "import + draw": step_both}
 
 
 def child(step: str, register: Path, db: Path) -> None:
-    rows, timer, note = STEPS[step](register, db)
-    print(json.dumps({"rows": rows, "seconds": timer.seconds, "cpu": timer.cpu, "peak": _peak_mib(),
-                      "before": timer.before, "note": note}))
-
-
-def run_child(step: str, register: Path, db: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", step, str(register), str(db)],
-                         check=True, stdout=subprocess.PIPE, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    print("RESULT " + json.dumps(STEPS[step](register, db)))
 
 
 # ------------------------------------------------------------------ main
@@ -168,29 +182,32 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]), Path(args.child[2]))
         return
 
-    import numpy as np
-    import pandas as pd
-    import sqlalchemy
-
     tmp = Path(tempfile.mkdtemp(prefix="bench_sampling_"))
     try:
         register = tmp / "register.csv"
-        db = tmp / "audit.sqlite"
         t0 = time.perf_counter()
         write_register(register, args.rows)
-        print(f"python {sys.version.split()[0]}, pandas {pd.__version__}, numpy {np.__version__}, "
-              f"SQLAlchemy {sqlalchemy.__version__}, {os.cpu_count()} CPUs")
+        print(machine())
         print(f"register: {args.rows:,} rows, 98 municipalities, {register.stat().st_size / 2**20:.1f} MiB "
               f"(written in {time.perf_counter() - t0:.1f} s)")
-        results = {step: run_child(step, register, db) for step in STEPS}
+        results = {}
+        for step in STEPS:
+            db = tmp / ("both.sqlite" if step == "import + draw" else "audit.sqlite")
+            run = measure(step, [sys.executable, __file__, "--child", step, str(register), str(db)])
+            r = json.loads(run.output.split("RESULT ", 1)[1].splitlines()[0])
+            r["peak"] = run.peak_mb
+            results[step] = r
         base = results["pandas read"]
         print()
-        print(f"{'step':<12} {'rows':>10} {'seconds':>8} {'cpu s':>6} {'rows/s':>10} {'peak MiB':>9} {'step MiB':>9} "
+        print(f"{'step':<14} {'rows':>10} {'seconds':>8} {'cpu s':>6} {'peak MiB':>9} "
               f"{'time x read':>12} {'peak x read':>12}  note")
         for step, r in results.items():
-            print(f"{step:<12} {r['rows']:>10,} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['rows'] / r['seconds']:>10,.0f} "
-                  f"{r['peak']:>9.0f} {r['peak'] - r['before']:>9.0f} "
+            print(f"{step:<14} {r['rows']:>10,} {r['seconds']:>8.2f} {r['cpu']:>6.2f} {r['peak']:>9.0f} "
                   f"{r['seconds'] / base['seconds']:>11.1f}x {r['peak'] / base['peak']:>11.1f}x  {r['note']}")
+        both = results["import + draw"]
+        print(f"\ntarget: import + draw <= 3x the read's time ({both['seconds'] / base['seconds']:.1f}x) and "
+              f"<= 2x its memory ({both['peak'] / base['peak']:.1f}x); separately (two commands): "
+              f"{(results['import']['seconds'] + results['draw']['seconds']) / base['seconds']:.1f}x")
     finally:
         if args.keep:
             print(f"\nkept {tmp}")

@@ -3,6 +3,7 @@
 #  - Debian's chromium for the browser tests (Playwright drives it; no browser download),
 #  - a throwaway PostgreSQL on loopback, so the suite runs against SQLite and PostgreSQL,
 #  - LibreOffice (headless) for the annex conversion test,
+#  - R with the survey package, the independent oracle of the design-based statistics,
 #  - a virtual environment with the package and its test extras.
 # Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
@@ -12,6 +13,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need+=(postgresql)
 command -v libreoffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+{ command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(survey)' >/dev/null 2>&1; } || need+=(r-base-core r-cran-survey)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "installing Debian packages: ${need[*]}"

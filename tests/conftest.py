@@ -109,6 +109,21 @@ def engine(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     audit.db.get_engine.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def interface_language(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The language of the interface in a test (docs/i18n.md). The product's default is Danish;
+    tests written against the English texts run with AUDIT_LANGUAGE=en, and a test (or module)
+    marked `danish` runs in the default language, the way a user meets the tool."""
+    from audit import i18n
+
+    lang = "da" if request.node.get_closest_marker("danish") else "en"
+    monkeypatch.setenv("AUDIT_LANGUAGE", lang)
+    audit.config.get_settings.cache_clear()
+    with i18n.language(None):
+        yield lang
+    audit.config.get_settings.cache_clear()
+
+
 @pytest.fixture
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as s:

@@ -45,9 +45,13 @@ def _load(audit_name: str, purpose: str, with_population: bool = False):  # type
 @click.option("--definitions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=DEFAULT_FILE,
               show_default=True, help="Annex table definitions (YAML).")
 @click.option("--no-suppress", is_flag=True, help="Show small cells (internal use only; never publish).")
-def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> None:
+@click.option("--protocol", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Suppression protocol workbook (hidden counts, their values and attacker intervals; "
+                   "for the agency only). Default: OUT with .diskretionsprotokol.xlsx.")
+def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, protocol: Path | None) -> None:
     """Write the Excel annex: contents sheet, one sheet per table with notes (N),
-    source line, suppression, key cells and charts."""
+    source line, suppression, key cells and charts; and, next to it, the suppression
+    protocol (a separate workbook: never publish it)."""
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
 
@@ -64,11 +68,15 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
             yield t
             bar.update(1)
 
+    protocol = None if no_suppress else (protocol or out.with_name(out.stem + ".diskretionsprotokol.xlsx"))
     layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
-                          suppress=not no_suppress, progress=progress, population=data.population)
+                          suppress=not no_suppress, progress=progress, population=data.population,
+                          protocol=protocol)
     bar.close()
     click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
+    if protocol is not None:
+        click.echo(f"wrote {protocol}: suppression protocol, for the agency only (do not publish)")
 
 
 @export.command("raw")
@@ -77,18 +85,29 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> N
               help="File to write: .xlsx (with codebook sheet), .csv or .sav (SPSS).")
 @click.option("--comma", is_flag=True, help="CSV for scripts (',' and decimal point, no BOM) instead of Danish Excel's ';' and decimal comma.")
 def raw(audit_name: str, out: Path, comma: bool) -> None:
-    """Write one row per case: register, design, item and calculated variables."""
-    from audit.exports.raw import write_raw
+    """Write one row per case: register, design, item and calculated variables.
 
-    data = _load(audit_name, "data" + out.suffix.lower())
-    bar = _progress_bar(len(data.frame), "sager")
-    try:
-        n = write_raw(data.frame, out, data.instrument,
-                      dialect=csvio.SCRIPTS if comma else csvio.PEOPLE, progress=bar.update)
-    except (ValueError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        bar.close()
+    The cases are read and written in chunks, so memory does not grow with the audit
+    (CSV and XLSX; an SPSS file is built in memory at about 8 bytes a cell)."""
+    from audit.access import cli_actor
+    from audit.audits import get_audit
+    from audit.db import session_scope
+    from audit.exports.service import write_raw_file
+    from audit.statistics.dataset import count_cases
+
+    if out.suffix.lower() not in (".xlsx", ".csv", ".sav"):
+        raise click.ClickException(f"unknown raw export format {out.suffix!r}: use .xlsx, .csv or .sav")
+    with session_scope() as session:
+        try:
+            audit = get_audit(session, audit_name)
+            bar = _progress_bar(count_cases(session, audit), "sager")
+            try:
+                n = write_raw_file(session, audit, out, actor=cli_actor(),
+                                   dialect=csvio.SCRIPTS if comma else csvio.PEOPLE, progress=bar.update)
+            finally:
+                bar.close()
+        except (LookupError, ValueError, RuntimeError) as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {out}: {n} cases")
 
 
@@ -99,19 +118,27 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
 def codebook(audit_name: str, out: Path) -> None:
     """Write the codebook of the raw export (.csv: variable, label, type, values,
     relevance) or the audit's instrument codebook (.xlsx, by the instrument room)."""
-    from audit.exports.raw import write_codebook_csv
+    from audit.audits import get_audit
+    from audit.db import session_scope
+    from audit.exports.raw import codebook_csv_bytes
+    from audit.exports.service import audit_instrument, export_columns
 
-    data = _load(audit_name, "codebook" + out.suffix.lower())
-    if out.suffix.lower() == ".xlsx":
-        if data.instrument is None:
-            raise click.ClickException("the audit has no instrument bound: no instrument codebook")
-        from audit.instrument.codebook import write_codebook
+    with session_scope() as session:
+        try:
+            audit = get_audit(session, audit_name)
+            instrument = audit_instrument(audit)
+        except (LookupError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+        if out.suffix.lower() == ".xlsx":
+            from audit.instrument.codebook import write_codebook
 
-        write_codebook(data.instrument, out)
-        click.echo(f"wrote {out}: instrument codebook ({len(data.instrument.items)} items)")
-        return
-    n = write_codebook_csv(data.frame, out, data.instrument)
-    click.echo(f"wrote {out}: {n} variables")
+            write_codebook(instrument, out)
+            click.echo(f"wrote {out}: instrument codebook ({len(instrument.items)} items)")
+            return
+        variables = export_columns(audit, instrument)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(codebook_csv_bytes(variables))
+    click.echo(f"wrote {out}: {len(variables)} variables")
 
 
 @export.command("check-annex")

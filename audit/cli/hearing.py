@@ -75,7 +75,7 @@ def open_cmd(audit_name: str, municipalities: tuple[str, ...], deadline: str, by
 @click.option("--audit", "audit_name", required=True, help="Audit name.")
 def status_cmd(audit_name: str) -> None:
     """Rounds of the audit and, per municipality, whether it has responded."""
-    from audit.hearing.lock import lock_problems
+    from audit.hearing.lock import lock_problems, unreviewed_cases
     from audit.hearing.rounds import as_utc, round_status, rounds_of
 
     with session_scope() as session:
@@ -96,6 +96,10 @@ def status_cmd(audit_name: str) -> None:
         else:
             problems = lock_problems(session, audit)
             click.echo("ready to lock" if not problems else "not ready to lock: " + "; ".join(problems))
+            open_cases = unreviewed_cases(session, audit)
+            for status, what in (("not_started", "never reviewed"), ("in_progress", "begun but not completed")):
+                if open_cases[status]:
+                    click.echo(f"  {len(open_cases[status])} case(s) {what}")
 
 
 @hearing.command("close")
@@ -121,14 +125,20 @@ def close_cmd(audit_name: str, number: int, by: str | None) -> None:
 @BY
 def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
     """Lock the audit after the last round: answers become final everywhere."""
-    from audit.hearing.lock import lock_audit
+    from audit.hearing.lock import lock_audit, unreviewed_cases
     from audit.hearing.rounds import HearingError
 
     try:
         with session_scope() as session:
-            overridden = lock_audit(session, _audit(session, audit_name), _user(session, by), force=force)
+            audit = _audit(session, audit_name)
+            open_cases = unreviewed_cases(session, audit)
+            overridden = lock_audit(session, audit, _user(session, by), force=force)
     except HearingError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(f"{exc} (use force to lock anyway: --force)") from exc
+    for status, what in (("not_started", "never reviewed"), ("in_progress", "begun but not completed")):
+        if open_cases[status]:
+            click.echo(f"warning: {len(open_cases[status])} case(s) {what}: "
+                       + ", ".join(str(i) for i in open_cases[status]), err=True)
     click.echo(f"audit {audit_name} locked" + (f" (overridden: {'; '.join(overridden)})" if overridden else ""))
 
 
@@ -139,8 +149,12 @@ def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
 @click.option("--feedback", is_flag=True,
               help="The feedback workbook (after locking): its shares next to all municipalities "
                    "for the key items in exports/feedback_items.yaml. Default: the hearing workbook.")
-def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) -> None:
+@click.option("--language", type=click.Choice(["da", "en"]), default=None,
+              help="The language of the workbook's sheets, headers and notes (the municipality reads it). "
+                   "Default: AUDIT_LANGUAGE (Danish).")
+def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool, language: str | None) -> None:
     """Write a municipality's hearing workbook (cases, assessments, remarks, responses) or feedback workbook."""
+    from audit import i18n
     from audit.hearing.rounds import HearingError
     from audit.access import cli_actor
     from audit.hearing.workbooks import feedback_workbook, hearing_workbook
@@ -148,7 +162,7 @@ def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool) ->
 
     try:
         name = canonical_municipality(municipality)
-        with session_scope() as session:
+        with session_scope() as session, i18n.language(language):
             audit = _audit(session, audit_name)
             data = (feedback_workbook if feedback else hearing_workbook)(session, audit, name, actor=cli_actor())
     except (HearingError, ValueError) as exc:

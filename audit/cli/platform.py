@@ -56,7 +56,7 @@ def _redact(url: str) -> str:
 
 @click.group()
 def users() -> None:
-    """User accounts (roles: admin, auditor, municipality): add, list, set-password,
+    """User accounts (roles: admin, auditor, municipality): add, edit, list, set-password,
     deactivate, reactivate, unlock. New passwords: at least 12 characters, not a common
     password, not containing the username (docs/security.md)."""
 
@@ -79,6 +79,33 @@ def users_add(username: str, role: str, municipality: str | None, full_name: str
     except (AccountError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"user {username} ({role}{', ' + municipality if municipality else ''}) created")
+
+
+@users.command("edit")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "auditor", "municipality"]), default=None,
+              help="New role (default: unchanged).")
+@click.option("--municipality", default=None,
+              help="The one municipality of a municipality user (default: unchanged; empty for other roles).")
+@click.option("--name", "full_name", default=None, help="New full name (default: unchanged).")
+def users_edit(username: str, role: str | None, municipality: str | None, full_name: str | None) -> None:
+    """Change a user's role, municipality or full name (the admin's user page does the same)."""
+    from audit.auth import AccountError, update_user
+    from audit.models import User
+
+    try:
+        with session_scope() as session:
+            user = session.exec(select(User).where(User.username == username.strip())).first()
+            if user is None:
+                raise AccountError(f"no user named {username!r}")
+            new_role = role or user.role
+            if municipality is None:
+                municipality = user.municipality if new_role == "municipality" else None
+            update_user(session, username, role=new_role, municipality=municipality,
+                        full_name=user.full_name if full_name is None else full_name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} changed")
 
 
 @users.command("list")

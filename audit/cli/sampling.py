@@ -68,16 +68,47 @@ def audits() -> None:
 def audits_create(name: str, period_start: date, period_end: date, reference_date: date,
                   municipalities: tuple[str, ...], instrument_path: str) -> None:
     """Create an audit bound to one instrument version."""
-    from audit.audits import AuditError, bind_instrument, create_audit
+    from audit.audits import AuditError, new_audit
 
     names = [m.strip() for chunk in municipalities for m in chunk.split(",") if m.strip()]
     try:
         with session_scope() as session:
-            audit = create_audit(session, name, period_start=period_start, period_end=period_end,
-                                 reference_date=reference_date, municipalities=names)
-            bind_instrument(session, audit, instrument_path)
+            # the same function as the admin's form on /admin
+            audit = new_audit(session, name, period_start=period_start, period_end=period_end,
+                              reference_date=reference_date, municipalities=names, instrument=instrument_path)
             click.echo(f"audit {audit.name!r} created (instrument {audit.instrument_version}, "
                        f"{len(names) or 'any'} municipalities)")
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@audits.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", default=None, help="New name of the audit.")
+@click.option("--period-start", default=None, callback=_date, help="New first day of the review period.")
+@click.option("--period-end", default=None, callback=_date, help="New last day of the review period.")
+@click.option("--reference-date", default=None, callback=_date, help="New reference date.")
+@click.option("--municipalities", multiple=True,
+              help="New list of participating municipalities (repeat, or comma-separated; replaces the list).")
+@AS_OPTION
+def audits_edit(name: str, new_name: str | None, period_start: date | None, period_end: date | None,
+                reference_date: date | None, municipalities: tuple[str, ...], as_user: str | None) -> None:
+    """Change an audit's name (until it is locked), or its period, reference date and
+    municipalities (until a register extract is imported). Options left out keep their value."""
+    import json
+
+    from audit.audits import AuditError, edit_audit
+
+    try:
+        with session_scope() as session:
+            audit = _audit(session, name)
+            names = ([m.strip() for chunk in municipalities for m in chunk.split(",") if m.strip()]
+                     if municipalities else json.loads(audit.municipalities_json or "[]"))
+            edit_audit(session, audit, name=new_name or audit.name, period_start=period_start or audit.period_start,
+                       period_end=period_end or audit.period_end,
+                       reference_date=reference_date or audit.reference_date, municipalities=names,
+                       user=_actor(session, as_user))
+            click.echo(f"audit {audit.name!r} changed")
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -119,9 +150,9 @@ def population_import(audit_name: str, file: str, spells: str | None, replace: b
     except RegisterError as exc:
         for err in exc.errors[:200]:
             click.echo(str(err), err=True)
-        if len(exc.errors) > 200:
-            click.echo(f"... and {len(exc.errors) - 200} more errors", err=True)
-        raise click.ClickException(f"{len(exc.errors)} errors: nothing was imported") from exc
+        if exc.total > 200:
+            click.echo(f"... and {exc.total - 200:,} more errors", err=True)
+        raise click.ClickException(f"{exc.total:,} errors: nothing was imported") from exc
     except PopulationError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"imported {result.rows} people into {audit_name!r}: " +

@@ -14,10 +14,11 @@ import pandas as pd
 
 from audit import csvio
 from audit.statistics import crosstabs
-from audit.statistics.frequencies import frequencies
 from audit.statistics.dataset import REPORT_STATUSES, load_case_frame
-from audit.statistics.suppression import suppress
+from audit.statistics.frequencies import frequencies
+from audit.statistics.suppression import suppress, suppress_together
 from audit.statistics.tables import Table
+from audit.statistics.weighting import LONELY_CHOICES, DesignError, Design, design_of
 
 FORMATS = click.Choice(["table", "json", "csv"])
 
@@ -38,6 +39,17 @@ def _threshold(value: int | None) -> int:
     from audit.config import get_settings
 
     return get_settings().suppress_below
+
+
+def _design(frame: pd.DataFrame, weighted: bool, lonely: str | None) -> Design | None:
+    """The sampling design of a weighted table (None unweighted); a missing N_h or a refused
+    lonely stratum is a clear error, not a crash."""
+    if not weighted:
+        return None
+    try:
+        return design_of(frame, lonely=lonely)
+    except DesignError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _emit(tables: list[Table], fmt: str) -> None:
@@ -74,7 +86,12 @@ def _common(f):  # type: ignore[no-untyped-def]
     f = click.option("--suppress/--no-suppress", "do_suppress", default=True, show_default=True,
                      help="Hide small cells (for anything that leaves the agency).")(f)
     f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(f)
-    f = click.option("--weighted", is_flag=True, help="Add design-weighted shares with 95 % CIs.")(f)
+    f = click.option("--lonely-psu", "lonely", type=click.Choice(LONELY_CHOICES), default=None,
+                     help="A stratum with one reviewed case in a weighted table: 'adjust' (centred at the "
+                          "grand mean, as R's survey) or 'fail' (refuse). Default: AUDIT_LONELY_PSU, adjust.")(f)
+    f = click.option("--weighted", is_flag=True,
+                     help="Design-weighted shares with 95 % logit CIs and design effects, tested with the "
+                          "Rao-Scott F (second order, design degrees of freedom).")(f)
     f = click.option("--audit", "audit_name", required=True, help="Audit name.")(f)
     return f
 
@@ -89,46 +106,58 @@ def stats() -> None:
 @click.option("--row", required=True, help="Row variable (item, register or derived variable).")
 @click.option("--col", required=True, help="Column variable.")
 @click.option("--percent", type=click.Choice(["row", "col"]), default="row", show_default=True)
-def crosstab_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
-                 statuses: Sequence[str], row: str, col: str, percent: str) -> None:
-    """Crosstab of two variables with N, chi-square and Cramér's V."""
+def crosstab_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+                 threshold: int | None, statuses: Sequence[str], row: str, col: str, percent: str) -> None:
+    """Crosstab of two variables with N and the test of association: Pearson's chi-square
+    and Cramér's V, or for a weighted table the Rao-Scott F. Expected counts under 5 are
+    flagged; no test is printed under a table with suppressed cells."""
     frame = _frame(audit_name, statuses)
+    design = _design(frame, weighted, lonely)
     try:
-        t = crosstabs.crosstab(frame, row, col, percent=percent, weighted=weighted)
+        t = crosstabs.crosstab(frame, row, col, percent=percent, weighted=weighted, design=design)
+    except DesignError as exc:
+        raise click.ClickException(str(exc)) from exc
     except (KeyError, ValueError) as exc:
         raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
-    _emit([suppress(t, _threshold(threshold)) if do_suppress else t], fmt)
+    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
 
 
 @stats.command("frequencies")
 @_common
 @click.option("--item", "items", multiple=True, help="Item code (repeat; default: every item).")
 @click.option("--by", default=None, help="Break down by this variable (e.g. direction, municipality).")
-def frequencies_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
-                    statuses: Sequence[str], items: Sequence[str], by: str | None) -> None:
-    """Counts and shares of items, N = the cases where each item applies."""
+def frequencies_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+                    threshold: int | None, statuses: Sequence[str], items: Sequence[str], by: str | None) -> None:
+    """Counts and shares of items, N = the cases where each item applies. The tables printed
+    together are suppressed together (a group's N shows in each of them)."""
     frame = _frame(audit_name, statuses)
+    design = _design(frame, weighted, lonely)
     try:
-        tables = frequencies(frame, list(items) or None, by=by, weighted=weighted)
+        tables = frequencies(frame, list(items) or None, by=by, weighted=weighted, design=design)
+    except DesignError as exc:
+        raise click.ClickException(str(exc)) from exc
     except KeyError as exc:
         raise click.ClickException(f"unknown variable {exc.args[0]!r}") from exc
     if do_suppress:
-        limit = _threshold(threshold)
-        tables = [suppress(t, limit) for t in tables]
+        tables = suppress_together([(t, frame) for t in tables], _threshold(threshold))
     _emit(tables, fmt)
 
 
 @stats.command("table2")
 @_common
-def table2_cmd(audit_name: str, weighted: bool, fmt: str, do_suppress: bool, threshold: int | None,
-               statuses: Sequence[str]) -> None:
-    """The report's Table 2: number of challenge types against stable participation."""
+def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+               threshold: int | None, statuses: Sequence[str]) -> None:
+    """The report's Table 2: number of challenge types against stable participation, with
+    Pearson's chi-square, or weighted the Rao-Scott F."""
     frame = _frame(audit_name, statuses)
+    design = _design(frame, weighted, lonely)
     try:
-        t = crosstabs.table2(frame, weighted=weighted)
+        t = crosstabs.table2(frame, weighted=weighted, design=design)
+    except DesignError as exc:
+        raise click.ClickException(str(exc)) from exc
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
-    _emit([suppress(t, _threshold(threshold)) if do_suppress else t], fmt)
+    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
 
 
 COMMANDS: list[click.Command] = [stats]

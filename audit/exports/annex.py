@@ -22,11 +22,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from audit import workbook
-from audit.exports.compute import Grid, build_grid, prepare_frame
+from audit import i18n, workbook
+from audit.exports.compute import Grid, build_grids
 from audit.exports.definitions import AnnexSpec
 from audit.exports.statsbridge import SUPPRESSED
 from audit.instrument import Instrument
+from audit.statistics.suppression import published_mean, published_share
 
 CONTENTS = "Indhold"
 SHARE_FORMAT = "0%"
@@ -73,9 +74,35 @@ def note_text(grid: Grid) -> str:
                      "N er antal sager i stikprøven.")
     if any(any(r.highlight) for r in grid.rows):
         parts.append("Centrale resultater er markeret med lyserødt.")
+    parts += test_sentences(grid)
     if grid.suppression_rule:
         parts.append(f"{SUPPRESSED}: {grid.suppression_rule}")
     return "Anm.: " + " ".join(parts)
+
+
+def test_sentences(grid: Grid) -> list[str]:
+    """The Rao-Scott test of each weighted crosstab behind the sheet, its small-expected-count
+    warning, or why it is withheld (a suppressed table prints no test); and the rule for
+    weighted shares withheld in small groups."""
+    from audit.statistics.designtests import describe, small_expected_note
+    from audit.statistics.suppression import TEST_WITHHELD, THIN_NOTE
+
+    out: list[str] = []
+    tables = [getattr(cell, "table", None) for cell in grid.stats_tables]
+    tables = [t for t in tables if t is not None and t.weighted is not None and t.kind == "crosstab"]
+    several = len(tables) > 1
+    for t in tables:
+        line = describe(t.test)
+        if line:
+            out.append((f"{t.row_var} × {t.col_var}: " if several else "") + line + ".")
+            warning = small_expected_note(t.test)
+            if warning:
+                out.append(warning)
+        elif TEST_WITHHELD in t.notes and TEST_WITHHELD not in out:
+            out.append(str(TEST_WITHHELD))
+    if any(THIN_NOTE in getattr(getattr(cell, "table", None), "notes", ()) for cell in grid.stats_tables):
+        out.append(str(THIN_NOTE))  # weighted shares of small groups are withheld
+    return out
 
 
 @dataclass
@@ -164,10 +191,10 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
                 cell = put(ws, row, k + 2, SUPPRESSED)
             elif value is None:
                 cell = put(ws, row, k + 2, None)
-            elif kind == "share":
-                cell = put(ws, row, k + 2, float(value), number_format=SHARE_FORMAT)
+            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
+                cell = put(ws, row, k + 2, published_share(value), number_format=SHARE_FORMAT)
             elif kind == "mean":
-                cell = put(ws, row, k + 2, float(value), number_format=MEAN_FORMAT)
+                cell = put(ws, row, k + 2, published_mean(value), number_format=MEAN_FORMAT)
             else:
                 cell = put(ws, row, k + 2, int(value), number_format=COUNT_FORMAT)
             cell.border = BORDER
@@ -307,20 +334,34 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+ANNEX_LANGUAGE = "da"  # the published report's language, whatever the language of the page or the CLI
+
+
 def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None = None,
                 audit_name: str = "", suppress: bool = True,
                 progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: pd.DataFrame | None = None) -> list[SheetLayout]:
+                population: pd.DataFrame | None = None, protocol: str | Path | None = None,
+                language: str | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
-    population) and write the workbook."""
-    prepared = prepare_frame(frame, spec)
+    population) and write the workbook. With `protocol`, the suppression protocol (every
+    hidden count, its value and the attacker's interval: for the agency only, never to be
+    published) is written to that separate workbook. The statistics room's notes (tests,
+    suppression, weighting) are written in `language`, by default the report's: Danish."""
+    with i18n.language(language or ANNEX_LANGUAGE):
+        return _write_annex(frame, spec, out, instrument=instrument, audit_name=audit_name, suppress=suppress,
+                            progress=progress, population=population, protocol=protocol)
+
+
+def _write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None,
+                 audit_name: str, suppress: bool, progress: Callable[[Iterable[Any]], Iterable[Any]] | None,
+                 population: pd.DataFrame | None, protocol: str | Path | None) -> list[SheetLayout]:
+    hidden: list[dict[str, Any]] = []
+    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
     wb = Workbook()
     contents = wb.active
     contents.title = CONTENTS
     entries: list[tuple[int, Grid, SheetLayout]] = []
-    tables = spec.tables if progress is None else progress(spec.tables)
-    for number, tdef in enumerate(tables, start=1):
-        grid = build_grid(tdef, prepared, spec, instrument, suppress, population)
+    for number, (tdef, grid) in enumerate(zip(spec.tables, grids), start=1):
         ws = wb.create_sheet(tdef.id)
         layout = write_table_sheet(ws, grid, number)
         entries.append((number, grid, layout))
@@ -331,4 +372,8 @@ def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instru
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
+    if protocol is not None and suppress:
+        from audit.exports.protocol import write_protocol
+
+        write_protocol(hidden, protocol, audit_name=audit_name, threshold=spec.min_cell)
     return [e[2] for e in entries]

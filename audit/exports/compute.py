@@ -60,9 +60,10 @@ class Grid:
     stats_tables: list[Any] = field(default_factory=list)   # the statistics Tables behind the grid
 
     @property
-    def n_cases(self) -> int:
-        """Cases behind the table: N of its first statistic (row variable answered)."""
-        return int(self.stats_tables[0].n_total) if self.stats_tables else 0
+    def n_cases(self) -> int | None:
+        """Cases behind the table: N of its first statistic (row variable answered); None when hidden."""
+        n = self.stats_tables[0].n_total if self.stats_tables else 0
+        return None if n is None else int(n)
 
     @property
     def share_columns(self) -> list[int]:
@@ -184,7 +185,7 @@ def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell
         share = t.shares[i][0]
         mark = _highlight(tdef, code, code, share, "share")
         rows.append(GridRow(code, lab.value(var, code), [t.counts[i][0], share], [sup, sup], [mark, mark]))
-    rows.append(GridRow("N", f"{TOTAL} (N)", [t.n_total, None], [False, False], [False, False], total=True))
+    rows.append(GridRow("N", f"{TOTAL} (N)", [t.n_total, None], [t.n_total is None, False], [False, False], total=True))
     return Grid(tdef, tdef.title, cols, rows, [t.n_total], weighted=t.weighted,
                 suppression_rule=t.suppression_rule, stats_tables=[t])
 
@@ -392,6 +393,29 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
 
 
 def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None, suppress: bool = True,
-                population: pd.DataFrame | None = None) -> list[Grid]:
+                population: pd.DataFrame | None = None, protocol: list[dict[str, Any]] | None = None,
+                progress: Any = None) -> list[Grid]:
+    """Every table of the annex. Suppressed, the tables are one publication: a count hidden in
+    one is hidden wherever it prints, and the attacker's audit reads all of them together
+    (audit.statistics.suppression.protected); `protocol` receives the hidden counts."""
+    from audit.statistics.suppression import labelled, protected
+
     prepared = prepare_frame(frame, spec)
-    return [build_grid(t, prepared, spec, instrument, suppress, population) for t in spec.tables]
+
+    passes: list[int] = []
+
+    def build(pub: Any) -> list[Grid]:
+        out = []
+        tables = spec.tables if progress is None or passes else progress(spec.tables)  # progress: first pass
+        passes.append(1)
+        for t in tables:
+            with labelled(pub, t.id):
+                out.append(build_grid(t, prepared, spec, instrument, suppress, population))
+        return out
+
+    if not suppress:
+        return build(None)
+    grids, pub = protected(build, spec.min_cell)
+    if protocol is not None:
+        protocol.extend(pub.protocol())
+    return grids

@@ -16,9 +16,11 @@ variable labels and value labels; in .sav, coded variables are stored as numbers
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,9 @@ import pandas as pd
 from audit import csvio, workbook
 from audit.instrument import Instrument
 from audit.labels import vocabulary
+from audit.statistics.variables import DERIVED, ORDERS
+
+DERIVED_ORDERS = {name: ORDERS[name] for name in DERIVED if name in ORDERS}
 
 REGISTER = ("case_id", "municipality", "seniority_band", "sex", "age", "age_band", "origin", "stratum",
             "stratum_population", "stratum_sample", "weight")
@@ -66,7 +71,10 @@ def variables(frame: pd.DataFrame, instrument: Instrument | None = None) -> list
         elif kind in ("yes_no", "yes_no_na"):
             values = vocab.choice_list(kind)
         elif kind in ("select_one", "select_multiple"):
-            values = {c: c for c in _present_codes(frame[name])}
+            # a derived variable (Table 4's profile) has declared codes: the codebook and the
+            # .sav numbers do not depend on which codes the first chunk of cases holds
+            declared = orders.get(name) or DERIVED_ORDERS.get(name)
+            values = {c: c for c in (declared or _present_codes(frame[name]))}
         out.append(Variable(name, label, kind, values, relevant=(item.relevant or "") if item is not None else ""))
         if str(kind).startswith("select_multiple"):
             codes = list(values) or _present_codes(frame[name])
@@ -98,20 +106,39 @@ def _guess_type(series: pd.Series) -> str:
     return "select_one"
 
 
-def wide_frame(frame: pd.DataFrame, instrument: Instrument | None = None) -> tuple[pd.DataFrame, list[Variable]]:
-    """The export table: multiple choice joined with spaces plus 0/1 dummies."""
-    vars_ = variables(frame, instrument)
+def wide_frame(frame: pd.DataFrame, instrument: Instrument | None = None,
+               vars_: list[Variable] | None = None) -> tuple[pd.DataFrame, list[Variable]]:
+    """The export table: multiple choice joined with spaces plus 0/1 dummies (`vars_`: the
+    variables already chosen for the first chunk of a streamed export)."""
+    vars_ = vars_ if vars_ is not None else variables(frame, instrument)
     cols: dict[str, Any] = {}
     for var in vars_:
-        if var.type == "dummy":
-            code = var.name.split(DUMMY_SEP, 1)[1]
-            cols[var.name] = [None if _missing(v) else int(code in {str(x) for x in v}) for v in frame[var.source]]
-        elif str(var.type).startswith("select_multiple"):
-            cols[var.name] = [None if _missing(v) else " ".join(str(x) for x in v) for v in frame[var.name]]
-        else:
-            cols[var.name] = [None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
-                              for v in frame[var.name]]
+        source, cell_of = _cell_rule(var)
+        cols[var.name] = [cell_of(v) for v in frame[source]]
     return pd.DataFrame(cols, columns=[v.name for v in vars_]), vars_
+
+
+def _cell_rule(var: Variable) -> tuple[str, Callable[[Any], Any]]:
+    """Which case-frame column a variable comes from, and what its cell holds for a value there:
+    missing stays missing; multiple choice joined with spaces; a dummy 0/1 for its code."""
+    if var.type == "dummy":
+        code = var.name.split(DUMMY_SEP, 1)[1]
+        return var.source, lambda v: None if _missing(v) else int(code in {str(x) for x in v})
+    if str(var.type).startswith("select_multiple"):
+        return var.name, lambda v: None if _missing(v) else " ".join(str(x) for x in v)
+    return var.name, lambda v: None if _missing(v) else (v.item() if isinstance(v, np.generic) else v)
+
+
+def _csv_column(series: pd.Series, cell_of: Callable[[Any], Any], dialect: csvio.Dialect) -> np.ndarray:
+    """The CSV text of a variable for one chunk: `csvio.cell(cell_of(v))` for every value, worked
+    out once per distinct value (pandas' factorize) and spread back. Values pandas counts as
+    equal (1, 1.0, True; None and NaN) have the same text under this rule, so this is exact."""
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # an unhashable stored value (a malformed answer): value by value
+        return np.array([csvio.cell(cell_of(v), dialect) for v in series.tolist()], dtype=object)
+    texts = [csvio.cell(cell_of(u), dialect) for u in list(uniques)] + [csvio.cell(cell_of(None), dialect)]
+    return np.array(texts, dtype=object)[codes]
 
 
 def codebook_rows(vars_: list[Variable]) -> list[list[Any]]:
@@ -122,103 +149,232 @@ def codebook_rows(vars_: list[Variable]) -> list[list[Any]]:
     return rows
 
 
-def write_xlsx(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
-               progress: Callable[[int], None] | None = None) -> int:
-    """Streaming XLSX writer: sheet `data` (frozen header) and sheet `codebook`."""
+# ---------------------------------------------------------------- writing, in chunks of cases
+#
+# Every writer takes either one frame or an iterable of frames (chunks of cases, as
+# `audit.statistics.dataset.iter_case_frames` gives them) and holds one chunk at a time:
+# CSV and XLSX memory stays flat in the number of cases. The columns (and the codebook)
+# come from the first chunk; every chunk has the same columns.
+
+Frames = Union[pd.DataFrame, Iterable[pd.DataFrame]]
+Progress = Optional[Callable[[int], None]]
+
+
+def _chunks(frames: Frames, rows: int = 2000) -> Iterator[pd.DataFrame]:
+    if isinstance(frames, pd.DataFrame):
+        if len(frames) <= rows:
+            yield frames
+            return
+        for lo in range(0, len(frames), rows):
+            part = frames.iloc[lo:lo + rows].reset_index(drop=True)
+            part.attrs = frames.attrs
+            yield part
+        return
+    yield from frames
+
+
+def _wide_chunks(frames: Frames, instrument: Instrument | None) -> tuple[list[Variable], Iterator[pd.DataFrame]]:
+    """The export's variables and the wide table chunk by chunk."""
+    it = _chunks(frames)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("no frame to export")
+    vars_ = variables(first, instrument)
+
+    def wide() -> Iterator[pd.DataFrame]:
+        for chunk in itertools.chain([first], it):
+            data, _ = wide_frame(chunk, instrument, vars_)
+            yield data
+    return vars_, wide()
+
+
+def iter_csv(frames: Frames, instrument: Instrument | None = None, dialect: csvio.Dialect = csvio.PEOPLE,
+             progress: Progress = None) -> Iterator[bytes]:
+    """The CSV file as chunks of bytes (streamed downloads). PEOPLE: Danish Excel (BOM, `;`,
+    decimal comma); SCRIPTS: R, Python (`,`, decimal point, no BOM). Every cell through
+    `csvio` (text neutralised, numbers in the dialect's decimal)."""
+    it = _chunks(frames)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("no frame to export")
+    vars_ = variables(first, instrument)
+    header = [v.name for v in vars_]
+    chunks = itertools.chain([first], it)  # the case frame's chunks: no wide table in between
+
+    rules = [_cell_rule(v) for v in vars_]
+
+    def rows() -> Iterator[tuple[str, ...]]:
+        for chunk in chunks:
+            yield from zip(*(_csv_column(chunk[source], cell_of, dialect).tolist() for source, cell_of in rules))
+            if progress is not None:
+                progress(len(chunk))
+    yield from csvio.iter_text_bytes(header, rows(), dialect)
+
+
+def write_csv(frames: Frames, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Progress = None) -> int:
+    """PEOPLE (Danish Excel: `;`, decimal comma, BOM) or SCRIPTS (`,`, decimal point)."""
+    counted = _Counter(progress)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "wb") as fh:
+        for part in iter_csv(frames, instrument, dialect, counted):
+            fh.write(part)
+    return counted.n
+
+
+class _Counter:
+    """Counts rows written and passes them on to a progress callback."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.n = 0
+        self.progress = progress
+
+    def __call__(self, k: int) -> None:
+        self.n += k
+        if self.progress is not None:
+            self.progress(k)
+
+
+def write_xlsx(frames: Frames, out: str | Path, instrument: Instrument | None = None,
+               progress: Progress = None) -> int:
+    """Streaming XLSX writer (openpyxl write-only): sheet `data` (frozen header) and sheet
+    `codebook`; rows go to disk as they are appended, so memory is one chunk."""
     from openpyxl import Workbook
 
-    data, vars_ = wide_frame(frame, instrument)
+    vars_, chunks = _wide_chunks(frames, instrument)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("data")
     ws.freeze_panes = "B2"
     ws.append(workbook.header_row(ws, [v.name for v in vars_]))
-    for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-        ws.append(workbook.row(ws, [None if _missing(x) else x for x in row]))
-        if progress is not None and k % 500 == 0:
-            progress(500)
-    if progress is not None:
-        progress(len(data) % 500)
+    n = 0
+    for data in chunks:
+        for values in data.itertuples(index=False, name=None):
+            ws.append(workbook.row(ws, [None if _missing(x) else (x.item() if isinstance(x, np.generic) else x)
+                                        for x in values]))
+        n += len(data)
+        if progress is not None:
+            progress(len(data))
     cb = wb.create_sheet("codebook")
-    for i, r in enumerate(codebook_rows(vars_)):
-        cb.append(workbook.header_row(cb, r) if i == 0 else workbook.row(cb, r))
+    rows = codebook_rows(vars_)
+    cb.append(workbook.header_row(cb, rows[0]))
+    for r in rows[1:]:
+        cb.append(workbook.row(cb, r))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
-    return len(data)
+    return n
 
 
-def write_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
-              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
-    """PEOPLE (Danish Excel: `;`, decimal comma, BOM) or SCRIPTS (`,`, decimal point)."""
-    data, _ = wide_frame(frame, instrument)
-
-    def rows():  # type: ignore[no-untyped-def]
-        for k, row in enumerate(data.itertuples(index=False, name=None), start=1):
-            yield row
-            if progress is not None and k % 500 == 0:
-                progress(500)
-
-    csvio.write(out, list(data.columns), rows(), dialect)
-    if progress is not None:
-        progress(len(data) % 500)
-    return len(data)
+def codebook_csv_bytes(vars_: list[Variable], dialect: csvio.Dialect = csvio.PEOPLE) -> bytes:
+    rows = codebook_rows(vars_)
+    return b"".join(csvio.iter_bytes(rows[0], rows[1:], dialect))
 
 
 def write_codebook_csv(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None) -> int:
-    _, vars_ = wide_frame(frame.head(0) if len(frame) == 0 else frame, instrument)
-    rows = codebook_rows(vars_)
-    csvio.write(out, rows[0], rows[1:], csvio.PEOPLE)
-    return len(rows) - 1
+    vars_ = variables(frame, instrument)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_bytes(codebook_csv_bytes(vars_))
+    return len(vars_)
 
 
-def write_sav(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
-              progress: Callable[[int], None] | None = None) -> int:
-    """SPSS .sav with variable labels and value labels (needs pyreadstat)."""
+def write_sav(frames: Frames, out: str | Path, instrument: Instrument | None = None,
+              progress: Progress = None) -> int:
+    """SPSS .sav with variable labels and value labels (pyreadstat).
+
+    pyreadstat writes only from one whole DataFrame (it has no append mode), so the .sav is
+    the one format whose memory grows with the audit. It is bounded instead: the chunks are
+    reduced as they arrive to what the file holds, a float64 per numeric or coded cell and a
+    shared text object per text cell (about 8 bytes a cell: 0.25 GB for 100,000 cases x 300
+    variables), never the wide table of Python objects."""
     try:
         import pyreadstat
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("SPSS export needs pyreadstat (a dependency of the package): pip install -e .") \
             from exc
-    data, vars_ = wide_frame(frame, instrument)
-    out_cols: dict[str, Any] = {}
-    value_labels: dict[str, dict[Any, str]] = {}
-    labels: list[str] = []
+    vars_, chunks = _wide_chunks(frames, instrument)
+    kinds: dict[str, str] = {}
+    numbers: dict[str, dict[str, float]] = {}
     for v in vars_:
-        col = data[v.name]
         if v.type == "dummy":
-            out_cols[v.name] = pd.to_numeric(col, errors="coerce").astype(float)
-            value_labels[v.name] = {float(k): text for k, text in v.values.items()}
+            kinds[v.name] = "float"
         elif v.values and not str(v.type).startswith("select_multiple") and v.name not in ("case_id",):
-            codes = list(v.values)
-            extra = [c for c in _present_codes(col) if c not in codes]
-            codes += extra
-            number = {c: float(k) for k, c in enumerate(codes, start=1)}
-            out_cols[v.name] = [np.nan if _missing(x) else number[str(x)] for x in col]
-            value_labels[v.name] = {number[c]: v.values.get(c, c) for c in codes}
-        elif v.type in ("integer", "decimal", "scale", "calculate") and pd.api.types.is_numeric_dtype(
-                pd.to_numeric(col, errors="coerce")) and col.map(lambda x: _missing(x) or isinstance(
-                    x, (int, float, np.number))).all():
-            out_cols[v.name] = pd.to_numeric(col, errors="coerce").astype(float)
+            kinds[v.name] = "coded"
+            numbers[v.name] = {c: float(k) for k, c in enumerate(v.values, start=1)}
+        elif v.type in ("integer", "decimal", "scale", "calculate"):
+            kinds[v.name] = "maybe"  # numbers unless a stored value is not a number
         elif v.type == "register" and v.name in ("case_id", "age", "stratum_population", "stratum_sample", "weight"):
-            out_cols[v.name] = pd.to_numeric(col, errors="coerce").astype(float)
+            kinds[v.name] = "float"
         else:
-            out_cols[v.name] = ["" if _missing(x) else str(x) for x in col]
-        labels.append(v.label[:250])
+            kinds[v.name] = "text"
+    parts: dict[str, list[np.ndarray]] = {v.name: [] for v in vars_}
+    n = 0
+    for data in chunks:
+        for v in vars_:
+            col = data[v.name]
+            kind = kinds[v.name]
+            if kind == "float":
+                parts[v.name].append(pd.to_numeric(col, errors="coerce").to_numpy(dtype=float))
+            elif kind == "coded":
+                codes = numbers[v.name]
+                vals = col.tolist()
+                for x in vals:  # a stored code the instrument does not list gets the next number
+                    if not _missing(x) and str(x) not in codes:
+                        codes[str(x)] = float(len(codes) + 1)
+                parts[v.name].append(np.array([np.nan if _missing(x) else codes[str(x)] for x in vals], dtype=float))
+            elif kind == "maybe":
+                vals = np.array(col.tolist(), dtype=object)
+                if all(_missing(x) or (isinstance(x, (int, float, np.number)) and not isinstance(x, bool))
+                       for x in vals):
+                    parts[v.name].append(pd.to_numeric(pd.Series(vals), errors="coerce").to_numpy(dtype=float))
+                else:
+                    kinds[v.name] = "text"
+                    parts[v.name] = [_as_text(p) for p in parts[v.name]] + [_as_text(vals)]
+            else:
+                parts[v.name].append(_as_text(np.array(col.tolist(), dtype=object)))
+        n += len(data)
+        if progress is not None:
+            progress(len(data))
+    out_cols = {name: np.concatenate(p) if p else np.zeros(0) for name, p in parts.items()}
+    del parts
+    value_labels: dict[str, dict[Any, str]] = {}
+    for v in vars_:
+        if v.type == "dummy":
+            value_labels[v.name] = {float(k): text for k, text in v.values.items()}
+        elif kinds[v.name] == "coded":
+            value_labels[v.name] = {num: v.values.get(c, c) for c, num in numbers[v.name].items()}
     sav = pd.DataFrame(out_cols, columns=[v.name for v in vars_])
+    del out_cols
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    pyreadstat.write_sav(sav, str(out), column_labels=labels, variable_value_labels=value_labels)
-    if progress is not None:
-        progress(len(sav))
-    return len(sav)
+    pyreadstat.write_sav(sav, str(out), column_labels=[v.label[:250] for v in vars_],
+                         variable_value_labels=value_labels)
+    return n
 
 
-def write_raw(frame: pd.DataFrame, out: str | Path, instrument: Instrument | None = None,
-              dialect: csvio.Dialect = csvio.PEOPLE, progress: Callable[[int], None] | None = None) -> int:
-    """Dispatch on the file extension: .xlsx, .csv or .sav."""
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """A text column of the .sav: missing is empty, else `str` of the value, one object per distinct value."""
+    if values.dtype != object:  # a numeric part turned text by a later chunk
+        values = values.astype(object)
+    memo: dict[Any, str] = {}
+    out = np.empty(len(values), dtype=object)
+    for k, x in enumerate(values):
+        if _missing(x):
+            out[k] = ""
+            continue
+        key = (type(x), x)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = str(x.item() if isinstance(x, np.generic) else x)
+        out[k] = text
+    return out
+
+
+def write_raw(frames: Frames, out: str | Path, instrument: Instrument | None = None,
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Progress = None) -> int:
+    """Dispatch on the file extension: .xlsx, .csv or .sav. `frames`: a case frame or its chunks."""
     suffix = Path(out).suffix.lower()
     if suffix == ".xlsx":
-        return write_xlsx(frame, out, instrument, progress)
+        return write_xlsx(frames, out, instrument, progress)
     if suffix == ".csv":
-        return write_csv(frame, out, instrument, dialect, progress)
+        return write_csv(frames, out, instrument, dialect, progress)
     if suffix == ".sav":
-        return write_sav(frame, out, instrument, progress)
+        return write_sav(frames, out, instrument, progress)
     raise ValueError(f"unknown raw export format {suffix!r}: use .xlsx, .csv or .sav")

@@ -1,10 +1,20 @@
 """What the CLI and the web need to export an audit: the audit, its frozen instrument
-and its case frame, plus file production into bytes for downloads."""
+and its case frame, plus file production for downloads.
+
+The annex needs the whole case frame (its statistics are over all cases; the frame is
+cached per data version). The raw data never does: it is written chunk by chunk of cases
+from the database (`raw_chunks`), so its memory does not grow with the audit, and the
+CSV is streamed to the browser as it is written (`stream_raw_csv`)."""
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 from sqlmodel import Session
 
@@ -12,10 +22,14 @@ from audit import access, csvio, resources
 from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
-from audit.models import Audit
+from audit.models import Audit, User
 from audit.sampling.representativeness import population_frame
+from audit.statistics.dataset import CHUNK_CASES, iter_case_frames
 
 INSTRUMENT_FILE = resources.questionnaire()
+
+if TYPE_CHECKING:
+    from audit.exports.raw import Variable
 
 
 @dataclass
@@ -62,6 +76,141 @@ def load_audit_data(session: Session, name_or_id: str | int, with_population: bo
     return AuditData(audit, instrument, frame, population)
 
 
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
+
+
+def media_type(kind: str) -> str:
+    return MEDIA[kind.rsplit(".", 1)[1]]
+
+
+def raw_chunks(session: Session, audit: Audit, instrument: Instrument | None = None,
+               chunk_cases: int = CHUNK_CASES) -> Iterator[pd.DataFrame]:
+    """The raw export's cases (the report's statuses, as the annex counts them) in chunks."""
+    return iter_case_frames(session, audit, instrument=instrument or audit_instrument(audit),
+                            chunk_cases=chunk_cases)
+
+
+def export_columns(audit: Audit, instrument: Instrument | None = None) -> list[Variable]:
+    """The raw export's variables (the codebook) without reading any answer: they follow from
+    the instrument and the frame's register columns alone."""
+    from audit.exports.raw import variables
+    from audit.statistics.dataset import empty_case_frame
+
+    inst = instrument or audit_instrument(audit)
+    return variables(empty_case_frame(audit, inst), inst)
+
+
+def record_export(session: Session, audit: Audit, kind: str, *, actor: User | access.Actor,
+                  population: bool = False) -> None:
+    """Log that `actor` is handed the file `kind` made from the audit's cases (every case the
+    raw export and the annex hold), before a byte of it is written: a streamed file's cases
+    are not known otherwise until the end."""
+    from audit.statistics.dataset import case_ids
+
+    if kind in PERSONAL_KINDS:
+        access.record(session, actor, what=kind, nature=access.FILE, cases=case_ids(session, audit),
+                      audit_id=audit.id, population=population)
+
+
+def write_raw_file(session: Session, audit: Audit, out: Path, *, actor: User | access.Actor,
+                   dialect: csvio.Dialect = csvio.PEOPLE, progress: Any = None) -> int:
+    """`audit export raw`: the file written chunk by chunk; returns the number of cases."""
+    from audit.exports.raw import write_raw
+
+    inst = audit_instrument(audit)
+    record_export(session, audit, "data" + out.suffix.lower(), actor=actor)
+    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress)
+
+
+def stream_raw_csv(engine: Any, audit_id: int, *, actor: User | access.Actor) -> Iterator[bytes]:
+    """data.csv as it is written, for a streamed response (PEOPLE: a download is for a
+    person). The use is logged now; the file is read in its own session as the response is
+    sent, since that runs after the request's own session has been handed back."""
+    with Session(engine) as session:
+        record_export(session, get_audit(session, audit_id), "data.csv", actor=actor)
+    return _csv_stream(engine, audit_id)
+
+
+def _csv_stream(engine: Any, audit_id: int) -> Iterator[bytes]:
+    from audit.exports.raw import iter_csv
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        inst = audit_instrument(audit)
+        yield from iter_csv(raw_chunks(session, audit, inst), inst, csvio.PEOPLE)
+
+
+def raw_file(engine: Any, audit_id: int, kind: str, directory: Path, *, actor: User | access.Actor) -> Path:
+    """data.xlsx or data.sav written chunk by chunk into `directory` (a zip and a .sav are
+    complete only at the end; the caller streams the finished file and removes it)."""
+    from audit.exports.raw import write_raw
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        inst = audit_instrument(audit)
+        record_export(session, audit, kind, actor=actor)
+        out = directory / kind
+        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
+    return out
+
+
+# Downloads of a small audit are kept, per data version: the second click on a demo's
+# data.xlsx is instant, and any change to the audit's data makes a new version.
+SMALL_AUDIT_CASES = 5_000
+_FILES: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_FILES_LOCK = threading.Lock()
+FILES_KEPT = 16
+FILE_BYTES_KEPT = 32 * 1024 * 1024
+
+
+def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | access.Actor) -> bytes | None:
+    """The whole file of a small audit (at most SMALL_AUDIT_CASES reported cases), from the
+    cache when this data version has made it before; None for a larger audit, which the
+    caller streams chunk by chunk instead. Every file handed out is logged for `actor`,
+    from the cache or not."""
+    from audit.dataversion import data_version
+    from audit.statistics.dataset import count_cases
+
+    with Session(engine) as session:
+        audit = get_audit(session, audit_id)
+        if kind != "annex.xlsx" and count_cases(session, audit) > SMALL_AUDIT_CASES:
+            return None
+        record_export(session, audit, kind, actor=actor, population=kind == "annex.xlsx")
+        key = (engine.url.render_as_string(hide_password=True), audit.id, data_version(session, audit.id),
+               audit.instrument_version, kind)
+        with _FILES_LOCK:
+            body = _FILES.get(key)
+            if body is not None:
+                _FILES.move_to_end(key)
+                return body
+        with tempfile.TemporaryDirectory() as tmp:
+            if kind == "annex.xlsx":
+                # the use was logged above, for this file whether made or kept
+                data = load_audit_data(session, audit.id, with_population=True, actor=None, purpose=kind)
+                body = render_bytes(kind, data)[0]
+            else:
+                inst = audit_instrument(audit)
+                out = Path(tmp) / kind
+                from audit.exports.raw import write_raw
+
+                write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
+                body = out.read_bytes()
+    if len(body) <= FILE_BYTES_KEPT:
+        with _FILES_LOCK:
+            _FILES[key] = body
+            while len(_FILES) > FILES_KEPT:
+                _FILES.popitem(last=False)
+    return body
+
+
+def codebook_bytes(audit: Audit) -> bytes:
+    """codebook.csv of the raw export."""
+    from audit.exports.raw import codebook_csv_bytes
+
+    return codebook_csv_bytes(export_columns(audit))
+
+
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
     """The downloadable file as bytes and its media type. kind: annex.xlsx, data.xlsx,
     data.csv, data.sav, codebook.csv."""
@@ -69,8 +218,6 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
     from audit.exports.definitions import load_definitions
     from audit.exports.raw import write_codebook_csv, write_raw
 
-    media = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / kind
         if kind == "annex.xlsx":
@@ -83,4 +230,4 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
             write_codebook_csv(data.frame, out, data.instrument)
         else:
             raise KeyError(kind)
-        return out.read_bytes(), media[kind.rsplit(".", 1)[1]]
+        return out.read_bytes(), media_type(kind)

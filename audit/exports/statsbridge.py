@@ -45,7 +45,7 @@ class Cells:
     shares: list[list[float | None]]
     n_rows: list[int | None]
     n_cols: list[int | None]
-    n_total: int
+    n_total: int | None
     percent: str = "row"
     weighted: bool = False
     kind: str = "share"  # 'share' | 'mean'
@@ -60,6 +60,15 @@ def _num(v: Any) -> float | None:
 
 def _int(v: Any) -> int | None:
     return None if v is None or pd.isna(v) else int(v)
+
+
+def _withheld(t: Table, r: Any, c: Any) -> bool:
+    """A weighted share the suppression withheld (a small domain) although the cell shows:
+    printed as "x" like a hidden cell, never as an empty cell."""
+    base = t.counts if t.kind == "numeric" else t.percents
+    if t.weighted is None or base is None or r not in t.weighted["share"].index:
+        return False
+    return bool(pd.isna(t.weighted["share"].at[r, c]) and not pd.isna(base.at[r, c]))
 
 
 def _rule(t: Table) -> str | None:
@@ -83,8 +92,9 @@ def count_of(value: Any) -> int | None:
     return _int(value)
 
 
-def _finish(t: Table, min_cell: int | None) -> Table:
-    return _suppress(t, min_cell) if min_cell else t
+def _finish(t: Table, min_cell: int | None, frame: pd.DataFrame | None = None) -> Table:
+    # the frame lets the suppression audit see counts this table shares with the annex's others
+    return _suppress(t, min_cell, frame=frame) if min_cell else t
 
 
 def _codes(**orders: Sequence[str] | None) -> dict[str, list[str]]:
@@ -94,15 +104,16 @@ def _codes(**orders: Sequence[str] | None) -> dict[str, list[str]]:
 def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False, order: Sequence[str] | None = None,
               min_cell: int | None = None) -> Cells:
     """The codes of `var` as rows: count, share and N (the cases where `var` applies)."""
-    t = _finish(_frequency(frame, var, weighted=weighted, codes=_codes(**{var: order})), min_cell)
+    t = _finish(_frequency(frame, var, weighted=weighted, codes=_codes(**{var: order})), min_cell, frame)
     src = t.weighted["share"] if weighted else t.percents
     codes = list(t.counts.columns)
     hidden = t.suppressed.loc[TOTAL] if t.suppressed is not None else pd.Series(False, index=codes)
     return Cells(row_var=var, col_var=None, row_codes=[str(c) for c in codes], col_codes=["n"],
                  counts=[[_int(t.counts.at[TOTAL, c])] for c in codes],
                  shares=[[None if (s := _num(src.at[TOTAL, c])) is None else s / 100.0] for c in codes],
-                 n_rows=[int(t.n_total or 0)] * len(codes), n_cols=[int(t.n_total or 0)], n_total=int(t.n_total or 0),
-                 percent="col", weighted=weighted, suppressed=[[bool(hidden[c])] for c in codes],
+                 n_rows=[_int(t.n_total)] * len(codes), n_cols=[_int(t.n_total)], n_total=_int(t.n_total),
+                 percent="col", weighted=weighted,
+                 suppressed=[[bool(hidden[c]) or _withheld(t, TOTAL, c)] for c in codes],
                  suppression_rule=_rule(t), table=t)
 
 
@@ -110,8 +121,9 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
              row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None,
              min_cell: int | None = None) -> Cells:
     """Row x column shares in the table's percent base, with the N of each row and column."""
-    t = _finish(_crosstab(frame, row, col, percent=percent, weighted=weighted, test=False,
-                          codes=_codes(**{row: row_order, col: col_order})), min_cell)
+    # a weighted table is tested design-based (Rao-Scott F), the test printed in its note
+    t = _finish(_crosstab(frame, row, col, percent=percent, weighted=weighted, test=weighted,
+                          codes=_codes(**{row: row_order, col: col_order})), min_cell, frame)
     return _cells(t, weighted)
 
 
@@ -131,8 +143,9 @@ def _cells(t: Table, weighted: bool) -> Cells:
                  counts=[[_int(t.counts.at[r, c]) for c in cols] for r in rows],
                  shares=[[share(r, c) for c in cols] for r in rows],
                  n_rows=[_int(t.n_rows[r]) for r in rows], n_cols=[_int(t.n_cols[c]) for c in cols],
-                 n_total=int(t.n_total or 0), percent=t.percent_base, weighted=weighted,
-                 suppressed=[[_hidden(t, r, c) for c in cols] for r in rows], suppression_rule=_rule(t), table=t)
+                 n_total=_int(t.n_total), percent=t.percent_base, weighted=weighted,
+                 suppressed=[[_hidden(t, r, c) or (weighted and _withheld(t, r, c)) for c in cols] for r in rows],
+                 suppression_rule=_rule(t), table=t)
 
 
 def _hidden(t: Table, r: Any, c: Any) -> bool:

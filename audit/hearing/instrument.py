@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from audit import i18n
 from audit.audits import NoInstrument, clear_instrument_cache, instrument_for
 from audit.instrument import Instrument, Item
 from audit.models import Case
@@ -27,9 +28,9 @@ def item_or_none(inst: Instrument | None, name: str | None) -> Item | None:
 
 
 def display(item: Item | None, value: Any) -> str:
-    """A value as a person reads it (`Item.display`); without an item, its plain text."""
+    """A value as a person reads it (`Item.display`, in the current language); without an item, its plain text."""
     if item is not None:
-        return item.display(value)
+        return item.display(value, i18n.current())
     if value is None:
         return ""
     return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
@@ -41,7 +42,8 @@ def assessment(inst: Instrument, answers: dict[str, Any]) -> list[dict[str, Any]
     applicable = inst.applicable(answers)
     values = dict(answers)
     values.update({k: v for k, v in inst.derive(answers).items() if v is not None})
-    labels = {number: label for number, label, _ in inst.themes}
+    lang = i18n.current()  # the instrument's own texts in the reader's language
+    labels = {number: (en or da) if lang == "en" else da for number, da, en in inst.themes}
     themes: dict[int, dict[str, Any]] = {}
     for item in inst.items_at("case"):
         if not applicable.get(item.name, True):
@@ -49,9 +51,9 @@ def assessment(inst: Instrument, answers: dict[str, Any]) -> list[dict[str, Any]
         theme = themes.setdefault(item.theme, {"number": item.theme, "label": labels.get(item.theme, ""),
                                                "items": []})
         value = values.get(item.name)
-        theme["items"].append({"name": item.name, "label": item.label_da, "value": value,
-                               "display": item.display(value), "kind": item.kind,
-                               "choices": item.options()})
+        theme["items"].append({"name": item.name, "label": item.label(lang), "value": value,
+                               "display": item.display(value, lang), "kind": item.kind,
+                               "choices": item.options(lang)})
     return [themes[k] for k in sorted(themes)]
 
 

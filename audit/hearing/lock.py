@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog
 from audit.hearing.rounds import HearingError, close_round
 from audit.models import Audit, Case, HearingRound, Remark, User, utcnow
@@ -16,13 +17,26 @@ def lock_problems(session: Session, audit: Audit) -> list[str]:
     open_rounds = session.exec(select(HearingRound).where(HearingRound.audit_id == audit.id,
                                                           HearingRound.closed_at == None)).all()  # noqa: E711
     for rnd in open_rounds:
-        problems.append(f"round {rnd.number} is still open")
+        problems.append(_("round {number} is still open").format(number=rnd.number))
     unanswered = session.exec(select(func.count()).select_from(Remark)
                               .join(HearingRound, HearingRound.id == Remark.round_id)
                               .where(HearingRound.audit_id == audit.id, Remark.status == "submitted")).one()
     if unanswered:
-        problems.append(f"{unanswered} submitted remark(s) are not answered")
+        problems.append(_("{n} submitted remark(s) are not answered").format(n=unanswered))
     return problems
+
+
+def unreviewed_cases(session: Session, audit: Audit) -> dict[str, list[int]]:
+    """The active cases whose review is not completed, by status (`not_started`: never
+    reviewed; `in_progress`: begun, not completed), case ids in order. Locking makes their
+    missing answers final, so the lock page and `audit hearing lock` warn about them; they do
+    not block the lock (an audit may end with cases that could not be reviewed)."""
+    found: dict[str, list[int]] = {"not_started": [], "in_progress": []}
+    for case_id, status in session.exec(select(Case.id, Case.status).where(
+            Case.audit_id == audit.id, Case.active == True, Case.status.in_(tuple(found)))  # noqa: E712
+            .order_by(Case.id)).all():
+        found[status].append(case_id)
+    return found
 
 
 def lock_audit(session: Session, audit: Audit, user: User | None, force: bool = False) -> list[str]:
@@ -31,10 +45,10 @@ def lock_audit(session: Session, audit: Audit, user: User | None, force: bool = 
     unanswered remarks stay unanswered, both logged). Cases in hearing or completed become
     final. Returns the problems that were overridden."""
     if audit.locked_at is not None:
-        raise HearingError(f"audit {audit.name!r} is already locked")
+        raise HearingError(_('audit {audit_name} is already locked').format(audit_name=repr(audit.name)))
     problems = lock_problems(session, audit)
     if problems and not force:
-        raise HearingError("cannot lock: " + "; ".join(problems) + " (use force to lock anyway)")
+        raise HearingError(_("cannot lock: {problems}").format(problems="; ".join(problems)))
     for rnd in session.exec(select(HearingRound).where(HearingRound.audit_id == audit.id,
                                                        HearingRound.closed_at == None)).all():  # noqa: E711
         close_round(session, rnd, user)

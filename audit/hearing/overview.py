@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from audit import access
+from audit import access, i18n
 from audit.hearing import instrument as hi
-from audit.hearing.lock import lock_problems
+from audit.hearing.lock import lock_problems, unreviewed_cases
 from audit.hearing.rounds import MunicipalityStatus, cases_in_round, deadline_passed, round_status, rounds_of
 from audit.instrument import Item
-from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality
+from audit.models import Audit, Case, HearingRound, Person, Remark, RoundMunicipality
 from audit.review.answers import case_answers, decode
 
 
@@ -41,6 +41,7 @@ class RoundsOverview:
     rounds: list[RoundRow]
     candidates: list[str]      # municipalities with completed cases, in no open round
     lock_problems: list[str]   # why locking would need force (empty once locked)
+    unreviewed: dict[str, list[int]]   # active cases not completed, by status (empty once locked)
     heard: list[str]           # municipalities whose cases have been in a round
 
 
@@ -57,6 +58,7 @@ def rounds_overview(session: Session, audit: Audit) -> RoundsOverview:
     return RoundsOverview(rounds=[RoundRow(r, round_status(session, r), deadline_passed(r)) for r in rounds],
                           candidates=[m for m in completed if m not in in_open],
                           lock_problems=lock_problems(session, audit) if audit.locked_at is None else [],
+                          unreviewed=unreviewed_cases(session, audit) if audit.locked_at is None else {},
                           heard=heard)
 
 
@@ -82,9 +84,12 @@ class OpenRound:
 
 @dataclass
 class EarlierRound:
+    """A closed round (or one of a locked audit): its cases stay readable, not writable."""
     round: HearingRound
     member: RoundMunicipality
     audit: Audit
+    cases: list[Case] = field(default_factory=list)
+    counts: dict[int, dict[str, int]] = field(default_factory=dict)   # case id -> remark status -> count
 
 
 @dataclass
@@ -94,9 +99,45 @@ class Portal:
     earlier: list[EarlierRound] = field(default_factory=list)
     answered_cases: list[Case] = field(default_factory=list)
     audits: dict[int, Audit] = field(default_factory=dict)
+    person_ids: dict[int, str] = field(default_factory=dict)   # case id -> the register's person id
 
 
-def municipality_portal(session: Session, municipality: str) -> Portal:
+def _remark_counts(session: Session, rnd: HearingRound, cases: list[Case]) -> dict[int, dict[str, int]]:
+    counts: dict[int, dict[str, int]] = {}
+    for remark in session.exec(select(Remark).where(Remark.round_id == rnd.id,
+                                                    Remark.case_id.in_([c.id for c in cases]))).all():
+        counts.setdefault(remark.case_id, {}).setdefault(remark.status, 0)
+        counts[remark.case_id][remark.status] += 1
+    return counts
+
+
+def _heard_cases(session: Session, rnd: HearingRound, municipality: str) -> list[Case]:
+    """The municipality's cases of a closed round: those it has seen (in hearing, or final)."""
+    return list(session.exec(select(Case).where(
+        Case.audit_id == rnd.audit_id, Case.municipality == municipality, Case.active == True,  # noqa: E712
+        Case.status.in_(("in_hearing", "final"))).order_by(Case.id)).all())
+
+
+def person_ids(session: Session, cases: list[Case], *, actor: Any, what: str) -> dict[int, str]:
+    """The register person id of each case: what a municipality finds its citizen's file by.
+    Only ever asked for a municipality's own cases (its own citizens); logged as a use of
+    those cases for `actor` (audit.access), one entry per audit, before it is returned."""
+    if not cases:
+        return {}
+    by_audit: dict[int, list[int]] = {}
+    for c in cases:
+        by_audit.setdefault(c.audit_id, []).append(c.id)
+    if actor is not None:
+        for audit_id, ids in sorted(by_audit.items()):
+            access.record(session, actor, what=what, cases=ids, audit_id=audit_id)
+    pks = {c.person_pk: c.id for c in cases}
+    return {pks[pk]: pid for pk, pid in session.exec(select(Person.id, Person.person_id)
+                                                       .where(Person.id.in_(list(pks)))).all()}
+
+
+def municipality_portal(session: Session, municipality: str, *, actor: Any) -> Portal:
+    """A municipality's start page: open rounds with their cases, closed rounds with theirs
+    (readable), the cases with remarks, and each case's person id (logged for `actor`)."""
     memberships = session.exec(select(HearingRound, RoundMunicipality, Audit)
                                .join(RoundMunicipality, RoundMunicipality.round_id == HearingRound.id)
                                .join(Audit, Audit.id == HearingRound.audit_id)
@@ -106,19 +147,20 @@ def municipality_portal(session: Session, municipality: str) -> Portal:
     for rnd, member, audit in memberships:
         if rnd.closed_at is None and audit.locked_at is None:
             cases = cases_in_round(session, rnd, municipality)
-            counts: dict[int, dict[str, int]] = {}
-            for remark in session.exec(select(Remark).where(Remark.round_id == rnd.id,
-                                                            Remark.case_id.in_([c.id for c in cases]))).all():
-                counts.setdefault(remark.case_id, {}).setdefault(remark.status, 0)
-                counts[remark.case_id][remark.status] += 1
+            counts = _remark_counts(session, rnd, cases)
             drafts = sum(c.get("draft", 0) for c in counts.values())
             portal.open_rounds.append(OpenRound(rnd, member, audit, cases, counts, drafts, deadline_passed(rnd)))
         else:
-            portal.earlier.append(EarlierRound(rnd, member, audit))
+            cases = _heard_cases(session, rnd, municipality)
+            portal.earlier.append(EarlierRound(rnd, member, audit, cases, _remark_counts(session, rnd, cases)))
     # cases with remarks from earlier rounds, so answers stay readable after a round closes
     portal.answered_cases = list(session.exec(select(Case).join(Remark, Remark.case_id == Case.id)
                                               .where(Case.municipality == municipality, Remark.status != "draft")
                                               .distinct().order_by(Case.id)).all())
+    shown = {c.id: c for o in portal.open_rounds for c in o.cases}
+    shown.update({c.id: c for e in portal.earlier for c in e.cases})
+    shown.update({c.id: c for c in portal.answered_cases})
+    portal.person_ids = person_ids(session, list(shown.values()), actor=actor, what="hearing overview (person ids)")
     return portal
 
 
@@ -169,7 +211,7 @@ def remark_queue(session: Session, audit_id: int | None = None, municipality: st
         current = case_answers(session, case.id).get(remark.item) if remark.item else None
         proposed = decode(remark.proposed_value_json)
         rows.append(QueueRow(remark=remark, case=case, round=rnd, audit=audit, item=it,
-                             kind=it.kind if it else None, choices=it.options() if it else [],
+                             kind=it.kind if it else None, choices=it.options(i18n.current()) if it else [],
                              current=current, current_shown=hi.display(it, current),
                              proposed=proposed, proposed_shown=hi.display(it, proposed)))
     if rows and actor is not None:  # the queue shows each remarked item's current assessment

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog, permissions
 from audit.hearing.instrument import NoInstrument, instrument_for, item_or_none
 from audit.hearing.rounds import HearingError, comment_window, membership, open_round_for
@@ -40,16 +41,16 @@ def _writable_round(session: Session, case: Case, user: User | None, now: dateti
 def _check(session: Session, case: Case, item: str | None, text: str, proposed: Any) -> str | None:
     text = (text or "").strip()
     if not text:
-        raise HearingError("write the remark's text")
+        raise HearingError(_("write the remark's text"))
     if item in ("", None):
         if proposed not in (None, "", []):
-            raise HearingError("a proposed answer belongs to one item; choose the item")
+            raise HearingError(_('a proposed answer belongs to one item; choose the item'))
         return None
     inst = _instrument(session, case.audit_id)
     if inst is not None:
         it = inst.find(item)
         if it is None or not it.is_case_level:
-            raise HearingError(f"{item}: not an item of this case's assessment")
+            raise HearingError(_("{item}: not an item of this case's assessment").format(item=item))
         if proposed not in (None, "", []):
             from audit.review.answers import case_answers
 
@@ -78,7 +79,8 @@ def update_draft(session: Session, remark: Remark, *, user: User | None, text: s
                  now: datetime | None = None) -> Remark:
     case = session.get(Case, remark.case_id)
     if remark.status != "draft":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be edited")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only drafts can be edited').format(
+                               remark_id=remark.id, remark_status=remark.status))
     _writable_round(session, case, user, now)
     _check(session, case, remark.item, text, proposed_value)
     old = {"text": remark.text, "proposed": decode(remark.proposed_value_json)}
@@ -93,7 +95,8 @@ def update_draft(session: Session, remark: Remark, *, user: User | None, text: s
 def delete_draft(session: Session, remark: Remark, *, user: User | None, now: datetime | None = None) -> None:
     case = session.get(Case, remark.case_id)
     if remark.status != "draft":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only drafts can be deleted")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only drafts can be deleted').format(
+                               remark_id=remark.id, remark_status=remark.status))
     _writable_round(session, case, user, now)
     auditlog.record(session, user=user, audit_id=case.audit_id, entity="remark", entity_id=remark.id,
                     field="deleted", old={"text": remark.text, "item": remark.item})
@@ -139,27 +142,29 @@ def respond(session: Session, remark: Remark, decision: str, response: str | Non
     value) through `set_answer` with reason "remark <id>: <text>"; a case remark needs
     a response saying what was done. maintained: the response (the reason) is required."""
     if decision not in DECISIONS:
-        raise HearingError(f"decision must be one of {', '.join(DECISIONS)}")
+        raise HearingError(_('decision must be one of {join_decisions}').format(
+                               join_decisions=', '.join(DECISIONS)))
     case = session.get(Case, remark.case_id)
     ensure_unlocked(session.get(Audit, case.audit_id))  # first: a locked audit is the reason, whatever else
     permissions.check(user, "remark.answer", case, HearingError)   # the case's auditor or an admin
     if remark.status != "submitted":
-        raise HearingError(f"remark {remark.id} is {remark.status}; only submitted remarks are answered")
+        raise HearingError(_('remark {remark_id} is {remark_status}; only submitted remarks are answered').format(
+                               remark_id=remark.id, remark_status=remark.status))
     response = (response or "").strip()
     if decision == "maintained" and not response:
-        raise HearingError("maintaining the assessment needs a reason")
+        raise HearingError(_('maintaining the assessment needs a reason'))
     if decision == "accepted":
         if remark.item:
             value = decode(remark.proposed_value_json) if new_value is _UNSET else new_value
             if value in (None, "", []):
-                raise HearingError("accepting a remark on an item needs the revised answer")
+                raise HearingError(_('accepting a remark on an item needs the revised answer'))
             from audit.review.save import save_answer
 
             save_answer(session, owner=case, item=remark.item, value=value, user=user,
                         reason=f"remark {remark.id}: {remark.text}", instrument=_instrument(session, case.audit_id),
                         open_only=False)
         elif not response:
-            raise HearingError("accepting a remark on the whole case needs a response saying what was changed")
+            raise HearingError(_('accepting a remark on the whole case needs a response saying what was changed'))
     remark.status = "answered"
     remark.decision = decision
     remark.response = response or None

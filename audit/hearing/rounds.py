@@ -14,6 +14,7 @@ from typing import Iterable
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog
 from audit.models import Audit, Case, HearingRound, Remark, RoundMunicipality, User, utcnow
 from audit.permissions import CommentWindow
@@ -41,7 +42,8 @@ def parse_deadline(text: str | date | datetime) -> datetime:
             return datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=timezone.utc)
         return as_utc(datetime.fromisoformat(text))
     except ValueError:
-        raise HearingError(f"deadline {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        raise HearingError(_('deadline {text}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM').format(
+                               text=repr(text))) from None
 
 
 def deadline_passed(rnd: HearingRound, now: datetime | None = None) -> bool:
@@ -54,7 +56,8 @@ def is_open(rnd: HearingRound) -> bool:
 
 def _ensure_unlocked(audit: Audit) -> None:
     if audit.locked_at is not None:
-        raise HearingError(f"audit {audit.name!r} is locked; no more comment rounds")
+        raise HearingError(_('audit {audit_name} is locked; no more comment rounds').format(
+                               audit_name=repr(audit.name)))
 
 
 def open_round_for(session: Session, audit_id: int, municipality: str) -> HearingRound | None:
@@ -73,7 +76,7 @@ def get_round(session: Session, audit_id: int, number: int) -> HearingRound:
     rnd = session.exec(select(HearingRound).where(HearingRound.audit_id == audit_id,
                                                   HearingRound.number == number)).first()
     if rnd is None:
-        raise HearingError(f"no round {number} in this audit")
+        raise HearingError(_('no round {number} in this audit').format(number=number))
     return rnd
 
 
@@ -93,21 +96,21 @@ def open_round(session: Session, audit: Audit, municipalities: Iterable[str], de
     _ensure_unlocked(audit)
     names = sorted({_canonical(m) for m in municipalities})
     if not names:
-        raise HearingError("choose at least one municipality")
+        raise HearingError(_('choose at least one municipality'))
     due = parse_deadline(deadline)
     if due <= as_utc(now or utcnow()):
-        raise HearingError(f"deadline {due:%Y-%m-%d %H:%M} UTC is already past")
+        raise HearingError(_('deadline {due:%Y-%m-%d %H:%M} UTC is already past').format(due=due))
     problems = []
     completed: dict[str, list[Case]] = {}
     for name in names:
         if open_round_for(session, audit.id, name) is not None:
-            problems.append(f"{name} is already in an open round")
+            problems.append(_("{municipality} is already in an open round").format(municipality=name))
             continue
         completed[name] = list(session.exec(select(Case).where(
             Case.audit_id == audit.id, Case.municipality == name, Case.active == True,  # noqa: E712
             Case.status == "completed")).all())
         if not completed[name]:
-            problems.append(f"{name} has no completed cases")
+            problems.append(_("{municipality} has no completed cases").format(municipality=name))
     if problems:
         raise HearingError("; ".join(problems))
     number = (session.exec(select(func.max(HearingRound.number)).where(
@@ -131,7 +134,7 @@ def open_round(session: Session, audit: Audit, municipalities: Iterable[str], de
 def close_round(session: Session, rnd: HearingRound, user: User | None) -> HearingRound:
     """Close a round: the portal stops showing it. Submitted remarks can still be answered."""
     if rnd.closed_at is not None:
-        raise HearingError(f"round {rnd.number} is already closed")
+        raise HearingError(_('round {rnd_number} is already closed').format(rnd_number=rnd.number))
     rnd.closed_at = utcnow()
     session.add(rnd)
     auditlog.record(session, user=user, audit_id=rnd.audit_id, entity="hearing_round", entity_id=rnd.id,

@@ -85,16 +85,22 @@ def feedback_rows(frame: pd.DataFrame, municipality: str, items: Sequence[Mappin
                   threshold: int | None) -> list[FeedbackRow]:
     """One row per key item: the municipality's share and all municipalities' share (each
     with count and N, suppressed below `threshold`; None: not suppressed), and the mean of
-    the municipalities' shares. items: [{"code", "value", "label", "exclude"?}]."""
+    the municipalities' shares. items: [{"code", "value", "label", "exclude"?}]. Suppression
+    is that of the whole table by municipality, which the workbooks publish together."""
     out = []
     for spec in items:
         code, value = str(spec["code"]), spec.get("value", "ja")
-        t = share_table(frame, code, spec.get("exclude", ()), municipality)
+        # The whole table by municipality is suppressed, not the municipality's row alone: the
+        # workbooks of all municipalities together publish every row beside the same total.
+        t = share_table(frame, code, spec.get("exclude", ()))
         shown = suppress(t, threshold) if threshold else t
         sizes = t.n_rows if t.n_rows is not None else pd.Series(dtype=float)
         groups = [g for g in t.counts.index if g != TOTAL and (_int(sizes.get(g)) or 0) > 0]
-        shares = [_share(t, g, value).value for g in groups]
-        values = [s for s in shares if s is not None]
+        # the mean of the municipalities' shares from the published shares only; withheld when
+        # one is hidden (it would give the hidden one back)
+        values = [v for v in (_share(t, g, value).value for g in groups) if v is not None]
+        if any(_share(shown, g, value).hidden for g in groups):
+            values = []
         rule = shown.notes[-1] if threshold and shown.suppressed is not None \
             and bool(shown.suppressed.to_numpy().any()) else None
         out.append(FeedbackRow(code, value, str(spec.get("label") or code), _share(shown, municipality, value),

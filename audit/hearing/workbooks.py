@@ -13,10 +13,11 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session, select
 
-from audit import access, resources, workbook
+from audit import access, i18n, resources, workbook
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
 from audit.hearing.shares import feedback_rows
+from audit.i18n import _, lazy_gettext as _l
 from audit.labels import vocabulary
 from audit.models import Answer, Audit, Case, HearingRound, Remark, utcnow
 from audit.review.answers import decode
@@ -24,8 +25,9 @@ from audit.statistics.dataset import load_case_frame
 from audit.statistics.suppression import MARK as SUPPRESSED
 
 FEEDBACK_ITEMS = resources.export_definition("feedback_items.yaml")
-DECISION_DA = {"accepted": "Imødekommet", "maintained": "Fastholdt", None: ""}
-STATUS_DA = {"draft": "Kladde", "submitted": "Indsendt", "answered": "Besvaret"}
+# Texts a person reads in the workbooks, in the current language (the reader's, audit.i18n).
+DECISION = {"accepted": _l("Accepted"), "maintained": _l("Maintained"), None: ""}
+STATUS = {"draft": _l("Draft"), "submitted": _l("Submitted"), "answered": _l("Answered")}
 
 
 def _header(ws, row: int, titles: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -74,6 +76,7 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
     Logged as a download (web) or export (CLI) of those cases for `actor` (audit.access)."""
     inst = hi.instrument_for(audit)
     vocab = vocabulary(inst)
+    lang = i18n.current()
     cases = _cases(session, audit, municipality, ("in_hearing", "final"))
     if actor is not None:
         access.record(session, actor, what="hearing workbook", nature=access.FILE, cases=[c.id for c in cases],
@@ -81,26 +84,32 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
     answers = _answers(session, [c.id for c in cases])
     wb = Workbook()
     ws = wb.active
-    ws.title = "Vurderinger"
-    workbook.put(ws, 1, 1, f"{audit.name}: vurderinger til høring, {municipality}", font=workbook.TITLE_FONT)
-    workbook.put(ws, 2, 1, f"Dannet {utcnow():%Y-%m-%d %H:%M} UTC. {len(cases)} sager. "
-                           "Kun spørgsmål, der er relevante for sagen.")
-    _header(ws, 4, ["Sag", "Anciennitet", "Tema", "Spørgsmål (kode)", "Spørgsmål", "Vurdering", "Note"])
+    ws.title = _("Assessments")
+    workbook.put(ws, 1, 1, _("{audit}: assessments for comment, {municipality}").format(
+        audit=audit.name, municipality=municipality), font=workbook.TITLE_FONT)
+    workbook.put(ws, 2, 1, _("Made {at} UTC. {n} cases. Only the questions that apply to the case.").format(
+        at=f"{utcnow():%Y-%m-%d %H:%M}", n=len(cases)))
+    # people read the first columns (labels); the item code stays in the last column, for scripts
+    _header(ws, 4, [_("Case"), vocab.label("seniority_band", lang=lang), _("Theme"), _("Question"),
+                    _("Assessment"), _("Note"), _("Question (code)")])
     row = 5
     for case in cases:
-        vals = {k: v for k, (v, _) in answers[case.id].items()}
-        notes = {k: n for k, (_, n) in answers[case.id].items()}
+        vals = {k: v for k, (v, _note) in answers[case.id].items()}
+        notes = {k: n for k, (_value, n) in answers[case.id].items()}
         for theme in hi.assessment(inst, vals):
             for it in theme["items"]:
-                _row(ws, row, [case.id, vocab.label("seniority_band", case.seniority_band), f"{theme['number']} {theme['label']}".strip(),
-                               it["name"], it["label"], it["display"], notes.get(it["name"], "")])
+                _row(ws, row, [case.id, vocab.label("seniority_band", case.seniority_band, lang),
+                               f"{theme['number']} {theme['label']}".strip(),
+                               it["label"], it["display"], notes.get(it["name"], ""), it["name"]])
                 row += 1
-    _widths(ws, [8, 12, 24, 26, 50, 30, 40])
+    _widths(ws, [8, 12, 24, 50, 30, 40, 26])
 
-    rs = wb.create_sheet("Bemærkninger")
-    workbook.put(rs, 1, 1, f"Kommunens bemærkninger og revisors svar, {municipality}", font=workbook.TITLE_FONT)
-    _header(rs, 3, ["Runde", "Sag", "Spørgsmål (kode)", "Spørgsmål", "Bemærkning", "Foreslået vurdering",
-                    "Status", "Afgørelse", "Revisors svar", "Indsendt", "Besvaret"])
+    rs = wb.create_sheet(_("Remarks"))
+    workbook.put(rs, 1, 1, _("The municipality's remarks and the auditor's answers, {municipality}").format(
+        municipality=municipality), font=workbook.TITLE_FONT)
+    _header(rs, 3, [_("Round"), _("Case"), _("Question"), _("Remark"), _("Proposed assessment"),
+                    _("Status"), _("Decision"), _("Auditor's answer"), _("Submitted"), _("Answered"),
+                    _("Question (code)")])
     remarks = session.exec(select(Remark, HearingRound.number).join(HearingRound, HearingRound.id == Remark.round_id)
                            .join(Case, Case.id == Remark.case_id)
                            .where(HearingRound.audit_id == audit.id, Case.municipality == municipality,
@@ -108,14 +117,16 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
                            .order_by(HearingRound.number, Remark.case_id, Remark.id)).all()
     for row, (remark, number) in enumerate(remarks, start=4):
         item = hi.item_or_none(inst, remark.item)
-        _row(rs, row, [number, remark.case_id, remark.item or "(hele sagen)", item.label_da if item else "",
+        question = item.label(lang) if item else (remark.item or _("(the whole case)"))
+        _row(rs, row, [number, remark.case_id, question,
                    remark.text, hi.display(item, decode(remark.proposed_value_json)),
-                   STATUS_DA.get(remark.status, remark.status), DECISION_DA.get(remark.decision, remark.decision),
+                   str(STATUS.get(remark.status, remark.status)), str(DECISION.get(remark.decision, remark.decision)),
                    remark.response or "",
                    f"{as_utc(remark.submitted_at):%Y-%m-%d %H:%M}" if remark.submitted_at else "",
-                   f"{as_utc(remark.responded_at):%Y-%m-%d %H:%M}" if remark.responded_at else ""],
+                   f"{as_utc(remark.responded_at):%Y-%m-%d %H:%M}" if remark.responded_at else "",
+                   remark.item or ""],
              alignment=workbook.WRAP)
-    _widths(rs, [7, 7, 24, 40, 50, 24, 11, 13, 50, 17, 17])
+    _widths(rs, [7, 7, 40, 50, 24, 11, 13, 50, 17, 17, 24])
     return _save(wb)
 
 
@@ -132,7 +143,7 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
     (`threshold`, default AUDIT_SUPPRESS_BELOW) since the workbook leaves the agency.
     Logged for `actor` as a use of every case it aggregates (audit.access)."""
     if audit.locked_at is None:
-        raise HearingError("the feedback workbook is made after the audit is locked")
+        raise HearingError(_("the feedback workbook is made after the audit is locked"))
     if actor is not None:
         access.record(session, actor, what="feedback workbook", nature=access.FILE,
                       cases=[c.id for c in _cases(session, audit, None, ("final",))], audit_id=audit.id)
@@ -142,6 +153,7 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
         threshold = get_settings().suppress_below
     inst = hi.instrument_for(audit)
     vocab = vocabulary(inst)
+    lang = i18n.current()
     frame = load_case_frame(session, audit, statuses=("final",), instrument=inst)
     specs, skipped = [], []
     for spec in load_feedback_items(items_path):
@@ -149,43 +161,52 @@ def feedback_workbook(session: Session, audit: Audit, municipality: str,
         if item is None or not item.is_case_level:
             skipped.append(spec["code"])
             continue
-        label = spec.get("label") or vocab.label(item.name)
-        if not spec.get("label") and item.kind in ("single", "multiple"):
-            label = f"{label}: {vocab.label(item.name, spec.get('value'))}"
+        own = spec.get(f"label_{lang}") or (spec.get("label") if lang == "da" else None)
+        label = own or vocab.label(item.name, lang=lang)
+        if not own and item.kind in ("single", "multiple"):
+            label = f"{label}: {vocab.label(item.name, spec.get('value'), lang)}"
         specs.append({**spec, "label": label})
     rows = feedback_rows(frame, municipality, specs, threshold)
     wb = Workbook()
     ws = wb.active
-    ws.title = "Tilbagemelding"
-    workbook.put(ws, 1, 1, f"{audit.name}: tilbagemelding til {municipality}", font=workbook.TITLE_FONT)
-    workbook.put(ws, 2, 1, f"Revisionen er afsluttet {as_utc(audit.locked_at):%Y-%m-%d}. Andele af gennemgåede "
-                           "sager, uvægtede. N = sager, hvor spørgsmålet er relevant og besvaret.")
-    _header(ws, 4, ["Spørgsmål (kode)", "Svar", "Nøgletal", f"{municipality}: andel", f"{municipality}: antal",
-                    f"{municipality}: N", "Alle kommuner: andel", "Alle kommuner: antal", "Alle kommuner: N",
-                    "Gennemsnit af kommunernes andele", "Antal kommuner"])
+    ws.title = _("Feedback")
+    workbook.put(ws, 1, 1, _("{audit}: feedback to {municipality}").format(audit=audit.name, municipality=municipality),
+                 font=workbook.TITLE_FONT)
+    workbook.put(ws, 2, 1, _("The audit was concluded on {date}. Shares of reviewed cases, unweighted. N = cases where "
+                             "the question applies and is answered.").format(date=f"{as_utc(audit.locked_at):%Y-%m-%d}"))
+    everyone = _("All municipalities")
+    # people read the first columns (the key figure and the answer by their labels); the codes stay at the
+    # end for scripts
+    _header(ws, 4, [_("Key figure"), _("Answer"), _("{who}: share").format(who=municipality),
+                    _("{who}: count").format(who=municipality), f"{municipality}: N",
+                    _("{who}: share").format(who=everyone), _("{who}: count").format(who=everyone), f"{everyone}: N",
+                    _("Mean of the municipalities' shares"), _("Number of municipalities"), _("Question (code)"),
+                    _("Answer (code)")])
 
     def shown(v: Any, hidden: bool) -> Any:
         return SUPPRESSED if hidden else v
 
     line = 5
     for r in rows:
-        _row(ws, line, [r.code, r.value, r.label, shown(r.own.value, r.own.hidden), shown(r.own.count, r.own.hidden),
+        answer = vocab.label(r.code, r.value, lang) if r.value is not None else ""
+        _row(ws, line, [r.label, answer, shown(r.own.value, r.own.hidden), shown(r.own.count, r.own.hidden),
                         shown(r.own.n, r.own.n is None), shown(r.pooled.value, r.pooled.hidden),
                         shown(r.pooled.count, r.pooled.hidden), shown(r.pooled.n, r.pooled.n is None),
-                        r.mean_of_municipalities, r.municipalities])
-        for col in (4, 7, 10):
+                        r.mean_of_municipalities, r.municipalities, r.code, r.value])
+        for col in (3, 6, 9):
             ws.cell(row=line, column=col).number_format = "0%"
         line += 1
-    notes = ["Anm.: N er angivet for hvert tal. Tom andel: ingen sager med relevant svar."]
+    notes = [_("Note: N is given for every figure. An empty share: no case with an answer that applies.")]
     rule = next((r.suppression_rule for r in rows if r.suppression_rule), None)
     if rule:
         notes.append(f"{SUPPRESSED}: {rule}")
     if skipped:
-        notes.append(f"Ikke i instrumentet og derfor udeladt: {', '.join(skipped)}")
-    notes.append(f"Kilde: {audit.name}, sagsgennemgang; dannet {utcnow():%Y-%m-%d %H:%M} UTC.")
+        notes.append(_("Not in the instrument and therefore left out: {codes}").format(codes=", ".join(skipped)))
+    notes.append(_("Source: {audit}, case review; made {at} UTC.").format(audit=audit.name,
+                                                                        at=f"{utcnow():%Y-%m-%d %H:%M}"))
     for k, text in enumerate(notes, start=line + 1):  # after one empty row
         workbook.put(ws, k, 1, text)
-    _widths(ws, [26, 16, 50, 14, 12, 10, 16, 14, 12, 18, 12])
+    _widths(ws, [50, 24, 14, 12, 10, 16, 14, 12, 18, 12, 26, 16])
     return _save(wb)
 
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from audit.i18n import _
 from audit.instrument import expressions as ex
 
 ITEM_TYPES = ("yes_no", "yes_no_na", "select_one", "select_multiple", "integer", "date",
@@ -137,27 +138,33 @@ def type_problem(item: Item, value: Any) -> str | None:
     t = item.type
     if t in ("yes_no", "yes_no_na", "select_one"):
         if not isinstance(value, str) or value not in item.codes:
-            return f"{item.name}: {value!r} is not one of the codes {', '.join(item.codes)}"
+            return _('{item_name}: {value} is not one of the codes {join_item_codes}').format(
+                       item_name=item.name, value=repr(value), join_item_codes=', '.join(item.codes))
     elif t == "select_multiple":
         if not isinstance(value, (list, tuple)):
-            return f"{item.name}: a multiple-choice answer must be a list of codes, not {type(value).__name__}"
+            return _('{item_name}: a multiple-choice answer must be a list of codes, not {type_value___name}').format(
+                       item_name=item.name, type_value___name=type(value).__name__)
         bad = [v for v in value if not isinstance(v, str) or v not in item.codes]
         if bad:
-            return f"{item.name}: unknown code(s) {', '.join(map(repr, bad))}; allowed: {', '.join(item.codes)}"
+            return _('{item_name}: unknown code(s) {join_map_repr_bad}; allowed: {join_item_codes}').format(
+                       item_name=item.name, join_map_repr_bad=', '.join(map(repr, bad)), join_item_codes=', '.join(item.codes))
         if len(set(value)) != len(value):
-            return f"{item.name}: a code is ticked twice"
+            return _('{item_name}: a code is ticked twice').format(item_name=item.name)
     elif t == "integer":
         if not isinstance(value, int) or isinstance(value, bool):
-            return f"{item.name}: {value!r} is not a whole number"
+            return _('{item_name}: {value} is not a whole number').format(
+                       item_name=item.name, value=repr(value))
     elif t == "scale":
         if not isinstance(value, int) or isinstance(value, bool) or not SCALE_MIN <= value <= SCALE_MAX:
-            return f"{item.name}: {value!r} is not a score from {SCALE_MIN} to {SCALE_MAX}"
+            return _('{item_name}: {value} is not a score from {scale_min} to {scale_max}').format(
+                       item_name=item.name, value=repr(value), scale_min=SCALE_MIN, scale_max=SCALE_MAX)
     elif t == "date":
         if not _valid_date(value):
-            return f"{item.name}: {value!r} is not a date written YYYY-MM-DD"
+            return _('{item_name}: {value} is not a date written YYYY-MM-DD').format(
+                       item_name=item.name, value=repr(value))
     elif t == "text":
         if not isinstance(value, str):
-            return f"{item.name}: {value!r} is not text"
+            return _('{item_name}: {value} is not text').format(item_name=item.name, value=repr(value))
     return None
 
 

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from itertools import repeat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 from tqdm import tqdm
 
+from audit.i18n import _
 from audit.auditlog import record
+from audit.bulk import insert_rows
+from audit.dataversion import bump_data_version, new_token
 from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
                                        validate_spells)
@@ -87,6 +93,80 @@ def load_register(source: Source, filename: str | None = None, *, audit: Audit,
     return clean, warnings
 
 
+PERSON_COLUMNS = ("audit_id", "person_id", "municipality", "seniority_years", "seniority_band", "sex", "age",
+                  "origin")
+
+
+def _stratum_order(clean: pd.DataFrame) -> np.ndarray:
+    """Row order by municipality, band and person id (pyarrow's sort when the columns are
+    Arrow strings, as pandas reads them; numpy's otherwise)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.table({"m": pa.array(clean["municipality"].astype(str)),
+                          "b": pa.array(clean["seniority_band"].fillna("").astype(str)),
+                          "p": pa.array(clean["person_id"].astype(str))})
+        return pc.sort_indices(table, sort_keys=[("m", "ascending"), ("b", "ascending"),
+                                                 ("p", "ascending")]).to_numpy()
+    except ImportError:  # pragma: no cover - pandas reads strings into Arrow when pyarrow is there
+        return np.lexsort((pd.factorize(clean["person_id"], sort=True)[0],
+                           pd.factorize(clean["seniority_band"], sort=True)[0],
+                           pd.factorize(clean["municipality"], sort=True)[0]))
+
+
+def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progress: bool | None = False,
+                  chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
+    """Write the validated register in bulk (audit.bulk: COPY on PostgreSQL, executemany of
+    tuples on SQLite) in the caller's transaction, sorted by stratum and person id so the
+    person indexes are filled in order rather than at random places. Returns the rows as
+    written, in that order."""
+    data = clean.iloc[_stratum_order(clean)].reset_index(drop=True)
+    data = data.loc[:, list(PERSON_COLUMNS[1:])]
+    # Python objects only for one batch at a time: a million rows of str objects at once
+    # would double the import's memory
+    with tqdm(total=len(data), unit="rows", desc="importing",
+              disable=(not progress) if progress is not None else None) as bar:
+        def rows() -> Iterator[tuple]:
+            for lo in range(0, len(data), chunk_rows):
+                part = data.iloc[lo:lo + chunk_rows]
+                yield from zip(repeat(audit_id), *(part[c].tolist() for c in PERSON_COLUMNS[1:]))
+                bar.update(len(part))
+        insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
+    return data
+
+
+# The register just imported, kept for a draw in the same process (the web app: import,
+# then draw): (database, audit) -> (data version written by the import, persons with their
+# ids). Used only while the audit's data version is still the import's own, so it is exactly
+# what the database holds; one register at a time.
+_IMPORTED: dict[tuple[str, int], tuple[int, pd.DataFrame]] = {}
+
+
+def _remember(session: Session, audit_id: int, token: int, written: pd.DataFrame) -> None:
+    _IMPORTED.clear()
+    low, high, n = session.execute(select(func.min(Person.id), func.max(Person.id), func.count())
+                                   .where(Person.audit_id == audit_id)).one()
+    if not n or n != len(written) or high - low + 1 != n:
+        return  # ids not one run in insertion order (another writer in between): the draw reads them
+    frame = written.rename(columns={"seniority_band": "stored_band"})
+    frame.insert(0, "person_pk", np.arange(low, high + 1, dtype=np.int64))
+    _IMPORTED[(session.get_bind().url.render_as_string(hide_password=True), audit_id)] = (token, frame)
+
+
+def imported_population(session: Session, audit_id: int) -> pd.DataFrame | None:
+    """The persons of the audit as its last import in this process wrote them, when nothing has
+    changed since (same data version, no pending change); else None. Handed out once."""
+    from audit.dataversion import data_version, has_pending
+
+    key = (session.get_bind().url.render_as_string(hide_password=True), audit_id)
+    entry = _IMPORTED.get(key)
+    if entry is None or has_pending(session, audit_id) or data_version(session, audit_id) != entry[0]:
+        return None
+    del _IMPORTED[key]
+    return entry[1]
+
+
 def import_population(session: Session, audit: Audit, source: Source, filename: str | None = None, *,
                       spells: Source | None = None, spells_filename: str | None = None,
                       replace: bool = False, user: User | None = None, progress: bool | None = False,
@@ -98,34 +178,22 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
     `progress=None` shows a bar only on a terminal."""
     n_cases = session.scalar(select(func.count()).select_from(Case).where(Case.audit_id == audit.id))
     if n_cases:
-        raise PopulationError(f"audit {audit.name!r} has already been sampled ({n_cases} cases); "
-                              "its population can no longer be replaced")
+        raise PopulationError(_('audit {audit_name} has already been sampled ({n_cases} cases); its population can no longer be replaced').format(
+                                  audit_name=repr(audit.name), n_cases=n_cases))
     existing = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id == audit.id)) or 0
     if existing and not replace:
-        raise PopulationError(f"audit {audit.name!r} already has a population of {existing} persons; "
-                              "use --replace to import a new one")
+        raise PopulationError(_('audit {audit_name} already has a population of {existing} persons; choose to replace it to import a new one').format(
+                                  audit_name=repr(audit.name), existing=existing))
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
     source, digest = _digest(source)
     clean, warnings = load_register(source, name, audit=audit, spells=spells, spells_filename=spells_filename)
 
     if existing:
         session.execute(delete(Person).where(Person.audit_id == audit.id))
-    table = Person.__table__
-    conn = session.connection()
-    columns = ["person_id", "municipality", "seniority_years", "seniority_band", "sex", "age", "origin"]
-    data = clean[columns]
-    audit_id = audit.id  # an ORM attribute: read once, not once per row
-    with tqdm(total=len(data), unit="rows", desc="importing", disable=(not progress) if progress is not None else None) as bar:
-        for lo in range(0, len(data), chunk_rows):
-            chunk = data.iloc[lo:lo + chunk_rows]
-            # tolist() already gives plain Python str/float/int, which every DB-API driver accepts
-            records = [
-                {"audit_id": audit_id, "person_id": p, "municipality": m, "seniority_years": s,
-                 "seniority_band": b, "sex": x, "age": a, "origin": o}
-                for p, m, s, b, x, a, o in zip(*(chunk[c].tolist() for c in columns))
-            ]
-            conn.execute(insert(table), records)
-            bar.update(len(records))
+    written = write_persons(session, audit.id, clean, progress=progress, chunk_rows=chunk_rows)
+    token = new_token()
+    bump_data_version(session, audit.id, token=token)
+    _remember(session, audit.id, token, written)
     # in band order (5-7, 7-10, 10+), every band, so a band nobody fell in shows as 0
     bands = audit_bands(audit)
     band_counts = clean["seniority_band"].value_counts()

@@ -56,12 +56,19 @@ class RowError:
 
 
 class RegisterError(Exception):
-    """The file is rejected; `errors` lists every problem found."""
+    """The file is rejected. `errors` lists the first problems found, in file order (at most
+    `audit.limits.current().errors_listed`); `total` counts all of them."""
 
-    def __init__(self, errors: Iterable[RowError]):
+    def __init__(self, errors: Iterable[RowError], total: int | None = None):
         self.errors: list[RowError] = list(errors)
+        self.total: int = max(total or 0, len(self.errors))
         files = " and ".join(dict.fromkeys(e.file for e in self.errors)) or "the file"
-        super().__init__(f"{len(self.errors)} error(s) in {files}; nothing was imported")
+        listed = f" (the first {len(self.errors):,} are listed)" if self.total > len(self.errors) else ""
+        super().__init__(f"{self.total:,} error(s) in {files}{listed}; nothing was imported")
+
+    @property
+    def unlisted(self) -> int:
+        return self.total - len(self.errors)
 
 
 # ---------------------------------------------------------------- reading
@@ -95,7 +102,14 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
     """Read a CSV (comma, semicolon or tab; UTF-8 with or without BOM, falling back to
     Windows-1252 as older Danish Excel writes it) or an XLSX file (first sheet) into
     a frame of stripped strings with lower-case column names and a `_row` column
-    holding the Excel row number. Blank lines are dropped but keep their numbering."""
+    holding the Excel row number. Blank lines are dropped but keep their numbering.
+
+    Limits (audit.limits, before or while parsing, never after): an upload larger than
+    `upload_bytes`, an .xlsx whose XML would expand beyond the allowed size or ratio, and
+    more than `import_rows` data rows are refused as a whole-file error; a cell longer than
+    `cell_chars` is an error of its row and column."""
+    from audit import limits
+
     name = _name_of(source, filename)
     if hasattr(source, "read"):
         data: bytes | Path = source.read()  # type: ignore[union-attr]
@@ -104,15 +118,22 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
     else:
         data = Path(source)
     suffix = Path(name).suffix.lower()
+    max_rows = limits.current().import_rows
     try:
+        if isinstance(data, bytes):
+            limits.check_upload_size(len(data), name)
         if suffix in (".xlsx", ".xlsm"):
+            limits.check_xlsx_archive(data, name)
             raw = pd.read_excel(io.BytesIO(data) if isinstance(data, bytes) else data, dtype=object,
-                                engine="openpyxl", na_filter=False)
+                                engine="openpyxl", na_filter=False, nrows=max_rows + 1)
             frame = raw.apply(lambda col: col.map(_cell_text)) if len(raw) else raw.astype(str)
         else:
-            frame = _read_csv(data)
+            frame = _read_csv(data, nrows=max_rows + 1)
+        limits.check_rows(len(frame), name)
     except RegisterError:
         raise
+    except limits.LimitExceeded as exc:
+        raise RegisterError([RowError(name, None, None, None, str(exc))]) from exc
     except (ValueError, pd.errors.ParserError, OSError, KeyError, zipfile.BadZipFile) as exc:
         raise RegisterError([RowError(name, None, None, None, f"cannot read the file: {exc}")]) from exc
     frame.columns = [str(c).replace("\ufeff", "").strip().lower() for c in frame.columns]
@@ -125,35 +146,62 @@ def read_table(source: Source, filename: str | None = None) -> tuple[pd.DataFram
         blank = (frame[cells] == "").all(axis=1)
         if blank.any():
             frame = frame.loc[~blank]
-    return frame.reset_index(drop=True), name
+    frame = frame.reset_index(drop=True)
+    _long_cells(frame, name, cells, limits.current().cell_chars)
+    return frame, name
 
 
-def _read_csv(data: bytes | Path) -> pd.DataFrame:
+def _long_cells(frame: pd.DataFrame, name: str, cells: list[str], limit: int) -> None:
+    """Refuse the file when a cell is longer than `limit` characters (each such cell listed)."""
+    errs = _Errors(name)
+    for col in cells:
+        lengths = frame[col].str.len()
+        too_long = lengths > limit
+        if too_long.any():
+            shown = frame.loc[too_long, col].str.slice(0, 40) + "…"
+            errs.add(frame.assign(**{col: shown.reindex(frame.index)}), too_long, col,
+                     f"the cell has more than the {limit:,} characters a cell may have")
+    if errs:
+        errs.raise_errors(cells)
+
+
+def _read_csv(data: bytes | Path, nrows: int | None = None) -> pd.DataFrame:
     """Encoding, delimiter and BOM are detected by audit.csvio, as for every CSV the tool reads."""
-    return csvio.read_frame(data)
+    return csvio.read_frame(data, nrows=nrows)
 
 
 # ---------------------------------------------------------------- validating
 
 class _Errors:
-    """Collects problems as small frames (vectorised) and turns them into RowErrors once."""
+    """Collects problems as small frames (vectorised) and turns them into RowErrors once.
+
+    Memory stays flat in the number of problems: each check keeps only its first
+    `errors_listed` problems (the file's first problems are among them, since every check
+    finds its problems in file order) and counts the rest."""
 
     def __init__(self, file: str):
+        from audit import limits
+
         self.file = file
+        self.keep = limits.current().errors_listed
         self.parts: list[pd.DataFrame] = []
         self.file_level: list[RowError] = []
+        self.total = 0
 
     def add(self, frame: pd.DataFrame, mask: pd.Series, column: str, message: str | pd.Series) -> None:
-        if not mask.any():
+        count = int(mask.sum())
+        if not count:
             return
-        sub = frame.loc[mask]
-        msg = message.loc[mask] if isinstance(message, pd.Series) else message
+        self.total += count
+        sub = frame.loc[mask].head(self.keep)
+        msg = message.loc[sub.index] if isinstance(message, pd.Series) else message
         self.parts.append(pd.DataFrame({"row": sub["_row"].to_numpy(), "column": column,
                                         "value": sub[column].to_numpy() if column in sub else "",
                                         "message": msg if isinstance(msg, str) else msg.to_numpy()}))
 
     def whole_file(self, message: str, column: str | None = None) -> None:
         self.file_level.append(RowError(self.file, None, column, None, message))
+        self.total += 1
 
     def __bool__(self) -> bool:
         return bool(self.parts or self.file_level)
@@ -164,10 +212,13 @@ class _Errors:
             order = {c: i for i, c in enumerate(column_order)}
             df = pd.concat(self.parts, ignore_index=True)
             df["_c"] = df["column"].map(order).fillna(len(order))
-            df = df.sort_values(["row", "_c"], kind="mergesort")
+            df = df.sort_values(["row", "_c"], kind="mergesort").head(max(0, self.keep - len(out)))
             out += [RowError(self.file, int(r), c, str(v), m)
                     for r, c, v, m in zip(*(df[k].tolist() for k in ("row", "column", "value", "message")))]
-        return out
+        return out[:self.keep]
+
+    def raise_errors(self, column_order: Iterable[str]) -> None:
+        raise RegisterError(self.errors(column_order), total=self.total)
 
 
 def _missing_columns(frame: pd.DataFrame, required: Iterable[str], errs: _Errors) -> bool:
@@ -207,13 +258,34 @@ def municipality_lookup(allowed: Iterable[str] | None = None) -> dict[str, str]:
     return {n.casefold(): n for n in names}
 
 
+DUPLICATE_ROWS_SHOWN = 5  # rows named in a duplicate's message; a group of 20,000 is counted, not listed
+
+
 def _duplicates(frame: pd.DataFrame, errs: _Errors) -> None:
     present = frame["person_id"] != ""
     dup = frame["person_id"].duplicated(keep=False) & present
     if dup.any():
-        rows = frame.loc[dup].groupby("person_id")["_row"].agg(lambda r: ", ".join(str(x) for x in sorted(r)))
-        msg = "duplicate person_id (rows " + frame.loc[dup, "person_id"].map(rows) + ")"
-        errs.add(frame, dup, "person_id", msg.reindex(frame.index))
+        groups = frame.loc[dup].groupby("person_id", sort=False)["_row"]
+        size = groups.size()
+        rows = groups.agg(lambda r: ", ".join(str(x) for x in sorted(r)[:DUPLICATE_ROWS_SHOWN]))
+        text = "duplicate person_id (rows " + rows + np.where(
+            size > DUPLICATE_ROWS_SHOWN, " and " + (size - DUPLICATE_ROWS_SHOWN).map("{:,}".format) + " more", "") + ")"
+        # one message per id, shared by its rows (not one string per row)
+        errs.add(frame, dup, "person_id", frame["person_id"].map(text).where(dup))
+
+
+# A person id goes into sample files and workbooks: it must be plain text, never a formula.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _person_id_text(pid: pd.Series, frame: pd.DataFrame, errs: _Errors, column: str = "person_id") -> None:
+    control = pid.str.contains(CONTROL_CHARACTERS, regex=True)
+    errs.add(frame, control, column, "person_id contains a control character (a tab, line break or other "
+                                     "invisible character); ids must be plain text")
+    formula = pid.str.contains(FORMULA_START, regex=True) & ~control
+    errs.add(frame, formula, column, "person_id starts with =, +, -, @, a tab or a carriage return, which a "
+                                     "spreadsheet would run as a formula; ids must not start so")
 
 
 def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterable[str] | None = None,
@@ -226,15 +298,16 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
     errs = _Errors(file)
     required = [c for c in REGISTER_COLUMNS if seniority is None or c != "seniority_years"]
     if _missing_columns(frame, required, errs):
-        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+        errs.raise_errors(REGISTER_COLUMNS)
     if frame.empty:
         errs.whole_file("the file has no data rows")
-        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+        errs.raise_errors(REGISTER_COLUMNS)
     frame = frame.copy()
     _empty(frame, required, errs)
 
     pid = frame["person_id"]
     errs.add(frame, pid.str.len() > 64, "person_id", "person_id is longer than 64 characters")
+    _person_id_text(pid, frame, errs)
     _duplicates(frame, errs)
 
     lookup = municipality_lookup(municipalities)
@@ -278,7 +351,7 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
              f"above {MAX_SENIORITY:g} years, impossible{source_note}")
 
     if errs:
-        raise RegisterError(errs.errors(REGISTER_COLUMNS))
+        errs.raise_errors(REGISTER_COLUMNS)
     # .array hands the string columns over as they are (to_numpy() would turn a million
     # strings into Python objects and the constructor back into a string array)
     return pd.DataFrame({
@@ -311,10 +384,10 @@ def validate_spells(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     return it with datetime `start`/`end`, or raise `RegisterError` with all problems."""
     errs = _Errors(file)
     if _missing_columns(frame, SPELL_COLUMNS, errs):
-        raise RegisterError(errs.errors(SPELL_COLUMNS))
+        errs.raise_errors(SPELL_COLUMNS)
     if frame.empty:
         errs.whole_file("the file has no data rows")
-        raise RegisterError(errs.errors(SPELL_COLUMNS))
+        errs.raise_errors(SPELL_COLUMNS)
     _empty(frame, ("person_id", "benefit", "start"), errs)
     start = parse_dates(frame["start"])
     end = parse_dates(frame["end"])
@@ -323,7 +396,7 @@ def validate_spells(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     errs.add(frame, end.isna() & (frame["end"] != ""), "end", msg)
     errs.add(frame, end.notna() & start.notna() & (end < start), "end", "end is before start")
     if errs:
-        raise RegisterError(errs.errors(SPELL_COLUMNS))
+        errs.raise_errors(SPELL_COLUMNS)
     return pd.DataFrame({"row": frame["_row"].to_numpy(), "person_id": frame["person_id"].array,
                          "benefit": frame["benefit"].array, "start": start.to_numpy(), "end": end.to_numpy()})
 

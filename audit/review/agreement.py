@@ -1,13 +1,16 @@
 """Agreement between the first and the independent second review, per item:
 percent agreement and Cohen's kappa over the cases where both reviewers
-answered the item (multiple choice compared as the whole set of codes)."""
+answered the item (multiple choice compared as the whole set of codes). Values are
+compared typed: numbers by value (3 and 3.0 agree), codes as text."""
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+import numpy as np
 from sqlmodel import Session, select
 
 from audit.instrument import Instrument
@@ -15,17 +18,45 @@ from audit.models import Answer, Audit, Case
 from audit.review.answers import decode
 from audit.review.instrument import instrument_for
 
-
-def _key(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return " ".join(sorted(str(v) for v in value))
-    return str(value)
+NUMERIC_TYPES = ("integer", "scale")  # items whose answers are numbers, whatever their stored form
 
 
-def cohen_kappa(pairs: Iterable[tuple[Any, Any]]) -> float | None:
-    """kappa = (p_o - p_e) / (1 - p_e), with p_e from the two raters' marginals.
+def _key(value: Any, numeric: bool = False) -> Hashable:
+    """The value as compared: typed, not as text. Numbers by value (3, 3.0 and, for a numeric
+    item, "3" are one answer), yes/no flags as flags, codes as text, a multiple choice as
+    the set of its codes."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(_key(v, numeric) for v in value)
+    if isinstance(value, (bool, np.bool_)):
+        return ("flag", bool(value))
+    if numeric and isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        f = float(value)
+        return int(f) if math.isfinite(f) and f.is_integer() else f
+    return value
+
+
+def _label(key: Hashable) -> str:
+    if isinstance(key, frozenset):
+        return " ".join(sorted(_label(k) for k in key))
+    if isinstance(key, tuple) and len(key) == 2 and key[0] == "flag":
+        return "ja" if key[1] else "nej"
+    return str(key)
+
+
+def _pairs(pairs: Iterable[tuple[Any, Any]], numeric: bool = False) -> list[tuple[Hashable, Hashable]]:
+    return [(_key(a, numeric), _key(b, numeric)) for a, b in pairs]
+
+
+def cohen_kappa(pairs: Iterable[tuple[Any, Any]], numeric: bool = False) -> float | None:
+    """kappa = (p_o - p_e) / (1 - p_e), with p_e from the two raters' marginals, over typed
+    values (`numeric`: the item is a number, so "3" and 3.0 agree with 3).
     None when undefined (no pairs, or both raters used one and the same category)."""
-    pairs = [(_key(a), _key(b)) for a, b in pairs]
+    pairs = _pairs(pairs, numeric)
     n = len(pairs)
     if n == 0:
         return None
@@ -38,15 +69,15 @@ def cohen_kappa(pairs: Iterable[tuple[Any, Any]]) -> float | None:
     return (p_o - p_e) / (1 - p_e)
 
 
-def confusion_table(pairs: Iterable[tuple[Any, Any]]) -> tuple[list[str], list[list[int]]]:
+def confusion_table(pairs: Iterable[tuple[Any, Any]], numeric: bool = False) -> tuple[list[str], list[list[int]]]:
     """Square table rows = first review, columns = second review (for checks and display)."""
-    pairs = [(_key(a), _key(b)) for a, b in pairs]
-    cats = sorted({c for p in pairs for c in p})
+    pairs = _pairs(pairs, numeric)
+    cats = sorted({c for p in pairs for c in p}, key=lambda k: (_label(k), repr(k)))
     index = {c: i for i, c in enumerate(cats)}
     table = [[0] * len(cats) for _ in cats]
     for a, b in pairs:
         table[index[a]][index[b]] += 1
-    return cats, table
+    return [_label(c) for c in cats], table
 
 
 @dataclass
@@ -97,6 +128,8 @@ def agreement(session: Session, audit: Audit) -> list[ItemAgreement]:
         if item.name not in pairs or item.type in ("calculate", "text"):
             continue
         p = pairs[item.name]
+        numeric = item.type in NUMERIC_TYPES
+        typed = _pairs(p, numeric)
         out.append(ItemAgreement(item.name, item.label_da or item.name, len(p),
-                                 sum(_key(a) == _key(b) for a, b in p), cohen_kappa(p)))
+                                 sum(a == b for a, b in typed), cohen_kappa(p, numeric)))
     return out

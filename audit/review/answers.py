@@ -26,7 +26,9 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from audit.i18n import N_, _
 from audit import auditlog, permissions
+from audit.dataversion import bump_data_version
 from audit.models import Answer, Audit, Case, MunicipalityReview, User, utcnow
 
 if TYPE_CHECKING:
@@ -132,11 +134,14 @@ def municipality_answers(session: Session, review_id: int, pass_no: int = 1) -> 
 
 def ensure_unlocked(audit: Audit) -> None:
     if audit.locked_at is not None:
-        raise LockedError(f"audit {audit.name!r} is locked since {audit.locked_at:%Y-%m-%d}; answers are final")
+        raise LockedError(_('audit {audit_name} is locked since {audit_locked_at:%Y-%m-%d}; answers are final').format(
+                              audit_name=repr(audit.name), audit_locked_at=audit.locked_at))
 
 
 def label(owner: Case | MunicipalityReview) -> str:
-    return f"case {owner.id}" if isinstance(owner, Case) else f"municipality {owner.municipality}"
+    """The owner as a person reads it, in the current language (the messages below are shown on pages)."""
+    return _("case {case}").format(case=owner.id) if isinstance(owner, Case) \
+        else _("municipality {municipality}").format(municipality=owner.municipality)
 
 
 def bump_version(session: Session, owner: Case | MunicipalityReview, expected_version: int | None = None) -> int:
@@ -152,13 +157,13 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
     if row is None:
         current = session.exec(select(table.c.version).where(table.c.id == owner.id)).first()
         if current is None:
-            raise AnswerError(f"{label(owner)} does not exist")
+            raise AnswerError(_("{what} does not exist").format(what=label(owner)))
         set_committed_value(owner, "version", current)
-        raise VersionConflict(
-            f"{label(owner)} was changed by someone else (version {current}, you had {expected_version}); "
-            "reload to see the current answers", current)
+        raise VersionConflict(_(CHANGED_BY_SOMEONE_ELSE).format(what=label(owner), current=current,
+                                                                yours=expected_version), current)
     set_committed_value(owner, "version", row[0])
     set_committed_value(owner, "status", row[1])
+    bump_data_version(session, owner.audit_id)   # a status move changes what the case frame holds too
     if isinstance(owner, Case):
         set_committed_value(owner, "second_status", row[2])
     return row[0]
@@ -167,7 +172,12 @@ def bump_version(session: Session, owner: Case | MunicipalityReview, expected_ve
 def answers_changed(session: Session, audit_id: int) -> None:
     """Called once for every change of an audit's answers, in the same transaction.
     The place for an audit-level data version that caches of the audit's answers
-    (the statistics' case frame) compare against; nothing to bump yet."""
+    (the statistics' case frame) compare against: bumped here (audit.dataversion)."""
+    bump_data_version(session, audit_id)
+
+
+CHANGED_BY_SOMEONE_ELSE = N_("{what} was changed by someone else (version {current}, you had {yours}); reload to "
+                             "see the current answers")
 
 
 def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:
@@ -175,12 +185,18 @@ def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:
     (pass 2 until the second review is completed; theme 7 until completed)."""
     if isinstance(owner, MunicipalityReview):
         if owner.status == "completed":
-            raise NotEditable(f"theme 7 of {owner.municipality} is completed; ask an admin to reopen it")
+            raise NotEditable(_("theme 7 of {municipality} is completed; ask an admin to reopen it").format(
+                municipality=owner.municipality))
     elif pass_no == 2:
         if owner.second_status == "completed":
-            raise NotEditable(f"the second review of case {owner.id} is completed; it cannot be changed")
+            raise NotEditable(_("the second review of case {case} is completed; it cannot be changed").format(
+                case=owner.id))
     elif owner.status not in OPEN_STATUSES:
-        raise NotEditable(f"case {owner.id} is {owner.status.replace('_', ' ')}; it cannot be changed here")
+        from audit.review.workflow import STATUS_LABELS
+
+        status = STATUS_LABELS.get(owner.status, owner.status.replace("_", " "))
+        raise NotEditable(_("case {case} is {status}; it cannot be changed here").format(case=owner.id,
+                                                                                        status=status))
 
 
 # --- the one way an answer changes ---------------------------------------------------
@@ -255,7 +271,7 @@ def _store(session: Session, *, owner: Case | MunicipalityReview, item: str, val
         state = read_state(session, owner, pass_no)
     if instrument is not None:
         if item not in instrument:
-            raise AnswerError(f"{item}: not an item of the instrument")
+            raise AnswerError(_("{item}: not an item of the instrument").format(item=item))
         if problems is None and value not in (None, "", []):
             problems = instrument.check_answer(item, value, state.values)
     if problems:
@@ -264,9 +280,8 @@ def _store(session: Session, *, owner: Case | MunicipalityReview, item: str, val
     row = state.rows.get(item)
     if not _differs(row, new_json, note):
         if expected_version is not None and expected_version != owner.version:
-            raise VersionConflict(
-                f"{label(owner)} was changed by someone else (version {owner.version}, you had "
-                f"{expected_version}); reload to see the current answers", owner.version)
+            raise VersionConflict(_(CHANGED_BY_SOMEONE_ELSE).format(what=label(owner), current=owner.version,
+                                                                    yours=expected_version), owner.version)
         if open_only:
             ensure_open(owner, pass_no)
         return row or StoredAnswer(None, item, None, ""), False

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import auditlog, permissions
 from audit.models import Audit, Case, MunicipalityReview, User
 
@@ -21,16 +22,16 @@ class AssignmentError(ValueError):
 def audit_by_name(session: Session, name: str) -> Audit:
     audit = session.exec(select(Audit).where(Audit.name == name)).first()
     if audit is None:
-        raise AssignmentError(f"no audit named {name!r}")
+        raise AssignmentError(_('no audit named {name}').format(name=repr(name)))
     return audit
 
 
 def auditor_by_name(session: Session, username: str) -> User:
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise AssignmentError(f"no user named {username!r}")
+        raise AssignmentError(_('no user named {username}').format(username=repr(username)))
     if user.role not in ("auditor", "admin") or not user.is_active:
-        raise AssignmentError(f"{username} is not an active auditor")
+        raise AssignmentError(_('{username} is not an active auditor').format(username=username))
     return user
 
 
@@ -57,7 +58,8 @@ def assign(session: Session, audit: Audit, auditor: User, municipalities: list[s
     known = set(audit_municipalities(session, audit))
     unknown = [m for m in municipalities if m not in known]
     if unknown:
-        raise AssignmentError(f"no sampled cases in {', '.join(unknown)} for audit {audit.name!r}")
+        raise AssignmentError(_('no sampled cases in {join_unknown} for audit {audit_name}').format(
+                                  join_unknown=', '.join(unknown), audit_name=repr(audit.name)))
     changed = 0
     for m in municipalities:
         cases = session.exec(select(Case).where(Case.audit_id == audit.id, Case.municipality == m,
@@ -82,7 +84,7 @@ def assign_round_robin(session: Session, audit: Audit, auditors: list[User], by:
     """Municipalities in alphabetical order dealt to the auditors in turn. Returns municipality -> username."""
     permissions.check(by, "audit.assign", audit, AssignmentError)
     if not auditors:
-        raise AssignmentError("name at least one auditor")
+        raise AssignmentError(_('name at least one auditor'))
     plan: dict[str, str] = {}
     for i, m in enumerate(audit_municipalities(session, audit)):
         auditor = auditors[i % len(auditors)]
@@ -98,9 +100,9 @@ def mark_second_review(session: Session, audit: Audit, share: float, seed: int, 
     Refused once the audit is locked."""
     permissions.check(by, "audit.assign", audit, AssignmentError)
     if not 0 < share <= 1:
-        raise AssignmentError("share must be in (0, 1]")
+        raise AssignmentError(_('share must be in (0, 1]'))
     if not auditors:
-        raise AssignmentError("name at least one second reviewer")
+        raise AssignmentError(_('name at least one second reviewer'))
     cases = session.exec(select(Case).where(Case.audit_id == audit.id, Case.active == True)  # noqa: E712
                          .order_by(Case.id)).all()
     pool = [c for c in cases if c.second_reviewer is None]
@@ -111,8 +113,8 @@ def mark_second_review(session: Session, audit: Audit, share: float, seed: int, 
     for k, case in enumerate(chosen):
         candidates = [a for a in auditors if a.id != case.assigned_to]
         if not candidates:
-            raise AssignmentError(f"case {case.id}: the second reviewer must differ from the first "
-                                  f"({', '.join(a.username for a in auditors)} given)")
+            raise AssignmentError(_('case {case_id}: the second reviewer must differ from the first ({auditors} given)').format(
+                                      case_id=case.id, auditors=', '.join(a.username for a in auditors)))
         reviewer = candidates[k % len(candidates)]
         auditlog.record(session, user=by, audit_id=audit.id, entity="case", entity_id=case.id,
                         field="second_reviewer", old=None, new=reviewer.id, reason=f"second review, seed {seed}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from audit import access
+from audit import access, i18n
 from audit.instrument import Instrument, Item
 from audit.models import Audit, Case, MunicipalityReview, Person
 from audit.population.age import age_band
@@ -55,11 +55,12 @@ class ItemView:
         return self.display_value
 
     source: Item | None = field(default=None, repr=False, compare=False)   # the instrument's item
+    lang: str = field(default="da", repr=False, compare=False)
 
     @property
     def display_value(self) -> str:
         """The value as a person reads it (labels, not codes), worked out when shown."""
-        return "" if self.value is None or self.source is None else self.source.display(self.value)
+        return "" if self.value is None or self.source is None else self.source.display(self.value, self.lang)
 
     def checked(self, code: str) -> bool:
         if isinstance(self.value, list):
@@ -90,6 +91,19 @@ class ThemeView:
     def kept(self) -> int:
         return sum(1 for i in self.items if i.kept)
 
+    # What completion needs: the applicable required items (the counters a person reads).
+    @property
+    def required(self) -> int:
+        return sum(1 for i in self.items if i.applicable and i.required and i.kind != "calculated")
+
+    @property
+    def required_answered(self) -> int:
+        return sum(1 for i in self.items if i.applicable and i.required and i.answered and i.kind != "calculated")
+
+    @property
+    def optional_answered(self) -> int:
+        return sum(1 for i in self.items if i.applicable and not i.required and i.answered and i.kind != "calculated")
+
 
 @dataclass
 class FormView:
@@ -117,6 +131,18 @@ class FormView:
     def applicable(self) -> int:
         return sum(t.applicable for t in self.themes)
 
+    @property
+    def required(self) -> int:
+        return sum(t.required for t in self.themes)
+
+    @property
+    def required_answered(self) -> int:
+        return sum(t.required_answered for t in self.themes)
+
+    @property
+    def optional_answered(self) -> int:
+        return sum(t.optional_answered for t in self.themes)
+
     def to_dict(self) -> dict[str, Any]:
         return {"version": self.version, "answered": self.answered, "applicable": self.applicable,
                 "themes": [{"number": t.number, "label": t.label, "answered": t.answered,
@@ -135,42 +161,45 @@ class _Static:
     required: bool
 
 
-_STATIC: "weakref.WeakKeyDictionary[Instrument, dict[str, list[_Static]]]" = weakref.WeakKeyDictionary()
+_STATIC: "weakref.WeakKeyDictionary[Instrument, dict[tuple[str, str], list[_Static]]]" = weakref.WeakKeyDictionary()
 
 
-def _static(inst: Instrument, level: str) -> list[_Static]:
-    """The items of one level with their labels, kinds and choices, worked out once per instrument."""
-    per_level = _STATIC.get(inst)
-    if per_level is None:
-        per_level = {}
-        for item in inst.items:
-            per_level.setdefault(item.level, []).append(_Static(
-                item=item, label=item.label("da"), hint=item.hint or "", kind=item.kind, choices=item.options(),
-                required=item.required))
-        _STATIC[inst] = per_level
-    return per_level.get(level, [])
+def _static(inst: Instrument, level: str, lang: str) -> list[_Static]:
+    """The items of one level with their labels, kinds and choices in one language, worked
+    out once per instrument."""
+    per_level = _STATIC.setdefault(inst, {})
+    found = per_level.get((level, lang))
+    if found is None:
+        found = per_level[(level, lang)] = [
+            _Static(item=item, label=item.label(lang),
+                    hint=(item.hint_en or item.hint_da or "") if lang == "en" else item.hint or "",
+                    kind=item.kind, choices=item.options(lang), required=item.required)
+            for item in inst.items_at(level)]
+    return found
 
 
 def build(inst: Instrument, rows: dict[str, Any], level: str, version: int,
           evaluated: tuple[dict[str, bool], dict[str, Any]] | None = None,
           answers: dict[str, Any] | None = None) -> FormView:
     """The form from stored rows (anything with `value_json` and `note`) and, when the
-    caller has them, the decoded answers and their skip-logic state (else worked out here)."""
+    caller has them, the decoded answers and their skip-logic state (else worked out here),
+    in the reader's language (audit.i18n) for the instrument's own texts."""
     if answers is None:
         answers = {k: decode(a.value_json) for k, a in rows.items() if a.value_json is not None}
     applicable, derived = evaluated if evaluated is not None else inst.evaluate(answers)
-    theme_labels = {t[0]: t[1] for t in inst.themes}
+    lang = i18n.current()
+    theme_labels = {t[0]: (t[2] or t[1]) if lang == "en" else t[1] for t in inst.themes}
     themes: dict[int, ThemeView] = {}
-    for st in _static(inst, level):
+    for st in _static(inst, level, lang):
         item = st.item
         theme = themes.get(item.theme)
         if theme is None:
-            theme = themes[item.theme] = ThemeView(item.theme, theme_labels.get(item.theme, f"Theme {item.theme}"))
+            theme = themes[item.theme] = ThemeView(item.theme, theme_labels.get(item.theme, f"{item.theme}"))
         value = derived.get(item.name) if st.kind == "calculated" else answers.get(item.name)
         row = rows.get(item.name)
         view = ItemView(name=item.name, label=st.label, hint=st.hint, kind=st.kind, choices=st.choices,
                         required=st.required, applicable=bool(applicable.get(item.name, True)), value=value,
-                        note=row.note if row else "", theme=item.theme, source=item)
+                        note=row.note if row else "", theme=item.theme, source=item, lang=lang)
         theme.items.append(view)
     return FormView(themes=[themes[n] for n in sorted(themes)], version=version, answers=answers,
                     applicability=applicable)

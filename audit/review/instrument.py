@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from audit.i18n import _
 from audit.audits import NoInstrument, clear_instrument_cache, instrument_for
 from audit.instrument import Item
 
@@ -26,10 +27,10 @@ class ParseError(ValueError):
 
 def _whole_number(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise ParseError("expected a whole number")
+        raise ParseError(_('expected a whole number'))
     if isinstance(raw, float):
         if not raw.is_integer():
-            raise ParseError(f"expected a whole number, got {raw}")
+            raise ParseError(_('expected a whole number, got {raw}').format(raw=raw))
         return int(raw)
     if isinstance(raw, int):
         return raw
@@ -39,9 +40,9 @@ def _whole_number(raw: Any) -> int:
         try:
             f = float(str(raw).replace(",", "."))
         except ValueError:
-            raise ParseError(f"expected a whole number, got {raw!r}") from None
+            raise ParseError(_('expected a whole number, got {raw}').format(raw=repr(raw))) from None
         if not f.is_integer():
-            raise ParseError(f"expected a whole number, got {raw!r}") from None
+            raise ParseError(_('expected a whole number, got {raw}').format(raw=repr(raw))) from None
         return int(f)
 
 
@@ -60,7 +61,8 @@ def parse(item: Item, raw: Any) -> Any:
         known = item.codes
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise ParseError(f"unknown choice code(s) {' '.join(unknown)}; expected codes among {' '.join(known)}")
+            raise ParseError(_('unknown choice code(s) {join_unknown}; expected codes among {join_known}').format(
+                                 join_unknown=' '.join(unknown), join_known=' '.join(known)))
         return [c for c in known if c in codes]  # stored in the instrument's order, once each
     if isinstance(raw, str):
         raw = raw.strip()
@@ -75,11 +77,12 @@ def parse(item: Item, raw: Any) -> Any:
         try:
             return date.fromisoformat(text).isoformat()
         except ValueError:
-            raise ParseError(f"expected a date YYYY-MM-DD, got {raw!r}") from None
+            raise ParseError(_('expected a date YYYY-MM-DD, got {raw}').format(raw=repr(raw))) from None
     if item.type in ("yes_no", "yes_no_na", "select_one"):
         code = str(raw)
         if code not in item.codes:
-            raise ParseError(f"{code!r} is not one of {' '.join(item.codes)}")
+            raise ParseError(_('{code} is not one of {join_item_codes}').format(
+                                 code=repr(code), join_item_codes=' '.join(item.codes)))
         return code
     return str(raw)
 

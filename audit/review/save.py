@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from audit.config import get_settings
 from audit.db import DatabaseBusy
+from audit.i18n import _
 
 from audit.models import Audit, Case, MunicipalityReview, User
 from audit.review.answers import (AnswerError, AnswerState, NotEditable, ensure_open, read_state, set_answer,
@@ -75,7 +76,7 @@ def _turn() -> Iterator[None]:
         if _TURNS is None:
             _TURNS = threading.BoundedSemaphore(settings.save_concurrency)
     if not _TURNS.acquire(timeout=settings.db_busy_timeout):
-        raise DatabaseBusy("too many saves are waiting for the database")
+        raise DatabaseBusy(_("too many saves are waiting for the database"))
     try:
         yield
     finally:
@@ -116,13 +117,13 @@ def _save(session: Session, *, owner: Case | MunicipalityReview, item: str, valu
     try:
         it = inst.item(item)
     except KeyError:
-        raise UnknownItem(f"{item}: not an item of the instrument") from None
+        raise UnknownItem(_("{item}: not an item of the instrument").format(item=item)) from None
     level = "case" if is_case else "municipality"
     if it.level != level:
-        raise UnknownItem(f"{item}: a {'municipality' if is_case else 'case'}-level item; "
-                          + ("answer it once per municipality" if is_case else "answer it per case"))
+        raise UnknownItem((_("{item}: a municipality-level item; answer it once per municipality") if is_case
+                           else _("{item}: a case-level item; answer it per case")).format(item=item))
     if it.is_calculated:
-        raise UnknownItem(f"{item}: a calculated item; it is not answered")
+        raise UnknownItem(_("{item}: a calculated item; it is not answered").format(item=item))
     if open_only:
         ensure_open(owner, pass_no)          # early; checked again on the status the version bump returns
     if raw:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from audit.i18n import _, lazy_gettext as _l
 from audit import auditlog, permissions
 from audit.instrument import Instrument
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User, utcnow
@@ -12,8 +13,8 @@ from audit.review.answers import (AnswerError, NotAllowed, bump_version, case_an
                                   municipality_answers)
 from audit.review.instrument import instrument_for
 
-STATUS_LABELS = {"not_started": "not started", "in_progress": "in progress", "completed": "completed",
-                 "in_hearing": "in hearing", "final": "final"}
+STATUS_LABELS = {"not_started": _l("not started"), "in_progress": _l("in progress"), "completed": _l("completed"),
+                 "in_hearing": _l("in hearing"), "final": _l("final")}  # translated where shown (audit.i18n)
 
 # allowed moves (old -> new); reopening is admin only (checked by the caller's permission)
 TRANSITIONS = {
@@ -50,7 +51,8 @@ def missing_for_municipality(session: Session, review: MunicipalityReview, instr
 
 def _check_move(case: Case, new: str) -> None:
     if (case.status, new) not in TRANSITIONS:
-        raise WorkflowError(f"case {case.id}: cannot go from {STATUS_LABELS[case.status]} to {STATUS_LABELS[new]}")
+        raise WorkflowError(_('case {case_id}: cannot go from {status} to {status_labels_new}').format(
+            case_id=case.id, status=STATUS_LABELS[case.status], status_labels_new=STATUS_LABELS[new]))
 
 
 def set_status(session: Session, case: Case, new: str, user: User | None, reason: str | None = None) -> None:
@@ -58,7 +60,8 @@ def set_status(session: Session, case: Case, new: str, user: User | None, reason
     (`bump_version`), and the move is checked on the status it returns, so two people
     completing or reopening at once cannot both log the same old status."""
     if new not in CASE_STATUSES:
-        raise WorkflowError(f"unknown status {new!r}; expected one of {', '.join(CASE_STATUSES)}")
+        raise WorkflowError(_('unknown status {new}; expected one of {join_case_statuses}').format(
+                                new=repr(new), join_case_statuses=', '.join(CASE_STATUSES)))
     if new == case.status:
         return
     _check_move(case, new)
@@ -103,7 +106,8 @@ def complete_case(session: Session, case: Case, user: User | None, pass_no: int 
 def reopen_case(session: Session, case: Case, user: User | None, reason: str | None = None) -> None:
     """Back to in progress (an admin corrects a completed case)."""
     if case.status != "completed":
-        raise WorkflowError(f"case {case.id} is {STATUS_LABELS[case.status]}; only a completed case can be reopened")
+        raise WorkflowError(_('case {case_id} is {status}; only a completed case can be reopened').format(
+                                case_id=case.id, status=STATUS_LABELS[case.status]))
     set_status(session, case, "in_progress", user, reason=reason or "reopened")
 
 

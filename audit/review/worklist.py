@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from audit.models import Audit, Case, MunicipalityReview, User
+from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review.assignment import Progress, progress
 
 
@@ -30,9 +30,31 @@ class AssignmentRow:
     auditors: str
 
 
+# The orders a work list can be sorted in (the page's "Sort by"); each ends in the case id so
+# the order is total and "next case" is well defined. The status order is the workflow's.
+SORTS = ("municipality", "band", "status", "case")
+_STATUS_ORDER = {s: i for i, s in enumerate(CASE_STATUSES)}
+
+
+def _sort_key(sort: str | None, band_rank: dict[str, int]):  # type: ignore[no-untyped-def]
+    def band(r: WorkRow) -> int:
+        return band_rank.get(r.case.seniority_band, len(band_rank))
+
+    if sort == "case":
+        return lambda r: (r.case.id,)
+    if sort == "band":
+        return lambda r: (r.audit_name, band(r), r.case.municipality, r.case.id)
+    if sort == "status":
+        return lambda r: (r.audit_name, _STATUS_ORDER.get(r.case.status, 99), r.case.municipality, band(r), r.case.id)
+    return lambda r: (r.audit_name, r.case.municipality, band(r), r.case.id)
+
+
 def work_list(session: Session, user: User, *, audit_id: int | None = None, municipality: str | None = None,
-              auditor: int | None = None, status: str | None = None) -> list[WorkRow]:
-    """An auditor's own active cases; for an admin, all active cases, filtered."""
+              auditor: int | None = None, status: str | None = None, band: str | None = None,
+              sort: str | None = None) -> list[WorkRow]:
+    """An auditor's own active cases; for an admin, all active cases; filtered by audit,
+    municipality, status and seniority band (and, for an admin, auditor), in the order `sort`
+    (one of SORTS; default: audit, municipality, band, case)."""
     query = select(Case, Audit.name).join(Audit, Audit.id == Case.audit_id).where(Case.active == True)  # noqa: E712
     if user.role == "auditor":
         query = query.where(Case.assigned_to == user.id)
@@ -44,8 +66,27 @@ def work_list(session: Session, user: User, *, audit_id: int | None = None, muni
         query = query.where(Case.municipality == municipality)
     if status:
         query = query.where(Case.status == status)
-    rows = session.exec(query.order_by(Audit.name, Case.municipality, Case.seniority_band, Case.id)).all()
-    return [WorkRow(case, name) for case, name in rows]
+    if band:
+        query = query.where(Case.seniority_band == band)
+    rows = [WorkRow(case, name) for case, name in session.exec(query).all()]
+    rank = {b: i for i, b in enumerate(case_bands(session, audit_id))}
+    return sorted(rows, key=_sort_key(sort, rank))
+
+
+def next_case(session: Session, user: User, case: Case, filters: dict | None = None) -> Case | None:
+    """The case to open after `case`: the next one still to review (not started or in
+    progress) in the user's work list with the same filters and order, after `case`, wrapping
+    round to the start; None when nothing else is left to review. Filters are those of
+    `work_list` (as the work list page last showed them); the audit is `case`'s."""
+    f = {k: v for k, v in (filters or {}).items() if k in ("municipality", "auditor", "status", "band", "sort") and v}
+    f.pop("status", None)   # next means still to review, whatever status the list showed
+    rows = work_list(session, user, audit_id=case.audit_id, **f)
+    ids = [r.case.id for r in rows]
+    start = ids.index(case.id) + 1 if case.id in ids else 0
+    for r in rows[start:] + rows[:start]:
+        if r.case.id != case.id and r.case.status in ("not_started", "in_progress"):
+            return r.case
+    return None
 
 
 def second_reviews(session: Session, user: User) -> list[Case]:
@@ -78,6 +119,26 @@ def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
     if not ids:
         return {}
     return {u.id: u.username for u in session.exec(select(User).where(User.id.in_(ids))).all()}
+
+
+def case_bands(session: Session, audit_id: int | None = None) -> list[str]:
+    """The seniority bands of the sampled cases (of one audit if given), in each audit's band
+    order (audit.bands: the audit's boundaries)."""
+    from audit.bands import boundary_codes
+    from audit.sampling.bands import audit_bands
+
+    query = select(Case.audit_id, Case.seniority_band).distinct()
+    if audit_id:
+        query = query.where(Case.audit_id == audit_id)
+    found = session.exec(query).all()
+    ordered: list[str] = []
+    for aid in sorted({a for a, _ in found}):
+        codes = list(boundary_codes(audit_bands(session.get(Audit, aid))))
+        present = {b for a, b in found if a == aid}
+        for band in codes + sorted(present - set(codes)):
+            if band in present and band not in ordered:
+                ordered.append(band)
+    return ordered
 
 
 def case_municipalities(session: Session) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from audit.i18n import _
 from audit.bands import Bands
 from audit.models import Audit
 from audit.population.definition import default_definition
@@ -35,13 +36,15 @@ def parse_bands(text: str | Sequence[float] | None) -> tuple[float, ...]:
         try:
             values = tuple(float(p) for p in parts)
         except ValueError:
-            raise ValueError(f"bands must be numbers separated by commas, got {text!r}") from None
+            raise ValueError(_('bands must be numbers separated by commas, got {text}').format(
+                                 text=repr(text))) from None
     else:
         values = tuple(float(v) for v in text)
     if not values:
-        raise ValueError("at least one band boundary is needed")
+        raise ValueError(_('at least one band boundary is needed'))
     if any(v < 0 for v in values) or any(b <= a for a, b in zip(values, values[1:])):
-        raise ValueError(f"band boundaries must be non-negative and strictly increasing, got {values}")
+        raise ValueError(_('band boundaries must be non-negative and strictly increasing, got {values}').format(
+                             values=values))
     return tuple(int(v) if v.is_integer() else v for v in values)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, select
 
+from audit.i18n import _
 from audit import access, csvio
 from audit.auditlog import record
 from audit.models import Audit, Case, Person, User
@@ -24,23 +25,27 @@ def replace_case(session: Session, audit: Audit, case_id: int, reason: str, *, u
     """Mark a case as replaced (file missing, person moved ...) and activate the next
     unused reserve of the same stratum. The stratum's n_h is unchanged, so weights stay N_h / n_h."""
     if audit.locked_at is not None:
-        raise SamplingError(f"audit {audit.name!r} is locked")
+        raise SamplingError(_('audit {audit_name} is locked').format(audit_name=repr(audit.name)))
     if not reason.strip():
-        raise SamplingError("a replacement needs a reason")
+        raise SamplingError(_('a replacement needs a reason'))
     case = session.get(Case, case_id)
     if case is None or case.audit_id != audit.id:
-        raise SamplingError(f"audit {audit.name!r} has no case {case_id}")
+        raise SamplingError(_('audit {audit_name} has no case {case_id}').format(
+                                audit_name=repr(audit.name), case_id=case_id))
     if not case.active:
-        raise SamplingError(f"case {case_id} is not an active case (already replaced or an unused reserve)")
+        raise SamplingError(_('case {case_id} is not an active case (already replaced or an unused reserve)').format(
+                                case_id=case_id))
     if has_answers(session, case_ids=[case.id]) and not force:
-        raise SamplingError(f"case {case_id} already has answers; use --force to replace it anyway")
+        raise SamplingError(_('case {case_id} already has answers; choose to replace it anyway').format(
+                                case_id=case_id))
     reserve = session.exec(select(Case).where(
         Case.audit_id == audit.id, Case.municipality == case.municipality,
         Case.seniority_band == case.seniority_band, Case.is_reserve == True,  # noqa: E712
         Case.active == False, Case.replaced_by_case_id == None,  # noqa: E711
         Case.replacement_reason == None).order_by(Case.reserve_rank)).first()  # noqa: E711
     if reserve is None:
-        raise SamplingError(f"no reserve left in stratum {case.municipality} / {case.seniority_band}")
+        raise SamplingError(_('no reserve left in stratum {case_municipality} / {band}').format(
+                                case_municipality=case.municipality, band=case.seniority_band))
     case.active = False
     case.replaced_by_case_id = reserve.id
     case.replacement_reason = reason.strip()

@@ -80,11 +80,14 @@ def to_long(table: Table) -> pd.DataFrame:
     return out[["variable", "code", "side", "seniority_band", "count", "percent", "n"]]
 
 
-def display(table: Table, lang: str = "da") -> dict:
-    """The table as a page shows it: column groups, and per variable its label and rows of
-    (code label, whole percents) in column order, then the N of every column."""
+def display(table: Table, lang: str | None = None) -> dict:
+    """The table as a page shows it, in one language (default: the current one): column groups,
+    band headings ("5-7 år" ... "I alt"), and per variable its label and rows of (code label,
+    whole percents) in column order, then the N of every column."""
+    from audit import i18n
     from audit.statistics.tables import format_percent
 
+    lang = lang or i18n.current()
     vocab = vocabulary()
     columns = list(table.counts.columns)
     blocks = []
@@ -92,8 +95,12 @@ def display(table: Table, lang: str = "da") -> dict:
         rows = [(vocab.label(var, code, lang), [format_percent(table.percents.at[(var, code), c]) for c in columns])
                 for code in table.counts.loc[var].index]
         blocks.append({"label": vocab.label(var, lang=lang), "rows": rows})
-    return {"groups": [(label, sum(1 for s, _ in columns if s == side)) for side, label in SIDES],
-            "bands": [b for _, b in columns], "blocks": blocks, "n": [int(table.n_cols[c]) for c in columns]}
+    with i18n.language(lang):
+        sides = {"population": i18n.gettext("Population"), "sample": i18n.gettext("Sample")}
+        total = i18n.gettext("Total")
+    return {"groups": [(sides[side], sum(1 for s, _ in columns if s == side)) for side, _label in SIDES],
+            "bands": [total if b == TOTAL else vocab.label("seniority_band", b, lang) for _, b in columns],
+            "blocks": blocks, "n": [int(table.n_cols[c]) for c in columns]}
 
 
 def population_frame(session: Session, audit: Audit) -> pd.DataFrame:

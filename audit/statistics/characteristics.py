@@ -38,8 +38,17 @@ WEIGHTED_KEYS = ("share", "se", "ci_low", "ci_high")
 MEAN, SHARE = "mean", "share"
 
 
-def _finish(t: Table, min_cell: int | None) -> Table:
-    return suppress(t, min_cell) if min_cell else t
+def _finish(t: Table, min_cell: int | None, frame: pd.DataFrame | None = None) -> Table:
+    # with the frame, the pairs' counts are known as the same counts wherever they print
+    # (the r x c and c x r blocks) and are suppressed together inside a publication
+    return suppress(t, min_cell, frame=frame) if min_cell else t
+
+
+def _withheld(t: Table, r: Any, c: Any, base: pd.DataFrame | None) -> bool:
+    """A weighted figure the suppression withheld (a small group) while its cell shows."""
+    if t.weighted is None or base is None:
+        return False
+    return bool(pd.isna(_at(t.weighted["share"], r, c)) and not pd.isna(_at(base, r, c)))
 
 
 def _characteristics(frame: pd.DataFrame, wanted: Sequence[str]) -> list[str]:
@@ -85,22 +94,22 @@ def cross_matrix(frame: pd.DataFrame, characteristics: Sequence[str], *, weighte
     n_rows = np.full(len(rows), np.nan)
     i = 0
     for r in chars:
-        tot = _finish(frequency(frame, r, weighted=weighted, codes={r: order[r]}), min_cell)
+        tot = _finish(frequency(frame, r, weighted=weighted, codes={r: order[r]}), min_cell, frame)
         blocks = {c: _finish(crosstab(frame, r, c, percent="col", weighted=weighted, test=False,
-                                      codes={r: order[r], c: order[c]}), min_cell) for c in chars}
+                                      codes={r: order[r], c: order[c]}), min_cell, frame) for c in chars}
         for code in order[r]:
             j = 0
             for c in chars:
                 t = blocks[c]
                 for ccode in order[c]:
                     counts[i, j], pct[i, j] = _at(t.counts, code, ccode), _at(t.percents, code, ccode)
-                    hidden[i, j] = _hidden(t, code, ccode)
+                    hidden[i, j] = _hidden(t, code, ccode) or (min_cell and _withheld(t, code, ccode, t.percents))
                     if wtd is not None:
                         for k in WEIGHTED_KEYS:
                             wtd[k][i, j] = _at(t.weighted[k] if t.weighted else None, code, ccode)
                     j += 1
             counts[i, j], pct[i, j] = _at(tot.counts, TOTAL, code), _at(tot.percents, TOTAL, code)
-            hidden[i, j] = _hidden(tot, TOTAL, code)
+            hidden[i, j] = _hidden(tot, TOTAL, code) or (min_cell and _withheld(tot, TOTAL, code, tot.percents))
             if wtd is not None:
                 for k in WEIGHTED_KEYS:
                     wtd[k][i, j] = _at(tot.weighted[k] if tot.weighted else None, TOTAL, code)
@@ -109,7 +118,7 @@ def cross_matrix(frame: pd.DataFrame, characteristics: Sequence[str], *, weighte
     # N of each column: the cases with that code (unweighted, suppressed like any count)
     n_cols = []
     for c in chars:
-        size = _finish(frequency(frame, c, codes={c: order[c]}), min_cell)
+        size = _finish(frequency(frame, c, codes={c: order[c]}), min_cell, frame)
         n_cols += [_at(size.counts, TOTAL, code) for code in order[c]]
     n_cols.append(float(len(frame)))
 
@@ -161,7 +170,8 @@ def indicator_table(frame: pd.DataFrame, characteristics: Sequence[str], indicat
             return
         values[i, j] = _at(t.counts if kinds[ind] == MEAN else t.percents, group, col)
         n_hidden = t.suppressed is not None and t.n_rows is not None and pd.isna(t.n_rows.get(group))
-        hidden[i, j] = _hidden(t, group, col) or bool(n_hidden)  # a share goes with its group's N
+        hidden[i, j] = _hidden(t, group, col) or bool(n_hidden) or bool(  # a share goes with its group's N
+            min_cell and _withheld(t, group, col, t.counts if kinds[ind] == MEAN else t.percents))
         if wtd is not None:
             for k in WEIGHTED_KEYS:
                 wtd[k][i, j] = _at(t.weighted[k] if t.weighted else None, group, col)
@@ -169,8 +179,8 @@ def indicator_table(frame: pd.DataFrame, characteristics: Sequence[str], indicat
     i = 0
     tables: dict[str, Table] = {}
     for ch in chars:
-        ns = _finish(frequency(frame, ch, codes={ch: order[ch]}), min_cell)
-        tables = {ind: _finish(frequency(frame, ind, ch, weighted=weighted, codes={ch: order[ch]}), min_cell)
+        ns = _finish(frequency(frame, ch, codes={ch: order[ch]}), min_cell, frame)
+        tables = {ind: _finish(frequency(frame, ind, ch, weighted=weighted, codes={ch: order[ch]}), min_cell, frame)
                   for ind in indicators}
         for code in order[ch]:
             for j, ind in enumerate(indicators):

@@ -10,22 +10,26 @@ Counting rules (docs/statistics.md):
   for every table size, 2x2 included (no Yates correction, so the statistic is
   the plain Pearson X^2 that statsmodels also reports), and Cramér's V =
   sqrt(X^2 / (n (min(r, c) - 1))). No test when a multiple-choice variable is
-  involved: a case counted in several cells breaks the test's independence.
+  involved: a case counted in several cells breaks the test's independence;
+- a weighted crosstab is tested with the Rao-Scott F (second-order correction,
+  design degrees of freedom; designtests.rao_scott), never with Pearson on the
+  unweighted counts; expected counts under 5 are flagged in the table's notes.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
 
 from audit.bands import Bands
+from audit.i18n import gettext, lazy_gettext
 from audit.statistics import variables as V
+from audit.statistics.designtests import cramers_v, pearson, rao_scott, small_expected_note  # noqa: F401
 from audit.statistics.tables import TOTAL, Table
-from audit.statistics.weighting import Design, design_of, weighted_shares
+from audit.statistics.weighting import SHARE_KEYS, Design, design_of, weighted_shares
+
 
 CASE = "__case__"
 
@@ -175,27 +179,11 @@ def percentages(counts: pd.DataFrame, n_rows: pd.Series, n_cols: pd.Series, base
         return counts.div(n_cols.replace(0, np.nan), axis=1) * 100.0
 
 
-def cramers_v(chi2: float, n: int, shape: tuple[int, int]) -> float:
-    """Cramér's V = sqrt(chi2 / (n * (min(r, c) - 1))), without bias correction."""
-    k = min(shape) - 1
-    if n <= 0 or k <= 0:
-        return float("nan")
-    return math.sqrt(chi2 / (n * k))
-
-
 def chi_square(counts: pd.DataFrame) -> dict[str, Any]:
     """Pearson's chi-square (no continuity correction) and Cramér's V on the non-empty
-    rows and columns of a table of counts."""
-    obs = counts.loc[counts.sum(axis=1) > 0, counts.sum(axis=0) > 0].to_numpy(dtype=float)
-    if obs.shape[0] < 2 or obs.shape[1] < 2:
-        return {"chi2": None, "p_value": None, "dof": None, "cramers_v": None, "n": int(obs.sum()),
-                "min_expected": None, "method": "not computed: fewer than two non-empty rows or columns"}
-    res = chi2_contingency(obs, correction=False)
-    chi2, p, dof, expected = float(res[0]), float(res[1]), int(res[2]), res[3]
-    n = int(obs.sum())
-    return {"chi2": chi2, "p_value": p, "dof": dof, "cramers_v": cramers_v(chi2, n, obs.shape), "n": n,
-            "min_expected": float(expected.min()),
-            "method": "Pearson chi2 (scipy.stats.chi2_contingency, correction=False)"}
+    rows and columns of a table of counts, with the smallest expected count and the number
+    of cells expecting fewer than 5 (designtests.pearson)."""
+    return pearson(counts.to_numpy(dtype=float))
 
 
 def _indicator(series: pd.Series, kind: str, code: Any) -> np.ndarray:
@@ -210,17 +198,26 @@ def _present(series: pd.Series, kind: str) -> np.ndarray:
     return series.notna().to_numpy(dtype=bool)
 
 
-def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, design: Design,
-                   index: Sequence[Any], columns: Sequence[Any], base: str,
-                   total_label: str | None = None) -> dict[str, pd.DataFrame]:
-    """Weighted share (0-100) with SE and 95 % CI of each cell, in the same base as the
-    unweighted percentages: within the row's domain ('row') or the column's ('col')."""
+def indicators(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, index: Sequence[Any],
+               columns: Sequence[Any], total_label: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per case, which of the table's row codes and column codes it has (cases x r, cases x c),
+    among the cases where both variables are present; `total_label` is a row every such case has."""
     both = _present(rows, row_kind) & _present(cols, col_kind)
     row_ind = np.column_stack([both if r == total_label else _indicator(rows, row_kind, r).astype(bool) & both
                                for r in index]) if len(index) else np.zeros((len(both), 0), dtype=bool)
     col_ind = np.column_stack([_indicator(cols, col_kind, c).astype(bool) & both for c in columns]) \
         if len(columns) else np.zeros((len(both), 0), dtype=bool)
-    out = {k: np.full((len(index), len(columns)), np.nan) for k in ("share", "se", "ci_low", "ci_high")}
+    return row_ind, col_ind
+
+
+def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, design: Design,
+                   index: Sequence[Any], columns: Sequence[Any], base: str,
+                   total_label: str | None = None) -> dict[str, pd.DataFrame]:
+    """Weighted share (0-100) of each cell with its SE, 95 % intervals (normal clipped:
+    ci_low/ci_high; logit: logit_low/logit_high) and design effect (deff, a ratio), in the
+    same base as the unweighted percentages: within the row's domain ('row') or the column's ('col')."""
+    row_ind, col_ind = indicators(rows, cols, row_kind, col_kind, index, columns, total_label)
+    out = {k: np.full((len(index), len(columns)), np.nan) for k in SHARE_KEYS}
     if base == "row":
         for i in range(len(index)):
             est = weighted_shares(col_ind, row_ind[:, i], design)
@@ -233,7 +230,14 @@ def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: st
                 out[k][:, j] = est[k]
     idx = pd.Index(index, dtype=object)
     cols_idx = pd.Index(columns, dtype=object)
-    return {k: pd.DataFrame(v * 100.0, index=idx, columns=cols_idx) for k, v in out.items()}
+    return {k: pd.DataFrame(v if k == "deff" else v * 100.0, index=idx, columns=cols_idx) for k, v in out.items()}
+
+
+def weighted_test(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, design: Design,
+                  index: Sequence[Any], columns: Sequence[Any]) -> dict[str, Any]:
+    """The Rao-Scott test of a weighted table (designtests.rao_scott)."""
+    row_ind, col_ind = indicators(rows, cols, row_kind, col_kind, index, columns)
+    return rao_scott(row_ind, col_ind, design)
 
 
 def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
@@ -273,20 +277,27 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
     table = Table(title=title or f"{row} x {col}", row_var=row, col_var=col, counts=counts,
                   percents=percentages(counts, n_rows, n_cols, percent), percent_base=percent,
                   n_rows=n_rows, n_cols=n_cols, n_total=n)
+    d = (design or design_of(frame)) if weighted else None
     if test and "multiple" not in (rk, ck):
-        table.test = chi_square(counts)
+        table.test = weighted_test(rs, cs, rk, ck, d, counts.index, counts.columns) if d is not None \
+            else chi_square(counts)
+        warning = small_expected_note(table.test)
+        if warning:
+            table.notes.append(warning)
     elif test:
-        table.notes.append("Flere svar mulige: en sag tælles med under hver af sine koder; "
-                           "derfor ingen chi2-test.")
-    if weighted:
-        d = design or design_of(frame)
+        table.notes.append(gettext("Several answers possible: a case counts under each of its codes; "
+                                   "therefore no chi2 test."))
+    if d is not None:
         table.weighted = weighted_cells(rs, cs, rk, ck, d, counts.index, counts.columns, percent)
-        table.notes.append(WEIGHT_NOTE)
+        table.notes.append(str(WEIGHT_NOTE))
+        if d.note():
+            table.notes.append(d.note())
     return table
 
 
-WEIGHT_NOTE = ("Vægtede andele: hver sag vægtes med N_h/n_h i sit stratum (kommune x anciennitet); "
-               "95 %-konfidensinterval for stratificeret stikprøve med endelighedskorrektion.")
+WEIGHT_NOTE = lazy_gettext("Weighted shares: each case is weighted by N_h/n_h in its stratum (municipality x "
+                           "seniority); 95% confidence interval (logit) for a stratified sample with finite "
+                           "population correction; design effect as in R's svymean(deff = TRUE).")
 
 
 def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series:
@@ -300,11 +311,11 @@ def _drop_codes(series: pd.Series, kind: str, codes: Sequence[Any]) -> pd.Series
 
 
 # ---------------------------------------------------------------------- report tables
-def table2(frame: pd.DataFrame, weighted: bool = False) -> Table:
+def table2(frame: pd.DataFrame, weighted: bool = False, design: Design | None = None) -> Table:
     """Report Table 2: number of challenge types (1, 2, 3, 4+) against whether the effort
     is affected by the citizen's ability to take part stably. Cases without challenges
-    (breadth 0) are not in the table."""
-    t = crosstab(frame, "challenge_breadth", "stable_participation", percent="row", weighted=weighted,
+    (breadth 0) are not in the table; weighted, they are outside the domain of the test."""
+    t = crosstab(frame, "challenge_breadth", "stable_participation", percent="row", weighted=weighted, design=design,
                  exclude={"challenge_breadth": ["0", 0]},
                  title="Tabel 2: Antal udfordringer ud over ledighed og evnen til at deltage stabilt i forløbet")
     return t

@@ -1,16 +1,28 @@
 """The case frame: one row per reviewed case, register variables plus every item.
 
-Built once from the stored answers through the instrument's own skip-logic
-engine (`applicable`/`derive`), so a share's N is exactly the cases where the
-item applies, as on the review pages. `case_frame` is pure; `load_case_frame`
-is the one place the statistics room reads the database.
+Built column-wise: the answers are read as plain rows (case id, item, JSON text; no ORM
+objects), each distinct JSON text is decoded once per item, the cells are placed into
+one column per item with numpy, and the skip logic and calculated fields are evaluated
+once for all cases together by the instrument's compiled column engine
+(`audit.instrument.columns`), which gives exactly what the row engine
+(`applicable`/`derive`) gives case by case. So a share's N is exactly the cases where
+the item applies, as on the review pages.
+
+`case_frame` is pure; `load_case_frame` is the one place the statistics room reads the
+database, and caches the frame per audit, keyed by `Audit.data_version`, which every
+change to what the frame shows replaces (audit/dataversion.py). `iter_case_frames`
+gives the same frame in chunks of cases, for exports whose memory must not grow with
+the audit.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from audit.audits import instrument_for
@@ -19,7 +31,7 @@ from audit.statistics import variables as V
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from audit.instrument import Instrument
+    from audit.instrument import Instrument, Item
     from audit.models import Audit
 
 # Cases whose review is done enough to count (review completed, in the comment round, final).
@@ -27,6 +39,36 @@ REPORT_STATUSES = ("completed", "in_hearing", "final")
 
 CASE_COLUMNS = ("case_id", "municipality", "seniority_band", "sex", "age", "origin",
                 "stratum_population", "stratum_sample", "weight")
+
+# Cases per chunk in `iter_case_frames` (and per answers query).
+CHUNK_CASES = 2000
+# The cache holds this many frames, and no frame larger than this many cells
+# (about 40 MB of pointers; bigger audits are read again, or streamed in chunks).
+CACHE_FRAMES = 8
+CACHE_CELLS = 5_000_000
+
+
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A read-only dict that deep-copies as itself.
+
+    pandas deep-copies `frame.attrs` into every column and slice it hands out (`frame[col]`,
+    `frame.loc[...]`); the case frame's attrs (kinds, orders, labels, choice labels of 200
+    items) took 20 ms to copy, on every column access of every table. Frozen, they are
+    shared instead, and nobody can change one frame's labels through another's."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("the case frame's attrs are read-only; build a new dict instead")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "FrozenDict":
+        return self
+
+    def __copy__(self) -> "FrozenDict":
+        return self
+
+    def __reduce__(self) -> Any:
+        return (FrozenDict, (dict(self),))
 
 
 def _cell(value: Any) -> Any:
@@ -38,40 +80,32 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
-               instrument: Instrument) -> pd.DataFrame:
-    """Register columns + age_band + stratum, then one column per case-level item and calculated
-    field (docs/contracts.md, "Case frame"). Non-applicable or unanswered cells are None.
-
-    frame.attrs carries 'kinds' (categorical/multiple/numeric per item from its type) and
-    'orders' (choice codes in the instrument's order) for the table functions."""
+def _base(cases: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in CASE_COLUMNS if c not in cases.columns]
     if missing:
         raise ValueError(f"cases lacks column(s): {', '.join(missing)}")
     base = cases.loc[:, list(CASE_COLUMNS)].reset_index(drop=True).copy()
-    base.insert(5, "age_band", base["age"].map(V.age_band))
+    ages = base["age"]
+    base.insert(5, "age_band", ages.map({a: V.age_band(a) for a in pd.unique(ages)}) if len(ages)
+                else ages.map(V.age_band))
     base.insert(7, "stratum", base["municipality"].astype(str) + "|" + base["seniority_band"].astype(str))
+    return base
 
-    items = list(instrument.items_at("case"))
+
+
+def _case_items(instrument: Instrument) -> list[Item]:
+    return list(instrument.items_at("case"))
+
+
+def _finish(base: pd.DataFrame, columns: dict[str, np.ndarray], instrument: Instrument) -> pd.DataFrame:
+    """Register part + item columns, numbers typed, the attrs the table functions read."""
+    items = _case_items(instrument)
     names = [i.name for i in items]
-    rows: list[list[Any]] = []
-    for case_id in base["case_id"].tolist():
-        ans = dict(answers.get(case_id, {}) or {})
-        applies = instrument.applicable(ans)
-        derived = instrument.derive(ans)
-        row = []
-        for item in items:
-            if not applies.get(item.name, True):
-                row.append(None)
-            elif item.name in derived:
-                row.append(_cell(derived[item.name]))
-            else:
-                row.append(_cell(ans.get(item.name)))
-        rows.append(row)
-    item_frame = pd.DataFrame(rows, columns=names, dtype=object)
+    item_frame = pd.DataFrame({n: columns[n] for n in names}, columns=names, dtype=object,
+                              index=base.index)
     frame = pd.concat([base, item_frame], axis=1)
-    for name in names:  # integers and shares as numbers, so mean/median work
-        item = next(i for i in items if i.name == name)
+    for item in items:  # integers and shares as numbers, so mean/median work
+        name = item.name
         if item.stats_kind == "numeric" or (item.is_calculated and not item.choices
                                             and _all_numbers(frame[name])):
             frame[name] = pd.to_numeric(frame[name], errors="coerce")
@@ -82,12 +116,13 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
             kinds[item.name] = item.stats_kind
         if item.codes:
             orders[item.name] = item.codes
-    frame.attrs["kinds"] = kinds
-    frame.attrs["orders"] = orders
-    frame.attrs["labels"] = {i.name: i.label("da") for i in items}
+    frame.attrs["kinds"] = FrozenDict(kinds)
+    frame.attrs["orders"] = FrozenDict(orders)
+    frame.attrs["labels"] = FrozenDict({i.name: i.label("da") for i in items})
     # Danish choice labels, for pages and the annex to print instead of codes.
-    frame.attrs["choice_labels"] = {i.name: {code: i.choice_label(code) for code in i.codes}
-                                    for i in items if i.choices}
+    frame.attrs["choice_labels"] = FrozenDict({
+        i.name: FrozenDict({code: i.choice_label(code) for code in i.codes})
+        for i in items if i.choices})
     return frame
 
 
@@ -96,44 +131,313 @@ def _all_numbers(series: pd.Series) -> bool:
     return bool(len(vals)) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals)
 
 
+def _columns(instrument: Instrument, n: int, rows: np.ndarray, item_idx: np.ndarray, raw: np.ndarray,
+             clean: np.ndarray) -> dict[str, np.ndarray]:
+    """Item columns of the frame from long-form answers (row of the case, item index into
+    `instrument.items`, the cell as stored, the value the engine reasons with)."""
+    from audit.instrument.columns import engine_for
+
+    all_items = list(instrument.items)
+    raw_mat = np.full((len(all_items), n), None, dtype=object)
+    clean_mat = np.full((len(all_items), n), None, dtype=object)
+    if len(rows):
+        raw_mat[item_idx, rows] = raw
+        clean_mat[item_idx, rows] = clean
+    answered = set(np.unique(item_idx).tolist()) if len(item_idx) else set()
+    engine = engine_for(instrument)
+    result = engine.run({i.name: clean_mat[k] for k, i in enumerate(all_items)
+                         if k in answered and not i.is_calculated}, n)
+    out: dict[str, np.ndarray] = {}
+    for k, item in enumerate(all_items):
+        if not item.is_case_level:
+            continue
+        ok = result.applicable[item.name]
+        if item.is_calculated:
+            col = np.frompyfunc(_cell, 1, 1)(result.values[item.name]) if n else np.empty(0, dtype=object)
+        else:
+            col = raw_mat[k]
+        if not ok.all():
+            col = col.copy()
+            col[~ok] = None
+        out[item.name] = col
+    return out
+
+
+def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
+               instrument: Instrument) -> pd.DataFrame:
+    """Register columns + age_band + stratum, then one column per case-level item and calculated
+    field (docs/contracts.md, "Case frame"). Non-applicable or unanswered cells are None.
+
+    frame.attrs carries 'kinds' (categorical/multiple/numeric per item from its type) and
+    'orders' (choice codes in the instrument's order) for the table functions."""
+    from audit.instrument.columns import clean, objects
+
+    base = _base(cases)
+    index = {i.name: k for k, i in enumerate(instrument.items)}
+    rows, item_idx, raw, cleaned = [], [], [], []
+    for pos, case_id in enumerate(base["case_id"].tolist()):
+        for name, value in (answers.get(case_id, {}) or {}).items():
+            k = index.get(name)
+            if k is None:
+                continue
+            rows.append(pos)
+            item_idx.append(k)
+            raw.append(_cell(value))
+            cleaned.append(clean(instrument.items[k], value))
+    cols = _columns(instrument, len(base), np.array(rows, dtype=np.int64), np.array(item_idx, dtype=np.int64),
+                    objects(raw), objects(cleaned))
+    return _finish(base, cols, instrument)
+
+
+# ---------------------------------------------------------------- from the database
+
+def _filters(audit_id: int, statuses: Sequence[str] | None) -> list[Any]:
+    from audit.models import Case
+
+    where = [Case.__table__.c.audit_id == audit_id, Case.__table__.c.active.is_(True)]
+    if statuses is not None:
+        where.append(Case.__table__.c.status.in_(list(statuses)))
+    return where
+
+
+def _read_cases(conn: Any, audit_id: int, statuses: Sequence[str] | None, after: int | None = None,
+                limit: int | None = None) -> pd.DataFrame:
+    from sqlalchemy import select
+
+    from audit.models import Case, Person
+
+    c, p = Case.__table__.c, Person.__table__.c
+    q = (select(c.id.label("case_id"), c.municipality, c.seniority_band, p.sex, p.age, p.origin,
+                c.stratum_population, c.stratum_sample, c.weight)
+         .join_from(Case.__table__, Person.__table__, p.id == c.person_pk)
+         .where(*_filters(audit_id, statuses)).order_by(c.id))
+    if after is not None:
+        q = q.where(c.id > after)
+    if limit is not None:
+        q = q.limit(limit)
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(q)], columns=list(CASE_COLUMNS))
+
+
+def _read_answers(conn: Any, audit_id: int, statuses: Sequence[str] | None,
+                  first: int | None = None, last: int | None = None) -> tuple[tuple, tuple, tuple]:
+    """(case ids, items, JSON texts) of the first-pass answers of the selected cases, as plain tuples."""
+    from sqlalchemy import select
+
+    from audit.models import Answer, Case
+
+    a, c = Answer.__table__.c, Case.__table__.c
+    q = (select(a.case_id, a.item, a.value_json).join_from(Answer.__table__, Case.__table__, c.id == a.case_id)
+         .where(a.pass_no == 1, *_filters(audit_id, statuses)))
+    if first is not None:
+        q = q.where(a.case_id >= first, a.case_id <= last)
+    rows = _driver_rows(conn, q)
+    # three list comprehensions: zip(*rows) over a million tuples takes five times as long
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]  # type: ignore[return-value]
+
+
+def _driver_rows(conn: Any, query: Any) -> list[tuple]:
+    """The rows of a SELECT as the database driver's own tuples (no SQLAlchemy row objects,
+    a third of the time for a million answers). Parameters are bound as literals: they are
+    ids and status codes of our own, never user text."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _decode(instrument: Instrument, items: Sequence[str], texts: Sequence[str | None]
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(keep mask, item index, cell, engine value) per answer row; each distinct
+    (item, JSON text) is decoded and checked once."""
+    from audit.instrument.columns import clean
+
+    index = {i.name: k for k, i in enumerate(instrument.items)}
+    item_codes, item_names = pd.factorize(pd.Series(items, dtype=object))
+    text_codes, text_values = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+    width = len(text_values) + 1
+    pair_codes, pairs = pd.factorize(item_codes.astype(np.int64) * width + (text_codes + 1))
+    cells = np.empty(len(pairs), dtype=object)
+    values = np.empty(len(pairs), dtype=object)
+    known = np.zeros(len(pairs), dtype=bool)
+    where = np.full(len(pairs), -1, dtype=np.int64)
+    for k, pair in enumerate(pairs.tolist()):
+        name = item_names[pair // width]
+        t = pair % width
+        decoded = None if t == 0 else json.loads(text_values[t - 1])
+        cells[k] = _cell(decoded)
+        j = index.get(name)
+        if j is not None:
+            known[k] = True
+            where[k] = j
+            values[k] = clean(instrument.items[j], decoded)
+    keep = known[pair_codes]
+    return keep, where[pair_codes], cells[pair_codes], values[pair_codes]
+
+
+def _frame_from_rows(cases: pd.DataFrame, answer_rows: tuple[tuple, tuple, tuple],
+                     instrument: Instrument) -> pd.DataFrame:
+    case_ids, items, texts = answer_rows
+    base = _base(cases)
+    n = len(base)
+    if not len(case_ids) or not n:
+        empty = np.zeros(0, dtype=np.int64)
+        return _finish(base, _columns(instrument, n, empty, empty, np.empty(0, object), np.empty(0, object)),
+                       instrument)
+    ids = base["case_id"].to_numpy(dtype=np.int64)
+    rows = pd.Index(ids).get_indexer(np.asarray(case_ids, dtype=np.int64))
+    keep, item_idx, cells, values = _decode(instrument, items, texts)
+    keep &= rows >= 0
+    return _finish(base, _columns(instrument, n, rows[keep], item_idx[keep], cells[keep], values[keep]),
+                   instrument)
+
+
+def _resolve(session: Session, audit: Audit | str | int) -> Audit:
+    if isinstance(audit, (str, int)):
+        from audit.audits import get_audit
+
+        return get_audit(session, audit)
+    return audit
+
+
+def _for_audit(frame: pd.DataFrame, audit: Audit) -> pd.DataFrame:
+    """The frame as the audit's tables read it: the audit's own seniority bands, in order, for
+    every table by band (they may not be the default ones), and the report's derived
+    variables (Table 4's profile) beside the items."""
+    from audit.sampling.bands import audit_band_labels
+
+    frame.attrs["orders"] = FrozenDict({**frame.attrs["orders"], "seniority_band": tuple(audit_band_labels(audit))})
+    return V.with_derived(frame)
+
+
+_CACHE: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _cache_key(session: Session, audit: Audit, statuses: Sequence[str] | None,
+               inst: Instrument) -> tuple[Any, ...] | None:
+    """None when this session has uncommitted changes to the audit (read fresh, do not keep)."""
+    from audit.dataversion import data_version, has_pending
+
+    if has_pending(session, audit.id):
+        return None
+    bind = session.get_bind()
+    return (bind.url.render_as_string(hide_password=True), audit.id, data_version(session, audit.id),
+            None if statuses is None else tuple(statuses), inst.version, audit.bands_json)
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
 def load_case_frame(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES,
                     instrument: Instrument | None = None) -> pd.DataFrame:
     """The case frame of an audit (an Audit row or its name) from the database.
 
     Takes the active cases (a replaced case and an unused reserve are inactive; a reserve
     that replaced a case is active and counts), with status in `statuses` (None: all),
-    their register data, and the first-pass answers (pass 2 is quality assurance only)."""
-    from sqlmodel import select
-
-    from audit.models import Answer, Case, Person
-
-    if isinstance(audit, str):
-        from audit.audits import get_audit
-
-        audit = get_audit(session, audit)
+    their register data, and the first-pass answers (pass 2 is quality assurance only).
+    Two queries (cases, answers), whatever the size; the frame is cached until the
+    audit's data version changes, and each caller gets its own copy."""
+    audit = _resolve(session, audit)
     inst = instrument if instrument is not None else instrument_for(audit)
-    query = select(Case, Person).join(Person, Person.id == Case.person_pk).where(
-        Case.audit_id == audit.id, Case.active == True)  # noqa: E712
-    if statuses is not None:
-        query = query.where(Case.status.in_(list(statuses)))
-    records = []
-    for case, person in session.exec(query.order_by(Case.id)).all():
-        records.append({"case_id": case.id, "municipality": case.municipality,
-                        "seniority_band": case.seniority_band, "sex": person.sex, "age": person.age,
-                        "origin": person.origin, "stratum_population": case.stratum_population,
-                        "stratum_sample": case.stratum_sample, "weight": case.weight})
-    cases = pd.DataFrame.from_records(records, columns=list(CASE_COLUMNS))
-    answers: dict[int, dict[str, Any]] = {int(r["case_id"]): {} for r in records}
-    if answers:
-        ids = list(answers)
-        for chunk_start in range(0, len(ids), 900):  # stay under SQLite's parameter limit
-            chunk = ids[chunk_start:chunk_start + 900]
-            q = select(Answer).where(Answer.case_id.in_(chunk), Answer.pass_no == 1)
-            for a in session.exec(q).all():
-                answers[a.case_id][a.item] = None if a.value_json is None else json.loads(a.value_json)
-    frame = case_frame(cases, answers, inst)
-    # the audit's own seniority bands, in order, for every table by band (they may not be 5-7/7-10/10+)
-    from audit.sampling.bands import audit_band_labels
+    session.flush()  # the caller's own pending changes are part of what it reads
+    key = _cache_key(session, audit, statuses, inst)
+    if key is not None:
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
+        if cached is not None:
+            return cached.copy(deep=False)
+    conn = session.connection()
+    frame = _for_audit(_frame_from_rows(_read_cases(conn, audit.id, statuses),
+                                         _read_answers(conn, audit.id, statuses), inst), audit)
+    if key is not None and frame.size <= CACHE_CELLS:
+        with _CACHE_LOCK:
+            _CACHE[key] = frame
+            while len(_CACHE) > CACHE_FRAMES:
+                _CACHE.popitem(last=False)
+        return frame.copy(deep=False)
+    return frame
 
-    frame.attrs["orders"]["seniority_band"] = tuple(audit_band_labels(audit))
-    return V.with_derived(frame)  # the report's derived variables (Table 4's profile) beside the items
+
+def cached_case_frame(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES,
+                      instrument: Instrument | None = None) -> pd.DataFrame | None:
+    """The cached frame when there is one for the audit's current data version, else None."""
+    audit = _resolve(session, audit)
+    inst = instrument if instrument is not None else instrument_for(audit)
+    session.flush()
+    key = _cache_key(session, audit, statuses, inst)
+    if key is None:
+        return None
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    return None if cached is None else cached.copy(deep=False)
+
+
+def iter_case_frames(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES,
+                     instrument: Instrument | None = None, chunk_cases: int = CHUNK_CASES
+                     ) -> Iterator[pd.DataFrame]:
+    """The case frame in chunks of at most `chunk_cases` cases, in case id order: slices of the
+    cached frame when there is one, else two queries per chunk (cases after the last one
+    seen, their answers), so memory depends on the chunk, not on the audit."""
+    audit = _resolve(session, audit)
+    inst = instrument if instrument is not None else instrument_for(audit)
+    cached = cached_case_frame(session, audit, statuses, inst)
+    if cached is None and count_cases(session, audit, statuses) <= chunk_cases:
+        cached = load_case_frame(session, audit, statuses, inst)  # one chunk: read it the cached way
+    if cached is not None:
+        for lo in range(0, len(cached), chunk_cases):
+            yield cached.iloc[lo:lo + chunk_cases].reset_index(drop=True)
+        if not len(cached):
+            yield cached
+        return
+    conn = session.connection()
+    after: int | None = None
+    first = True
+    while True:
+        cases = _read_cases(conn, audit.id, statuses, after=after, limit=chunk_cases)
+        if cases.empty and not first:
+            return
+        lo = int(cases["case_id"].iloc[0]) if len(cases) else None
+        hi = int(cases["case_id"].iloc[-1]) if len(cases) else None
+        rows = _read_answers(conn, audit.id, statuses, lo, hi) if len(cases) else ((), (), ())
+        yield _for_audit(_frame_from_rows(cases, rows, inst), audit)
+        first = False
+        if len(cases) < chunk_cases:
+            return
+        after = hi
+
+
+def empty_case_frame(audit: Audit, instrument: Instrument) -> pd.DataFrame:
+    """A frame with the case frame's columns and attrs and no rows (for a codebook)."""
+    cases = pd.DataFrame({c: pd.Series([], dtype=object) for c in CASE_COLUMNS})
+    return _for_audit(case_frame(cases, {}, instrument), audit)
+
+
+def count_cases(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES) -> int:
+    """How many cases the frame of the audit has (one COUNT query)."""
+    from sqlalchemy import func, select
+
+    from audit.models import Case
+
+    audit = _resolve(session, audit)
+    return int(session.connection().execute(
+        select(func.count()).select_from(Case.__table__).where(*_filters(audit.id, statuses))).scalar() or 0)
+
+
+def case_ids(session: Session, audit: Audit | str, statuses: Sequence[str] | None = REPORT_STATUSES) -> list[int]:
+    """The ids of the cases the frame of the audit has, in id order (one query, no answers):
+    who an export is about, for the access log before the file is written."""
+    from sqlalchemy import select
+
+    from audit.models import Case
+
+    audit = _resolve(session, audit)
+    c = Case.__table__.c
+    return [int(r[0]) for r in session.connection().execute(
+        select(c.id).where(*_filters(audit.id, statuses)).order_by(c.id))]

@@ -13,6 +13,7 @@ from audit.statistics.crosstabs import crosstab
 from audit.statistics.dataset import load_case_frame
 from audit.statistics.suppression import suppress as suppress_table
 from audit.statistics.tables import Table
+from audit.statistics.weighting import design_of
 
 # columns of the case frame that are design or identity, not variables to tabulate
 NOT_VARIABLES = ("case_id", "stratum", "stratum_population", "stratum_sample", "weight", "age")
@@ -47,15 +48,18 @@ def case_frame(session: Session, audit: Audit) -> Frame:
 
 
 def audit_crosstab(data: Frame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
-                   suppress_below: int | None = None) -> Table:
-    """The crosstab of `row` by `col`; `suppress_below` hides cells under that count (and
-    the cells that would reveal them). UnknownVariable, or ValueError for a table that
-    cannot be made (a numeric variable without banding, an impossible design)."""
+                   suppress_below: int | None = None, lonely: str | None = None) -> Table:
+    """The crosstab of `row` by `col` (weighted: the Rao-Scott test, lonely strata handled as
+    `lonely` or the setting AUDIT_LONELY_PSU); `suppress_below` hides cells under that count
+    and the counts that would reveal them, audited against the frame. UnknownVariable, or
+    ValueError for a table that cannot be made (a numeric variable without banding, a missing
+    N_h or a refused lonely stratum: weighting.DesignError)."""
     for name in (row, col):
         if name not in data.variables:
             raise UnknownVariable(name)
+    design = design_of(data.frame, lonely=lonely) if weighted else None
     table = crosstab(data.frame, row, col, percent=percent if percent in ("row", "col") else "row",
-                     weighted=weighted)
+                     weighted=weighted, design=design)
     if suppress_below is not None:
-        table = suppress_table(table, suppress_below)
+        table = suppress_table(table, suppress_below, frame=data.frame)
     return table

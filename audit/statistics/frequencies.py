@@ -13,11 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.i18n import gettext, lazy_gettext
 from audit.statistics import variables as V
 from audit.statistics.crosstabs import (WEIGHT_NOTE, count_long, encode, long_form, percentages, prepared,
                                         weighted_cells)
 from audit.statistics.tables import TOTAL, Table
 from audit.statistics.weighting import Design, design_of, weighted_mean
+
+
+MEAN_WEIGHT_NOTE = lazy_gettext("Weighted means: each case is weighted by N_h/n_h in its stratum (municipality x "
+                                "seniority); 95% confidence interval for a stratified sample with finite "
+                                "population correction.")
 
 
 def _total_series(n: int) -> pd.Series:
@@ -95,7 +101,9 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
             table.weighted = {k: pd.concat([grp[k], tot[k]]) for k in grp}
             for k in table.weighted:
                 table.weighted[k].index = counts.index
-        table.notes.append(WEIGHT_NOTE)
+        table.notes.append(str(WEIGHT_NOTE))
+        if d.note():
+            table.notes.append(d.note())
     return table
 
 
@@ -136,7 +144,7 @@ def _numeric(frame: pd.DataFrame, item: str, s: pd.Series, by: str | None,
     n_rows = data["n"].fillna(0).astype(int)
     table = Table(title=title, row_var=by, col_var=item, counts=data[["mean", "median"]], kind="numeric",
                   n_rows=n_rows, n_total=int(len(values)), total_label=TOTAL,
-                  notes=["Gennemsnit og median blandt de sager, hvor spørgsmålet er relevant og besvaret."])
+                  notes=[gettext("Mean and median among the cases where the question applies and is answered.")])
     if weighted:
         d = design or design_of(frame)
         y = pd.to_numeric(pd.Series(s.to_numpy()), errors="coerce").to_numpy(dtype=float)
@@ -144,17 +152,19 @@ def _numeric(frame: pd.DataFrame, item: str, s: pd.Series, by: str | None,
         table.weighted = {k: pd.DataFrame({"mean": [e[src] for e in est]}, index=data.index)
                           for k, src in (("share", "mean"), ("se", "se"), ("ci_low", "ci_low"),
                                          ("ci_high", "ci_high"))}
-        table.notes.append(WEIGHT_NOTE)
+        table.notes.append(str(MEAN_WEIGHT_NOTE))
+        if d.note():
+            table.notes.append(d.note())
     return table
 
 
 def frequencies(frame: pd.DataFrame, items: Iterable[str] | None = None, by: str | None = None, *,
                 weighted: bool = False, kinds: Mapping[str, str] | None = None,
-                orders: Mapping[str, Sequence[str]] | None = None) -> list[Table]:
+                orders: Mapping[str, Sequence[str]] | None = None, design: Design | None = None) -> list[Table]:
     """A frequency table for every item (default: every item column of the frame)."""
     items = list(items) if items is not None else V.item_columns(frame)
     cache: dict[str, Any] = {}
-    return [frequency(frame, it, by, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
+    return [frequency(frame, it, by, weighted=weighted, kinds=kinds, orders=orders, design=design, _cache=cache)
             for it in items if it != by]
 
 

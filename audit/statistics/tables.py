@@ -19,6 +19,8 @@ from audit import csvio
 
 TOTAL = "I alt"
 SOURCE = "Sagsgennemgang i kommunerne"
+# weighted figures per cell: share, SE, 95 % normal (clipped) and logit intervals (0-100), design effect
+WEIGHTED_KEYS = ("share", "se", "ci_low", "ci_high", "logit_low", "logit_high", "deff")
 
 
 def _clean(value: Any) -> Any:
@@ -140,8 +142,9 @@ class Table:
                     rec["n"] = _count(self.n_rows.get(r)) if self.n_rows is not None else None
                 if self.weighted is not None and r in self.weighted["share"].index \
                         and c in self.weighted["share"].columns:
-                    for k in ("share", "se", "ci_low", "ci_high"):
-                        rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
+                    for k in WEIGHTED_KEYS:
+                        if k in self.weighted:
+                            rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
                 if self.suppressed is not None:
                     rec["suppressed"] = bool(self.suppressed.at[r, c])
                 out.append(rec)
@@ -169,8 +172,31 @@ class Table:
         return json.dumps(self.to_dict(), **kwargs)
 
     def to_csv(self, dialect: csvio.Dialect = csvio.SCRIPTS) -> str:
-        """The long records as CSV (audit.csvio; SCRIPTS by default: what `--format csv` prints)."""
-        return csvio.frame_to_text(pd.DataFrame.from_records(self.to_records()), dialect)
+        """The long records as CSV (audit.csvio; SCRIPTS by default: what `--format csv` prints),
+        and when the table has a test its figures on every line (test_*)."""
+        df = pd.DataFrame.from_records(self.to_records())
+        for k, v in self.test_columns().items():
+            df[k] = v
+        return csvio.frame_to_text(df, dialect)
+
+    def test_columns(self) -> dict[str, Any]:
+        """The test as flat columns for CSV: method, statistic, its value, degrees of freedom,
+        p, the first-order Rao-Scott figures and the expected-count check."""
+        t = self.test
+        if not t or t.get("p_value") is None:
+            return {}
+        rao = t.get("statistic") == "F"
+        cols = {"test_method": t.get("method"), "test_statistic": "F" if rao else "chi2",
+                "test_value": t.get("f") if rao else t.get("chi2"),
+                "test_df1": t.get("ndf") if rao else t.get("dof"), "test_df2": t.get("ddf") if rao else None,
+                "test_p_value": t.get("p_value"), "test_chi2": t.get("chi2")}
+        if rao:
+            cols.update({"test_rs1_chi2": t.get("rs1_chi2"), "test_rs1_df": t.get("dof"),
+                         "test_rs1_p_value": t.get("rs1_p_value"), "test_design_df": t.get("design_df")})
+        else:
+            cols["test_cramers_v"] = t.get("cramers_v")
+        cols.update({"test_min_expected": t.get("min_expected"), "test_small_expected": t.get("small_expected")})
+        return {k: _clean(v) for k, v in cols.items()}
 
     # ------------------------------------------------------------------ display
     def display_frame(self) -> pd.DataFrame:
@@ -180,10 +206,11 @@ class Table:
             if self.weighted is not None:
                 w = self.weighted
                 for c in list(shown.columns):
+                    lo, hi = ("logit_low", "logit_high") if "logit_low" in w else ("ci_low", "ci_high")
                     shown[f"{c} (vægtet, 95% KI)"] = [
                         "-" if _clean(w["share"].at[r, c]) is None else
                         f"{format_percent(w['share'].at[r, c])} "
-                        f"[{format_percent(w['ci_low'].at[r, c])}; {format_percent(w['ci_high'].at[r, c])}]"
+                        f"[{format_percent(w[lo].at[r, c])}; {format_percent(w[hi].at[r, c])}]"
                         for r in shown.index]
             if self.percent_base == "row" and self.n_rows is not None:
                 shown["N"] = ["-" if _clean(v) is None else int(v) for v in self.n_rows.reindex(shown.index)]
@@ -206,9 +233,13 @@ class Table:
         lines.append("")
         lines.append(f"Kilde: {self.source}")
         lines.append("Anm.: " + " ".join(self.all_notes()))
-        if self.test:
-            t = self.test
-            if t.get("chi2") is not None:
-                lines.append(f"Chi2={t['chi2']:.3f}, df={t['dof']}, p={t['p_value']:.4g}, "
-                             f"Cramérs V={t['cramers_v']:.3f}")
+        line = self.test_line()
+        if line:
+            lines.append(line)
         return "\n".join(lines)
+
+    def test_line(self) -> str | None:
+        """The test as printed under the table (Pearson, or Rao-Scott for a weighted table)."""
+        from audit.statistics.designtests import describe
+
+        return describe(self.test)

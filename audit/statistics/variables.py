@@ -61,7 +61,7 @@ ORDERS["profile"] = PROFILES
 
 def profile(direction: Any, age: Any) -> str | None:
     """The report's four profiles: job-oriented under 50 / 50+, rehabilitating, exempted."""
-    if is_missing(direction):
+    if not isinstance(direction, str):  # missing, or a malformed stored answer: no profile
         return None
     if direction == "jobrettet":
         if is_missing(age):

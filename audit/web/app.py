@@ -7,6 +7,8 @@ its `routers` are included here. A room that fails to import fails the start."""
 from __future__ import annotations
 
 import importlib
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
@@ -18,10 +20,43 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.middleware.sessions import SessionMiddleware
 
 from audit.config import Settings, get_settings
+from audit.i18n import gettext, lazy_gettext
 from audit.db import get_engine
 from audit.web import apidocs, busy
 from audit.web.deps import STATIC_DIR, csrf_protect, optional_user, render, route_permission
+from audit.web.language import LanguageMiddleware
 from audit.web.security import BodyLimit, SecurityHeaders
+
+# The error page's heading and explanation per status, in the reader's language.
+ERROR_TEXTS: dict[int, tuple[Any, Any]] = {
+    400: (lazy_gettext("The request could not be read"),
+          lazy_gettext("The page sent something the server could not read. Go back, reload the page and try again.")),
+    403: (lazy_gettext("Not allowed"), lazy_gettext("Your role may not open this page or do this.")),
+    404: (lazy_gettext("Not found"), lazy_gettext("There is no such page, or it is not yours to see.")),
+    405: (lazy_gettext("Not found"), lazy_gettext("There is no such page, or it is not yours to see.")),
+    409: (lazy_gettext("Not possible right now"),
+          lazy_gettext("What you asked for conflicts with the audit's current state; nothing was changed.")),
+    413: (lazy_gettext("Too large"), lazy_gettext("The file or the form is larger than the limit; nothing was saved.")),
+    422: (lazy_gettext("Not accepted"), lazy_gettext("The form could not be accepted; nothing was saved.")),
+    423: (lazy_gettext("The audit is locked"), lazy_gettext("Its answers are final and can no longer be changed.")),
+    429: (lazy_gettext("Too many attempts"), lazy_gettext("Wait a moment and try again.")),
+    503: (lazy_gettext("The database is busy"),
+          lazy_gettext("Nothing was saved. Wait a moment and try again.")),
+}
+
+
+def error_page(status: int, detail: Any) -> dict[str, Any]:
+    """The error page's texts: a heading and an explanation for the status, and the detail of the
+    refusal translated when it is one of the catalogue's texts (a domain refusal is translated where
+    it is raised). Starlette's own English phrases ("Not Found") are replaced by the heading."""
+    heading, explanation = ERROR_TEXTS.get(status, (None, None))
+    text = detail if isinstance(detail, str) else ""
+    phrases = {s.value: s.phrase for s in HTTPStatus}
+    if text and text == phrases.get(status):
+        text = ""
+    return {"status": status, "heading": str(heading) if heading else gettext("Error {status}").format(status=status),
+            "explanation": str(explanation) if explanation else "", "detail": gettext(text) if text else ""}
+
 
 ROOMS = ("accounts", "admin", "review", "hearing", "statistics", "exports", "sampling")
 ALREADY_COMPRESSED = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -38,6 +73,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     )
     app.state.engine = engine or get_engine()
     app.state.settings = settings
+    app.add_middleware(LanguageMiddleware)  # inside the session: reads the language kept there
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.resolved_secret_key(),
@@ -76,7 +112,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             def page():  # type: ignore[no-untyped-def]  # database work off the event loop
                 with Session(app.state.engine) as db:
                     user = optional_user(request, db)
-                    return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
+                    return render(request, "error.html", error_page(exc.status_code, exc.detail),
                                   status_code=exc.status_code, user=user)
             return await run_in_threadpool(page)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from audit import resources
+from audit import i18n, resources
 from audit.limits import valid_id
 from audit.models import Audit, Case, HearingRound, Remark, User
 from audit.permissions import can, require
@@ -26,6 +26,31 @@ TEMPLATES_DIR = resources.templates_dir()
 STATIC_DIR = resources.static_dir()
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["can"] = can
+# Every text a person reads goes through the catalogues (audit.i18n): `{% trans %}` blocks and
+# `_()` in templates call the current request's language at render time (newstyle: values are
+# named, escaped, and filled in after translation; whitespace inside a block is trimmed).
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, newstyle=True)
+templates.env.globals["current_language"] = i18n.current
+templates.env.globals["languages"] = i18n.LANGUAGES
+templates.env.globals["number"] = i18n.number
+
+
+def register_label(variable: str, code: Any = None) -> str:
+    """A register variable's label, or one of its values' (`audit.labels`), in the page's language."""
+    from audit.labels import vocabulary
+
+    if code is None and variable is None:
+        return ""
+    return vocabulary().label(variable, code, i18n.current())
+
+
+templates.env.globals["register_label"] = register_label
+ROLE_LABELS = {"admin": i18n.lazy_gettext("administrator"), "auditor": i18n.lazy_gettext("auditor"),
+               "municipality": i18n.lazy_gettext("municipality")}
+templates.env.globals["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -62,7 +87,8 @@ async def csrf_protect(request: Request) -> None:
         form = await request.form()
         sent = form.get("csrf_token")  # type: ignore[assignment]
     if not expected or not sent or not secrets.compare_digest(str(sent), expected):
-        raise HTTPException(status_code=403, detail="CSRF token missing or wrong; reload the page and try again")
+        raise HTTPException(status_code=403, detail=i18n.gettext(
+            "The form's security token is missing or out of date; reload the page and try again"))
 
 
 def optional_user(request: Request, db: DB) -> User | None:
@@ -80,7 +106,7 @@ def optional_user(request: Request, db: DB) -> User | None:
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     if user is None:
-        raise HTTPException(status_code=401, detail="login required")
+        raise HTTPException(status_code=401, detail=i18n.gettext("login required"))
     return user
 
 
@@ -136,7 +162,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 # --- ids and the rows they name -------------------------------------------------------
 
 def not_found() -> HTTPException:
-    return HTTPException(status_code=404, detail="not found")
+    return HTTPException(status_code=404, detail=i18n.gettext("not found"))
 
 
 def checked_id(value: int | None) -> int | None:

@@ -15,6 +15,7 @@ from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit import limits
+from audit.i18n import _
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -66,9 +67,14 @@ class SecurityHeaders:
 
 def too_large(size: int | None = None) -> HTTPException:
     limit = limits.current().upload_bytes
-    sent = f"{size / 1024 / 1024:.1f} MB is" if size is not None else "The request is"
-    return HTTPException(status_code=413, detail=f"{sent} more than the {limit / 1024 / 1024:.0f} MB a request "
-                                                 "or uploaded file may be; nothing was saved")
+    mb = f"{limit / 1024 / 1024:.0f}"
+    if size is not None:
+        detail = _("{size} MB is more than the {limit} MB a request or uploaded file may be; nothing was saved"
+                   ).format(size=f"{size / 1024 / 1024:.1f}", limit=mb)
+    else:
+        detail = _("The request is more than the {limit} MB a request or uploaded file may be; nothing was saved"
+                   ).format(limit=mb)
+    return HTTPException(status_code=413, detail=detail)
 
 
 class BodyLimit:

@@ -93,7 +93,10 @@ def test_a_municipality_viewing_its_case_and_downloading_the_workbook_is_logged(
     assert c.get(f"/hearing/cases/{case_id}").status_code == 200
     resp = c.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx")
     assert resp.status_code == 200 and resp.content[:2] == b"PK"
-    (view, view_links), (download, download_links) = _entries(engine)
+    (portal, portal_links), (view, view_links), (download, download_links) = _entries(engine)
+    # the portal the log-in lands on shows the person ids of the municipality's cases in the round
+    assert (portal.username, portal.kind, portal.what) == ("odense", "view", "hearing overview (person ids)")
+    assert portal_links == [(cid, _person_of(engine, cid)) for cid in sorted(world.odense)]
     assert (view.username, view.kind, view.what) == ("odense", "view", "hearing case page")
     assert view_links == [(case_id, _person_of(engine, case_id))]
     assert (download.username, download.kind, download.what) == ("odense", "download", "hearing workbook")
@@ -135,13 +138,15 @@ def test_log_access_lists_the_uses_of_one_person_newest_first(engine, world, cli
         ("odense", "view", "hearing case page"),
     ]
     assert uses[1]["user"].startswith("cli:")
-    assert [(u["user"], u["kind"], u["what"]) for u in uses[4:]] == [("bo", "view", "case form")]
+    assert [(u["user"], u["kind"], u["what"]) for u in uses[4:]] == [
+        ("odense", "view", "hearing overview (person ids)"),   # the portal the log-in lands on
+        ("bo", "view", "case form")]
     assert {u["case_id"] for u in uses} == {case_id} and {u["audit"] for u in uses} == {"Revision 2022"}
     ats = [u["at"] for u in uses]
     assert ats == sorted(ats, reverse=True)
 
     table = CliRunner().invoke(main, ["log", "access", "--person", person])
-    assert f"person {person}: 6 logged use(s), newest first" in table.output
+    assert f"person {person}: 7 logged use(s), newest first" in table.output
     assert CliRunner().invoke(main, ["log", "access", "--person", "nobody"]).output.startswith(
         "person nobody: 0 logged use(s)")
 

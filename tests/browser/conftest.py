@@ -76,5 +76,5 @@ def browser_login(page, base: str, username: str, password: str) -> None:  # typ
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")

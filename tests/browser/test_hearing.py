@@ -48,7 +48,7 @@ def _submit_all(page, base: str) -> None:  # type: ignore[no-untyped-def]
     page.once("dialog", lambda d: (messages.append(d.message), d.accept()))
     page.get_by_test_id("submit-all").click()
     page.wait_for_load_state("networkidle")
-    assert "Submit all 1 remark(s)" in messages[0]
+    assert "Submit 1 remark to the auditors?" in messages[0]
     assert "1 remark(s) submitted" in page.get_by_test_id("flash").inner_text()
     assert page.get_by_test_id("submitted").is_visible()
 
@@ -90,8 +90,8 @@ def test_whole_round_for_two_municipalities(live_server, browser, engine, make_u
 
         # --- Odense: a remark on one item with a proposed answer; København: one on the whole case
         odense.goto(f"{base}/hearing/cases/{world.odense[0]}")
-        assert odense.get_by_test_id("value-direction").inner_text() == "Jobrettet indsats mod det ordinære arbejdsmarked"
-        assert odense.get_by_test_id("value-plan_job_goal_concrete").inner_text() == "Nej"
+        assert odense.get_by_test_id("value-direction").inner_text() == "Job-oriented towards the ordinary labour market"
+        assert odense.get_by_test_id("value-plan_job_goal_concrete").inner_text() == "No"
         _remark(odense, base, world.odense[0], "plan_job_goal_concrete",
                 "Jobmålet 'butiksassistent' er konkret, se plan af 3.2.2020", proposed="ja")
         assert odense.get_by_test_id("drafts").is_visible()
@@ -113,8 +113,8 @@ def test_whole_round_for_two_municipalities(live_server, browser, engine, make_u
         ctx, auditor = _context_page(browser, base, "bo")
         contexts.append(ctx)
         auditor.goto(f"{base}/hearing/remarks")
-        assert auditor.get_by_test_id(f"current-{od_remark.id}").inner_text() == "Nej"
-        assert auditor.get_by_test_id(f"proposed-{od_remark.id}").inner_text() == "Ja"
+        assert auditor.get_by_test_id(f"current-{od_remark.id}").inner_text() == "No"
+        assert auditor.get_by_test_id(f"proposed-{od_remark.id}").inner_text() == "Yes"
         form = auditor.get_by_test_id(f"respond-{od_remark.id}")
         form.get_by_label("Accept").check()
         assert form.locator("select[name=value]").input_value() == "ja"   # the proposal, editable
@@ -139,7 +139,7 @@ def test_whole_round_for_two_municipalities(live_server, browser, engine, make_u
         # --- each municipality sees its response (and only its own)
         odense.goto(f"{base}/hearing/cases/{world.odense[0]}")
         assert odense.get_by_test_id(f"response-{od_remark.id}").inner_text() == "Auditor: Accepted: Enig, jobmålet er konkret"
-        assert odense.get_by_test_id("value-plan_job_goal_concrete").inner_text() == "Ja"
+        assert odense.get_by_test_id("value-plan_job_goal_concrete").inner_text() == "Yes"
         kbh.goto(f"{base}/hearing/cases/{world.kbh[1]}")
         assert kbh.get_by_test_id(f"response-{kbh_remark.id}").inner_text() == \
             "Auditor: Assessment maintained: Praktikken lå før revisionsperioden"

@@ -76,6 +76,7 @@ def test_cli_help_documents_commands():  # type: ignore[no-untyped-def]
         assert cmd in res.output
 
 
+@pytest.mark.danish  # the exports page and the annex as the agency reads them
 def test_admin_page_and_downloads(db_audit, make_user, client_for):  # type: ignore[no-untyped-def]
     admin = make_user("chef", "admin")
     client, _ = client_for(admin)

@@ -32,8 +32,10 @@ def test_cli_round_from_open_to_export(engine, world, tmp_path):
     assert r.exit_code != 0 and "after the audit is locked" in r.output
     r = runner.invoke(main, ["hearing", "lock", "--audit", "Revision 2022"])
     assert r.exit_code == 0 and "locked" in r.output
-    for flag, sheet in (([], "Vurderinger"), (["--feedback"], "Tilbagemelding")):
-        out = tmp_path / f"odense{len(flag)}.xlsx"
+    # in the operator's language (AUDIT_LANGUAGE; English in the tests), or the one chosen
+    for flag, sheet in (([], "Assessments"), (["--feedback"], "Feedback"), (["--language", "da"], "Vurderinger"),
+                        (["--feedback", "--language", "da"], "Tilbagemelding")):
+        out = tmp_path / f"odense_{sheet}.xlsx"
         r = runner.invoke(main, ["hearing", "export", "--audit", "Revision 2022", "--municipality", "odense",
                                  "--out", str(out), *flag])
         assert r.exit_code == 0, r.output

@@ -73,9 +73,9 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     assert all(f"/hearing/cases/{cid}" in portal for cid in world.odense)
     assert not any(f"/hearing/cases/{cid}\"" in portal for cid in world.kbh)
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
-    assert "Theme 1: Målgruppens karakteristika" in page
-    assert "Jobrettet indsats mod det ordinære arbejdsmarked" in page               # choice label, not code
-    assert "Fysiske udfordringer, Psykiske udfordringer" in page
+    assert "Theme 1: Characteristics of the target group" in page  # the instrument's English texts
+    assert "Job-oriented towards the ordinary labour market" in page               # choice label, not code
+    assert "Physical challenges, Mental-health challenges" in page                  # in the reader's language
     assert 'data-testid="item-political_focus"' not in page                          # theme 7: per municipality
     page2 = od.get(f"/hearing/cases/{world.odense[1]}").text
     assert 'data-testid="item-plan_job_goal_concrete"' not in page2   # not applicable without a job goal
@@ -100,7 +100,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
     queue = auditor.get("/hearing/remarks").text
     with Session(engine) as s:
         item_remark, case_remark = s.exec(select(Remark).order_by(Remark.id)).all()
-    assert f'data-testid="current-{item_remark.id}">Nej<' in queue and f'data-testid="proposed-{item_remark.id}">Ja<' in queue
+    assert f'data-testid="current-{item_remark.id}">No<' in queue and f'data-testid="proposed-{item_remark.id}">Yes<' in queue  # labels in the reader's language
     resp = auditor.post(f"/hearing/remarks/{case_remark.id}/respond",
                         data={"csrf_token": atoken, "decision": "maintained", "response": ""})
     assert "needs a reason" in resp.text
@@ -115,7 +115,7 @@ def test_portal_case_page_remark_submit_and_response(engine, world, client_for):
         assert (entry.old_value, entry.new_value) == ("nej", "ja")
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
     assert "Accepted</strong>: Enig" in page and "Assessment maintained</strong>: Vurderingen står ved magt" in page
-    assert 'data-testid="value-plan_job_goal_concrete">Ja<' in page
+    assert 'data-testid="value-plan_job_goal_concrete">Yes<' in page
 
 
 def test_after_the_deadline_the_forms_are_gone_and_posts_are_refused(engine, world, client_for):
@@ -171,9 +171,10 @@ def test_isolation_between_two_municipalities_in_the_same_round(engine, world, c
     resp = od.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/vnd.openxml")
     wb = load_workbook(BytesIO(resp.content))
-    case_ids = {r[0] for r in wb["Vurderinger"].iter_rows(min_row=5, values_only=True)}
+    assert wb.sheetnames == ["Assessments", "Remarks"]        # the reader's language (English here)
+    case_ids = {r[0] for r in wb["Assessments"].iter_rows(min_row=5, values_only=True)}
     assert case_ids == set(world.odense)
-    assert "Københavns" not in str(list(wb["Bemærkninger"].values))
+    assert "Københavns" not in str(list(wb["Remarks"].values))
     # a municipality not in the round cannot submit in it
     assert kbh.post(f"/hearing/rounds/{rid + 99}/submit", data={"csrf_token": ktoken}).status_code == 404
 
@@ -188,11 +189,15 @@ def test_downloads_admin_gets_all_auditor_none_feedback_only_after_lock(engine, 
     auditor, _ = client_for(world.auditor)
     assert auditor.get(f"/hearing/export/{world.audit_id}/Odense/hearing.xlsx").status_code == 403
     admin.post(f"/hearing/admin/{world.audit_id}/lock", data={"csrf_token": token, "force": "1"})
-    od, _ = client_for(world.odense_user)
+    od, otoken = client_for(world.odense_user)
     resp = od.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx")
     assert resp.status_code == 200
-    ws = load_workbook(BytesIO(resp.content))["Tilbagemelding"]
-    assert ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
+    ws = load_workbook(BytesIO(resp.content))["Feedback"]
+    assert ws["A1"].value == "Revision 2022: feedback to Odense"
+    # a reader who chose Danish gets it in Danish (the language of the session, docs/i18n.md)
+    od.post("/account/language", data={"csrf_token": otoken, "language": "da"})
+    ws = load_workbook(BytesIO(od.get(f"/hearing/export/{world.audit_id}/Odense/feedback.xlsx").content)).active
+    assert ws.title == "Tilbagemelding" and ws["A1"].value == "Revision 2022: tilbagemelding til Odense"
 
 
 def test_locked_answers_cannot_change_through_the_api_or_the_queue(engine, world, client_for):
@@ -226,3 +231,77 @@ def test_locked_answers_cannot_change_through_the_api_or_the_queue(engine, world
     page = od.get(f"/hearing/cases/{world.odense[0]}").text
     assert "was locked on" in page and "remark-form" not in page
     assert re.search(r"Case \d+: the auditor", page)
+
+
+def test_lock_page_warns_about_cases_not_reviewed_with_links(engine, world, client_for):
+    """Cases never reviewed and cases begun are counted and linked (the work list filtered by
+    status); they warn, the lock does not need force for them, and the CLI prints them too."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    all_ids = world.odense + world.kbh + world.aarhus
+    with Session(engine) as s:
+        case_ids = world.kbh            # one begun, one never reviewed
+        for case_id, status in zip(case_ids, ("in_progress", "not_started")):
+            case = s.get(Case, case_id)
+            case.status = status
+            s.add(case)
+        s.commit()
+        statuses = [s.get(Case, i).status for i in all_ids]
+    never = statuses.count("not_started")
+    assert never >= 1
+    admin, token = client_for(world.admin)
+    page = admin.get(f"/hearing/admin?audit_id={world.audit_id}").text
+    assert f"{never + 1} cases are not reviewed." in page
+    assert re.search(rf'href="/review\?audit_id={world.audit_id}&amp;status=not_started" '
+                     rf'data-testid="unreviewed-never">{never} cases? never reviewed', page)
+    assert re.search(r'data-testid="unreviewed-begun">1 case begun but not completed', page)
+    assert f"with {never + 1} cases not reviewed?" in page          # the confirmation says so too
+    listed = admin.get(f"/review?audit_id={world.audit_id}&status=not_started").text
+    assert listed.count('href="/review/cases/') >= never
+    result = CliRunner().invoke(main, ["hearing", "lock", "--audit", "Revision 2022"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {never} case(s) never reviewed" in result.output
+    assert f"warning: 1 case(s) begun but not completed: {case_ids[0]}" in result.output
+
+
+def test_portal_shows_own_citizens_ids_logged_confirms_in_place_and_keeps_closed_rounds(engine, world, client_for):
+    from audit.models import AccessCase, AccessLog
+
+    _open_round(client_for, world)
+    od, token = client_for(world.odense_user)
+    portal = od.get("/hearing").text
+    # Odense's persons are p0..p2, København's p3, p4 (tests/hearing/world.py)
+    for k, cid in enumerate(world.odense):
+        assert f'data-testid="person-{cid}">p{k}<' in portal
+    assert ">p3<" not in portal and ">p4<" not in portal
+    with Session(engine) as s:
+        entry = s.exec(select(AccessLog).where(AccessLog.what == "hearing overview (person ids)")
+                       .order_by(AccessLog.id.desc())).first()   # each view of the portal is an entry
+        assert (entry.username, entry.kind, entry.n_cases) == ("odense", "view", 3)
+        logged = s.exec(select(AccessCase.person_id).where(AccessCase.access_id == entry.id)).all()
+        assert sorted(logged) == ["p0", "p1", "p2"]
+    page = od.get(f"/hearing/cases/{world.odense[0]}").text
+    assert re.search(r'data-testid="person-id">[^<]*<strong>p0</strong>', page)
+    # a saved draft is confirmed next to its item (announced, focusable), not at the top
+    resp = od.post(f"/hearing/cases/{world.odense[0]}/remarks",
+                   data={"csrf_token": token, "item": "plan_job_goal_concrete", "text": "Konkret jobmål", "proposed": "ja"})
+    row = resp.text.split('data-testid="item-plan_job_goal_concrete"', 1)[1].split("</tr>", 1)[0]
+    assert "Remark saved as a draft" in row and "data-confirmation" in row and 'role="status"' in row
+    assert resp.text.count("Remark saved as a draft") == 1
+    assert 'data-unsaved-warning' in resp.text          # a half-typed remark warns before leaving (app.js)
+    # the round closes: it stays on the portal with its cases, readable, not writable
+    admin, atoken = client_for(world.admin)
+    admin.post(f"/hearing/admin/rounds/{_round_id(engine)}/close", data={"csrf_token": atoken})
+    portal = od.get("/hearing").text
+    assert 'data-testid="open-round"' not in portal
+    earlier = portal.split('data-testid="earlier-round"', 1)[1].split("</section>", 1)[0]
+    assert all(f'href="/hearing/cases/{cid}"' in earlier for cid in world.odense) and ">p0<" in earlier
+    page = od.get(f"/hearing/cases/{world.odense[0]}")
+    assert page.status_code == 200 and 'data-testid="closed-why"' in page.text
+    assert "Konkret jobmål" in page.text and 'data-testid="remark-form-case"' not in page.text
+    # the other municipality never sees Odense's citizens
+    kb, _ = client_for(world.kbh_user)
+    assert ">p0<" not in kb.get("/hearing").text
+    assert kb.get(f"/hearing/cases/{world.odense[0]}").status_code == 404

@@ -98,3 +98,19 @@ def test_agreement_counts_an_item_only_where_it_applies_in_both_reviews(engine, 
         rows = {r.item: r for r in agreement(s, audit)}
         assert rows["plan_job_goal_concrete"].n == 1 and rows["plan_job_goal_concrete"].agree == 0
         assert rows["plan_job_goal"].n == 2 and rows["plan_job_goal"].agree == 1
+
+
+def test_kappa_compares_typed_values_not_text():
+    """3 and 3.0 are one answer; so is "3" for a numeric item; a set is compared as a set.
+    The expected kappa comes from statsmodels on the table built here by hand."""
+    pairs = [(3, 3.0), (2, 2), (3.0, 3), (1, 2), (2, 2.0), (1, 1)]
+    # by value: first 3,2,3,1,2,1 / second 3,2,3,2,2,1 -> categories 1,2,3
+    table = [[1, 1, 0], [0, 2, 0], [0, 0, 2]]
+    assert cohen_kappa(pairs) == pytest.approx(sm_kappa(table).kappa)
+    assert confusion_table(pairs) == (["1", "2", "3"], table)
+    text_pairs = [("3", 3), ("2", 2.0), ("1", 1), ("2", 1)]
+    assert cohen_kappa(text_pairs, numeric=True) == pytest.approx(sm_kappa([[1, 0, 0], [1, 1, 0], [0, 0, 1]]).kappa)
+    assert cohen_kappa(text_pairs) != cohen_kappa(text_pairs, numeric=True)  # codes stay text unless numeric
+    # sets: rows/columns "a", "a b", "b"
+    assert cohen_kappa([(["a", "b"], ("b", "a")), (["a"], ["b"]), (["b"], ["b"])]) == pytest.approx(
+        sm_kappa([[0, 0, 1], [0, 1, 0], [0, 0, 1]]).kappa)

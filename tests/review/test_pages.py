@@ -29,7 +29,7 @@ def test_case_form_shows_facts_and_only_applicable_items(world, client_for):
     page = c.get(f"/review/cases/{world.case_ids[0]}")
     assert page.status_code == 200
     html = page.text
-    for fact in ("Odense", "5-7 years", "kvinde", "<40", "dansk"):
+    for fact in ("Odense", "5-7 years", "Woman", "Under 40", "Danish"):  # labels, not codes
         assert fact.replace("<", "&lt;") in html
     assert 'id="item-plan_job_goal"' in html
     assert re.search(r'id="item-plan_job_goal_concrete"\s+data-applicable="no"\s*hidden', html)

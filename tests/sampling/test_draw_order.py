@@ -89,3 +89,50 @@ def test_bands_restamped_only_when_the_draw_changes_them(session, engine, tmp_pa
                    ("Høje-Taastrup", 9.0, "8-12")}
     assert {c.seniority_band for c in session.exec(select(Case)).all()} == {"5-8", "8-12", "12+"}
     event.remove(engine, "before_cursor_execute", _watch)
+
+
+def test_draw_right_after_an_import_uses_the_imported_frame(engine, tmp_path, monkeypatch):
+    """In one process (the web app) the draw takes the persons the import just wrote instead of
+    reading them back, and draws exactly the cases a draw reading them from the database draws."""
+    from audit.population import importer
+    from audit.sampling import draw as draw_module
+
+    def drawn(read_back: bool) -> list[tuple]:
+        with Session(engine) as s:
+            for case in s.exec(select(Case)).all():
+                s.delete(case)
+            s.commit()
+        with Session(engine) as s:
+            audit = s.exec(select(Audit)).one()
+            if read_back:
+                importer._IMPORTED.clear()
+            draw_sample(s, audit, per_stratum=3, seed=7, reserves=2)
+            s.commit()
+            people = {p.id: p.person_id for p in s.exec(select(Person)).all()}
+            return sorted((people[c.person_pk], c.draw_order, c.is_reserve, c.reserve_rank)
+                          for c in s.exec(select(Case)).all())
+
+    from audit.models import Audit
+
+    with Session(engine) as s:
+        _audit_with_population(s, tmp_path)
+    assert importer._IMPORTED  # kept after the commit
+    real_read = draw_module._read_population
+    monkeypatch.setattr(draw_module, "_read_population",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("persons read back")))
+    from_import = drawn(read_back=False)
+    monkeypatch.setattr(draw_module, "_read_population", real_read)
+    assert from_import == drawn(read_back=True) and len(from_import) > 20
+
+
+def test_an_import_rolled_back_leaves_nothing_for_the_draw(engine, tmp_path):
+    from audit.population import importer
+
+    with Session(engine) as s:
+        audit = create_audit(s, "T", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+                             reference_date=date(2020, 3, 1))
+        s.commit()
+        import_population(s, audit, _register(tmp_path / "register.csv"))
+        assert importer._IMPORTED
+        s.rollback()
+        assert importer.imported_population(s, audit.id) is None

@@ -373,6 +373,7 @@ def test_anonymous_is_sent_to_login(engine, audit_id, app):
         assert c.get(f"/sampling/{audit_id}/sample.csv").status_code == 401
 
 
+@pytest.mark.danish  # Table 12 in the default language: Danish labels throughout
 def test_page_shows_table_12_from_the_register_and_the_sample(engine, audit_id, admin):
     """The representativeness table on the page: women's share in the population and in the
     drawn sample, worked out here from the stored persons and cases."""
@@ -390,13 +391,13 @@ def test_page_shows_table_12_from_the_register_and_the_sample(engine, audit_id, 
     def pct(part: int, whole: int) -> str:
         return f"{math.floor(100 * part / whole + 0.5)}%"
 
-    women = re.search(r"<tr><td>Kvinde</td>(.*?)</tr>", table, re.S).group(1)
+    women = re.search(r'<tr><th scope="row" class="rowhead">Kvinde</th>(.*?)</tr>', table, re.S).group(1)
     cells = re.findall(r'class="num">([^<]+)<', women)
     assert len(cells) == 8  # 3 bands + I alt, population and sample
     assert cells[3] == pct(sum(p.sex == "kvinde" for p in people), len(people))
     assert cells[7] == pct(sum(p.sex == "kvinde" for p in drawn), len(drawn))
-    n = re.findall(r'class="num">([^<]+)<', re.search(r'<tr class="total"><th>N</th>(.*?)</tr>', table, re.S).group(1))
-    assert n[3] == f"{len(people):,}" and n[7] == str(len(drawn)) == str(CASES)
+    n = re.findall(r'class="num">([^<]+)<', re.search(r'<tr class="total"><th scope="row">N</th>(.*?)</tr>', table, re.S).group(1))
+    assert n[3] == f"{len(people):,}".replace(",", ".") and n[7] == str(len(drawn)) == str(CASES)
     assert "Under 40 år" in table and "Ikke-vestlig" in table
 
 

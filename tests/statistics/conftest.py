@@ -80,7 +80,7 @@ def random_frame(n: int, seed: int = 0, n_items: int = 5) -> pd.DataFrame:
     """A synthetic case frame with register variables, strata and a mix of item kinds."""
     rng = np.random.default_rng(seed)
     munis = np.array(["København", "Odense", "Middelfart", "Nordfyn"])
-    pops = {"København": 4646, "Odense": 1590, "Middelfart": 63, "Nordfyn": 75}
+    pops = {"København": 4646, "Odense": 1590, "Middelfart": 163, "Nordfyn": 175}  # N_h >= n_h up to 400 cases
     f = pd.DataFrame({
         "case_id": np.arange(1, n + 1),
         "municipality": rng.choice(munis, n),
@@ -117,3 +117,61 @@ def frame() -> pd.DataFrame:
 def make_frame():
     """Factory: make_frame(n, seed=0, n_items=5) -> synthetic case frame."""
     return random_frame
+
+
+# ----------------------------------------------------------------------------- the demo audit
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo audit (`audit demo`), built once on SQLite: its URL."""
+    from sqlmodel import Session
+
+    from audit.db import make_engine, upgrade
+    from audit.demo import build_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        build_demo(s, seed=None)
+        s.commit()
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def demo_frame(demo_db: str) -> pd.DataFrame:
+    from sqlmodel import Session
+
+    from audit.db import make_engine
+    from audit.statistics.dataset import load_case_frame
+
+    engine = make_engine(demo_db)
+    with Session(engine) as s:
+        f = load_case_frame(s, "Demo 2022")
+    engine.dispose()
+    return f
+
+
+@pytest.fixture
+def demo_cli(demo_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path):  # type: ignore[no-untyped-def]
+    """Runs `audit ...` against the demo database; returns the command's output."""
+    import audit.config
+    import audit.db
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    monkeypatch.setenv("AUDIT_DATABASE_URL", demo_db)
+    monkeypatch.setenv("AUDIT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("AUDIT_SECRET_KEY", "test-secret-key-not-for-production")
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()
+
+    def run(*args: str) -> str:
+        res = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.output
+
+    yield run
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()

@@ -128,7 +128,9 @@ def test_outputs_round_trip(frame):
     csv = t.to_csv().splitlines()
     assert csv[0].startswith("sex,item_0,count,percent,n,weighted_share")
     assert len(csv) == 1 + len(d["records"])
-    assert "Chi2=" in t.to_text()
+    # a weighted table is tested design-based (Rao-Scott), an unweighted one with Pearson
+    assert d["test"]["statistic"] == "F" and "Rao-Scott F=" in t.to_text()
+    assert "Chi2=" in crosstab(frame, "sex", "item_0").to_text()
 
 
 codes = st.sampled_from(["a", "b", "c", None])

@@ -221,9 +221,13 @@ def test_suppressed_rows_hide_their_weighted_means_too():
     from audit.statistics import suppress
 
     f = hand_frame().assign(n=[3, 7, 4, 0, 6, 2, 9, 5, 1, 8], g=["k"] * 9 + ["solo"])
-    records = suppress(frequency(f, "n", "g", weighted=True), 3).to_records()
+    t = suppress(frequency(f, "n", "g", weighted=True), 3, frame=f)
+    records = t.to_records()
     hidden = [r for r in records if r["suppressed"]]
     assert {r["g"] for r in hidden} >= {"solo"}
     for r in hidden:
         assert all(r.get(f"weighted_{k}") is None for k in ("share", "se", "ci_low", "ci_high")), r
-    assert any(r.get("weighted_share") is not None for r in records if not r["suppressed"])
+    # ten cases in two strata: too small a domain for any weighted figure to be printed
+    from audit.statistics.suppression import THIN_NOTE
+    assert all(r.get("weighted_share") is None for r in records) and THIN_NOTE in t.notes
+    assert any(r["value"] is not None for r in records if not r["suppressed"])  # the unweighted mean stays

@@ -1,18 +1,26 @@
 """Downloads of the annex, raw data and codebook for admins (`export.all`).
 
-Thin: ask `permissions`, load the audit's data through `audit.exports.service`,
-answer the bytes (never stored by a browser: Cache-Control no-store)."""
+Thin: ask `permissions`, let `audit.exports.service` produce the file (and log its use for
+the user), answer it (never stored by a browser: Cache-Control no-store): a small audit's
+file whole (kept per data version), a larger audit's raw CSV streamed as it is written and
+its XLSX/SPSS once written chunk by chunk to a temporary file."""
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
+from audit.i18n import _
+from audit.audits import NoInstrument, instrument_for
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import load_audit_data, render_bytes
+from audit.exports.service import codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
 from audit.web.deps import DB, AuditInPath, allowed
-from audit.web.downloads import CSV, XLSX, download, file_responses, slug
+from audit.web.downloads import CSV, XLSX, attachment_headers, download, file_responses, slug
 from audit.web.exports.pages import KINDS
 from audit.web.schemas import READ, errors
 
@@ -28,15 +36,44 @@ Kind = Annotated[str, Path(description="Which file", json_schema_extra={"enum": 
                        501: {"description": "The format needs a package that is not installed"}})
 def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> Response:
     if kind not in KINDS:
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     try:
-        data = load_audit_data(db, audit.name, with_population=kind == "annex.xlsx", actor=user, purpose=kind)
-    except ValueError as exc:  # no instrument bound yet
+        instrument_for(audit)
+    except (NoInstrument, ValueError) as exc:  # no instrument bound yet
         raise HTTPException(status_code=409, detail=str(exc)) from exc
+    filename = f"{slug(audit.name)}_{kind}"
+    media = media_type(kind)
+    if kind == "codebook.csv":  # variables only, no personal data
+        return download(codebook_bytes(audit), media, filename)
+    engine = db.get_bind()
     try:
-        body, media = render_bytes(kind, data)
+        body = small_download(engine, audit.id, kind, actor=user)  # a small audit's file, kept per data version
     except DefinitionError as exc:
         raise HTTPException(status_code=500, detail=str(exc)) from exc
     except RuntimeError as exc:  # e.g. SPSS without pyreadstat
         raise HTTPException(status_code=501, detail=str(exc)) from exc
-    return download(body, media, f"{slug(data.name)}_{kind}")
+    if body is not None:
+        return download(body, media, filename)
+    headers = attachment_headers(filename)
+    if kind == "data.csv":  # streamed as it is written, chunk by chunk of cases
+        return StreamingResponse(stream_raw_csv(engine, audit.id, actor=user), media_type=media, headers=headers)
+    # data.xlsx / data.sav: written chunk by chunk to a temporary file, then streamed
+    tmp = FilePath(tempfile.mkdtemp(prefix="audit-export-"))
+    try:
+        path = raw_file(engine, audit.id, kind, tmp, actor=user)
+    except RuntimeError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise HTTPException(status_code=501, detail=str(exc)) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return StreamingResponse(_file_chunks(path, tmp), media_type=media, headers=headers)
+
+
+def _file_chunks(path: FilePath, folder: FilePath, size: int = 1 << 20) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(size):
+                yield block
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

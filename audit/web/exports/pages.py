@@ -8,18 +8,19 @@ import json
 from fastapi import APIRouter, Request
 
 from audit.audits import all_audits
+from audit.i18n import lazy_gettext as _l
 from audit.web.deps import DB, allowed, render
 
 router = APIRouter(include_in_schema=False)
 Exporter = allowed("export.all")
 
 DOWNLOADS = (
-    ("annex.xlsx", "Tabelbilag (Excel)", "Indholdsfortegnelse og ét ark pr. tabel med N, kilde og diagrammer; "
-                                         "små celler udeladt."),
-    ("data.xlsx", "Rådata (Excel)", "Én række pr. sag, én kolonne pr. variabel, ark med kodebog."),
-    ("data.csv", "Rådata (CSV)", "UTF-8 med BOM, semikolon og decimalkomma (dansk Excel)."),
-    ("data.sav", "Rådata (SPSS)", "Variabel- og værdilabels."),
-    ("codebook.csv", "Kodebog (CSV)", "Variabel, label, type, værdier, relevans."),
+    ("annex.xlsx", _l("Table annex (Excel)"), _l("Table of contents and one sheet per table with N, source and charts; "
+                                                 "small cells suppressed.")),
+    ("data.xlsx", _l("Raw data (Excel)"), _l("One row per case, one column per variable, a sheet with the codebook.")),
+    ("data.csv", _l("Raw data (CSV)"), _l("UTF-8 with BOM, semicolons and decimal commas (Danish Excel).")),
+    ("data.sav", _l("Raw data (SPSS)"), _l("Variable and value labels.")),
+    ("codebook.csv", _l("Codebook (CSV)"), _l("Variable, label, type, values, relevance.")),
 )
 KINDS = {k for k, _, _ in DOWNLOADS}
 

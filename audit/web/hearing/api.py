@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from audit.i18n import _
 from audit.hearing import overview
 from audit.hearing.remarks import respond
 from audit.hearing.rounds import HearingError, as_utc, round_status, rounds_of
@@ -32,7 +33,7 @@ def _export_scope(audit_id: int, municipality: MunicipalityInPath, user: Current
     require(user, "export.municipality", municipality)
     audit = audit_or_404(db, audit_id)
     if not overview.has_cases(db, audit, municipality):
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     return audit, municipality
 
 
@@ -55,7 +56,7 @@ def feedback_download(scope: ExportScope, user: CurrentUser, db: DB) -> Response
     """After locking: the municipality's shares next to all municipalities for the key items."""
     audit, municipality = scope
     if audit.locked_at is None:
-        raise HTTPException(status_code=409, detail="the feedback workbook is available once the audit is locked")
+        raise HTTPException(status_code=409, detail=_("the feedback workbook is available once the audit is locked"))
     data = feedback_workbook(db, audit, municipality, actor=user)
     return download(data, XLSX, export_filename(audit, municipality, "tilbagemelding"))
 

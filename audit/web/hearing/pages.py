@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from audit.i18n import _
 from audit.audits import all_audits
 from audit.hearing import instrument as hi
 from audit.hearing import overview
@@ -36,8 +37,9 @@ Answerable = remark_for("remark.answer")
 
 # --- helpers ------------------------------------------------------------------
 
-def _flash(request: Request, message: str, kind: str = "ok") -> None:
-    request.session["hearing_flash"] = {"message": message, "kind": kind}
+def _flash(request: Request, message: str, kind: str = "ok", at: str | None = None) -> None:
+    """A message for the next page; `at` places it next to an item (or "case") of the case page."""
+    request.session["hearing_flash"] = {"message": message, "kind": kind, "at": at}
 
 
 def _pop_flash(request: Request) -> dict | None:
@@ -66,7 +68,7 @@ def _parse_proposed(inst: Instrument | None, item: str | None, raw: list[str]) -
 def _municipality_case(db: Session, user: User, case_id: int) -> Case:
     case = load_case(db, user, case_id, "case.remark")
     if not overview.visible_to_municipality(db, case):
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     return case
 
 
@@ -96,7 +98,7 @@ def rounds_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuery)
     if audit is not None:
         view = overview.rounds_overview(db, audit)
         ctx.update(rounds=view.rounds, candidates=view.candidates, lock_problems=view.lock_problems,
-                   heard=view.heard)
+                   unreviewed=view.unreviewed, heard=view.heard)
     return render(request, "hearing/admin.html", ctx, user=user)
 
 
@@ -108,11 +110,12 @@ def open_round_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
     try:
         rnd = open_round(db, audit, municipality, deadline, user)
         db.commit()
-        _flash(request, f"Round {rnd.number} is open for {', '.join(sorted(municipality))} until "
-                        f"{as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC.")
+        _flash(request, _("Round {number} is open for {municipalities} until {deadline} UTC.").format(
+            number=rnd.number, municipalities=", ".join(sorted(municipality)),
+            deadline=f"{as_utc(rnd.deadline):%Y-%m-%d %H:%M}"))
     except HearingError as exc:
         db.rollback()
-        _flash(request, f"Round not opened: {exc}", "error")
+        _flash(request, _("Round not opened: {reason}").format(reason=exc), "error")
     return _back(f"/hearing/admin?audit_id={audit_id}")
 
 
@@ -121,7 +124,7 @@ def close_round_form(request: Request, user: Manager, rnd: RoundInPath, db: DB):
     try:
         close_round(db, rnd, user)
         db.commit()
-        _flash(request, f"Round {rnd.number} is closed.")
+        _flash(request, _("Round {number} is closed.").format(number=rnd.number))
     except HearingError as exc:
         db.rollback()
         _flash(request, str(exc), "error")
@@ -135,8 +138,8 @@ def lock_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
     try:
         overridden = lock_audit(db, audit, user, force=bool(force))
         db.commit()
-        _flash(request, f"Audit {audit.name} is locked; its answers are final."
-                        + (f" Overridden: {'; '.join(overridden)}." if overridden else ""))
+        _flash(request, _("Audit {name} is locked; its answers are final.").format(name=audit.name)
+               + (" " + _("Overridden: {problems}.").format(problems="; ".join(overridden)) if overridden else ""))
     except HearingError as exc:
         db.rollback()
         _flash(request, str(exc), "error")
@@ -147,10 +150,11 @@ def lock_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
 
 @router.get("/hearing")
 def municipality_portal(request: Request, user: Municipality, db: DB):  # type: ignore[no-untyped-def]
-    portal = overview.municipality_portal(db, user.municipality)
+    portal = overview.municipality_portal(db, user.municipality, actor=user)
     return render(request, "hearing/portal.html",
                   {"rounds": [o.round for o in portal.open_rounds], "open_rounds": portal.open_rounds,
                    "earlier": portal.earlier, "answered_cases": portal.answered_cases, "audits": portal.audits,
+                   "person_ids": portal.person_ids,
                    "flash": _pop_flash(request)}, user=user)
 
 
@@ -170,9 +174,13 @@ def _case_page(request: Request, db: Session, user: User, case: Case, *, typed: 
         it = hi.item_or_none(inst, r.item)
         value = decode(r.proposed_value_json)
         shown[r.id] = hi.display(it, value)
-        raw[r.id] = " ".join(map(str, value)) if isinstance(value, list) else ("" if value is None else str(value))
+        raw[r.id] = [str(v) for v in value] if isinstance(value, list) else ([] if value is None else [str(value)])
+    themes = hi.case_assessment(db, case, inst, actor=user)   # logged as a view of the case
+    # the citizen's register id, for the municipality to find its own file (its own citizen only)
+    person_id = (overview.person_ids(db, [case], actor=user, what="hearing case page").get(case.id)
+                 if user.role == "municipality" and user.municipality == case.municipality else None)
     return render(request, "hearing/case.html",
-                  {"case": case, "audit": audit, "themes": hi.case_assessment(db, case, inst, actor=user),
+                  {"case": case, "audit": audit, "themes": themes, "person_id": person_id,
                    "round": rnd, "writable": closed_why is None, "closed_why": closed_why,
                    "by_item": by_item, "proposed_shown": shown, "proposed_raw": raw,
                    "flash": flash or _pop_flash(request), "typed": typed or {},
@@ -194,11 +202,11 @@ def add_remark(request: Request, user: CurrentUser, case: OwnCase, db: DB,
         value = _parse_proposed(inst, item or None, proposed)
         save_draft(db, case=case, user=user, text=text, item=item or None, proposed_value=value)
         db.commit()
-        _flash(request, "Remark saved as a draft. It is sent when you submit all remarks.")
+        _flash(request, _("Remark saved as a draft. It is sent when you submit all remarks."), at=item or "case")
     except (HearingError, ValueError) as exc:
         db.rollback()
         return _case_page(request, db, user, case, status_code=422,
-                          flash={"message": f"Remark not saved: {exc}", "kind": "error"},
+                          flash={"message": _("Remark not saved: {reason}").format(reason=exc), "kind": "error"},
                           typed={"item": item or None, "text": text, "proposed": proposed})
     return _back(f"/hearing/cases/{case.id}" + (f"#item-{item}" if item else "#case-remark"))
 
@@ -213,12 +221,12 @@ def edit_remark(request: Request, user: CurrentUser, found: OwnDraft, db: DB,
         check_form_text(text, "remark")
         update_draft(db, remark, user=user, text=text, proposed_value=_parse_proposed(inst, remark.item, proposed))
         db.commit()
-        _flash(request, "Draft updated.")
+        _flash(request, _("Draft updated."))
     except (HearingError, ValueError) as exc:
         db.rollback()
         return _case_page(request, db, user, case, status_code=422,
-                          flash={"message": f"Draft not updated: {exc}", "kind": "error"},
-                          typed={"remark_id": remark.id, "text": text, "proposed": " ".join(proposed)})
+                          flash={"message": _("Draft not updated: {reason}").format(reason=exc), "kind": "error"},
+                          typed={"remark_id": remark.id, "text": text, "proposed": proposed})
     return _back(f"/hearing/cases/{case.id}")
 
 
@@ -228,7 +236,7 @@ def remove_remark(request: Request, user: CurrentUser, found: OwnDraft, db: DB):
     try:
         delete_draft(db, remark, user=user)
         db.commit()
-        _flash(request, "Draft deleted.")
+        _flash(request, _("Draft deleted."))
     except HearingError as exc:
         db.rollback()
         _flash(request, str(exc), "error")
@@ -238,12 +246,12 @@ def remove_remark(request: Request, user: CurrentUser, found: OwnDraft, db: DB):
 @router.post("/hearing/rounds/{round_id}/submit")
 def submit_remarks(request: Request, user: Municipality, rnd: RoundInPath, db: DB):  # type: ignore[no-untyped-def]
     if membership(db, rnd, user.municipality) is None:
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     try:
         sent = submit(db, rnd, user.municipality, user)
         db.commit()
-        _flash(request, f"{len(sent)} remark(s) submitted to the auditors." if sent
-               else "Submitted: no remarks from " + user.municipality + ".")
+        _flash(request, _("{n} remark(s) submitted to the auditors.").format(n=len(sent)) if sent
+               else _("Submitted: no remarks from {municipality}.").format(municipality=user.municipality))
     except HearingError as exc:
         db.rollback()
         _flash(request, str(exc), "error")
@@ -296,11 +304,13 @@ def respond_form(request: Request, user: Responder, found: Answerable, db: DB,
             kwargs["new_value"] = _parse_proposed(inst, remark.item, value)
         respond(db, remark, decision, response, user, **kwargs)
         db.commit()
-        _flash(request, f"Remark {remark.id} answered: {decision}.")
+        _flash(request, _("Remark {id} answered: {decision}.").format(
+            id=remark.id, decision=_("accepted") if decision == "accepted" else _("maintained")))
     except (HearingError, AnswerError, ValueError) as exc:
         db.rollback()
         return _queue_page(request, db, user, *_filters(back), status_code=422,
-                           flash={"message": f"Remark {remark_id} not answered: {exc}", "kind": "error"},
+                           flash={"message": _("Remark {id} not answered: {reason}").format(id=remark_id, reason=exc),
+                                  "kind": "error"},
                            typed={"remark_id": remark_id, "decision": decision, "response": response,
                                   "value": value})
     return _back(back if back.startswith("/hearing/remarks") else "/hearing/remarks")

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from audit.i18n import _
 from audit.limits import MAX_DB_INTEGER
 from audit.models import Audit
 from audit.review import agreement as agreement_mod
@@ -383,7 +384,7 @@ def api_import_sheet(user: Editor, audit: AuditInPath, db: DB,
                      file: UploadFile = File(...)) -> SheetImportedPublic:
     """Import a wide sheet (.xlsx or .csv), all-or-nothing, as the logged-in user."""
     if user.role == "municipality":
-        raise HTTPException(status_code=403, detail="forbidden")
+        raise HTTPException(status_code=403, detail=_("forbidden"))
     _instrument(audit)
     suffix = Path(file.filename or "sheet.xlsx").suffix.lower()
     if suffix not in (".xlsx", ".csv"):

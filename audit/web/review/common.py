@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException
 from sqlmodel import Session
 
+from audit.i18n import _
 from audit.instrument import Instrument
 from audit.models import Audit, Case, MunicipalityReview, User
 from audit.permissions import require
@@ -28,14 +29,14 @@ def _check_pass(user: User, case: Case, pass_no: int) -> None:
     """Independence of the second review: the first reviewer never sees pass 2 and the
     second reviewer never sees pass 1 (admins see both)."""
     if pass_no not in (1, 2):
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     if user.role == "admin":
         if pass_no == 2 and case.second_reviewer is None:
-            raise HTTPException(status_code=404, detail="this case is not in the second-review subsample")
+            raise HTTPException(status_code=404, detail=_("this case is not in the second-review subsample"))
         return
     owner = case.assigned_to if pass_no == 1 else case.second_reviewer
     if owner != user.id:
-        raise HTTPException(status_code=403, detail="this review of the case is not assigned to you")
+        raise HTTPException(status_code=403, detail=_("this review of the case is not assigned to you"))
 
 
 def _editable(case: Case, pass_no: int) -> bool:
@@ -48,11 +49,11 @@ def _municipality_review(db: Session, user: User, audit_id: int, municipality: s
                          action: str = "case.edit") -> tuple[Audit, MunicipalityReview]:
     audit = audit_or_404(db, audit_id)
     if user.role == "municipality":
-        raise HTTPException(status_code=404, detail="not found")
+        raise HTTPException(status_code=404, detail=_("not found"))
     review = assignment.municipality_review(db, audit, municipality, create=False)
     if review is None:
         if municipality not in assignment.audit_municipalities(db, audit):
-            raise HTTPException(status_code=404, detail="not found")
+            raise HTTPException(status_code=404, detail=_("not found"))
         review = assignment.municipality_review(db, audit, municipality)
         db.commit()
     require(user, action, review)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from audit.i18n import _, ngettext
 from audit.audits import all_audits
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
 from audit.review import agreement as agreement_mod
@@ -39,22 +41,28 @@ def _now() -> str:
 @router.get("/review")
 def work_list(request: Request, user: Viewer, db: DB, audit_id: AuditIdQuery,
               auditor: AuditorQuery, municipality: TextQuery = None,
-              status: TextQuery = None):  # type: ignore[no-untyped-def]
-    rows = worklist.work_list(db, user, audit_id=audit_id, municipality=municipality or None, auditor=auditor,
-                              status=status or None)
+              status: TextQuery = None, band: TextQuery = None, sort: TextQuery = None):  # type: ignore[no-untyped-def]
+    sort = sort if sort in worklist.SORTS else None
+    filters = {"municipality": municipality or None, "auditor": auditor, "status": status or None,
+               "band": band or None, "sort": sort}
+    rows = worklist.work_list(db, user, audit_id=audit_id, **filters)
+    # "next case" on the case page follows the list as the user last filtered and sorted it
+    request.session["worklist"] = {k: v for k, v in {**filters, "audit_id": audit_id}.items() if v}
     second = worklist.second_reviews(db, user) if user.role == "auditor" else []
     audits = all_audits(db, newest_first=False)
     progress = assignment.progress(db, audit_id=audit_id, auditor_id=user.id if user.role == "auditor" else auditor)
     theme7 = worklist.theme7_reviews(db, user, audit_id)
     auditors = worklist.reviewers(db)
     names = {u.id: u.username for u in auditors}
-    municipalities = (sorted({r.case.municipality for r in rows}) if user.role == "auditor"
-                      else worklist.case_municipalities(db))
+    municipalities = (sorted({r.case.municipality for r in worklist.work_list(db, user, audit_id=audit_id)})
+                      if user.role == "auditor" else worklist.case_municipalities(db))
     return render(request, "review/worklist.html", {
         "rows": rows, "second": second, "audits": audits, "progress": progress, "theme7": theme7,
         "auditors": auditors, "names": names, "municipalities": municipalities, "statuses": CASE_STATUSES,
-        "labels": workflow.STATUS_LABELS,
-        "f": {"audit_id": audit_id, "municipality": municipality or "", "auditor": auditor, "status": status or ""},
+        "labels": workflow.STATUS_LABELS, "bands": worklist.case_bands(db, audit_id), "sorts": worklist.SORTS,
+        "f": {"audit_id": audit_id, "municipality": municipality or "", "auditor": auditor, "status": status or "",
+              "band": band or "", "sort": sort or "municipality"},
+        "filtered": any(v for k, v in filters.items() if k != "sort"),
     }, user=user)
 
 
@@ -81,15 +89,17 @@ def assign_submit(request: Request, user: Manager, db: DB, audit_id: Annotated[i
         if round_robin.strip():
             auditors = [assignment.auditor_by_name(db, n.strip()) for n in round_robin.split(",") if n.strip()]
             plan = assignment.assign_round_robin(db, audit, auditors, user)
-            message = f"{len(plan)} municipalities dealt to {len(auditors)} auditors"
+            message = _("{municipalities} municipalities dealt to {auditors} auditors").format(
+                municipalities=len(plan), auditors=len(auditors))
         else:
             n = assignment.assign(db, audit, assignment.auditor_by_name(db, auditor), municipality or [], user)
-            message = f"{n} cases assigned to {auditor}"
+            message = ngettext("{n} case assigned to {auditor}", "{n} cases assigned to {auditor}", n).format(
+                n=n, auditor=auditor)
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={message}", status_code=303)
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message)}", status_code=303)
 
 
 @router.post("/review/second-review")
@@ -103,8 +113,9 @@ def second_review_submit(user: Manager, db: DB, audit_id: Annotated[int, Form()]
         db.commit()
     except assignment.AssignmentError as exc:
         db.rollback()
-        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={exc}", status_code=303)
-    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={len(ids)} cases marked for second review",
+        return RedirectResponse(f"/review/assign?audit_id={audit_id}&error={quote(str(exc))}", status_code=303)
+    message = ngettext("{n} case marked for second review", "{n} cases marked for second review", len(ids))
+    return RedirectResponse(f"/review/assign?audit_id={audit_id}&message={quote(message.format(n=len(ids)))}",
                             status_code=303)
 
 
@@ -116,7 +127,8 @@ def agreement_page(request: Request, user: StatsViewer, audit: AuditInPath, db: 
 
 # --- the case form ------------------------------------------------------------
 
-def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: Any) -> dict[str, Any]:
+def _case_context(db: Session, case: Case, user: User, pass_no: int, request_filters: dict | None = None,
+                  **extra: Any) -> dict[str, Any]:
     audit = db.get(Audit, case.audit_id)
     inst = _instrument(audit)
     view = form_mod.case_form(db, case, pass_no, inst, actor=user)
@@ -124,7 +136,9 @@ def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: An
            "editable": _editable(case, pass_no) and audit.locked_at is None,
            "post_url": f"/review/cases/{case.id}/answer?pass_no={pass_no}",
            "labels": workflow.STATUS_LABELS, "missing": None,
-           "names": worklist.usernames(db, {case.assigned_to, case.second_reviewer})}
+           "names": worklist.usernames(db, {case.assigned_to, case.second_reviewer}),
+           "next_case": worklist.next_case(db, user, case, request_filters) if pass_no == 1 else None,
+           "back_url": "/review" + ("?" + urlencode(request_filters) if request_filters else "")}
     ctx.update(extra)
     return ctx
 
@@ -132,7 +146,8 @@ def _case_context(db: Session, case: Case, user: User, pass_no: int, **extra: An
 @router.get("/review/cases/{case_id}")
 def case_page(request: Request, user: CurrentUser, case: CaseToEdit, db: DB, pass_no: int = 1):  # type: ignore[no-untyped-def]
     _check_pass(user, case, pass_no)
-    return render(request, "review/case.html", _case_context(db, case, user, pass_no), user=user)
+    return render(request, "review/case.html",
+                  _case_context(db, case, user, pass_no, request.session.get("worklist")), user=user)
 
 
 class AutosaveForm(BaseModel):
@@ -162,7 +177,7 @@ def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owne
     name = form.item
     post_url = (f"/review/cases/{owner.id}/answer?pass_no={pass_no}" if isinstance(owner, Case)
                 else f"/review/municipalities/{owner.audit_id}/{owner.municipality}/answer")
-    ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None,
+    ctx: dict[str, Any] = {"name": name, "error": None, "conflict": None, "changed": [], "form": None, "stored": None,
                            "version": owner.version, "clear": bool(form.clear), "item": None,
                            "post_url": post_url}
     value = None if form.clear else (form.value[0] if len(form.value) == 1 else (form.value or None))
@@ -171,7 +186,7 @@ def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owne
         for v in form.value:
             check_form_text(v, "answer")
     except ValueError as exc:
-        ctx["error"] = f"Not saved: {exc}"
+        ctx["error"] = _("Not saved: {reason}").format(reason=exc)
         return _fragment(request, user, ctx)
     try:
         saved = save.save_answer(db, owner=owner, item=name, value=value, raw=True, user=user, note=form.note,
@@ -182,18 +197,32 @@ def _save(request: Request, db: Session, user: User, form: AutosaveForm, *, owne
     except VersionConflict as exc:
         db.rollback()
         ctx["conflict"] = exc.current_version
-        ctx["error"] = "Not saved: this case was changed in another tab or by another auditor after you opened it."
+        ctx["error"] = _("Not saved: this case was changed in another tab or by another auditor after you opened it.")
         return _fragment(request, user, ctx)
     except AnswerError as exc:
         db.rollback()
         if exc.status == 403:
             raise HTTPException(status_code=403, detail=str(exc)) from None
         msg = str(exc)
-        ctx["error"] = "Not saved: " + (msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
+        ctx["error"] = _("Not saved: {reason}").format(reason=msg.split(": ", 1)[1] if msg.startswith(name + ":") else msg)
+        ctx["stored"] = _stored_item(db, owner, name, pass_no)
         return _fragment(request, user, ctx)
     ctx.update({"form": saved.form, "version": saved.version, "saved_at": _now(),
                 "changed": saved.changed_items, "item": saved.form.item(name)})
     return _fragment(request, user, ctx)
+
+
+def _stored_item(db: Session, owner: Any, name: str, pass_no: int):  # type: ignore[no-untyped-def]
+    """The item as stored, after a refusal: its choice control goes back to the stored answer.
+    A re-computation after the user's own attempt: nothing new is handed out (actor=None)."""
+    audit = db.get(Audit, owner.audit_id)
+    inst = _instrument(audit)
+    view = (form_mod.case_form(db, owner, pass_no, inst, actor=None) if isinstance(owner, Case)
+            else form_mod.municipality_form(db, owner, inst))
+    try:
+        return view.item(name)
+    except KeyError:
+        return None
 
 
 @router.post("/review/cases/{case_id}/complete")
@@ -203,11 +232,11 @@ def case_complete(request: Request, user: CurrentUser, case: CaseToEdit, db: DB,
         missing = workflow.complete_case(db, case, user, pass_no, _instrument(db.get(Audit, case.audit_id)))
     except AnswerError as exc:
         db.rollback()
-        return render(request, "review/case.html", _case_context(db, case, user, pass_no, flash_error=str(exc)),
+        return render(request, "review/case.html", _case_context(db, case, user, pass_no, request.session.get("worklist"), flash_error=str(exc)),
                       status_code=409, user=user)
     if missing:
         db.rollback()
-        ctx = _case_context(db, case, user, pass_no)
+        ctx = _case_context(db, case, user, pass_no, request.session.get("worklist"))
         ctx["missing"] = [ctx["form"].item(n) for n in missing]
         return render(request, "review/case.html", ctx, status_code=422, user=user)
     db.commit()

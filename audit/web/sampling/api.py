@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
+from audit.i18n import _
 from audit.models import Audit
 from audit.sampling.draw import has_sample
 from audit.sampling.protocol import protocol_csv, sample_csv
@@ -20,7 +21,7 @@ Manager = allowed("audit.manage")
 
 def _sampled_audit(user: Manager, audit: AuditInPath, db: DB) -> Audit:
     if not has_sample(db, audit):
-        raise HTTPException(status_code=409, detail="the audit has no sample yet")
+        raise HTTPException(status_code=409, detail=_("the audit has no sample yet"))
     return audit
 
 

@@ -14,6 +14,8 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from audit.i18n import _, number
+from audit.web.deps import register_label
 from audit.audits import all_audits, latest_audit
 from audit.limits import valid_id
 from audit.models import Audit, User
@@ -41,8 +43,8 @@ def _whole(text: str, what: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise ValueError(f"{what} must be a whole number, got {text.strip()!r}" if text.strip()
-                         else f"{what} is required") from None
+        raise ValueError(_("{what} must be a whole number, got {value}").format(what=what, value=repr(text.strip()))
+                         if text.strip() else _("{what} is required").format(what=what)) from None
 
 
 def _bands_text(audit: Audit) -> str:
@@ -89,7 +91,7 @@ def upload_population(request: Request, user: Manager, audit: AuditInPath, db: D
     kept = {"replace": bool(replace)}
     if register_file is None or not register_file.filename:
         return _page(request, db, user, audit, status_code=422,
-                     upload={**kept, "message": "Choose a register file (CSV or XLSX) to import."})
+                     upload={**kept, "message": _("Choose a register file (CSV or XLSX) to import.")})
     has_spells = spells is not None and bool(spells.filename)
     try:
         # validated as a whole before anything is written; rows and log entry commit together
@@ -101,14 +103,19 @@ def upload_population(request: Request, user: Manager, audit: AuditInPath, db: D
     except RegisterError as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422,
-                     upload={**kept, "message": str(exc), "errors": exc.errors})
+                     upload={**kept, "message": str(exc), "errors": exc.errors, "error_total": exc.total})
     except PopulationError as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422, upload={**kept, "message": str(exc)})
-    _flash(request, f"Imported {result.rows:,} persons from {result.file}"
-                    + (f" (replacing {result.replaced:,})" if result.replaced else "") + ": "
-                    + ", ".join(f"{n:,} in {band} years" for band, n in result.per_band.items()) + ".",
-           result.warnings)
+    bands = ", ".join(_("{n} in {band}").format(n=number(n), band=register_label("seniority_band", band))
+                      for band, n in result.per_band.items())
+    if result.replaced:
+        message = _("Imported {rows} persons from {file} (replacing {replaced}): {bands}.").format(
+            rows=number(result.rows), file=result.file, replaced=number(result.replaced), bands=bands)
+    else:
+        message = _("Imported {rows} persons from {file}: {bands}.").format(
+            rows=number(result.rows), file=result.file, bands=bands)
+    _flash(request, message, result.warnings)
     return _back(audit.id)
 
 
@@ -119,19 +126,23 @@ def draw_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
               force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
     typed = {"per_stratum": per_stratum, "seed": seed, "bands": bands, "reserves": reserves, "force": bool(force)}
     try:
-        result = draw_sample(db, audit, per_stratum=_whole(per_stratum, "cases per stratum"),
-                             seed=_whole(seed, "the seed"), bands=parse_bands(bands),
-                             reserves=_whole(reserves, "reserves per stratum"), force=bool(force), user=user)
+        result = draw_sample(db, audit, per_stratum=_whole(per_stratum, _("cases per stratum")),
+                             seed=_whole(seed, _("the seed")), bands=parse_bands(bands),
+                             reserves=_whole(reserves, _("reserves per stratum")), force=bool(force), user=user)
         db.commit()
     except (SamplingError, ValueError) as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422, draw={**typed, "error": str(exc)})
-    details = [f"Shortfall: {s.municipality} {s.band} years: {s.drawn} of {s.requested} (N_h={s.population})"
+    details = [_("Shortfall: {municipality} {band}: {drawn} of {requested} (N_h={population})").format(
+                   municipality=s.municipality, band=register_label("seniority_band", s.band), drawn=s.drawn,
+                   requested=s.requested, population=s.population)
                for s in result.shortfalls]
     if result.outside_bands:
-        details.append(f"{result.outside_bands:,} persons fall below the first band and were not sampled.")
-    _flash(request, f"Drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
-                    f"(seed {result.seed})." + (" The previous sample was discarded." if result.forced else ""),
+        details.append(_("{n} persons fall below the first band and were not sampled.").format(
+            n=number(result.outside_bands)))
+    _flash(request, _("Drew {sampled} cases and {reserves} reserves in {strata} strata (seed {seed}).").format(
+               sampled=result.sampled, reserves=result.reserve_cases, strata=len(result.strata), seed=result.seed)
+           + (" " + _("The previous sample was discarded.") if result.forced else ""),
            details)
     return _back(audit.id)
 
@@ -142,16 +153,17 @@ def replace_form(request: Request, user: Manager, audit: AuditInPath, db: DB,
                  force: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
     typed = {"case_id": case_id, "reason": reason, "force": bool(force)}
     try:
-        old = _whole(case_id, "the case id")
+        old = _whole(case_id, _("the case id"))
         if not valid_id(old):
-            raise SamplingError(f"audit {audit.name!r} has no case {old}")
+            raise SamplingError(_("audit {name} has no case {case}").format(name=repr(audit.name), case=old))
         reserve = replace_case(db, audit, old, reason, user=user, force=bool(force))
         db.commit()
     except (SamplingError, ValueError) as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422, replace={**typed, "error": str(exc)})
-    _flash(request, f"Case {old} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank}) "
-                    f"in {reserve.municipality} {reserve.seniority_band} years: {reason.strip()}")
+    _flash(request, _("Case {case} replaced by reserve case {reserve} (rank {rank}) in {municipality} {band}: {reason}").format(
+        case=old, reserve=reserve.id, rank=reserve.reserve_rank, municipality=reserve.municipality,
+        band=register_label("seniority_band", reserve.seniority_band), reason=reason.strip()))
     return _back(audit.id)
 
 

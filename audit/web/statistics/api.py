@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from audit.i18n import _
 from audit.statistics import explore
 from audit.web.deps import DB, AuditInPath, allowed
 from audit.web.schemas import READ, errors
@@ -38,7 +39,7 @@ class VariablesPublic(BaseModel):
 
 def _frame(audit: Any, db: Any) -> explore.Frame:
     if not audit.instrument_json:
-        raise HTTPException(status_code=409, detail=f"audit {audit.name!r} is not bound to an instrument")
+        raise HTTPException(status_code=409, detail=_("audit {name} is not bound to an instrument").format(name=repr(audit.name)))
     return explore.case_frame(db, audit)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from audit.labels import Vocabulary
 from audit.statistics.tables import Table
 
 COLORS = ("#1f5f8b", "#c0504d", "#9bbb59", "#8064a2", "#4bacc6", "#f79646")
@@ -48,15 +49,22 @@ class Chart:
     legend: list[Key] = field(default_factory=list)
 
 
-def bar_chart(table: Table) -> Chart | None:
+def bar_chart(table: Table, vocab: Vocabulary | None = None, lang: str = "da", title: str | None = None
+              ) -> Chart | None:
     """A small grouped bar chart of a crosstab's shares: one group per row, one bar per
-    column; suppressed (NaN) cells have no bar. None when there is nothing to draw."""
+    column; suppressed (NaN) cells have no bar. None when there is nothing to draw. With a
+    vocabulary, rows and columns are named by their labels in `lang`, not their codes."""
     perc = table.percents
     if perc is None or perc.empty:
         return None
     rows, cols = list(perc.index), list(perc.columns)
+    if vocab is not None:
+        perc = perc.copy()
+        perc.index = [vocab.label(table.row_var, r, lang) for r in rows]
+        perc.columns = [vocab.label(table.col_var, c, lang) for c in cols]
+        rows, cols = list(perc.index), list(perc.columns)
     height = len(rows) * (len(cols) * BAR_H + GAP) + 30
-    chart = Chart(title=str(table.title), width=WIDTH, height=height)
+    chart = Chart(title=title or str(table.title), width=WIDTH, height=height)
     y = 5.0
     for r in rows:
         chart.labels.append(Text(0, y + len(cols) * BAR_H / 2 + 4, str(r)[:LABEL_CHARS]))

@@ -1,0 +1,69 @@
+"""Writing many rows at once, inside the caller's transaction.
+
+PostgreSQL: `COPY ... FROM STDIN` through psycopg's copy protocol (no statement per row);
+SQLite: one prepared INSERT run by the driver's `executemany` over plain tuples (no
+SQLAlchemy parameter processing per row). Both run on the session's own connection,
+so the rows commit or roll back with everything else the caller does: an import stays
+all-or-nothing.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Date, DateTime, Table, Time
+from sqlalchemy.engine import Connection
+
+BATCH_ROWS = 50_000
+
+
+def _connection(target: Any) -> Connection:
+    return target if isinstance(target, Connection) else target.connection()
+
+
+def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                batch_rows: int = BATCH_ROWS) -> int:
+    """Insert `rows` (tuples in the order of `columns`) into `table`; returns the number written.
+    `target` is a Session or a Connection; nothing is committed here."""
+    conn = _connection(target)
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    quoted = conn.dialect.identifier_preparer.format_table(table)
+    n = 0
+    if conn.dialect.name == "postgresql":
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cur:  # type: ignore[union-attr]
+            with cur.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+        return n
+    # the column types' own conversion of dates and times (SQLite stores them as text in
+    # SQLAlchemy's format); numbers, text and booleans go to the driver as they are
+    procs = [(k, table.c[c].type._cached_bind_processor(conn.dialect)) for k, c in enumerate(columns)
+             if isinstance(table.c[c].type, (DateTime, Date, Time))]
+    procs = [(k, p) for k, p in procs if p is not None]
+    if procs:
+        rows = (_converted(row, procs) for row in rows)
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {quoted} ({names}) VALUES ({marks})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        it = iter(rows)
+        while True:
+            chunk = list(islice(it, batch_rows))
+            if not chunk:
+                break
+            cursor.executemany(sql, chunk)
+            n += len(chunk)
+    finally:
+        cursor.close()
+    return n
+
+
+def _converted(row: Sequence[Any], procs: list[tuple[int, Any]]) -> list[Any]:
+    out = list(row)
+    for k, proc in procs:
+        if out[k] is not None:
+            out[k] = proc(out[k])
+    return out
