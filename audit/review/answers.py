@@ -181,6 +181,8 @@ def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:
     if isinstance(owner, MunicipalityReview):
         if owner.status == "completed":
             raise NotEditable(f"theme 7 of {owner.municipality} is completed; ask an admin to reopen it")
+        if owner.status == "not_answered":
+            raise NotEditable(f"theme 7 of {owner.municipality} is recorded as not answered; take that back first")
     elif pass_no == 2:
         if owner.second_status == "completed":
             raise NotEditable(f"the second review of case {owner.id} is completed; it cannot be changed")
