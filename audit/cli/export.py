@@ -71,7 +71,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
     protocol = None if no_suppress else (protocol or out.with_name(out.stem + ".diskretionsprotokol.xlsx"))
     layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                           suppress=not no_suppress, progress=progress, population=data.population,
-                          protocol=protocol)
+                          protocol=protocol, municipality_frame=data.municipalities)
     bar.close()
     click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))

@@ -66,7 +66,11 @@ def n_phrase(ns: list[int | None]) -> str:
 
 
 def note_text(grid: Grid) -> str:
-    parts = [n_phrase(grid.n_note) + "."]
+    municipal = grid.definition.frame == "municipality"
+    parts = [n_phrase(grid.n_note) + (" kommuner." if municipal else ".")]
+    if municipal:
+        parts += [n for t in grid.stats_tables[:1] for n in getattr(getattr(t, "table", t), "notes", ())
+                  if "tema 7" in n]
     if grid.definition.note:
         parts.append(grid.definition.note.rstrip(".") + ".")
     if grid.weighted:
@@ -337,13 +341,15 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
 def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None = None,
                 audit_name: str = "", suppress: bool = True,
                 progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
-                population: pd.DataFrame | None = None, protocol: str | Path | None = None) -> list[SheetLayout]:
+                population: pd.DataFrame | None = None, protocol: str | Path | None = None,
+                municipality_frame: pd.DataFrame | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook. With `protocol`, the suppression protocol (every
     hidden count, its value and the attacker's interval: for the agency only, never to be
     published) is written to that separate workbook."""
     hidden: list[dict[str, Any]] = []
-    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
+    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress,
+                        municipality_frame=municipality_frame)
     wb = Workbook()
     contents = wb.active
     contents.title = CONTENTS
