@@ -122,7 +122,8 @@ def write_raw_file(session: Session, audit: Audit, out: Path, *, actor: User | a
 
     inst = audit_instrument(audit)
     record_export(session, audit, "data" + out.suffix.lower(), actor=actor)
-    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress)
+    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress,
+                     municipalities=load_municipality_frame(session, audit, instrument=inst))
 
 
 def stream_raw_csv(engine: Any, audit_id: int, *, actor: User | access.Actor) -> Iterator[bytes]:
@@ -153,7 +154,9 @@ def raw_file(engine: Any, audit_id: int, kind: str, directory: Path, *, actor: U
         inst = audit_instrument(audit)
         record_export(session, audit, kind, actor=actor)
         out = directory / kind
-        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
+        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE,
+                  municipalities=load_municipality_frame(session, audit, instrument=inst)
+                  if kind == "data.xlsx" else None)
     return out
 
 
@@ -227,7 +230,9 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                         population=data.population, municipality_frame=data.municipalities)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
-            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE)  # a download is for a person
+            # a download is for a person; theme 7 rides along in a workbook (one file per download)
+            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE,
+                      municipalities=data.municipalities if kind == "data.xlsx" else None)
         elif kind == "codebook.csv":
             write_codebook_csv(data.frame, out, data.instrument)
         else:
