@@ -205,4 +205,19 @@ def table2_cmd(audit_name: str, unit: str, weighted: bool, lonely: str | None, f
     _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
 
 
+@stats.command("check-derived")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
+def check_derived_cmd(file: str | None) -> None:
+    """Check a derived-variables file (default: questionnaires/derived_2022.yaml): its keys,
+    and that every source item and condition code exists in the instrument."""
+    from audit.exports.service import default_instrument
+    from audit.statistics.derived import DerivedError, load_derived
+
+    try:
+        spec = load_derived(file, instrument=default_instrument())
+    except DerivedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{spec.path}: {len(spec.variables)} derived variables OK against the instrument")
+
+
 COMMANDS: list[click.Command] = [stats]

@@ -369,6 +369,20 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
         names, choices = instrument_vocabulary(instrument)
         known = set(names) | set(known or ())
         theme7 = {i.name for i in instrument.items_at("municipality")}
+    if known is not None:  # the reviewed derived variables (questionnaires/derived_2022.yaml) by name
+        from audit.statistics.derived import default_derived, names as derived_names
+
+        known = set(known) | set(derived_names())
+        numeric = {v.name for v in (default_derived() or ())  if v.stats_kind == "numeric"}
+        if instrument is not None:
+            numeric |= {i.name for i in instrument.items if i.stats_kind == "numeric"}
+        for t in spec.tables:
+            if t.kind in ("frequency", "crosstab", "breakdown"):
+                for var in (*t.rows, *t.cols):
+                    if var in numeric and var not in spec.derive:
+                        problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
+                                        f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
+                                        f"it as an indicator (kind indicators: its mean)")
     validate(spec, known, choices, problems, municipality_items=theme7)
     if problems:
         raise DefinitionError(problems)

@@ -309,8 +309,10 @@ def _for_audit(frame: pd.DataFrame, audit: Audit) -> pd.DataFrame:
     variables (Table 4's profile) beside the items."""
     from audit.sampling.bands import audit_band_labels
 
+    from audit.statistics.derived import apply_derived
+
     frame.attrs["orders"] = FrozenDict({**frame.attrs["orders"], "seniority_band": tuple(audit_band_labels(audit))})
-    return V.with_derived(frame)
+    return apply_derived(V.with_derived(frame))
 
 
 _CACHE: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
