@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from audit.bands import Bands
+from audit.instrument import Instrument
 
 KINDS = ("any_of", "all_of", "count_of", "count_selected", "value", "recode", "bands")
 KEYS = {*KINDS, "label", "labels", "not_asked", "within"}
@@ -202,7 +203,7 @@ def read(path: str | Path, problems: list[str] | None = None) -> DerivedSet:
     return spec
 
 
-def load_derived(path: str | Path | None = None, instrument: Any = None,
+def load_derived(path: str | Path | None = None, instrument: Instrument | None = None,
                  known: Iterable[str] = ()) -> DerivedSet:
     """Read and check a derived-variables file (default: the shipped 2022 file) against an
     instrument's items (and the register variables)."""
