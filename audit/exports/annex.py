@@ -9,6 +9,8 @@ a native bar chart where the definition asks for one.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -136,7 +138,10 @@ def _label_column_title(grid: Grid) -> str | None:
 def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     tdef = grid.definition
     ncols = len(grid.columns) + 1
-    put(ws, 1, 1, f"Tabel {number} ({tdef.id}): {grid.title}", font=TITLE_FONT)
+    # a report exhibit is numbered as the report numbers it ("Figur 10", "Tabel 4")
+    numbered = re.fullmatch(r"(Figur|Tabel) \d+", tdef.id) is not None
+    put(ws, 1, 1, f"{tdef.id}: {grid.title}" if numbered else f"Tabel {number} ({tdef.id}): {grid.title}",
+        font=TITLE_FONT)
     back = put(ws, 2, 1, "← Tilbage til indhold", font=LINK_FONT)
     back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
     row = 4
