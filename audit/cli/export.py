@@ -71,7 +71,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
     protocol = None if no_suppress else (protocol or out.with_name(out.stem + ".diskretionsprotokol.xlsx"))
     layouts = write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                           suppress=not no_suppress, progress=progress, population=data.population,
-                          protocol=protocol)
+                          protocol=protocol, municipality_frame=data.municipalities)
     bar.close()
     click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
@@ -85,7 +85,9 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
               help="File to write: .xlsx (with codebook sheet), .csv or .sav (SPSS).")
 @click.option("--comma", is_flag=True, help="CSV for scripts (',' and decimal point, no BOM) instead of Danish Excel's ';' and decimal comma.")
 def raw(audit_name: str, out: Path, comma: bool) -> None:
-    """Write one row per case: register, design, item and calculated variables.
+    """Write one row per case: register, design, item and calculated variables; theme 7
+    (one row per municipality that answered) as sheet `tema7`, or beside a .csv/.sav as
+    OUT.tema7.csv/.sav.
 
     The cases are read and written in chunks, so memory does not grow with the audit
     (CSV and XLSX; an SPSS file is built in memory at about 8 bytes a cell)."""
@@ -108,7 +110,11 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
                 bar.close()
         except (LookupError, ValueError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {out}: {n} cases")
+    click.echo(f"wrote {out}: {n} cases" + (", theme 7 in sheet tema7" if out.suffix.lower() == ".xlsx" else ""))
+    if out.suffix.lower() != ".xlsx":
+        from audit.exports.raw import theme7_path
+
+        click.echo(f"wrote {theme7_path(out)}: theme 7, one row per municipality that answered")
 
 
 @export.command("codebook")

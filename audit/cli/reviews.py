@@ -2,6 +2,8 @@
 second-review subsample and agreement."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from audit.db import session_scope
@@ -52,6 +54,31 @@ def assign_cmd(audit_name: str, auditor: str | None, municipalities: tuple[str, 
                 n = assignment.assign(s, audit, assignment.auditor_by_name(s, auditor), list(municipalities), None)
                 click.echo(f"{n} cases assigned to {auditor}")
     except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+
+
+@reviews.command("theme7-not-answered")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--municipality", "municipalities", multiple=True, required=True,
+              help="Municipality that did not answer theme 7; repeat for several.")
+@click.option("--reason", default="", help="Why (kept in the audit trail).")
+@click.option("--undo", is_flag=True, help="Take it back: the municipality's theme 7 is in progress again.")
+def theme7_not_answered_cmd(audit_name: str, municipalities: tuple[str, ...], reason: str, undo: bool) -> None:
+    """Record that a municipality did not answer theme 7 (the management survey): it leaves
+    the N of every theme-7 table (e.g. N=22 of 25 municipalities)."""
+    from audit.review import assignment, workflow
+
+    try:
+        with session_scope() as s:
+            audit = assignment.audit_by_name(s, audit_name)
+            known = set(json.loads(audit.municipalities_json or "[]"))
+            for m in municipalities:
+                if m not in known:
+                    raise click.ClickException(f"--municipality {m!r} is not a municipality of {audit_name!r}")
+                review = assignment.municipality_review(s, audit, m)
+                workflow.set_municipality_not_answered(s, review, None, not_answered=not undo, reason=reason)
+                click.echo(f"{m}: theme 7 {'in progress' if undo else 'not answered'}")
+    except (assignment.AssignmentError, workflow.AnswerError) as exc:
         raise _fail(exc) from exc
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from audit import csvio
 from audit.statistics import crosstabs
-from audit.statistics.dataset import REPORT_STATUSES, load_case_frame
+from audit.statistics.dataset import FRAMES, REPORT_STATUSES, load_case_frame, load_municipality_frame
 from audit.statistics.frequencies import frequencies
 from audit.statistics.suppression import suppress, suppress_together
 from audit.statistics.tables import Table
@@ -23,14 +23,45 @@ from audit.statistics.weighting import LONELY_CHOICES, DesignError, Design, desi
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
-def _frame(audit_name: str, statuses: Sequence[str]) -> pd.DataFrame:
+def _frame(audit_name: str, statuses: Sequence[str], unit: str = "case") -> pd.DataFrame:
+    """The case frame, or with unit 'municipality' the theme-7 frame (one row per municipality
+    that answered; --status does not apply to it)."""
     from audit.db import session_scope
 
     try:
         with session_scope() as session:
+            if unit == "municipality":
+                return load_municipality_frame(session, audit_name)
             return load_case_frame(session, audit_name, statuses=list(statuses) or None)
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _unknown(frame: pd.DataFrame, name: str) -> click.ClickException:
+    """'unknown variable', saying which frame holds it when it is in the other one."""
+    unit = frame.attrs.get("unit", "case")
+    other = "case" if unit == "municipality" else "municipality"
+    hint = ""
+    if other == "municipality" and name in _theme7_names():
+        hint = " (a theme-7 item: use --frame municipality)"
+    elif other == "case" and name not in frame.columns:
+        hint = " (not a theme-7 item: the municipality frame holds theme 7 only; use --frame case)"
+    return click.ClickException(f"unknown variable {name!r} in the {unit} frame{hint}")
+
+
+def _theme7_names() -> set[str]:
+    from audit.exports.service import default_instrument
+
+    try:
+        return {i.name for i in default_instrument().items_at("municipality")}
+    except Exception:  # noqa: BLE001 - only a hint
+        return set()
+
+
+def _weighted_unit(frame: pd.DataFrame, weighted: bool) -> None:
+    if weighted and frame.attrs.get("unit") == "municipality":
+        raise click.ClickException("--weighted: the municipality frame is a census of the municipalities, "
+                                   "not a sample; it has no design weights")
 
 
 def _threshold(value: int | None) -> int:
@@ -92,6 +123,9 @@ def _common(f):  # type: ignore[no-untyped-def]
     f = click.option("--weighted", is_flag=True,
                      help="Design-weighted shares with 95 % logit CIs and design effects, tested with the "
                           "Rao-Scott F (second order, design degrees of freedom).")(f)
+    f = click.option("--frame", "unit", type=click.Choice(FRAMES), default="case", show_default=True,
+                     help="case: one row per reviewed case (themes 1-6); municipality: theme 7, one row per "
+                          "municipality that answered (N = municipalities).")(f)
     f = click.option("--audit", "audit_name", required=True, help="Audit name.")(f)
     return f
 
@@ -106,12 +140,16 @@ def stats() -> None:
 @click.option("--row", required=True, help="Row variable (item, register or derived variable).")
 @click.option("--col", required=True, help="Column variable.")
 @click.option("--percent", type=click.Choice(["row", "col"]), default="row", show_default=True)
-def crosstab_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+def crosstab_cmd(audit_name: str, unit: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
                  threshold: int | None, statuses: Sequence[str], row: str, col: str, percent: str) -> None:
     """Crosstab of two variables with N and the test of association: Pearson's chi-square
     and Cramér's V, or for a weighted table the Rao-Scott F. Expected counts under 5 are
     flagged; no test is printed under a table with suppressed cells."""
-    frame = _frame(audit_name, statuses)
+    frame = _frame(audit_name, statuses, unit)
+    _weighted_unit(frame, weighted)
+    for name in (row, col):
+        if name not in frame.columns:
+            raise _unknown(frame, name)
     design = _design(frame, weighted, lonely)
     try:
         t = crosstabs.crosstab(frame, row, col, percent=percent, weighted=weighted, design=design)
@@ -119,18 +157,23 @@ def crosstab_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, 
         raise click.ClickException(str(exc)) from exc
     except (KeyError, ValueError) as exc:
         raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
-    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
+    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress and unit == "case" else t], fmt)
 
 
 @stats.command("frequencies")
 @_common
 @click.option("--item", "items", multiple=True, help="Item code (repeat; default: every item).")
 @click.option("--by", default=None, help="Break down by this variable (e.g. direction, municipality).")
-def frequencies_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+def frequencies_cmd(audit_name: str, unit: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
                     threshold: int | None, statuses: Sequence[str], items: Sequence[str], by: str | None) -> None:
-    """Counts and shares of items, N = the cases where each item applies. The tables printed
-    together are suppressed together (a group's N shows in each of them)."""
-    frame = _frame(audit_name, statuses)
+    """Counts and shares of items, N = the cases where each item applies (with --frame
+    municipality: the municipalities that answered theme 7). The tables printed together are
+    suppressed together (a group's N shows in each of them)."""
+    frame = _frame(audit_name, statuses, unit)
+    _weighted_unit(frame, weighted)
+    for name in (*items, *([by] if by else [])):
+        if name not in frame.columns:
+            raise _unknown(frame, name)
     design = _design(frame, weighted, lonely)
     try:
         tables = frequencies(frame, list(items) or None, by=by, weighted=weighted, design=design)
@@ -138,17 +181,19 @@ def frequencies_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: st
         raise click.ClickException(str(exc)) from exc
     except KeyError as exc:
         raise click.ClickException(f"unknown variable {exc.args[0]!r}") from exc
-    if do_suppress:
+    if do_suppress and unit == "case":  # theme 7 describes municipalities, not citizens: nothing to hide
         tables = suppress_together([(t, frame) for t in tables], _threshold(threshold))
     _emit(tables, fmt)
 
 
 @stats.command("table2")
 @_common
-def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
+def table2_cmd(audit_name: str, unit: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
                threshold: int | None, statuses: Sequence[str]) -> None:
     """The report's Table 2: number of challenge types against stable participation, with
     Pearson's chi-square, or weighted the Rao-Scott F."""
+    if unit != "case":
+        raise click.ClickException("table2 is a table of cases: --frame case")
     frame = _frame(audit_name, statuses)
     design = _design(frame, weighted, lonely)
     try:
@@ -158,6 +203,21 @@ def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
     _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
+
+
+@stats.command("check-derived")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), required=False)
+def check_derived_cmd(file: str | None) -> None:
+    """Check a derived-variables file (default: questionnaires/derived_2022.yaml): its keys,
+    and that every source item and condition code exists in the instrument."""
+    from audit.exports.service import default_instrument
+    from audit.statistics.derived import DerivedError, load_derived
+
+    try:
+        spec = load_derived(file, instrument=default_instrument())
+    except DerivedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{spec.path}: {len(spec.variables)} derived variables OK against the instrument")
 
 
 COMMANDS: list[click.Command] = [stats]

@@ -9,6 +9,8 @@ a native bar chart where the definition asks for one.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -66,7 +68,11 @@ def n_phrase(ns: list[int | None]) -> str:
 
 
 def note_text(grid: Grid) -> str:
-    parts = [n_phrase(grid.n_note) + "."]
+    municipal = grid.definition.frame == "municipality"
+    parts = [n_phrase(grid.n_note) + (" kommuner." if municipal else ".")]
+    if municipal:
+        parts += [n for t in grid.stats_tables[:1] for n in getattr(getattr(t, "table", t), "notes", ())
+                  if "tema 7" in n]
     if grid.definition.note:
         parts.append(grid.definition.note.rstrip(".") + ".")
     if grid.weighted:
@@ -132,7 +138,10 @@ def _label_column_title(grid: Grid) -> str | None:
 def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     tdef = grid.definition
     ncols = len(grid.columns) + 1
-    put(ws, 1, 1, f"Tabel {number} ({tdef.id}): {grid.title}", font=TITLE_FONT)
+    # a report exhibit is numbered as the report numbers it ("Figur 10", "Tabel 4")
+    numbered = re.fullmatch(r"(Figur|Tabel) \d+", tdef.id) is not None
+    put(ws, 1, 1, f"{tdef.id}: {grid.title}" if numbered else f"Tabel {number} ({tdef.id}): {grid.title}",
+        font=TITLE_FONT)
     back = put(ws, 2, 1, "← Tilbage til indhold", font=LINK_FONT)
     back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
     row = 4
@@ -341,7 +350,7 @@ def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instru
                 audit_name: str = "", suppress: bool = True,
                 progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
                 population: pd.DataFrame | None = None, protocol: str | Path | None = None,
-                language: str | None = None) -> list[SheetLayout]:
+                language: str | None = None, municipality_frame: pd.DataFrame | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook. With `protocol`, the suppression protocol (every
     hidden count, its value and the attacker's interval: for the agency only, never to be
@@ -349,14 +358,17 @@ def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instru
     suppression, weighting) are written in `language`, by default the report's: Danish."""
     with i18n.language(language or ANNEX_LANGUAGE):
         return _write_annex(frame, spec, out, instrument=instrument, audit_name=audit_name, suppress=suppress,
-                            progress=progress, population=population, protocol=protocol)
+                            progress=progress, population=population, protocol=protocol,
+                            municipality_frame=municipality_frame)
 
 
 def _write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None,
                  audit_name: str, suppress: bool, progress: Callable[[Iterable[Any]], Iterable[Any]] | None,
-                 population: pd.DataFrame | None, protocol: str | Path | None) -> list[SheetLayout]:
+                 population: pd.DataFrame | None, protocol: str | Path | None,
+                 municipality_frame: pd.DataFrame | None = None) -> list[SheetLayout]:
     hidden: list[dict[str, Any]] = []
-    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
+    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress,
+                        municipality_frame=municipality_frame)
     wb = Workbook()
     contents = wb.active
     contents.title = CONTENTS

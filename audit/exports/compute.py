@@ -394,13 +394,18 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
 
 def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None, suppress: bool = True,
                 population: pd.DataFrame | None = None, protocol: list[dict[str, Any]] | None = None,
-                progress: Any = None) -> list[Grid]:
+                progress: Any = None, municipality_frame: pd.DataFrame | None = None) -> list[Grid]:
     """Every table of the annex. Suppressed, the tables are one publication: a count hidden in
     one is hidden wherever it prints, and the attacker's audit reads all of them together
-    (audit.statistics.suppression.protected); `protocol` receives the hidden counts."""
+    (audit.statistics.suppression.protected); `protocol` receives the hidden counts. A table
+    with `frame: municipality` is computed from `municipality_frame` (theme 7)."""
     from audit.statistics.suppression import labelled, protected
 
     prepared = prepare_frame(frame, spec)
+    needs_m = [t.id for t in spec.tables if t.frame == "municipality"]
+    if needs_m and municipality_frame is None:
+        raise ValueError(f"table {needs_m[0]}: `frame: municipality` needs the audit's theme-7 frame")
+    frames = {"case": prepared, "municipality": municipality_frame}
 
     passes: list[int] = []
 
@@ -410,7 +415,7 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
         passes.append(1)
         for t in tables:
             with labelled(pub, t.id):
-                out.append(build_grid(t, prepared, spec, instrument, suppress, population))
+                out.append(build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out
 
     if not suppress:

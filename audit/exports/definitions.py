@@ -32,7 +32,14 @@ PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
-              "chart", "highlight", "suppress", "characteristics", "indicators"}
+              "chart", "highlight", "suppress", "characteristics", "indicators", "frame"}
+from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
+
+# What a table counts: reviewed cases, or municipalities (theme 7, answered once per municipality).
+TABLE_FRAMES = ("case", "municipality")
+MUNICIPALITY_KINDS = ("frequency", "crosstab", "breakdown")
+# Columns of the municipality frame besides the theme-7 items.
+MUNICIPALITY_VARIABLES = ("municipality",)
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
 INDICATOR_KEYS = {"item", "as"}
 INDICATOR_AS = ("percent",)  # a numeric indicator whose mean is a share (0-1), printed as a percentage
@@ -75,6 +82,7 @@ class TableDef:
     characteristics: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
+    frame: str = "case"                  # TABLE_FRAMES: cases, or municipalities (theme 7)
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -208,6 +216,16 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                                     f"variables ({', '.join(REPRESENTATIVENESS_VARIABLES)}), not {c!r}")
             if str(t.get("weighting", "none")) != "none":
                 problems.append(f"{where}: a representativeness table compares unweighted compositions")
+        frame = str(t.get("frame", "case"))
+        if frame not in TABLE_FRAMES:
+            problems.append(f"{where}: frame must be one of {', '.join(TABLE_FRAMES)}, not {frame!r}")
+        elif frame == "municipality":
+            if kind not in MUNICIPALITY_KINDS:
+                problems.append(f"{where}: a municipality (theme 7) table is one of {', '.join(MUNICIPALITY_KINDS)}, "
+                                f"not {kind!r}")
+            if str(t.get("weighting", "none")) != "none":
+                problems.append(f"{where}: a municipality (theme 7) table has no design weights (every "
+                                "municipality is in it): drop `weighting`")
         weighting = str(t.get("weighting", "none"))
         if weighting not in WEIGHTINGS:
             problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
@@ -251,9 +269,10 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
             filter_expr=filter_expr,
             weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
-            source=str(t.get("source") or source), chart=chart, highlight=hl,
-            suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds,
-            indicator_as=ind_as))
+            source=str(t.get("source") or (MUNICIPALITY_SOURCE if frame == "municipality" else source)), chart=chart, highlight=hl,
+            # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
+            suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
+            characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame))
     return spec
 
 
@@ -280,13 +299,16 @@ def _indicators(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, .
 
 
 def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, set[str]] | None = None,
-             problems: list[str] | None = None) -> list[str]:
+             problems: list[str] | None = None, municipality_items: Iterable[str] | None = None) -> list[str]:
     """Every variable a table uses must be a register variable, an item or calculated
     field of the instrument, or a derived variable of the file. Filter values must be
-    choice codes of the variable when the instrument lists them."""
+    choice codes of the variable when the instrument lists them. With `municipality_items`
+    (the theme-7 items), a case table may not use them and a municipality table may use
+    only them (and `municipality`): the error names the table, the variable and the frame."""
     problems = problems if problems is not None else []
     if known is None:
         return problems
+    theme7 = set(municipality_items or ())
     names = set(known) | set(REGISTER_VARIABLES) | set(spec.derive)
     for d in spec.derive.values():
         if d.source not in names:
@@ -298,6 +320,15 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
             problems.append(f"labels: `{var}` is labelled by {source}; remove it here (a label is written once)")
     choices = choices or {}
     for t in spec.tables:
+        if theme7:
+            for var in t.variables():
+                if t.frame == "case" and var in theme7:
+                    problems.append(f"table {t.id}: `{var}` is a theme-7 item, answered per municipality; "
+                                    f"put it in a table with `frame: municipality`")
+                elif t.frame == "municipality" and var in names and var not in theme7 \
+                        and var not in MUNICIPALITY_VARIABLES:
+                    problems.append(f"table {t.id}: `{var}` is not a theme-7 item; a `frame: municipality` "
+                                    f"table counts municipalities and holds theme-7 items and `municipality` only")
         for var in t.variables():
             if var not in names:
                 problems.append(f"table {t.id}: unknown variable `{var}` (not an item of the instrument "
@@ -333,10 +364,26 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
     spec = parse(raw, problems)
     spec.path = path
     choices: dict[str, set[str]] = {}
+    theme7: set[str] = set()
     if instrument is not None:
         names, choices = instrument_vocabulary(instrument)
         known = set(names) | set(known or ())
-    validate(spec, known, choices, problems)
+        theme7 = {i.name for i in instrument.items_at("municipality")}
+    if known is not None:  # the reviewed derived variables (questionnaires/derived_2022.yaml) by name
+        from audit.statistics.derived import default_derived, names as derived_names
+
+        known = set(known) | set(derived_names())
+        numeric = {v.name for v in (default_derived() or ())  if v.stats_kind == "numeric"}
+        if instrument is not None:
+            numeric |= {i.name for i in instrument.items if i.stats_kind == "numeric"}
+        for t in spec.tables:
+            if t.kind in ("frequency", "crosstab", "breakdown"):
+                for var in (*t.rows, *t.cols):
+                    if var in numeric and var not in spec.derive:
+                        problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
+                                        f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
+                                        f"it as an indicator (kind indicators: its mean)")
+    validate(spec, known, choices, problems, municipality_items=theme7)
     if problems:
         raise DefinitionError(problems)
     return spec

@@ -24,7 +24,7 @@ from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
 from audit.models import Audit, User
 from audit.sampling.representativeness import population_frame
-from audit.statistics.dataset import CHUNK_CASES, iter_case_frames
+from audit.statistics.dataset import CHUNK_CASES, iter_case_frames, load_municipality_frame
 
 INSTRUMENT_FILE = resources.questionnaire()
 
@@ -38,6 +38,7 @@ class AuditData:
     instrument: Instrument
     frame: pd.DataFrame            # the reviewed cases (docs/contracts.md)
     population: pd.DataFrame | None  # the register extract, for Table 12 (loaded for the annex)
+    municipalities: pd.DataFrame | None = None  # theme 7: one row per municipality that answered
 
     @property
     def name(self) -> str:
@@ -68,12 +69,13 @@ def load_audit_data(session: Session, name_or_id: str | int, with_population: bo
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
     population = population_frame(session, audit) if with_population else None
+    municipalities = load_municipality_frame(session, audit, instrument=instrument)
     if actor is not None and purpose in PERSONAL_KINDS:
         cases = frame["case_id"].tolist() if "case_id" in frame.columns else []
         access.record(session, actor, what=purpose, nature=access.FILE, cases=cases, audit_id=audit.id,
                       population=population is not None)
     session.expunge(audit)
-    return AuditData(audit, instrument, frame, population)
+    return AuditData(audit, instrument, frame, population, municipalities)
 
 
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -120,7 +122,8 @@ def write_raw_file(session: Session, audit: Audit, out: Path, *, actor: User | a
 
     inst = audit_instrument(audit)
     record_export(session, audit, "data" + out.suffix.lower(), actor=actor)
-    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress)
+    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress,
+                     municipalities=load_municipality_frame(session, audit, instrument=inst))
 
 
 def stream_raw_csv(engine: Any, audit_id: int, *, actor: User | access.Actor) -> Iterator[bytes]:
@@ -151,7 +154,9 @@ def raw_file(engine: Any, audit_id: int, kind: str, directory: Path, *, actor: U
         inst = audit_instrument(audit)
         record_export(session, audit, kind, actor=actor)
         out = directory / kind
-        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
+        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE,
+                  municipalities=load_municipality_frame(session, audit, instrument=inst)
+                  if kind == "data.xlsx" else None)
     return out
 
 
@@ -223,9 +228,11 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
         if kind == "annex.xlsx":
             spec = load_definitions(definitions, instrument=data.instrument)
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
-                        population=data.population)
+                        population=data.population, municipality_frame=data.municipalities)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
-            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE)  # a download is for a person
+            # a download is for a person; theme 7 rides along in a workbook (one file per download)
+            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE,
+                      municipalities=data.municipalities if kind == "data.xlsx" else None)
         elif kind == "codebook.csv":
             write_codebook_csv(data.frame, out, data.instrument)
         else:
