@@ -61,7 +61,13 @@ def variables(frame: pd.DataFrame, instrument: Instrument | None = None) -> list
     items = list(instrument.items_at(frame.attrs.get("unit", "case"))) if instrument is not None else []
     by_name = {i.name: i for i in items}
     names = [i.name for i in items if i.name in frame.columns]
-    names += [c for c in frame.columns if c not in REGISTER and c not in names]
+    # the raw data are what was recorded: the derived variables (audit.statistics.derived) are
+    # computed for the tables and left out here, so a file streamed in chunks equals the whole
+    from audit.statistics.derived import default_derived
+
+    spec = default_derived()
+    derived = {v.name for v in spec} if spec is not None else set()
+    names += [c for c in frame.columns if c not in REGISTER and c not in names and c not in derived]
     for name in names:
         item = by_name.get(name)
         kind = item.type if item is not None else _guess_type(frame[name])
