@@ -156,7 +156,7 @@ def test_demo_and_a_login_against_the_installed_wheel(installed: tuple[Path, Pat
             assert resp.status_code == 303, resp.text
             exports = client.get("/exports")
             assert exports.status_code == 200
-            annex_link = re.search(r'href="(/exports/\d+/annex\.xlsx)"', exports.text).group(1)
+            annex_link = re.search(r'(?:href|action)="(/exports/\d+/annex\.xlsx)"', exports.text).group(1)  # a download form
             annex = client.get(annex_link)  # the annex definitions and the frozen instrument at work
             assert annex.status_code == 200 and annex.content.startswith(b"PK")
             from openpyxl import load_workbook

@@ -129,7 +129,7 @@ def test_cli_crosstab_json(stored_audit):
 def test_cli_crosstab_weighted_table_and_suppression(stored_audit):
     r = run("crosstab", "--audit", "demo", "--row", "challenges", "--col", "stable_participation", "--weighted")
     assert r.exit_code == 0, r.output
-    assert "færre end 3 sager" in r.output
+    assert "fewer than 3 cases" in r.output   # the CLI in the tests' language (English)
     assert "vægtet" in r.output
     r5 = run("crosstab", "--audit", "demo", "--row", "sex", "--col", "stable_participation",
              "--threshold", "5", "--format", "csv")

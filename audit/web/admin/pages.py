@@ -7,6 +7,8 @@ the trail are the same whichever door is used. A refused form answers 422 and ke
 typed (passwords excepted)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import json
 from datetime import date
 from typing import Annotated
@@ -69,6 +71,9 @@ def create_audit_form(request: Request, user: Manager, db: DB, name: Annotated[s
              "reference_date": reference_date, "instrument": instrument, "municipalities": chosen}
     try:
         check_form_text(name, _("Name"))
+        # the browser names one of the shipped instrument files, never a path on the server
+        if Path(instrument).name != instrument or not instrument.endswith(".yaml"):
+            raise AuditError(_('no instrument file named {name}').format(name=repr(instrument)))
         audit = new_audit(db, name, period_start=_day(period_start, _("the first day of the period")),
                           period_end=_day(period_end, _("the last day of the period")),
                           reference_date=_day(reference_date, _("the reference date")),

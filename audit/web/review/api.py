@@ -5,6 +5,7 @@ Each operation has a response model (`…Public`) and documents its refusals
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -201,6 +202,21 @@ def _api_error(exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
+def _complete(db: DB, complete: Callable[[], list[str]]) -> JSONResponse | None:
+    """Run a completion (a case's or a municipality's theme 7): committed and None when done;
+    else rolled back and the response (the refusal, or the required items still missing)."""
+    try:
+        missing = complete()
+    except AnswerError as exc:
+        db.rollback()
+        return _api_error(exc)
+    if missing:
+        db.rollback()
+        return JSONResponse({"detail": "required items missing", "missing": missing}, status_code=422)
+    db.commit()
+    return None
+
+
 def _work_item(row: worklist.WorkRow) -> WorkItemPublic:
     c = row.case
     return WorkItemPublic(case_id=c.id, audit=row.audit_name, municipality=c.municipality,
@@ -255,15 +271,10 @@ def api_complete(user: CurrentUser, case: CaseToEdit, db: DB, body: CompleteIn |
     """Complete the case, or list the applicable required items still missing (422)."""
     pass_no = body.pass_no if body else 1
     _check_pass(user, case, pass_no)
-    try:
-        missing = workflow.complete_case(db, case, user, pass_no, _instrument(db.get(Audit, case.audit_id)))
-    except AnswerError as exc:
-        db.rollback()
-        return _api_error(exc)
-    if missing:
-        db.rollback()
-        return JSONResponse({"detail": "required items missing", "missing": missing}, status_code=422)
-    db.commit()
+    refused = _complete(db, lambda: workflow.complete_case(db, case, user, pass_no,
+                                                           _instrument(db.get(Audit, case.audit_id))))
+    if refused is not None:
+        return refused
     return {"status": case.status if pass_no == 1 else case.second_status, "version": case.version}
 
 
@@ -304,15 +315,9 @@ def api_set_municipality_answer(user: CurrentUser, found: Theme7InPath, item: st
 def api_complete_municipality(user: CurrentUser, found: Theme7InPath, db: DB) -> ReviewStatusPublic:
     """Complete a municipality's theme 7, or list the required items still missing (422)."""
     audit, review = found
-    try:
-        missing = workflow.complete_municipality(db, review, user, _instrument(audit))
-    except AnswerError as exc:
-        db.rollback()
-        return _api_error(exc)
-    if missing:
-        db.rollback()
-        return JSONResponse({"detail": "required items missing", "missing": missing}, status_code=422)
-    db.commit()
+    refused = _complete(db, lambda: workflow.complete_municipality(db, review, user, _instrument(audit)))
+    if refused is not None:
+        return refused
     return {"status": review.status}
 
 
