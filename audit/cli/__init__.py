@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from audit.cli import platform, instrument, sampling, reviews, hearing, stats, export
+from audit.cli import platform, instrument, register, sampling, reviews, hearing, stats, export
 
 # Commands (by their path below `audit`) that never open the database or migrate it themselves.
-NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "export check-annex"}
+NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "register check", "export check-annex"}
 
 
 MISSING_SCHEMA = ("no such table", "no such column", "does not exist", "undefined")
@@ -86,7 +86,7 @@ def _leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]
     return [(path, command)]
 
 
-for module in (platform, instrument, sampling, reviews, hearing, stats, export):
+for module in (platform, instrument, register, sampling, reviews, hearing, stats, export):
     for command in module.COMMANDS:
         main.add_command(command)
 
