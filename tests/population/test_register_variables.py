@@ -1,0 +1,174 @@
+"""Every declared register column imported, typed; undeclared columns refused; snapshots at two
+dates and the change table between them, each checked against pandas on the file itself."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from sqlmodel import Session, select
+
+from audit.cli import main
+from audit.models import Audit, AuditLog, Person, SnapshotPerson
+
+MUNIS = ["Odense", "Nordfyn", "Brøndby"]
+STATUSES = ["foertidspension", "ressourceforloeb", "fleksjob_ledighedsydelse", "kontanthjaelp_mv", "andre_ydelser"]
+
+
+def _run(*args: str, ok: bool = True):  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert (result.exit_code == 0) is ok, result.output
+    return result
+
+
+def _frame_file(tmp_path: Path, n: int = 120, seed: int = 1) -> tuple[Path, pd.DataFrame]:
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        rows.append({"person_id": f"p{i}", "municipality": rnd.choice(MUNIS),
+                     "seniority_years": f"{rnd.uniform(5, 20):.2f}".replace(".", ","),
+                     "sex": rnd.choice(["mand", "kvinde"]), "age": str(rnd.randint(25, 66)),
+                     "origin": rnd.choice(["dansk", "vestlig", "ikke-vestlig"]),
+                     "interviews_period": str(rnd.randint(0, 20)),
+                     "status_before_spell": rnd.choice(["beskaeftigelse", "Dagpenge", "uddannelse", ""]),
+                     "company_weeks_period": str(rnd.choice([0, 0, 5, 20, 40, 70]))})
+    df = pd.DataFrame(rows)
+    path = tmp_path / "register.csv"
+    df.to_csv(path, index=False, sep=";")
+    return path, df
+
+
+def _create() -> None:
+    _run("audits", "create", "T", "--period-start", "2018-03-01", "--period-end", "2020-02-29",
+         "--reference-date", "2020-03-01")
+
+
+def test_declared_columns_are_stored_typed_and_bound_to_the_definition(engine, tmp_path):
+    _create()
+    path, df = _frame_file(tmp_path)
+    out = _run("population", "import", "--audit", "T", str(path)).output
+    assert "imported 120 people" in out and "interviews_period" in out
+    with Session(engine) as s:
+        audit = s.exec(select(Audit)).one()
+        assert audit.register_version.startswith("1.1:") and json.loads(audit.register_json)["variables"]
+        stored = {p.person_id: json.loads(p.values_json or "{}") for p in s.exec(select(Person))}
+    for row in df.itertuples():
+        got = stored[row.person_id]
+        assert got["interviews_period"] == int(row.interviews_period)  # an integer, not a text
+        assert got.get("status_before_spell") == (row.status_before_spell.lower() or None)
+
+    from audit.population.snapshots import population_frame
+
+    with Session(engine) as s:
+        pop = population_frame(s, s.exec(select(Audit)).one())
+    # bands as the report prints them, recomputed here with pandas on the file
+    expected = pd.cut(df["interviews_period"].astype(int), [-1, 7, 10, 10_000], labels=["<8", "8-10", ">10"])
+    merged = pop.set_index("person_id")["interviews_band"].reindex(df["person_id"])
+    assert list(merged) == list(expected.astype(str))
+    placed = np.where(df["company_weeks_period"].astype(int) > 0, "ja", "nej")
+    assert list(pop.set_index("person_id")["company_placement"].reindex(df["person_id"])) == list(placed)
+
+
+def test_undeclared_and_badly_typed_columns_are_refused_whole(engine, tmp_path):
+    _create()
+    path, df = _frame_file(tmp_path, n=10)
+    df["cpr_number"] = "0101701234"
+    df.loc[3, "interviews_period"] = "many"
+    df.loc[5, "interviews_period"] = "151"
+    df.loc[6, "status_before_spell"] = "pension"
+    df.to_csv(path, index=False, sep=";")
+    result = _run("population", "import", "--audit", "T", str(path), ok=False)
+    text = result.output
+    assert "column 'cpr_number' is not declared" in text and "--ignore-extra" in text
+    assert "row 5, column interviews_period: not a number (value 'many')" in text
+    assert "row 7, column interviews_period: outside the allowed range 0-150 (value '151')" in text
+    assert "row 8, column status_before_spell: not one of the codes" in text
+    assert "nothing was imported" in text
+    with Session(engine) as s:
+        assert not s.exec(select(Person)).all()
+    # the typed errors fixed, the extra column dropped on request (and not stored anywhere)
+    df.loc[3, "interviews_period"] = "4"
+    df.loc[5, "interviews_period"] = "150"
+    df.loc[6, "status_before_spell"] = "revalidering"
+    df.to_csv(path, index=False, sep=";")
+    result = _run("population", "import", "--audit", "T", str(path), "--ignore-extra")
+    assert "cpr_number" in result.output  # the warning names the dropped column
+    with Session(engine) as s:
+        assert len(s.exec(select(Person)).all()) == 10
+        assert not any("0101701234" in (p.values_json or "") for p in s.exec(select(Person)))
+
+
+def _snapshot_file(tmp_path: Path, name: str, ids: list[str], status: dict[str, str]) -> Path:
+    path = tmp_path / name
+    pd.DataFrame({"person_id": ids, "municipality": [MUNIS[int(i[1:]) % 3] for i in ids],
+                  "benefit_status": [status[i] for i in ids]}).to_csv(path, index=False)
+    return path
+
+
+def test_two_snapshots_and_the_change_between_them(engine, tmp_path):
+    _create()
+    frame_path, _df = _frame_file(tmp_path, n=60)
+    _run("population", "import", "--audit", "T", str(frame_path))
+    rnd = random.Random(7)
+    feb_ids = [f"p{i}" for i in range(50)]
+    dec_ids = [f"p{i}" for i in range(5, 60)]  # the group changes: some leave, some join
+    feb = {i: rnd.choices(STATUSES, [1, 2, 1, 6, 0.3])[0] for i in feb_ids}
+    dec = {i: rnd.choices(STATUSES, [3, 4, 1, 3, 0.5])[0] for i in dec_ids}
+    feb_file = _snapshot_file(tmp_path, "feb.csv", feb_ids, feb)
+    dec_file = _snapshot_file(tmp_path, "dec.csv", dec_ids, dec)
+    out = _run("population", "import", "--audit", "T", str(feb_file), "--as-of", "2018-02-28").output
+    assert "snapshot 2018-02-28 of 50 people" in out and "50 linked" in out
+    _run("population", "import", "--audit", "T", str(dec_file), "--as-of", "2018-12-31")
+    again = _run("population", "import", "--audit", "T", str(dec_file), "--as-of", "2018-12-31", ok=False)
+    assert "already has a snapshot" in again.output
+
+    from audit.population.snapshots import snapshot_change, with_snapshot, population_frame
+
+    with Session(engine) as s:
+        audit = s.exec(select(Audit)).one()
+        table = snapshot_change(s, audit, "benefit_status", "2018-02-28", "2018-12-31")
+        joined = with_snapshot(population_frame(s, audit), s, audit, "benefit_status", "2018-02-28")
+    a = pd.read_csv(feb_file)["benefit_status"].value_counts().reindex(STATUSES, fill_value=0)
+    b = pd.read_csv(dec_file)["benefit_status"].value_counts().reindex(STATUSES, fill_value=0)
+    assert table.loc[STATUSES, "n_before"].tolist() == a.tolist()
+    assert table.loc[STATUSES, "n_after"].tolist() == b.tolist()
+    assert table.loc[STATUSES, "diff_persons"].tolist() == (b - a).tolist()
+    np.testing.assert_allclose(table.loc[STATUSES, "diff_pp"], 100 * b / b.sum() - 100 * a / a.sum())
+    assert table.loc["total", "n_before"] == 50 and table.loc["total", "diff_persons"] == 5
+    # a variable taken at a snapshot, joined to the frame by person id; p55..p59 are not in February
+    col = joined.set_index("person_id")["benefit_status@2018-02-28"]
+    assert col["p3"] == feb["p3"] and pd.isna(col["p55"])
+    with Session(engine) as s:
+        assert len(s.exec(select(SnapshotPerson)).all()) == 105
+        assert any(e.field == "snapshot" for e in s.exec(select(AuditLog)))
+
+
+def test_a_snapshot_with_a_bad_cell_is_refused_whole(engine, tmp_path):
+    _create()
+    path = tmp_path / "s.csv"
+    path.write_text("person_id,municipality,benefit_status\np1,Odense,pension\np2,Atlantis,ressourceforloeb\n",
+                    encoding="utf-8")
+    out = _run("population", "import", "--audit", "T", str(path), "--as-of", "2018-02-28", ok=False).output
+    assert "row 2, column benefit_status" in out and "row 3, column municipality" in out
+    with Session(engine) as s:
+        assert not s.exec(select(SnapshotPerson)).all()
+
+
+def test_register_check_names_the_line(tmp_path):
+    bad = tmp_path / "r.yaml"
+    bad.write_text('settings: {id: x, version: "1", title: X}\nvariables:\n'
+                   '  - code: weeks\n    type: integer\n    label_da: Uger\n    label_en: Weeks\n'
+                   '    min: 10\n    max: 2\n    showable_to_municipality: true\n'
+                   '  - code: status\n    type: categroy\n    label_da: S\n    label_en: S\n'
+                   '    showable_to_municipality: yes please\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["register", "check", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:3: weeks: min 10.0 is above max 2.0" in result.output
+    assert f"{bad}:10: status: type must be one of" in result.output
+    assert f"{bad}:10: status: 'showable_to_municipality' must be true or false" in result.output
+    good = CliRunner().invoke(main, ["register", "check", "registers/kontanthjaelp_2022.yaml"])
+    assert good.exit_code == 0 and "no errors" in good.output and "interviews_period" in good.output
