@@ -23,11 +23,23 @@ from audit.statistics.weighting import LONELY_CHOICES, DesignError, Design, desi
 FORMATS = click.Choice(["table", "json", "csv"])
 
 
-def _frame(audit_name: str, statuses: Sequence[str]) -> pd.DataFrame:
+def _frame(audit_name: str, statuses: Sequence[str], frame_kind: str = "sample", as_of: str | None = None,
+           weighted: bool = False) -> pd.DataFrame:
+    """The case frame (sample) or the register population (a census, one row per person, at
+    the sampling frame's date or at the snapshot `as_of`)."""
     from audit.db import session_scope
 
+    if frame_kind != "population" and as_of:
+        raise click.UsageError("--as-of needs --frame population")
+    if frame_kind == "population" and weighted:
+        raise click.UsageError("the population is a census: its tables are unweighted (drop --weighted)")
     try:
         with session_scope() as session:
+            if frame_kind == "population":
+                from audit.audits import get_audit
+                from audit.population.snapshots import population_frame
+
+                return population_frame(session, get_audit(session, audit_name), as_of)
             return load_case_frame(session, audit_name, statuses=list(statuses) or None)
     except (LookupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -92,13 +104,21 @@ def _common(f):  # type: ignore[no-untyped-def]
     f = click.option("--weighted", is_flag=True,
                      help="Design-weighted shares with 95 % logit CIs and design effects, tested with the "
                           "Rao-Scott F (second order, design degrees of freedom).")(f)
+    f = click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                     help="With --frame population: the register snapshot at this date.")(f)
+    f = click.option("--frame", "frame_kind", type=click.Choice(["sample", "population"]), default="sample",
+                     show_default=True,
+                     help="sample: the reviewed cases; population: every person of the register extract "
+                          "(a census, unweighted, with the same suppression).")(f)
     f = click.option("--audit", "audit_name", required=True, help="Audit name.")(f)
     return f
 
 
 @click.group("stats")
 def stats() -> None:
-    """Report tables: frequencies, breakdowns and crosstabs from the reviewed cases."""
+    """Report tables: frequencies, breakdowns and crosstabs from the reviewed cases, or with
+    --frame population from the register population (register variables join the case frame
+    too, so a review item can be crossed with one)."""
 
 
 @stats.command("crosstab")
@@ -107,11 +127,12 @@ def stats() -> None:
 @click.option("--col", required=True, help="Column variable.")
 @click.option("--percent", type=click.Choice(["row", "col"]), default="row", show_default=True)
 def crosstab_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
-                 threshold: int | None, statuses: Sequence[str], row: str, col: str, percent: str) -> None:
+                 threshold: int | None, statuses: Sequence[str], row: str, col: str, percent: str,
+                 frame_kind: str, as_of: str | None) -> None:
     """Crosstab of two variables with N and the test of association: Pearson's chi-square
     and Cramér's V, or for a weighted table the Rao-Scott F. Expected counts under 5 are
     flagged; no test is printed under a table with suppressed cells."""
-    frame = _frame(audit_name, statuses)
+    frame = _frame(audit_name, statuses, frame_kind, as_of, weighted)
     design = _design(frame, weighted, lonely)
     try:
         t = crosstabs.crosstab(frame, row, col, percent=percent, weighted=weighted, design=design)
@@ -127,10 +148,11 @@ def crosstab_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, 
 @click.option("--item", "items", multiple=True, help="Item code (repeat; default: every item).")
 @click.option("--by", default=None, help="Break down by this variable (e.g. direction, municipality).")
 def frequencies_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
-                    threshold: int | None, statuses: Sequence[str], items: Sequence[str], by: str | None) -> None:
+                    threshold: int | None, statuses: Sequence[str], items: Sequence[str], by: str | None,
+                    frame_kind: str, as_of: str | None) -> None:
     """Counts and shares of items, N = the cases where each item applies. The tables printed
     together are suppressed together (a group's N shows in each of them)."""
-    frame = _frame(audit_name, statuses)
+    frame = _frame(audit_name, statuses, frame_kind, as_of, weighted)
     design = _design(frame, weighted, lonely)
     try:
         tables = frequencies(frame, list(items) or None, by=by, weighted=weighted, design=design)
@@ -146,10 +168,10 @@ def frequencies_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: st
 @stats.command("table2")
 @_common
 def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do_suppress: bool,
-               threshold: int | None, statuses: Sequence[str]) -> None:
+               threshold: int | None, statuses: Sequence[str], frame_kind: str, as_of: str | None) -> None:
     """The report's Table 2: number of challenge types against stable participation, with
     Pearson's chi-square, or weighted the Rao-Scott F."""
-    frame = _frame(audit_name, statuses)
+    frame = _frame(audit_name, statuses, frame_kind, as_of, weighted)
     design = _design(frame, weighted, lonely)
     try:
         t = crosstabs.table2(frame, weighted=weighted, design=design)
@@ -158,6 +180,34 @@ def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
     _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
+
+
+@stats.command("change")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--variable", required=True, help="A category of the register definition (e.g. benefit_status).")
+@click.option("--before", required=True, metavar="YYYY-MM-DD", help="The earlier snapshot (--as-of of its import).")
+@click.option("--after", required=True, metavar="YYYY-MM-DD", help="The later snapshot.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+def change_cmd(audit_name: str, variable: str, before: str, after: str, fmt: str) -> None:
+    """A category at two snapshots: persons and percent at each, and the difference in persons
+    and percentage points (seed 000's Table 2). The rows are counts of the register: a group of
+    fewer than AUDIT_SUPPRESS_BELOW persons is printed as such only here, for the agency."""
+    from audit.audits import get_audit
+    from audit.db import session_scope
+    from audit.population.snapshots import SnapshotError, snapshot_change
+
+    try:
+        with session_scope() as session:
+            table = snapshot_change(session, get_audit(session, audit_name), variable, before, after)
+    except (LookupError, ValueError, SnapshotError) as exc:
+        raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
+    out = table.reset_index()
+    if fmt == "json":
+        click.echo(out.to_json(orient="records", force_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(csvio.frame_to_text(out, csvio.SCRIPTS), nl=False)
+    else:
+        click.echo(out.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
 
 
 COMMANDS: list[click.Command] = [stats]

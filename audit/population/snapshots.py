@@ -172,6 +172,28 @@ def add_derived(frame: pd.DataFrame, definition: RegisterDefinition) -> pd.DataF
     return frame
 
 
+def register_columns(frame: pd.DataFrame, raw: list[str | None], audit: Audit) -> pd.DataFrame:
+    """The case frame with the declared register variables of each case's person (and their
+    bands) after its columns; kinds and orders from the audit's register definition."""
+    definition = definition_for(audit)
+    before = set(frame.columns)
+    frame = _expand(frame, raw, definition)
+    added = [c for c in frame.columns if c not in before]
+    if added:
+        orders = dict(frame.attrs.get("orders", {}))
+        kinds = dict(frame.attrs.get("kinds", {}))
+        for code in added:
+            var = definition.variable(code)
+            if var.codes:
+                orders[code] = tuple(var.codes)
+            kinds[code] = "numeric" if var.type in ("integer", "number") else "categorical"
+        from audit.statistics.dataset import FrozenDict
+
+        frame.attrs["orders"] = FrozenDict(orders)
+        frame.attrs["kinds"] = FrozenDict(kinds)
+    return frame
+
+
 def population_frame(session: Session, audit: Audit, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """One extract as a frame, one row per person (a census: no weights). Without `as_of` the
     sampling frame (person_id, municipality, seniority, sex, age, origin, the bands and every
@@ -197,14 +219,26 @@ def population_frame(session: Session, audit: Audit, as_of: dt.date | str | None
                                .order_by(SnapshotPerson.id)).all()
         frame = pd.DataFrame([r[:2] for r in rows], columns=["person_id", "municipality"])
         raw = [r[2] for r in rows]
+    if "age" in frame.columns:
+        frame["age_band"] = definition.variable("age_band").bands.assign(frame["age"])
+    if "municipality" in frame.columns and "seniority_band" in frame.columns:
+        frame["stratum"] = frame["municipality"].astype(str) + "|" + frame["seniority_band"].astype(str)
     frame = _expand(frame, raw, definition)
     from audit.sampling.bands import audit_bands, band_labels
+    from audit.statistics.dataset import FrozenDict
 
-    frame.attrs["orders"] = {"seniority_band": list(band_labels(audit_bands(audit)))}
+    orders: dict[str, tuple[str, ...]] = {}
+    kinds: dict[str, str] = {}
     for var in definition.variables:
-        if var.type in ("category", "yes_no") and var.code in frame.columns and var.codes \
-                and var.code not in frame.attrs["orders"]:
-            frame.attrs["orders"][var.code] = list(var.codes)
+        if var.code not in frame.columns or var.code in ("person_id", "stratum"):
+            continue
+        kinds[var.code] = "numeric" if var.type in ("integer", "number") else "categorical"
+        if var.type in ("category", "yes_no") and var.codes and var.code != "municipality":
+            orders[var.code] = tuple(var.codes)
+    orders["seniority_band"] = tuple(band_labels(audit_bands(audit)))
+    frame.attrs["kinds"] = FrozenDict(kinds)
+    frame.attrs["orders"] = FrozenDict(orders)
+    frame.attrs["labels"] = FrozenDict({v.code: v.label("da") for v in definition.variables if v.code in frame})
     frame.attrs["frame"] = "population"
     return frame
 

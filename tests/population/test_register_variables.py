@@ -172,3 +172,103 @@ def test_register_check_names_the_line(tmp_path):
     assert f"{bad}:10: status: 'showable_to_municipality' must be true or false" in result.output
     good = CliRunner().invoke(main, ["register", "check", "registers/kontanthjaelp_2022.yaml"])
     assert good.exit_code == 0 and "no errors" in good.output and "interviews_period" in good.output
+
+
+def _bound_audit_with_cases(engine, tmp_path, n=90):  # type: ignore[no-untyped-def]
+    """An audit bound to a definition where one register variable is not showable, imported and
+    drawn through the CLI."""
+    from audit.population.binding import bind_register
+
+    text = Path("registers/kontanthjaelp_2022.yaml").read_text(encoding="utf-8")
+    marker = "  - code: status_before_spell\n"
+    start = text.index(marker)
+    end = text.index("showable_to_municipality: true", start)
+    text = text[:end] + "showable_to_municipality: false" + text[end + len("showable_to_municipality: true"):]
+    definition = tmp_path / "register.yaml"
+    definition.write_text(text.replace('version: "1.1"', 'version: "1.1-test"'), encoding="utf-8")
+    _create()
+    with Session(engine) as s:
+        bind_register(s, s.exec(select(Audit)).one(), definition)
+        s.commit()
+    path, df = _frame_file(tmp_path, n=n)
+    _run("population", "import", "--audit", "T", str(path))
+    _run("sample", "draw", "--audit", "T", "--per-stratum", "3", "--seed", "5")
+    return df
+
+
+def test_population_tables_equal_pandas_on_the_file_and_register_joins_the_case_frame(engine, tmp_path):
+    from audit.population.snapshots import population_frame
+    from audit.statistics import crosstabs
+    from audit.statistics.frequencies import frequency
+
+    _create()
+    path, df = _frame_file(tmp_path, n=150)
+    _run("population", "import", "--audit", "T", str(path))
+    with Session(engine) as s:
+        pop = population_frame(s, s.exec(select(Audit)).one())
+    assert len(pop) == 150
+    t = frequency(pop, "status_before_spell")
+    status = df["status_before_spell"].str.lower().replace("", np.nan).dropna()
+    expected = status.value_counts()
+    got = {k: int(v) for k, v in t.counts.iloc[-1].items() if v}
+    assert got == {k: int(v) for k, v in expected.items()}
+    assert int(t.n_rows.iloc[-1]) == len(status)  # N = persons with the variable
+    # a crosstab by municipality on the population, column shares as pandas computes them
+    x = crosstabs.crosstab(pop, "interviews_band", "municipality", percent="col")
+    bands = pd.cut(df["interviews_period"].astype(int), [-1, 7, 10, 10_000], labels=["<8", "8-10", ">10"])
+    ref = pd.crosstab(bands, df["municipality"], normalize="columns") * 100
+    for band in ["<8", "8-10", ">10"]:
+        for m in MUNIS:
+            assert abs(float(x.percents.loc[band, m]) - float(ref.loc[band, m])) < 1e-9
+    # the CLI on the population frame, suppressed like the sample's tables
+    out = _run("stats", "frequencies", "--audit", "T", "--frame", "population", "--item", "interviews_band",
+               "--format", "csv", "--no-suppress").output
+    n_over_10 = int((df["interviews_period"].astype(int) > 10).sum())
+    assert f",>10,{n_over_10}," in out.replace('"', "")
+    refused = _run("stats", "frequencies", "--audit", "T", "--frame", "population", "--weighted", ok=False)
+    assert "census" in refused.output
+
+
+def test_register_variables_join_the_case_frame_and_a_municipality_sees_only_showable_ones(
+        engine, tmp_path, make_user, client_for):
+    from audit.statistics import crosstabs
+    from audit.statistics.dataset import load_case_frame
+
+    df = _bound_audit_with_cases(engine, tmp_path)
+    with Session(engine) as s:
+        audit = s.exec(select(Audit)).one()
+        assert audit.register_version.startswith("1.1-test:")
+        from audit.models import Case
+
+        cases = {c.id: (c.municipality, s.get(Person, c.person_pk).person_id)
+                 for c in s.exec(select(Case).where(Case.active.is_(True)))}
+        frame = load_case_frame(s, audit, statuses=None)
+    by_person = df.set_index("person_id")
+    # every case carries its person's register values, typed, and they can be crossed
+    for row in frame.itertuples():
+        pid = cases[row.case_id][1]
+        assert row.interviews_period == int(by_person.loc[pid, "interviews_period"])
+    x = crosstabs.crosstab(frame, "interviews_band", "seniority_band", test=False)
+    persons = [cases[c][1] for c in frame["case_id"]]
+    bands = pd.cut(by_person.loc[persons, "interviews_period"].astype(int), [-1, 7, 10, 10_000],
+                   labels=["<8", "8-10", ">10"])
+    ref = pd.crosstab(bands.to_numpy(), frame["seniority_band"].to_numpy())
+    for b in ref.index:
+        for c in ref.columns:
+            assert int(x.counts.loc[b, c]) == int(ref.loc[b, c])
+
+    own_case, (own_muni, own_pid) = next(iter(cases.items()))
+    other_case = next(c for c, (m, _p) in cases.items() if m != own_muni)
+    muni_user = make_user("kommune", "municipality", municipality=own_muni)
+    auditor = make_user("revisor", "admin")
+    client, _t = client_for(muni_user)
+    facts = client.get(f"/api/cases/{own_case}", headers={"accept": "application/json"}).json()
+    assert facts["register_variables"]["interviews_period"] == int(by_person.loc[own_pid, "interviews_period"])
+    assert "status_before_spell" not in facts["register_variables"]  # not showable in this definition
+    assert client.get(f"/api/cases/{other_case}", headers={"accept": "application/json"}).status_code == 404
+    admin_client, _t = client_for(auditor)
+    page = admin_client.get(f"/review/cases/{own_case}")
+    assert page.status_code == 200 and 'data-testid="fact-interviews_period"' in page.text
+    full = admin_client.get(f"/api/cases/{own_case}", headers={"accept": "application/json"}).json()
+    wanted = by_person.loc[own_pid, "status_before_spell"].lower()
+    assert full["register_variables"].get("status_before_spell") == (wanted or None)

@@ -1,14 +1,14 @@
 """audit.data_version: the key of the cached case frame
 
 Revision ID: perf_1
-Revises: accounts_1
+Revises: i18n_1
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "perf_1"
-down_revision = "accounts_1"
+down_revision = "i18n_1"
 branch_labels = None
 depends_on = None
 
