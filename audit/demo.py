@@ -77,7 +77,50 @@ def generate_population(seed: int, spec: dict[str, Any] | None = None) -> pd.Dat
             "municipality": municipality, "seniority_years": years,
             "sex": sex, "age": age, "origin": origin}))
         next_id += count
-    return pd.concat(frames, ignore_index=True)
+    people = pd.concat(frames, ignore_index=True)
+    if spec.get("register_variables"):
+        people = add_register_variables(people, spec["register_variables"], rng)
+    return people
+
+
+def _banded(rng: np.random.Generator, bands: list[list[float]], size: int) -> np.ndarray:
+    """Whole numbers drawn per band [share, lowest, highest], uniform within the band."""
+    shares = np.array([b[0] for b in bands], dtype=float)
+    which = rng.choice(len(bands), size=size, p=shares / shares.sum())
+    lo = np.array([b[1] for b in bands])[which]
+    hi = np.array([b[2] for b in bands])[which]
+    return rng.integers(lo, hi + 1)
+
+
+def add_register_variables(people: pd.DataFrame, spec: dict[str, Any], rng: np.random.Generator) -> pd.DataFrame:
+    """The register variables of the report's register exhibits (registers/kontanthjaelp_2022.yaml),
+    drawn to the shares in demo.yaml, consistent with each other: company weeks only for persons
+    with weeks in offers, whose offer weeks are at least their placement weeks, the offer types adding up to the offer weeks."""
+    n = len(people)
+    out = people.copy()
+    out["status_before_spell"] = _pick(rng, spec["status_before_spell"], n)
+    out["spell_transition"] = _pick(rng, spec["spell_transition"], n)
+    out["interviews_period"] = _banded(rng, spec["interviews_period"], n)
+    activation = _banded(rng, spec["activation_weeks_period"], n)
+    company_bands = spec["company_weeks_period"]
+    placed_share = 1 - company_bands[0][0]
+    active = activation > 0
+    placed = active & (rng.random(n) < placed_share / max(active.mean(), 1e-9))
+    company = np.where(placed, _banded(rng, company_bands[1:], n), 0)
+    activation = np.maximum(activation, company)  # a placement is an offer: never more weeks than in offers
+    internship = np.round(company * spec["internship_share_of_company_weeks"]).astype(int)
+    rest = activation - company
+    other = {code: np.round(rest * share).astype(int) for code, share in spec["other_offer_shares"].items()}
+    out["activation_weeks_period"] = activation
+    out["company_weeks_period"] = company
+    out["weeks_virksomhedspraktik"] = internship
+    out["weeks_loentilskud"] = company - internship
+    for code, weeks in other.items():
+        out[code] = weeks
+    out["weeks_vejledning_opkvalificering"] = rest - sum(other.values())
+    hours = rng.random(n) < spec["ordinary_hours_share"]
+    out["ordinary_hours_months"] = np.where(hours, rng.integers(1, 25, n), 0)
+    return out
 
 
 def _gumbel_top(rng: np.random.Generator, weights: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -401,6 +401,9 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
     from audit.statistics.suppression import labelled, protected
 
     prepared = prepare_frame(frame, spec)
+    census = None  # the register population for tables with `frame: population` (a census, unweighted)
+    if population is not None and any(t.frame == "population" for t in spec.tables):
+        census = prepare_frame(population, spec)
 
     passes: list[int] = []
 
@@ -410,7 +413,10 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
         passes.append(1)
         for t in tables:
             with labelled(pub, t.id):
-                out.append(build_grid(t, prepared, spec, instrument, suppress, population))
+                if t.frame == "population" and census is None:
+                    raise ValueError(f"table {t.id}: a population table needs the audit's register population")
+                out.append(build_grid(t, census if t.frame == "population" else prepared, spec, instrument,
+                                      suppress, population))
         return out
 
     if not suppress:

@@ -32,7 +32,8 @@ PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
-              "chart", "highlight", "suppress", "characteristics", "indicators"}
+              "chart", "highlight", "suppress", "characteristics", "indicators", "frame"}
+FRAMES = ("sample", "population")  # the reviewed cases, or every person of the register extract (a census)
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
 INDICATOR_KEYS = {"item", "as"}
 INDICATOR_AS = ("percent",)  # a numeric indicator whose mean is a share (0-1), printed as a percentage
@@ -75,6 +76,7 @@ class TableDef:
     characteristics: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
+    frame: str = "sample"                # sample (the reviewed cases) or population (the register, census)
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -247,7 +249,15 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                 hl = Highlight(column=None if raw_hl.get("column") is None else str(raw_hl["column"]),
                                above=raw_hl.get("above"), below=raw_hl.get("below"),
                                rows=_as_tuple(raw_hl.get("rows")))
+        frame = str(t.get("frame", "sample"))
+        if frame not in FRAMES:
+            problems.append(f"{where}: frame must be sample or population, not {frame!r}")
+        elif frame == "population" and weighting != "none":
+            problems.append(f"{where}: a population table is a census: it takes no weighting")
+        elif frame == "population" and kind == "representativeness":
+            problems.append(f"{where}: a representativeness table reads both frames itself; drop `frame`")
         spec.tables.append(TableDef(
+            frame=frame,
             id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
             filter_expr=filter_expr,
             weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
@@ -287,7 +297,7 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
     problems = problems if problems is not None else []
     if known is None:
         return problems
-    names = set(known) | set(REGISTER_VARIABLES) | set(spec.derive)
+    names = set(known) | set(REGISTER_VARIABLES) | set(default_definition().codes) | set(spec.derive)
     for d in spec.derive.values():
         if d.source not in names:
             problems.append(f"derive {d.name}: unknown variable `{d.source}`")

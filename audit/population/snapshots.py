@@ -236,6 +236,9 @@ def population_frame(session: Session, audit: Audit, as_of: dt.date | str | None
         if var.type in ("category", "yes_no") and var.codes and var.code != "municipality":
             orders[var.code] = tuple(var.codes)
     orders["seniority_band"] = tuple(band_labels(audit_bands(audit)))
+    if "municipality" in frame.columns:  # the audit's municipalities, not all 98 of the reference list
+        listed = json.loads(audit.municipalities_json or "[]")
+        orders["municipality"] = tuple(listed) or tuple(sorted(frame["municipality"].dropna().unique()))
     frame.attrs["kinds"] = FrozenDict(kinds)
     frame.attrs["orders"] = FrozenDict(orders)
     frame.attrs["labels"] = FrozenDict({v.code: v.label("da") for v in definition.variables if v.code in frame})

@@ -70,7 +70,7 @@ def test_declared_columns_are_stored_typed_and_bound_to_the_definition(engine, t
     merged = pop.set_index("person_id")["interviews_band"].reindex(df["person_id"])
     assert list(merged) == list(expected.astype(str))
     placed = np.where(df["company_weeks_period"].astype(int) > 0, "ja", "nej")
-    assert list(pop.set_index("person_id")["company_placement"].reindex(df["person_id"])) == list(placed)
+    assert list(pop.set_index("person_id")["company_placement_period"].reindex(df["person_id"])) == list(placed)
 
 
 def test_undeclared_and_badly_typed_columns_are_refused_whole(engine, tmp_path):
@@ -272,3 +272,34 @@ def test_register_variables_join_the_case_frame_and_a_municipality_sees_only_sho
     full = admin_client.get(f"/api/cases/{own_case}", headers={"accept": "application/json"}).json()
     wanted = by_person.loc[own_pid, "status_before_spell"].lower()
     assert full["register_variables"].get("status_before_spell") == (wanted or None)
+
+
+def test_an_annex_table_on_the_population_frame_equals_pandas(engine, tmp_path):
+    import openpyxl
+
+    df = _bound_audit_with_cases(engine, tmp_path, n=90)
+    definitions = tmp_path / "annex.yaml"
+    definitions.write_text(
+        "tables:\n"
+        "  - {id: P1, title: Personer pr. kommune, kind: frequency, frame: population, row: municipality}\n"
+        "  - {id: P2, title: Samtaler, kind: crosstab, frame: population, row: municipality, col: interviews_band,"
+        " percent: row}\n", encoding="utf-8")
+    out = tmp_path / "annex.xlsx"
+    _run("export", "annex", "--audit", "T", "--out", str(out), "--definitions", str(definitions), "--no-suppress")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = [r for r in wb["P1"].iter_rows(values_only=True) if r and r[0] in MUNIS]
+    counts = df["municipality"].value_counts()
+    assert {r[0]: r[1] for r in rows} == {m: int(counts[m]) for m in MUNIS}  # every person, not the sample
+    assert all(abs(r[2] - counts[r[0]] / len(df)) < 0.006 for r in rows)  # share of the total
+    bands = pd.cut(df["interviews_period"].astype(int), [-1, 7, 10, 10_000], labels=["<8", "8-10", ">10"])
+    ref = pd.crosstab(df["municipality"], bands, normalize="index")
+    grid = {r[0]: r[1:] for r in wb["P2"].iter_rows(values_only=True) if r and r[0] in MUNIS}
+    for m in MUNIS:
+        shares = [v for v in grid[m] if isinstance(v, float)]
+        np.testing.assert_allclose(shares[:3], ref.loc[m].to_numpy(), atol=0.006)
+    refused = tmp_path / "bad.yaml"
+    refused.write_text("tables:\n  - {id: P1, title: X, kind: frequency, frame: census, row: municipality}\n"
+                       "  - {id: P2, title: Y, kind: frequency, frame: population, row: sex, weighting: design}\n",
+                       encoding="utf-8")
+    bad = _run("export", "check-annex", str(refused), ok=False).output
+    assert "frame must be sample or population" in bad and "census: it takes no weighting" in bad
