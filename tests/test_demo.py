@@ -59,7 +59,11 @@ def test_whole_demo_audit_and_its_annex(tmp_path):
                                                      population=data.population, audit_name=data.name)}
     wb = load_workbook(out)
     compared = sum(assert_sheet_matches(wb[t.id], layouts[t.id],
-                                        expected_sheet(t, data.frame, spec, data.instrument, population=data.population))
+                                        expected_sheet(t, data.population if t.frame == "population" else data.frame,
+                                                       spec, data.instrument, population=data.population))
                    for t in spec.tables)
+    # the register exhibits count the whole target group, N=14.164
+    assert {t.id for t in spec.tables if t.frame == "population"} >= {f"P{k:02d}" for k in range(1, 13)}
+    assert wb["P05"].cell(row=wb["P05"].max_row, column=1).value is not None
     assert compared > 1000
     engine.dispose()

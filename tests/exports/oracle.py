@@ -154,6 +154,8 @@ class Words:
         v = self.register.get(var)
         if v is not None:
             listed = {str(x["code"]): x["da"] for x in v.get("values") or []}
+            if v.get("type") == "yes_no":  # a register yes/no takes the instrument's ja/nej labels
+                listed = {"ja": "Ja", "nej": "Nej"}
             if code in listed:
                 return listed[code]
             return v["value_label"]["da"].format(code=code) if v.get("value_label") else code
