@@ -190,8 +190,7 @@ def table2_cmd(audit_name: str, weighted: bool, lonely: str | None, fmt: str, do
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 def change_cmd(audit_name: str, variable: str, before: str, after: str, fmt: str) -> None:
     """A category at two snapshots: persons and percent at each, and the difference in persons
-    and percentage points (seed 000's Table 2). The rows are counts of the register: a group of
-    fewer than AUDIT_SUPPRESS_BELOW persons is printed as such only here, for the agency."""
+    and percentage points (seed 000's Table 2). Not suppressed: a working table for the agency."""
     from audit.audits import get_audit
     from audit.db import session_scope
     from audit.population.snapshots import SnapshotError, snapshot_change
