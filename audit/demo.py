@@ -83,6 +83,28 @@ def generate_population(seed: int, spec: dict[str, Any] | None = None) -> pd.Dat
     return people
 
 
+def _demo_snapshots(session: Any, audit: Any, snapshots: dict[str, dict[str, int]], municipalities: list[str],
+                    seed: int, folder: Path) -> None:
+    """Seed 000's group at two dates through the real snapshot import: exactly the published
+    persons per benefit status, the group of the later date the earlier one's plus newcomers."""
+    import datetime as dt
+
+    from audit.population.snapshots import import_snapshot
+
+    rng = np.random.default_rng(seed + 1)
+    largest = max((sum(c.values()) for c in snapshots.values()), default=0)
+    homes = rng.choice(np.array(municipalities, dtype=object), largest)  # a person keeps one municipality
+    for day, counts in snapshots.items():
+        status = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
+        rng.shuffle(status)
+        frame = pd.DataFrame({"person_id": [f"G{i + 1:06d}" for i in range(len(status))],
+                              "municipality": homes[:len(status)],
+                              "benefit_status": status})
+        path = folder / f"snapshot_{day}.csv"
+        csvio.write(path, *csvio.frame_rows(frame), csvio.SCRIPTS)
+        import_snapshot(session, audit, path, as_of=dt.date.fromisoformat(str(day)))
+
+
 def _banded(rng: np.random.Generator, bands: list[list[float]], size: int) -> np.ndarray:
     """Whole numbers drawn per band [share, lowest, highest], uniform within the band."""
     shares = np.array([b[0] for b in bands], dtype=float)
@@ -279,6 +301,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
         path = Path(tmp) / "register_demo.csv"
         csvio.write(path, *csvio.frame_rows(generate_population(seed, spec)), csvio.SCRIPTS)
         import_population(session, audit, path, progress=progress)
+        _demo_snapshots(session, audit, spec.get("snapshots") or {}, municipalities, seed, Path(tmp))
     draw_sample(session, audit, per_stratum=a["per_stratum"], seed=seed, reserves=a["reserves"], by="demo")
 
     credentials = []

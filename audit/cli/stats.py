@@ -195,12 +195,19 @@ def change_cmd(audit_name: str, variable: str, before: str, after: str, fmt: str
     from audit.db import session_scope
     from audit.population.snapshots import SnapshotError, snapshot_change
 
+    from audit.i18n import _
+    from audit.population.binding import definition_for
+
     try:
         with session_scope() as session:
-            table = snapshot_change(session, get_audit(session, audit_name), variable, before, after)
+            audit = get_audit(session, audit_name)
+            table = snapshot_change(session, audit, variable, before, after)
+            var = definition_for(audit).variable(variable)
     except (LookupError, ValueError, SnapshotError) as exc:
         raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
     out = table.reset_index()
+    if fmt == "table":  # labels, not codes, for a person reading it
+        out[variable] = [_("Total") if c == "total" else var.value_label(c) for c in out[variable]]
     if fmt == "json":
         click.echo(out.to_json(orient="records", force_ascii=False, indent=2))
     elif fmt == "csv":

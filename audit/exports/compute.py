@@ -403,7 +403,16 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
     prepared = prepare_frame(frame, spec)
     census = None  # the register population for tables with `frame: population` (a census, unweighted)
     if population is not None and any(t.frame == "population" for t in spec.tables):
-        census = prepare_frame(population, spec)
+        from audit.population.definition import default_definition
+        from audit.population.snapshots import add_derived
+
+        # the register's bands (age_band, interviews_band, ...) when the caller's frame lacks them
+        census = prepare_frame(add_derived(population.copy(), default_definition()), spec)
+        census.attrs = dict(population.attrs)
+        orders = dict(census.attrs.get("orders", {}))
+        if "municipality" in census.columns and "municipality" not in orders:  # those present, not all 98
+            orders["municipality"] = tuple(sorted(census["municipality"].dropna().unique()))
+            census.attrs["orders"] = orders
 
     passes: list[int] = []
 
