@@ -16,11 +16,11 @@ from typing import Any
 
 import click
 
-from audit.cli import platform, instrument, sampling, reviews, hearing, stats, export, report
+from audit.cli import platform, instrument, register, sampling, reviews, hearing, stats, export, report
 
 # Commands (by their path below `audit`) that never open the database or migrate it themselves.
-NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "export check-annex",
-               "report check", "stats check-derived"}
+NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "register check",
+               "export check-annex", "report check", "stats check-derived"}
 
 
 MISSING_SCHEMA = ("no such table", "no such column", "does not exist", "undefined")
@@ -87,7 +87,7 @@ def _leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]
     return [(path, command)]
 
 
-for module in (platform, instrument, sampling, reviews, hearing, stats, export, report):
+for module in (platform, instrument, register, sampling, reviews, hearing, stats, export, report):
     for command in module.COMMANDS:
         main.add_command(command)
 

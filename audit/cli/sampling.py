@@ -133,20 +133,40 @@ def population() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--spells", type=click.Path(exists=True, dir_okay=False),
               help="Benefit spells file (person_id, benefit, start, end) instead of a seniority_years column.")
-@click.option("--replace", is_flag=True, help="Replace an imported population (only before sampling).")
+@click.option("--replace", is_flag=True, help="Replace an imported population or snapshot (a population only "
+                                               "before sampling).")
+@click.option("--ignore-extra", is_flag=True,
+              help="Drop columns the register definition does not declare instead of refusing the file.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Import FILE as a snapshot of the register at this date (persons linked to the audit's other "
+                   "extracts by person_id; needs person_id and municipality) instead of the sampling frame.")
 @AS_OPTION
-def population_import(audit_name: str, file: str, spells: str | None, replace: bool, as_user: str | None) -> None:
-    """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX) with columns
-    person_id, municipality, seniority_years, sex, age, origin. All-or-nothing: any bad row
-    rejects the whole file and every error is listed (file, row, column, value, why)."""
+def population_import(audit_name: str, file: str, spells: str | None, replace: bool, ignore_extra: bool,
+                      as_of, as_user: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX).
+
+    Without --as-of FILE is the sampling frame: columns person_id, municipality,
+    seniority_years, sex, age, origin, plus any other column the audit's register
+    definition declares (registers/kontanthjaelp_2022.yaml; `audit register check`),
+    each stored typed per person. With --as-of FILE is a snapshot at that date.
+    A column the definition does not declare is refused unless --ignore-extra.
+    All-or-nothing: any bad row rejects the whole file and every error is listed
+    (file, row, column, value, why)."""
     from audit.population.importer import PopulationError, import_population
     from audit.population.register import RegisterError
+    from audit.population.snapshots import import_snapshot
 
     try:
         with session_scope() as session:
             audit = _audit(session, audit_name)
-            result = import_population(session, audit, file, spells=spells, replace=replace, progress=None,
-                                       user=_actor(session, as_user))
+            if as_of is not None:
+                if spells:
+                    raise click.UsageError("--spells is for the sampling frame, not for a snapshot (--as-of)")
+                snap = import_snapshot(session, audit, file, as_of=as_of.date(), replace=replace,
+                                       ignore_extra=ignore_extra, user=_actor(session, as_user))
+            else:
+                result = import_population(session, audit, file, spells=spells, replace=replace, progress=None,
+                                           user=_actor(session, as_user), ignore_extra=ignore_extra)
     except RegisterError as exc:
         for err in exc.errors[:200]:
             click.echo(str(err), err=True)
@@ -155,8 +175,17 @@ def population_import(audit_name: str, file: str, spells: str | None, replace: b
         raise click.ClickException(f"{exc.total:,} errors: nothing was imported") from exc
     except PopulationError as exc:
         raise click.ClickException(str(exc)) from exc
+    if as_of is not None:
+        for warning in snap.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"imported snapshot {snap.as_of} of {snap.rows} people into {audit_name!r} "
+                   f"({snap.linked} linked to the sampling frame); variables: {', '.join(snap.variables) or 'none'}")
+        return
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"imported {result.rows} people into {audit_name!r}: " +
-               ", ".join(f"{k} {v}" for k, v in result.per_band.items()))
+               ", ".join(f"{k} {v}" for k, v in result.per_band.items()) +
+               (f"; variables: {', '.join(result.variables)}" if result.variables else ""))
 
 
 @click.group()

@@ -405,7 +405,19 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
     needs_m = [t.id for t in spec.tables if t.frame == "municipality"]
     if needs_m and municipality_frame is None:
         raise ValueError(f"table {needs_m[0]}: `frame: municipality` needs the audit's theme-7 frame")
-    frames = {"case": prepared, "municipality": municipality_frame}
+    census = None  # the register population for tables with `frame: population` (a census, unweighted)
+    if population is not None and any(t.frame == "population" for t in spec.tables):
+        from audit.population.definition import default_definition
+        from audit.population.snapshots import add_derived
+
+        # the register's bands (age_band, interviews_band, ...) when the caller's frame lacks them
+        census = prepare_frame(add_derived(population.copy(), default_definition()), spec)
+        census.attrs = dict(population.attrs)
+        orders = dict(census.attrs.get("orders", {}))
+        if "municipality" in census.columns and "municipality" not in orders:  # those present, not all 98
+            orders["municipality"] = tuple(sorted(census["municipality"].dropna().unique()))
+            census.attrs["orders"] = orders
+    frames = {"sample": prepared, "municipality": municipality_frame, "population": census}
 
     passes: list[int] = []
 
@@ -415,6 +427,8 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
         passes.append(1)
         for t in tables:
             with labelled(pub, t.id):
+                if t.frame == "population" and census is None:
+                    raise ValueError(f"table {t.id}: a population table needs the audit's register population")
                 out.append(build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out
 

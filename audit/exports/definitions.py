@@ -35,8 +35,11 @@ TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "perce
               "chart", "highlight", "suppress", "characteristics", "indicators", "frame"}
 from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
 
-# What a table counts: reviewed cases, or municipalities (theme 7, answered once per municipality).
-TABLE_FRAMES = ("case", "municipality")
+# What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
+# the register extract (a census, unweighted), or municipalities (theme 7, answered once each).
+# "case" is read as "sample" (the name the report definitions used first).
+TABLE_FRAMES = ("sample", "population", "municipality")
+FRAME_ALIASES = {"case": "sample"}
 MUNICIPALITY_KINDS = ("frequency", "crosstab", "breakdown")
 # Columns of the municipality frame besides the theme-7 items.
 MUNICIPALITY_VARIABLES = ("municipality",)
@@ -82,7 +85,7 @@ class TableDef:
     characteristics: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
-    frame: str = "case"                  # TABLE_FRAMES: cases, or municipalities (theme 7)
+    frame: str = "sample"                # TABLE_FRAMES: cases (sample), register (population) or theme 7
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -216,7 +219,8 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                                     f"variables ({', '.join(REPRESENTATIVENESS_VARIABLES)}), not {c!r}")
             if str(t.get("weighting", "none")) != "none":
                 problems.append(f"{where}: a representativeness table compares unweighted compositions")
-        frame = str(t.get("frame", "case"))
+        frame = str(t.get("frame", "sample"))
+        frame = FRAME_ALIASES.get(frame, frame)
         if frame not in TABLE_FRAMES:
             problems.append(f"{where}: frame must be one of {', '.join(TABLE_FRAMES)}, not {frame!r}")
         elif frame == "municipality":
@@ -265,6 +269,10 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                 hl = Highlight(column=None if raw_hl.get("column") is None else str(raw_hl["column"]),
                                above=raw_hl.get("above"), below=raw_hl.get("below"),
                                rows=_as_tuple(raw_hl.get("rows")))
+        if frame == "population" and weighting != "none":
+            problems.append(f"{where}: a population table is a census: it takes no weighting")
+        elif frame == "population" and kind == "representativeness":
+            problems.append(f"{where}: a representativeness table reads both frames itself; drop `frame`")
         spec.tables.append(TableDef(
             id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
             filter_expr=filter_expr,
@@ -309,7 +317,7 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
     if known is None:
         return problems
     theme7 = set(municipality_items or ())
-    names = set(known) | set(REGISTER_VARIABLES) | set(spec.derive)
+    names = set(known) | set(REGISTER_VARIABLES) | set(default_definition().codes) | set(spec.derive)
     for d in spec.derive.values():
         if d.source not in names:
             problems.append(f"derive {d.name}: unknown variable `{d.source}`")
@@ -322,7 +330,7 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
     for t in spec.tables:
         if theme7:
             for var in t.variables():
-                if t.frame == "case" and var in theme7:
+                if t.frame != "municipality" and var in theme7:
                     problems.append(f"table {t.id}: `{var}` is a theme-7 item, answered per municipality; "
                                     f"put it in a table with `frame: municipality`")
                 elif t.frame == "municipality" and var in names and var not in theme7 \

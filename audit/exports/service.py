@@ -23,7 +23,7 @@ from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
 from audit.models import Audit, User
-from audit.sampling.representativeness import population_frame
+from audit.population.snapshots import population_frame  # every register variable (Table 12, frame: population)
 from audit.statistics.dataset import CHUNK_CASES, iter_case_frames, load_municipality_frame
 
 INSTRUMENT_FILE = resources.questionnaire()

@@ -89,6 +89,8 @@ def _base(cases: pd.DataFrame) -> pd.DataFrame:
     base.insert(5, "age_band", ages.map({a: V.age_band(a) for a in pd.unique(ages)}) if len(ages)
                 else ages.map(V.age_band))
     base.insert(7, "stratum", base["municipality"].astype(str) + "|" + base["seniority_band"].astype(str))
+    if "values_json" in cases.columns:  # the person's declared register variables, expanded by _for_audit
+        base["_register_json"] = cases["values_json"].to_numpy()
     return base
 
 
@@ -209,14 +211,14 @@ def _read_cases(conn: Any, audit_id: int, statuses: Sequence[str] | None, after:
 
     c, p = Case.__table__.c, Person.__table__.c
     q = (select(c.id.label("case_id"), c.municipality, c.seniority_band, p.sex, p.age, p.origin,
-                c.stratum_population, c.stratum_sample, c.weight)
+                c.stratum_population, c.stratum_sample, c.weight, p.values_json)
          .join_from(Case.__table__, Person.__table__, p.id == c.person_pk)
          .where(*_filters(audit_id, statuses)).order_by(c.id))
     if after is not None:
         q = q.where(c.id > after)
     if limit is not None:
         q = q.limit(limit)
-    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(q)], columns=list(CASE_COLUMNS))
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(q)], columns=[*CASE_COLUMNS, "values_json"])
 
 
 def _read_answers(conn: Any, audit_id: int, statuses: Sequence[str] | None,
@@ -312,6 +314,11 @@ def _for_audit(frame: pd.DataFrame, audit: Audit) -> pd.DataFrame:
     from audit.statistics.derived import apply_derived
 
     frame.attrs["orders"] = FrozenDict({**frame.attrs["orders"], "seniority_band": tuple(audit_band_labels(audit))})
+    if "_register_json" in frame.columns:  # register variables beside the items, so an item can be crossed
+        from audit.population.snapshots import register_columns
+
+        raw = frame.pop("_register_json").tolist()
+        frame = register_columns(frame, raw, audit)
     return apply_derived(V.with_derived(frame))
 
 
