@@ -213,6 +213,7 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             columns.append(Column(f"{c}:N", "N", "n", group))
     rows: list[GridRow] = []
     n_note: list[int] = []
+    col_blocks: list[list[int]] = []
     suppression_rule = None
     for r in tdef.rows:
         block = lab.variable(r)
@@ -244,14 +245,19 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
         if tdef.percent == "col":
             values = [None] * len(columns)
             nsup = [False] * len(columns)
+            block_ns: list[int] = []
             for c in tdef.cols:
                 t = tables[(r, c)]
                 for j, ccode in enumerate(t.col_codes):
                     values[col_index[(c, ccode)]] = t.n_cols[j]
                     nsup[col_index[(c, ccode)]] = t.n_cols[j] is None
-                    n_note.append(t.n_cols[j])
+                    block_ns.append(t.n_cols[j])
+            col_blocks.append(block_ns)
             rows.append(GridRow("N", "N", values, nsup, [False] * len(columns),
                                 block=block, total=True, kinds=["n"] * len(columns)))
+    # column N's per block; when every block has the same ones (no characteristic missing), once
+    n_note += col_blocks[0] if col_blocks and all(b == col_blocks[0] for b in col_blocks) else \
+        [n for b in col_blocks for n in b]
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -392,6 +398,30 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 
+def _absent_register_variables(tdef: TableDef, frame: pd.DataFrame | None) -> list[str]:
+    """The register variables a table needs that this audit's extract does not carry (an
+    optional column of the register definition, or a snapshot never imported)."""
+    if frame is None:
+        return []
+    from audit.population.definition import default_definition
+
+    register = default_definition()
+    return [v for v in dict.fromkeys(tdef.variables()) if v not in frame.columns and v in register]
+
+
+def empty_grid(tdef: TableDef, absent: Sequence[str]) -> Grid:
+    """A table whose register variables this audit's extract lacks: printed empty (title, N=0
+    and a note naming what is missing), so one audit without a column still gets its annex."""
+    from dataclasses import replace
+
+    names = ", ".join(absent)
+    why = (f"Registerudtrækket for denne gennemgang indeholder ikke {names}; tabellen er derfor tom"
+           if len(absent) == 1 else
+           f"Registerudtrækket for denne gennemgang indeholder ikke variablerne {names}; tabellen er derfor tom")
+    note = f"{tdef.note.rstrip('.')}. {why}" if tdef.note else why
+    return Grid(replace(tdef, note=note, chart="none"), tdef.title, [], [], [0])
+
+
 def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None, suppress: bool = True,
                 population: pd.DataFrame | None = None, protocol: list[dict[str, Any]] | None = None,
                 progress: Any = None, municipality_frame: pd.DataFrame | None = None) -> list[Grid]:
@@ -429,7 +459,9 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
             with labelled(pub, t.id):
                 if t.frame == "population" and census is None:
                     raise ValueError(f"table {t.id}: a population table needs the audit's register population")
-                out.append(build_grid(t, frames[t.frame], spec, instrument, suppress, population))
+                absent = _absent_register_variables(t, frames[t.frame])
+                out.append(empty_grid(t, absent) if absent else
+                           build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out
 
     if not suppress:

@@ -302,4 +302,86 @@ def test_an_annex_table_on_the_population_frame_equals_pandas(engine, tmp_path):
                        "  - {id: P2, title: Y, kind: frequency, frame: population, row: sex, weighting: design}\n",
                        encoding="utf-8")
     bad = _run("export", "check-annex", str(refused), ok=False).output
-    assert "frame must be sample or population" in bad and "census: it takes no weighting" in bad
+    assert "frame must be one of sample, population, municipality, not 'census'" in bad and "census: it takes no weighting" in bad
+
+
+def test_the_default_annex_builds_on_an_extract_with_only_the_six_original_columns(engine, tmp_path):
+    """An audit whose register extract predates the extra variables still gets its default
+    annex: the population tables that need a missing variable print empty, with a note
+    naming it; those it can compute equal pandas on the file."""
+    import openpyxl
+
+    _create()
+    path, df = _frame_file(tmp_path, n=90)
+    six = df[["person_id", "municipality", "seniority_years", "sex", "age", "origin"]]
+    six.to_csv(path, index=False, sep=";")
+    _run("population", "import", "--audit", "T", str(path))
+    _run("sample", "draw", "--audit", "T", "--per-stratum", "3", "--seed", "5")
+    out = tmp_path / "annex.xlsx"
+    _run("export", "annex", "--audit", "T", "--out", str(out), "--no-suppress")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    text = "\n".join(str(c) for r in wb["P03"].iter_rows(values_only=True) for c in r if c is not None)
+    assert "indeholder ikke status_before_spell" in text and "N=0" in text
+    assert not any(isinstance(c, (int, float)) for r in wb["P03"].iter_rows(min_row=4, values_only=True)
+                   for c in r)
+    # a population table on the six columns is still computed: persons per municipality
+    definitions = tmp_path / "annex.yaml"
+    definitions.write_text("tables:\n  - {id: P1, title: Personer, kind: frequency, frame: population,"
+                           " row: municipality}\n", encoding="utf-8")
+    _run("export", "annex", "--audit", "T", "--out", str(out), "--definitions", str(definitions), "--no-suppress")
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = {r[0]: r[1] for r in wb["P1"].iter_rows(values_only=True) if r and r[0] in MUNIS}
+    assert rows == {m: int(n) for m, n in six["municipality"].value_counts().items()}
+
+
+def test_the_reports_register_exhibits_equal_pandas_on_the_imported_file(engine, tmp_path):
+    """Figur 3, Figur 12, Tabel 1 and Tabel 11 as the shipped report definition declares them,
+    built from an imported extract and checked cell by cell against pandas on the file."""
+    import openpyxl
+    import yaml
+
+    _create()
+    path, df = _frame_file(tmp_path, n=150, seed=7)
+    _run("population", "import", "--audit", "T", str(path))
+    _run("sample", "draw", "--audit", "T", "--per-stratum", "3", "--seed", "5")
+    shipped = yaml.safe_load(Path("exports/report_2022.yaml").read_text(encoding="utf-8"))
+    wanted = ["Tabel 1", "Figur 3", "Figur 12", "Tabel 11"]
+    subset = {k: v for k, v in shipped.items() if k != "tables"}
+    subset["tables"] = [t for t in shipped["tables"] if t["id"] in wanted]
+    assert [t["id"] for t in subset["tables"]] == wanted and all(t["frame"] == "population"
+                                                                  for t in subset["tables"])
+    definitions = tmp_path / "report_register.yaml"
+    definitions.write_text(yaml.safe_dump(subset, allow_unicode=True), encoding="utf-8")
+    out = tmp_path / "report.xlsx"
+    _run("export", "annex", "--audit", "T", "--out", str(out), "--definitions", str(definitions), "--no-suppress")
+    wb = openpyxl.load_workbook(out, read_only=True)
+
+    def data_rows(sheet: str) -> dict:
+        return {r[0]: r[1:] for r in wb[sheet].iter_rows(values_only=True) if r and r[0] in MUNIS}
+
+    years = df["seniority_years"].str.replace(",", ".").astype(float)
+    band = pd.cut(years, [5, 7, 10, 1000], right=False, labels=["5-7", "7-10", "10+"])
+    fig3 = pd.crosstab(df["municipality"], band, normalize="index")
+    for m, cells in data_rows("Figur 3").items():
+        np.testing.assert_allclose([c for c in cells if isinstance(c, float)][:3], fig3.loc[m].to_numpy(), atol=0.0051)  # printed as whole percents
+        assert cells[3] == int((df["municipality"] == m).sum())  # N of the row
+    means = df.groupby("municipality")["interviews_period"].apply(lambda s: s.astype(int).mean())
+    for m, cells in data_rows("Figur 12").items():
+        assert abs(cells[0] - means[m]) <= 0.051 and cells[1] == int((df["municipality"] == m).sum())
+    total = [r for r in wb["Figur 12"].iter_rows(values_only=True) if r and r[0] == "I alt"]
+    assert total and abs(total[0][1] - df["interviews_period"].astype(int).mean()) <= 0.051
+    counts = df["municipality"].value_counts()
+    for m, cells in data_rows("Tabel 11").items():
+        assert cells[0] == int(counts[m]) and abs(cells[1] - counts[m] / len(df)) <= 0.0051
+    # Tabel 1: column shares within each sex, and the N of each sex once in the note
+    t1 = list(wb["Tabel 1"].iter_rows(values_only=True))
+    header = next(r for r in t1 if r and r[0] is None and r[1] in ("Kvinde", "Mand"))
+    origin = pd.crosstab(df["origin"], df["sex"], normalize="columns")
+    label = {"dansk": "Dansk", "vestlig": "Vestlig", "ikke-vestlig": "Ikke-vestlig"}
+    for code, name in label.items():
+        row = next(r for r in t1 if r and isinstance(r[0], str) and r[0].lower() == name.lower())
+        for k, sex_label in enumerate(header[1:3]):
+            assert abs(row[1 + k] - origin.loc[code, sex_label.lower()]) <= 0.0051
+    note = next(r[0] for r in t1 if r and isinstance(r[0], str) and r[0].startswith("Anm.:"))
+    sexes = df["sex"].value_counts()
+    assert note.startswith(f"Anm.: N={sexes[header[1].lower()]} og {sexes[header[2].lower()]}.")
