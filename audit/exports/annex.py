@@ -336,10 +336,11 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.column_dimensions["C"].width = 90
     ws.column_dimensions["D"].width = 14
     ws.freeze_panes = "A6"
-    ws.page_setup.orientation = "landscape"
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    # the contents on one page while its rows fit legibly; a longer list runs on, one page wide
+    ws.page_setup.fitToHeight = 1 if len(entries) <= ONE_PAGE_ROWS else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
