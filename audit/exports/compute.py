@@ -28,7 +28,7 @@ TOTAL = "I alt"
 class Column:
     key: str
     label: str
-    kind: str            # 'share' | 'count' | 'mean' | 'n'
+    kind: str            # 'share' | 'count' | 'mean' | 'n' | 'reference' (a share repeated on each row: a chart's line)
     group: str | None = None   # header above a group of columns (a column variable's label)
 
 
@@ -330,6 +330,55 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 suppression_rule=stats.rule(t), stats_tables=[t])
 
 
+def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """A municipality comparison (Figures 16, 19, 21 ...): per group (`row`, e.g. municipality)
+    the share of cases answering `share_of` to `col`, highest first, beside the share of all
+    cases (the chart's line) and N; under them all cases, and the design-weighted estimate for
+    the whole target group with its 95 % interval. The shares come from the crosstab
+    `row` x `col` (suppressed like any crosstab: a hidden cell prints x, not its whole row)
+    and the frequency of `col`."""
+    group, var = tdef.rows[0], tdef.cols[0]
+    code = tdef.share_of
+    cross = stats.crosstab(frame, group, var, percent="row", row_order=lab.order(group), col_order=lab.order(var),
+                           min_cell=min_cell if suppress else None)
+    overall = stats.frequency(frame, var, order=lab.order(var), min_cell=min_cell if suppress else None)
+    national = stats.frequency(frame, var, weighted=True, order=lab.order(var)) \
+        if {"stratum", "stratum_population"} <= set(frame.columns) else None
+    j = cross.col_codes.index(code) if code in cross.col_codes else None
+    i_all = overall.row_codes.index(code) if code in overall.row_codes else None
+    all_share = overall.shares[i_all][0] if i_all is not None else None
+    all_hidden = bool(i_all is not None and overall.suppressed[i_all][0])
+    label = lab.value(var, code)
+    columns = [Column("share", f"Andel {label.lower()}" if label else "Andel", "share"),
+               Column("all", "Alle sager", "reference"), Column("N", "N", "n")]
+    entries = []
+    for i, g in enumerate(cross.row_codes):
+        share = cross.shares[i][j] if j is not None else 0.0
+        hidden = bool(cross.suppressed[i][j]) if j is not None else False
+        n = cross.n_rows[i]
+        if n == 0:
+            continue  # a group without cases (a municipality outside the audit) is no bar
+        entries.append((g, share, hidden, n))
+    # highest share first; a hidden share sorts last (its place would tell its size)
+    entries.sort(key=lambda e: (e[2] or e[1] is None, -(e[1] or 0.0)))
+    rows = []
+    for g, share, hidden, n in entries:
+        mark = _highlight(tdef, g, code, share, "share")
+        rows.append(GridRow(str(g), lab.value(group, g), [share, None if all_hidden else all_share, n],
+                            [hidden, all_hidden, n is None], [mark, False, False]))
+    rows.append(GridRow(TOTAL, "Alle sager", [all_share, None, overall.n_total], [all_hidden, False, False],
+                        [False, False, False], total=True))
+    tables = [cross.table, overall.table]
+    if national is not None:
+        k = national.row_codes.index(code) if code in national.row_codes else None
+        est = national.shares[k][0] if k is not None else None
+        rows.append(GridRow("weighted", "Vægtet estimat for hele målgruppen", [est, None, overall.n_total],
+                            [False, False, False], [False, False, False], total=True))
+        tables.append(national.table)
+    return Grid(tdef, tdef.title, columns, rows, [overall.n_total], suppression_rule=stats.rule(cross.table)
+                if cross.table is not None else None, stats_tables=tables)
+
+
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
                              min_cell: int, suppress: bool) -> Grid:
     """Table 12: composition of the register population and of the reviewed cases, per
@@ -395,6 +444,8 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "representativeness":
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "comparison":
+        return _comparison_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 
