@@ -6,7 +6,7 @@ counts answers itself, so the annex shows the statistics module's numbers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -255,9 +255,8 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             col_blocks.append(block_ns)
             rows.append(GridRow("N", "N", values, nsup, [False] * len(columns),
                                 block=block, total=True, kinds=["n"] * len(columns)))
-    # column N's per block; when every block has the same ones (no characteristic missing), once
-    n_note += col_blocks[0] if col_blocks and all(b == col_blocks[0] for b in col_blocks) else \
-        [n for b in col_blocks for n in b]
+    # the column N's of each block; blocks with the same N's (no characteristic missing) said once
+    n_note += [n for b in dict.fromkeys(tuple(b) for b in col_blocks) for n in b]  # each distinct set once
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -460,16 +459,20 @@ def _absent_register_variables(tdef: TableDef, frame: pd.DataFrame | None) -> li
     return [v for v in dict.fromkeys(tdef.variables()) if v not in frame.columns and v in register]
 
 
+def _lacks(absent: Sequence[str], consequence: str) -> str:
+    names = ", ".join(absent)
+    what = names if len(absent) == 1 else f"variablerne {names}"
+    return f"Registerudtrækket for denne gennemgang indeholder ikke {what}; {consequence}"
+
+
+def _with_sentence(note: str, sentence: str) -> str:
+    return f"{note.rstrip('.')}. {sentence}" if note else sentence
+
+
 def empty_grid(tdef: TableDef, absent: Sequence[str]) -> Grid:
     """A table whose register variables this audit's extract lacks: printed empty (title, N=0
     and a note naming what is missing), so one audit without a column still gets its annex."""
-    from dataclasses import replace
-
-    names = ", ".join(absent)
-    why = (f"Registerudtrækket for denne gennemgang indeholder ikke {names}; tabellen er derfor tom"
-           if len(absent) == 1 else
-           f"Registerudtrækket for denne gennemgang indeholder ikke variablerne {names}; tabellen er derfor tom")
-    note = f"{tdef.note.rstrip('.')}. {why}" if tdef.note else why
+    note = _with_sentence(tdef.note, _lacks(absent, "tabellen er derfor tom"))
     return Grid(replace(tdef, note=note, chart="none"), tdef.title, [], [], [0])
 
 
@@ -511,6 +514,11 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
                 if t.frame == "population" and census is None:
                     raise ValueError(f"table {t.id}: a population table needs the audit's register population")
                 absent = _absent_register_variables(t, frames[t.frame])
+                kept = [r for r in t.rows if r not in absent]
+                if absent and t.kind == "breakdown" and kept and not set(absent) & set(t.cols):
+                    # a stacked table prints the blocks it has, and says which it lacks
+                    t = replace(t, rows=tuple(kept), note=_with_sentence(t.note, _lacks(absent, "blokken udelades")))
+                    absent = []
                 out.append(empty_grid(t, absent) if absent else
                            build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out

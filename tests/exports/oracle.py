@@ -146,6 +146,8 @@ class Words:
             return self.register[var]["label_da"]
         if var in self.spec.derive and self.spec.derive[var].label:
             return self.spec.derive[var].label
+        if var == "profile":  # the report's name for Table 4's four groups
+            return "Målgruppe"
         return self.spec.labels.get(var, {}).get("_", var)
 
     def value(self, var: str, code: Any) -> str:

@@ -173,3 +173,28 @@ def test_figure_16_compares_municipalities_sorted_with_all_cases_and_the_weighte
     assert "K00" in small and set(small) <= set(flagged) and all(not r.suppressed[2] for r in rows)
     assert len(flagged) < len(rows)
     assert [r.key for r in rows[len(rows) - len(flagged):]] == flagged
+
+
+def test_table_4_profiles_by_column_shares_as_pandas(setup) -> None:  # type: ignore[no-untyped-def]
+    """Tabel 4: the four profiles (job-oriented under 50 and 50+, rehabilitating, exempted) as
+    columns, each block a column share computed here with pandas; a register block the frame
+    lacks (status before the spell) is left out and named in the note."""
+    inst, spec, frame, answers, _m, _a = setup
+    g = _grid(setup, "Tabel 4")
+    assert [c.label for c in g.columns] == ["Jobrettet indsats under 50 år", "Jobrettet indsats 50+ år",
+                                            "Rehabiliterende indsats", "Fritagelse"]
+    assert g.columns[0].group == "Målgruppe"
+    assert "status_before_spell" in g.definition.note and "status_before_spell" not in g.definition.rows
+    raw = pd.DataFrame({"d": [answers[c]["direction"] for c in frame["case_id"]], "age": frame["age"].to_numpy(),
+                        "sex": frame["sex"].to_numpy()})
+    raw["profile"] = [("Jobrettet indsats under 50 år" if a < 50 else "Jobrettet indsats 50+ år") if d == "jobrettet"
+                      else {"rehabiliterende": "Rehabiliterende indsats", "fritaget": "Fritagelse"}[d]
+                      for d, a in zip(raw["d"], raw["age"])]
+    shares = pd.crosstab(raw["sex"], raw["profile"], normalize="columns")
+    sizes = raw["profile"].value_counts()
+    block = [r for r in g.rows if r.block == "Køn"]
+    by_label = {r.label: r for r in block}
+    for code, label in (("kvinde", "Kvinde"), ("mand", "Mand")):
+        for k, col in enumerate(g.columns):
+            assert by_label[label].values[k] == pytest.approx(shares.loc[code, col.label])
+    assert by_label["N"].values == [int(sizes[c.label]) for c in g.columns]
