@@ -378,6 +378,72 @@ def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 if cross.table is not None else None, stats_tables=tables)
 
 
+def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Several items side by side (Figures 17, 24, 32, 33 ...): one row per item, the share of the
+    cases where that item applies answering `share_of`, and that N (bases differ: a follow-up
+    item is asked of fewer cases). Each item is the statistics room's frequency; with a `col`,
+    also its crosstab `col` x item, giving per group the share and an N column per group, and
+    the item's frequency as the last group, 'I alt'. Suppressed like those tables: a hidden
+    share prints x, its row stays."""
+    weighted = tdef.weighting == "design"
+    code = tdef.share_of
+    cut = min_cell if suppress else None
+    freqs = {item: stats.frequency(frame, item, weighted=weighted, order=lab.order(item), min_cell=cut)
+             for item in tdef.items}
+    share_of = lab.value(tdef.items[0], code)
+    share_label = (f"Andel {share_of.lower()}" if share_of else "Andel") + (" (vægtet)" if weighted else "")
+
+    def pick(cells: stats.Cells, i: int) -> tuple[Any, bool, int | None]:
+        """(share answering `code`, hidden, N) of row i of a row-percent crosstab, or of a
+        frequency (whose codes are its rows). No case: no share; nobody with the code: 0."""
+        if cells.col_var is None:
+            n, k = cells.n_total, (cells.row_codes.index(code) if code in cells.row_codes else None)
+            share, hidden = (cells.shares[k][0], cells.suppressed[k][0]) if k is not None else (0.0, False)
+        else:
+            n, k = cells.n_rows[i], (cells.col_codes.index(code) if code in cells.col_codes else None)
+            share, hidden = (cells.shares[i][k], cells.suppressed[i][k]) if k is not None else (0.0, False)
+        if n is None:  # an N that would tell a hidden count hides its share too
+            return None, True, None
+        return (share if n else None), bool(hidden), n
+
+    def label(item: str) -> str:
+        return tdef.item_labels.get(item) or lab.variable(item)
+
+    tables: list[Any] = []
+    rows: list[GridRow] = []
+    if not tdef.cols:
+        columns = [Column("share", share_label, "share"), Column("N", "N", "n")]
+        for item, f in freqs.items():
+            share, hidden, n = pick(f, 0)
+            mark = _highlight(tdef, item, code, share, "share")
+            rows.append(GridRow(item, label(item), [share, n], [hidden, n is None], [mark, False]))
+            tables.append(f)
+    else:
+        var = tdef.cols[0]
+        cross = {item: stats.crosstab(frame, var, item, percent="row", weighted=weighted, row_order=lab.order(var),
+                                      col_order=lab.order(item), min_cell=cut) for item in tdef.items}
+        # the groups that have cases in at least one item (a direction nobody has is no bar)
+        groups = [g for g in next(iter(cross.values())).row_codes
+                  if any(c.n_rows[c.row_codes.index(g)] != 0 for c in cross.values() if g in c.row_codes)]
+        columns = [Column(f"share:{g}", lab.value(var, g), "share", share_label) for g in groups]
+        columns.append(Column(f"share:{TOTAL}", TOTAL, "share", share_label))
+        columns += [Column(f"N:{g}", lab.value(var, g), "n", "N") for g in groups]
+        columns.append(Column(f"N:{TOTAL}", TOTAL, "n", "N"))
+        for item in tdef.items:
+            c, f = cross[item], freqs[item]
+            cells = [pick(c, c.row_codes.index(g)) if g in c.row_codes else (None, False, 0) for g in groups]
+            cells.append(pick(f, 0))
+            shares = [v[0] for v in cells]
+            hidden = [v[1] for v in cells] + [v[2] is None for v in cells]
+            marks = [_highlight(tdef, item, g, s_, "share") for g, s_ in zip([*groups, TOTAL], shares)]
+            rows.append(GridRow(item, label(item), shares + [v[2] for v in cells], hidden,
+                                marks + [False] * len(cells)))
+            tables += [f, c]
+    rule = next((t.suppression_rule for t in tables if t.suppression_rule), None)
+    return Grid(tdef, tdef.title, columns, rows, [freqs[item].n_total for item in tdef.items], weighted=weighted,
+                suppression_rule=rule, stats_tables=tables)
+
+
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
                              min_cell: int, suppress: bool) -> Grid:
     """Table 12: composition of the register population and of the reviewed cases, per
@@ -423,7 +489,7 @@ def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
         return sub
     out = frame.copy()
     outside = ~frame.index.isin(sub.index)
-    for var in (*tdef.rows, *tdef.cols):
+    for var in (*tdef.rows, *tdef.cols, *tdef.items):
         out[var] = out[var].astype(object).where(~outside, None)
     return out
 
@@ -445,6 +511,8 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
     if tdef.kind == "comparison":
         return _comparison_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "items":
+        return _items_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 

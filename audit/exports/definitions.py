@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "items")
 # Table 12 compares the register population with the sample on register variables only.
 REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
@@ -33,7 +33,7 @@ WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
               "chart", "highlight", "suppress", "characteristics", "indicators", "frame",
-              "share_of"}
+              "share_of", "items"}
 from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
 
 # What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
@@ -47,6 +47,8 @@ MUNICIPALITY_VARIABLES = ("municipality",)
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
 INDICATOR_KEYS = {"item", "as"}
 INDICATOR_AS = ("percent",)  # a numeric indicator whose mean is a share (0-1), printed as a percentage
+ITEM_KEYS = {"item", "label"}  # an entry of an items table: a code, or {item: code, label: "the row's text"}
+SHARE_KINDS = ("comparison", "items")  # the kinds that print the share of one code (`share_of`)
 
 # Register and design variables of the case frame (docs/contracts.md) and the statistics
 # room's derived ones (Table 4's profile), always known.
@@ -87,11 +89,13 @@ class TableDef:
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
     frame: str = "sample"                # TABLE_FRAMES: cases (sample), register (population) or theme 7
-    share_of: str = "ja"                 # comparison: the code of `col` whose share is compared
+    share_of: str = "ja"                 # comparison: the code of `col` whose share is compared; items: of each item
+    items: tuple[str, ...] = ()          # items: the items side by side, one row each
+    item_labels: dict[str, str] = field(default_factory=dict)   # items: a row's own text instead of the item's label
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
-                *self.characteristics, *self.indicators]
+                *self.characteristics, *self.indicators, *self.items]
 
 
 def _expressions():  # type: ignore[no-untyped-def]
@@ -198,6 +202,7 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         rows, cols = _as_tuple(t.get("row")), _as_tuple(t.get("col"))
         chars = _as_tuple(t.get("characteristics"))
         inds, ind_as = _indicators(t.get("indicators"), where, problems)
+        items, item_labels = _items(t.get("items"), where, problems)
         if kind in ("frequency", "crosstab", "breakdown") and not rows:
             problems.append(f"{where}: `row` is required for kind {kind}")
         if kind in ("crosstab", "breakdown") and not cols:
@@ -209,8 +214,18 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         if kind == "comparison" and (len(rows) != 1 or len(cols) != 1):
             problems.append(f"{where}: a comparison has one `row` (the groups compared, e.g. municipality) and "
                             f"one `col` (the item whose share of `share_of` is compared)")
-        if kind != "comparison" and t.get("share_of") is not None:
-            problems.append(f"{where}: `share_of` belongs to kind comparison")
+        if kind == "items":
+            if not items and t.get("items") is None:
+                problems.append(f"{where}: `items` is required for kind items (the items side by side, "
+                                f"e.g. items: [focus_job_wishes, focus_job_options])")
+            if rows:
+                problems.append(f"{where}: an items table lists its rows under `items`, not `row`")
+            if len(cols) > 1:
+                problems.append(f"{where}: an items table takes at most one `col` (the groups, e.g. direction)")
+        elif t.get("items") is not None:
+            problems.append(f"{where}: `items` belongs to kind items")
+        if kind not in SHARE_KINDS and t.get("share_of") is not None:
+            problems.append(f"{where}: `share_of` belongs to kinds comparison and items")
         if kind in ("matrix", "indicators") and not chars:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
@@ -288,8 +303,40 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
             suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
             characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame,
-            share_of=str(t.get("share_of", "ja"))))
+            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels))
     return spec
+
+
+def _items(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """An items table's rows: item codes, or {item: code, label: "text"} for a row that prints its
+    own text (the report's short bar label) instead of the item's question."""
+    if raw is None:
+        return (), {}
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{where}: `items` must be a non-empty list of item codes or {{item: code, label: text}}")
+        return (), {}
+    codes: list[str] = []
+    labels: dict[str, str] = {}
+    for entry in raw:
+        if isinstance(entry, dict):
+            if set(entry) - ITEM_KEYS or not entry.get("item"):
+                problems.append(f"{where}: an entry of `items` is an item code or {{item: code, label: text}}, "
+                                f"not {entry!r}")
+                continue
+            code = str(entry["item"])
+            if entry.get("label") is not None:
+                labels[code] = str(entry["label"])
+        elif isinstance(entry, (str, int)) and str(entry):
+            code = str(entry)
+        else:
+            problems.append(f"{where}: an entry of `items` is an item code or {{item: code, label: text}}, "
+                            f"not {entry!r}")
+            continue
+        if code in codes:
+            problems.append(f"{where}: item `{code}` is listed twice")
+            continue
+        codes.append(code)
+    return tuple(codes), labels
 
 
 def _indicators(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -357,8 +404,8 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
                     if v not in codes:
                         problems.append(f"table {t.id}: filter value {v!r} is not a code of `{var}` "
                                         f"({', '.join(sorted(codes))})")
-        if t.kind == "comparison" and t.cols:
-            var = t.cols[0]
+        compared = t.cols[:1] if t.kind == "comparison" else t.items if t.kind == "items" else ()
+        for var in compared:
             codes = choices.get(var) or (set(spec.derive[var].bands.codes) if var in spec.derive else None) \
                 or (set(register.variable(var).codes) if var in register and register.variable(var).values else None)
             if codes and t.share_of not in codes:
@@ -400,8 +447,8 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
         if instrument is not None:
             numeric |= {i.name for i in instrument.items if i.stats_kind == "numeric"}
         for t in spec.tables:
-            if t.kind in ("frequency", "crosstab", "breakdown"):
-                for var in (*t.rows, *t.cols):
+            if t.kind in ("frequency", "crosstab", "breakdown", "items"):
+                for var in (*t.rows, *t.cols, *t.items):
                     if var in numeric and var not in spec.derive:
                         problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
                                         f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
