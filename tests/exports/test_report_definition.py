@@ -198,3 +198,157 @@ def test_table_4_profiles_by_column_shares_as_pandas(setup) -> None:  # type: ig
         for k, col in enumerate(g.columns):
             assert by_label[label].values[k] == pytest.approx(shares.loc[code, col.label])
     assert by_label["N"].values == [int(sizes[c.label]) for c in g.columns]
+
+
+def _items_frame(goals_yes: int = 118):  # type: ignore[no-untyped-def]
+    """375 cases in 25 municipalities with strata of unequal size, Figure 8's 205 / 126 / 44
+    directions, and the answers behind Figures 17 and 33 as the report publishes them:
+    227 cases with a job and resource focus, asked the five focus items (79, 69, 52, 60 and
+    54 % "ja"); a CV on Jobnet in 146 / 60 / 20 cases by direction (226 of 375, 60 %), and of
+    the 149 without one, 10 / 7 / 2 with CV information in another format (13 %, jobrettet 17 %).
+    (The report's 37 % for fritaget cannot be had from 44 cases; its figures do not add up to
+    its 60 %.) `goals_yes` sets how many of the 227 have concrete job goals."""
+    inst = default_instrument()
+    rng = random.Random(17)
+    directions = ["jobrettet"] * 205 + ["rehabiliterende"] * 126 + ["fritaget"] * 44
+    rng.shuffle(directions)
+    munis = [f"K{k // 15:02d}" for k in range(N)]
+    bands = ["5-7", "7-10", "10+"] * (N // 3)
+    pop = {(m, b): 30 + 41 * int(m[1:]) + 13 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
+    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
+                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
+                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
+                          "stratum_sample": [5] * N})
+    cases["weight"] = cases["stratum_population"] / 5
+    focus = ["ja"] * 227 + ["nej"] * 148
+    rng.shuffle(focus)
+    asked = [i for i, f in enumerate(focus) if f == "ja"]
+    yes_counts = {"focus_job_wishes": 179, "focus_job_options": 157, "focus_job_goals": goals_yes,
+                  "focus_resources_job": 136, "focus_resources_subgoals": 123}
+    answers: dict[int, dict[str, str]] = {i + 1: {"direction": d, "job_resource_focus": f}
+                                          for i, (d, f) in enumerate(zip(directions, focus))}
+    for item, yes in yes_counts.items():
+        values = ["ja"] * yes + ["nej"] * (len(asked) - yes)
+        rng.shuffle(values)
+        for i, v in zip(asked, values):
+            answers[i + 1][item] = v
+    for direction, (jobnet, other) in {"jobrettet": (146, 10), "rehabiliterende": (60, 7), "fritaget": (20, 2)}.items():
+        members = [i for i, d in enumerate(directions) if d == direction]
+        rng.shuffle(members)
+        for k, i in enumerate(members):
+            answers[i + 1]["cv_jobnet"] = "ja" if k < jobnet else "nej"
+            if k >= jobnet:
+                answers[i + 1]["cv_other_format"] = "ja" if k < jobnet + other else "nej"
+    frame = apply_derived(case_frame(cases, answers, inst), load_derived(instrument=inst))
+    raw = cases.assign(**{name: [answers[i].get(name) for i in cases["case_id"]]
+                          for name in ("direction", *yes_counts, "cv_jobnet", "cv_other_format")})
+    return inst, frame, raw
+
+
+def _share_and_n(answers: pd.Series) -> tuple[float, int]:
+    """pandas: the share "ja" among the cases where the item was answered, and that N."""
+    given = answers.dropna()
+    return float((given == "ja").mean()), int(len(given))
+
+
+FOCUS = ("focus_job_wishes", "focus_job_options", "focus_job_goals", "focus_resources_job", "focus_resources_subgoals")
+
+
+def test_figure_17_five_focus_items_each_over_the_cases_asked(setup) -> None:  # type: ignore[no-untyped-def]
+    """Figur 17: one row per focus item, its share "ja" and N among the cases where it was
+    answered (those with a job and resource focus), as pandas computes them from the answers;
+    design-weighted with N_h/n_h; suppressed, an item with 2 "ja" prints x and the others stay."""
+    from audit.exports.annex import note_text
+
+    inst, frame, raw = _items_frame()
+    spec = setup[1]
+    tdef = spec.table("Figur 17")
+    assert tdef.kind == "items" and tdef.items == FOCUS and tdef.chart == "bar"
+    one = replace(spec, tables=[tdef])
+    g = build_grids(frame, one, inst, suppress=False)[0]
+    assert [c.kind for c in g.columns] == ["share", "n"] and g.columns[0].label == "Andel ja"
+    assert [r.key for r in g.rows] == list(FOCUS)
+    for r in g.rows:
+        share, n = _share_and_n(raw[r.key])
+        assert r.values[0] == pytest.approx(share) and r.values[1] == n
+        assert r.label == inst.item(r.key).label_da  # the question, not the code
+    # the report's published figures: N=227, 79 / 69 / 52 / 60 / 54 %
+    assert [r.values[1] for r in g.rows] == [227] * 5
+    assert [round(100 * r.values[0]) for r in g.rows] == [79, 69, 52, 60, 54]
+    assert note_text(g).startswith("Anm.: N=227. Sager, hvor der er svaret ja")  # the same N said once
+
+    # design-weighted: each case weighs N_h / n_h of its stratum (municipality x band), n_h over all cases
+    n_h = raw.groupby(["municipality", "seniority_band"])["case_id"].transform("size")
+    w = raw["stratum_population"] / n_h
+    weighted = build_grids(frame, replace(one, tables=[replace(tdef, weighting="design")]), inst, suppress=False)[0]
+    assert weighted.weighted and weighted.columns[0].label == "Andel ja (vægtet)"
+    for r in weighted.rows:
+        given = raw[r.key].notna()
+        expected = float((w[given] * raw.loc[given, r.key].eq("ja")).sum() / w[given].sum())
+        assert r.values[0] == pytest.approx(expected) and r.values[1] == 227
+    assert any(abs(r.values[0] - u.values[0]) > 1e-3 for r, u in zip(weighted.rows, g.rows))
+
+    # suppressed: concrete job goals in 2 of 227 cases is a small cell; its share prints x, its N and
+    # every other item stay
+    inst, frame, raw = _items_frame(goals_yes=2)
+    hidden = build_grids(frame, one, inst, suppress=True)[0]
+    rows = {r.key: r for r in hidden.rows}
+    assert rows["focus_job_goals"].suppressed == [True, False] and rows["focus_job_goals"].values[1] == 227
+    for item in FOCUS:
+        if item != "focus_job_goals":
+            assert rows[item].suppressed == [False, False]
+            assert rows[item].values[0] == pytest.approx(round(100 * _share_and_n(raw[item])[0]) / 100)
+    assert "x: " in note_text(hidden)
+
+
+def test_figure_33_two_cv_items_by_direction_with_their_own_bases(setup, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Figur 33: per direction (and in total) the share "ja" of CV on Jobnet (all cases) and of CV
+    information in another format (the cases without a Jobnet CV), and an N column per group,
+    against pandas; the note says N=375 og 149; suppressed, a direction with 2 "ja" prints x, in the
+    written sheet too, and the chart has a series per direction."""
+    from openpyxl import load_workbook
+
+    from audit.exports.annex import write_annex
+
+    inst, frame, raw = _items_frame()
+    spec = setup[1]
+    tdef = spec.table("Figur 33")
+    assert tdef.kind == "items" and tdef.items == ("cv_jobnet", "cv_other_format") and tdef.cols == ("direction",)
+    one = replace(spec, tables=[tdef])
+    g = build_grids(frame, one, inst, suppress=False)[0]
+    groups = ["jobrettet", "rehabiliterende", "fritaget"]
+    assert [c.key for c in g.columns] == [f"share:{d}" for d in groups] + ["share:I alt"] + \
+        [f"N:{d}" for d in groups] + ["N:I alt"]
+    assert {c.group for c in g.columns[:4]} == {"Andel ja"} and {c.group for c in g.columns[4:]} == {"N"}
+    assert g.rows[1].label == "CV-oplysninger i andet format (sager uden CV på Jobnet)"
+    for r in g.rows:
+        for k, d in enumerate(groups):
+            share, n = _share_and_n(raw.loc[raw["direction"] == d, r.key])
+            assert r.values[k] == pytest.approx(share) and r.values[4 + k] == n, (r.key, d)
+        share, n = _share_and_n(raw[r.key])
+        assert r.values[3] == pytest.approx(share) and r.values[7] == n
+    assert g.n_note == [375, 149]
+    assert [round(100 * v) for v in (g.rows[0].values[0], g.rows[0].values[1], g.rows[0].values[3])] == [71, 48, 60]
+    assert [round(100 * v) for v in (g.rows[1].values[0], g.rows[1].values[3])] == [17, 13]
+
+    # suppressed: fritaget's 2 "ja" of 24 is hidden, and so is every share whose "ja" or "nej" count is
+    # below 3; the N's stay, and CV on Jobnet (no small cell) is shown in full
+    hidden = build_grids(frame, one, inst, suppress=True)[0]
+    other = hidden.rows[1]
+    assert other.suppressed[2] and not any(other.suppressed[4:])
+    assert not any(hidden.rows[0].suppressed)
+    for r in hidden.rows:
+        for k, d in enumerate(groups):
+            answered = raw.loc[raw["direction"] == d, r.key].dropna()
+            if min(answered.eq("ja").sum(), answered.eq("nej").sum()) < 3:
+                assert r.suppressed[k], (r.key, d)
+    out = tmp_path / "f33.xlsx"
+    write_annex(frame, one, out, instrument=inst, audit_name="Test")
+    ws = load_workbook(out)["Figur 33"]
+    cells = {ws.cell(row=r, column=1).value: [ws.cell(row=r, column=c).value for c in range(2, 10)]
+             for r in range(1, ws.max_row + 1)}
+    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][2] == "x"
+    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][4:] == [59, 66, 24, 149]
+    note = next(v for v in cells if isinstance(v, str) and v.startswith("Anm.:"))
+    assert note.startswith("Anm.: N=375 og 149.")
+    assert len(ws._charts) == 1 and len(ws._charts[0].series) == 4
