@@ -19,9 +19,11 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import StrRef
 from openpyxl.chart.legend import Legend
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.styles import Alignment
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -227,12 +229,21 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     longest = max([len(str(r.label)) for r in grid.rows] + [len(label_title or ""), 12])
     ws.column_dimensions["A"].width = label_width = min(max(longest + 2, 18), 55)
     widths = [min(max(len(column.label) + 2, 9), 22) for column in grid.columns]
+    for group in dict.fromkeys(c.group for c in grid.columns if c.group):  # a group heading's longest word fits
+        members = [k for k, c in enumerate(grid.columns) if c.group == group]
+        short = max(len(w) for w in str(group).split() or [""]) * 1.15 + 3 - sum(widths[k] for k in members)
+        for k in members:
+            widths[k] += max(short, 0) / len(members)
     for k, w in enumerate(widths):
         ws.column_dimensions[get_column_letter(k + 2)].width = w
 
     def lines(text: str | None, width: float) -> int:
         return max(1, -(-len(text or "") // max(int(width * 0.95) - 2, 1)))
 
+    for r in range(first_data, last_data + 1):  # a wrapped row label gets the lines it needs (not bold: wider)
+        text = ws.cell(row=r, column=1).value
+        if isinstance(text, str) and (n_lines := lines(text, label_width * 1.2)) > 1:
+            ws.row_dimensions[r].height = 15 * n_lines + 1
     label_row = header_rows[-1]
     need = max([lines(c.label, w) for c, w in zip(grid.columns, widths)] + [1])
     if not has_groups:
@@ -294,11 +305,21 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
     chart.y_axis.delete = False
     chart.x_axis.delete = False
     chart.legend.position = "b"
+    # share columns that print the same header ("Andel ja") each under its own group (an items table
+    # by direction) are named by the group's heading, the first cell of its merged range
+    by_group = len(share_cols) > 1 and len(layout.header_rows) > 1 and \
+        len({grid.columns[k].label for k in share_cols}) == 1 and \
+        len({grid.columns[k].group for k in share_cols}) == len(share_cols)
     for k in share_cols:
         col = k + 2
         data = Reference(ws, min_col=col, max_col=col, min_row=header, max_row=data_rows[-1])
         # the header cell of a share column names the series; rows between are skipped by the range
-        if data_rows[0] != header + 1:
+        if by_group:
+            chart.add_data(Reference(ws, min_col=col, max_col=col, min_row=data_rows[0], max_row=data_rows[-1]),
+                           titles_from_data=False)
+            ref = f"{quote_sheetname(ws.title)}!${get_column_letter(col)}${layout.header_rows[0]}"
+            chart.series[-1].tx = SeriesLabel(strRef=StrRef(ref))
+        elif data_rows[0] != header + 1:
             data = Reference(ws, min_col=col, max_col=col, min_row=data_rows[0], max_row=data_rows[-1])
             chart.add_data(data, titles_from_data=False)
         else:

@@ -382,7 +382,7 @@ def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
     """Several items side by side (Figures 17, 24, 32, 33 ...): one row per item, the share of the
     cases where that item applies answering `share_of`, and that N (bases differ: a follow-up
     item is asked of fewer cases). Each item is the statistics room's frequency; with a `col`,
-    also its crosstab `col` x item, giving per group the share and an N column per group, and
+    also its crosstab `col` x item, giving per group (its label above) the share and its N, and
     the item's frequency as the last group, 'I alt'. Suppressed like those tables: a hidden
     share prints x, its row stays."""
     weighted = tdef.weighting == "design"
@@ -425,19 +425,20 @@ def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
         # the groups that have cases in at least one item (a direction nobody has is no bar)
         groups = [g for g in next(iter(cross.values())).row_codes
                   if any(c.n_rows[c.row_codes.index(g)] != 0 for c in cross.values() if g in c.row_codes)]
-        columns = [Column(f"share:{g}", lab.value(var, g), "share", share_label) for g in groups]
-        columns.append(Column(f"share:{TOTAL}", TOTAL, "share", share_label))
-        columns += [Column(f"N:{g}", lab.value(var, g), "n", "N") for g in groups]
-        columns.append(Column(f"N:{TOTAL}", TOTAL, "n", "N"))
+        # per group (its label above) the share and its N, then the same for all cases ('I alt')
+        columns = []
+        for g in (*groups, TOTAL):
+            heading = TOTAL if g == TOTAL else lab.value(var, g)
+            columns += [Column(f"share:{g}", share_label, "share", heading), Column(f"N:{g}", "N", "n", heading)]
         for item in tdef.items:
             c, f = cross[item], freqs[item]
             cells = [pick(c, c.row_codes.index(g)) if g in c.row_codes else (None, False, 0) for g in groups]
             cells.append(pick(f, 0))
-            shares = [v[0] for v in cells]
-            hidden = [v[1] for v in cells] + [v[2] is None for v in cells]
-            marks = [_highlight(tdef, item, g, s_, "share") for g, s_ in zip([*groups, TOTAL], shares)]
-            rows.append(GridRow(item, label(item), shares + [v[2] for v in cells], hidden,
-                                marks + [False] * len(cells)))
+            values = [v for share, _, n in cells for v in (share, n)]
+            hidden = [h for _, hid, n in cells for h in (hid, n is None)]
+            marks = [m for g, (share, _, _) in zip((*groups, TOTAL), cells)
+                     for m in (_highlight(tdef, item, g, share, "share"), False)]
+            rows.append(GridRow(item, label(item), values, hidden, marks))
             tables += [f, c]
     rule = next((t.suppression_rule for t in tables if t.suppression_rule), None)
     return Grid(tdef, tdef.title, columns, rows, [freqs[item].n_total for item in tdef.items], weighted=weighted,

@@ -317,38 +317,43 @@ def test_figure_33_two_cv_items_by_direction_with_their_own_bases(setup, tmp_pat
     one = replace(spec, tables=[tdef])
     g = build_grids(frame, one, inst, suppress=False)[0]
     groups = ["jobrettet", "rehabiliterende", "fritaget"]
-    assert [c.key for c in g.columns] == [f"share:{d}" for d in groups] + ["share:I alt"] + \
-        [f"N:{d}" for d in groups] + ["N:I alt"]
-    assert {c.group for c in g.columns[:4]} == {"Andel ja"} and {c.group for c in g.columns[4:]} == {"N"}
+    # per direction (its label above) the share and its N, then all cases
+    assert [c.key for c in g.columns] == [f"{k}:{d}" for d in (*groups, "I alt") for k in ("share", "N")]
+    assert [c.label for c in g.columns] == ["Andel ja", "N"] * 4
+    labels = {c.code: c.label_da for c in inst.item("direction").choices}
+    assert [c.group for c in g.columns] == [h for d in groups for h in (labels[d],) * 2] + ["I alt"] * 2
     assert g.rows[1].label == "CV-oplysninger i andet format (sager uden CV på Jobnet)"
     for r in g.rows:
         for k, d in enumerate(groups):
             share, n = _share_and_n(raw.loc[raw["direction"] == d, r.key])
-            assert r.values[k] == pytest.approx(share) and r.values[4 + k] == n, (r.key, d)
+            assert r.values[2 * k] == pytest.approx(share) and r.values[2 * k + 1] == n, (r.key, d)
         share, n = _share_and_n(raw[r.key])
-        assert r.values[3] == pytest.approx(share) and r.values[7] == n
+        assert r.values[6] == pytest.approx(share) and r.values[7] == n
     assert g.n_note == [375, 149]
-    assert [round(100 * v) for v in (g.rows[0].values[0], g.rows[0].values[1], g.rows[0].values[3])] == [71, 48, 60]
-    assert [round(100 * v) for v in (g.rows[1].values[0], g.rows[1].values[3])] == [17, 13]
+    assert [round(100 * g.rows[0].values[k]) for k in (0, 2, 6)] == [71, 48, 60]
+    assert [round(100 * g.rows[1].values[k]) for k in (0, 6)] == [17, 13]
 
     # suppressed: fritaget's 2 "ja" of 24 is hidden, and so is every share whose "ja" or "nej" count is
     # below 3; the N's stay, and CV on Jobnet (no small cell) is shown in full
     hidden = build_grids(frame, one, inst, suppress=True)[0]
     other = hidden.rows[1]
-    assert other.suppressed[2] and not any(other.suppressed[4:])
+    assert other.suppressed[4] and not any(other.suppressed[1::2])
     assert not any(hidden.rows[0].suppressed)
     for r in hidden.rows:
         for k, d in enumerate(groups):
             answered = raw.loc[raw["direction"] == d, r.key].dropna()
             if min(answered.eq("ja").sum(), answered.eq("nej").sum()) < 3:
-                assert r.suppressed[k], (r.key, d)
+                assert r.suppressed[2 * k], (r.key, d)
     out = tmp_path / "f33.xlsx"
     write_annex(frame, one, out, instrument=inst, audit_name="Test")
     ws = load_workbook(out)["Figur 33"]
     cells = {ws.cell(row=r, column=1).value: [ws.cell(row=r, column=c).value for c in range(2, 10)]
              for r in range(1, ws.max_row + 1)}
-    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][2] == "x"
-    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][4:] == [59, 66, 24, 149]
+    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][4] == "x"
+    assert cells["CV-oplysninger i andet format (sager uden CV på Jobnet)"][1::2] == [59, 66, 24, 149]
     note = next(v for v in cells if isinstance(v, str) and v.startswith("Anm.:"))
     assert note.startswith("Anm.: N=375 og 149.")
     assert len(ws._charts) == 1 and len(ws._charts[0].series) == 4
+    # each series is named by its direction's heading above "Andel ja"
+    names = [ws[s.tx.strRef.f.split("!")[1].replace("$", "")].value for s in ws._charts[0].series]
+    assert names == [c.group for c in g.columns[::2]] and names[-1] == "I alt"
