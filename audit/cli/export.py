@@ -99,19 +99,19 @@ def figures(audit_name: str, out: Path, definitions: Path, no_suppress: bool) ->
         raise click.ClickException(f"--out {out}: the figure book is a .zip file")
     data = _load(audit_name, "figures.zip", with_population=True)
     try:
-        with_bar = _progress_bar(0, "figurer")
+        bar = _progress_bar(0, "figurer")
 
         def progress(grids):  # type: ignore[no-untyped-def]
             grids = list(grids)
-            with_bar.reset(total=len(grids))
+            bar.reset(total=len(grids))
             for g in grids:
-                with_bar.set_postfix_str(g.definition.id)
+                bar.set_postfix_str(g.definition.id)
                 yield g
-                with_bar.update(1)
+                bar.update(1)
 
         body, n = figure_book(data, definitions, suppress=not no_suppress, progress=progress)
-        with_bar.close()
-    except (DefinitionError, ValueError) as exc:
+        bar.close()
+    except (DefinitionError, ValueError, RuntimeError) as exc:  # RuntimeError: suppression cannot protect a count
         raise click.ClickException(str(exc)) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(body)

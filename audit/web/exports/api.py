@@ -1,4 +1,4 @@
-"""Downloads of the annex, raw data and codebook for admins (`export.all`).
+"""Downloads of the annex, the figure book, raw data and codebook for admins (`export.all`).
 
 Thin: ask `permissions`, let `audit.exports.service` produce the file (and log its use for
 the user), answer it (never stored by a browser: Cache-Control no-store): a small audit's
@@ -32,7 +32,7 @@ Kind = Annotated[str, Path(description="Which file", json_schema_extra={"enum": 
 
 @router.get("/exports/{audit_id}/{kind}", summary="Download an export of an audit (admins)",
             response_class=Response,
-            responses={**file_responses(XLSX, CSV, "application/x-spss-sav"), **errors(*READ, 409, 422),
+            responses={**file_responses(XLSX, CSV, "application/x-spss-sav", "application/zip"), **errors(*READ, 409, 422),
                        501: {"description": "The format needs a package that is not installed"}})
 def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> Response:
     if kind not in KINDS:
