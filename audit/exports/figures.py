@@ -62,7 +62,8 @@ COLOURS = ("#1f4e79", "#c0504d", "#9bbb59", "#8064a2", "#4bacc6", "#f79646", "#7
            "#d4a017", "#a05195")
 
 RC = {"svg.fonttype": "none", "svg.hashsalt": "audit-figures", "text.parse_math": False,
-      "font.family": "DejaVu Sans", "font.size": TEXT_PT, "axes.linewidth": 0.6,
+      # the PNG is drawn in DejaVu Sans (matplotlib's own); an SVG viewer without it falls back to Arial
+      "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica"], "font.size": TEXT_PT, "axes.linewidth": 0.6,
       "xtick.labelsize": NOTE_PT, "xtick.major.width": 0.6}
 
 
