@@ -8,7 +8,8 @@ source line, and is sized for print: 16 cm wide (an A4 text column), PNG at 200 
 under 8 pt at that size.
 
 Per grid: frequency = one bar per row; crosstab and breakdown = grouped bars per row, one per
-share column, with a legend of the column labels; indicators = bars of the means (or of the
+share column, with a legend of the column labels (more columns than colours, e.g. one per
+municipality: each bar names its column instead); indicators = bars of the means (or of the
 shares when the table has no mean); N rows are left out; a suppressed cell gets no bar and an
 "x"; an empty grid (no columns) prints the title, note and source only. Each bar has the SVG id
 `bar|<row key>|<column key>` (row key: the code, or `variable:code` when several row variables
@@ -156,7 +157,9 @@ def render_figure(grid: Grid) -> Figure:
     columns, kind = _plotted_columns(grid)
     rows = _drawn_rows(grid, columns) if columns else []
     series = len(columns)
-    stacked = len({r.block for r in rows}) > 1
+    stacked = len({r.block for r in rows if not r.total}) > 1
+    # more columns than colours (a municipality per column): each bar names its column instead of a legend
+    named = series > len(COLOURS)
     # drawing rows: block headings (stacked row variables) and data rows, top down, in inches
     lines: list[tuple[str, GridRow | None]] = []
     current: object = object()
@@ -174,7 +177,7 @@ def render_figure(grid: Grid) -> Figure:
         else:
             heights.append(max(series * BAR_IN, n_lines * label_h) + GAP_IN)
     axes_h = sum(heights)
-    legend_labels = [_wrap(grid.columns[k].label, LEGEND_CHARS) for k in columns] if series > 1 else []
+    legend_labels = [_wrap(grid.columns[k].label, LEGEND_CHARS) for k in columns] if 1 < series and not named else []
     legend_cols = 3 if series > 4 else max(series, 1)
     legend_rows = math.ceil(len(legend_labels) / legend_cols) if legend_labels else 0
     legend_line_h = max((len(lab) for lab in legend_labels), default=1) * label_h + 0.06
@@ -192,7 +195,7 @@ def render_figure(grid: Grid) -> Figure:
     y -= (title_h + gap) / height
     if rows:
         ax = fig.add_axes((LEFT, y - axes_h / height, RIGHT - LEFT, axes_h / height))
-        _draw_axes(fig, ax, grid, lines, heights, columns, kind, rows)
+        _draw_axes(fig, ax, grid, lines, heights, columns, kind, rows, named)
         y -= (axes_h + axis_h) / height
         if legend_labels:
             handles = [Patch(color=COLOURS[s % len(COLOURS)]) for s in range(series)]
@@ -209,7 +212,7 @@ def render_figure(grid: Grid) -> Figure:
 
 
 def _draw_axes(fig: Figure, ax: Any, grid: Grid, lines: list[tuple[str, GridRow | None]], heights: list[float],
-               columns: list[int], kind: str, rows: list[GridRow]) -> None:
+               columns: list[int], kind: str, rows: list[GridRow], named: bool = False) -> None:
     series = len(columns)
     # where each data row's group of bars starts (inches from the top of the axes)
     tops: dict[int, float] = {}
@@ -229,7 +232,9 @@ def _draw_axes(fig: Figure, ax: Any, grid: Grid, lines: list[tuple[str, GridRow 
         limit = 1.0
     else:
         limit = max(values, default=1.0) or 1.0
-    ax.set_xlim(0, limit * 1.12)
+    right = limit * 1.12
+    ax.set_xlim(0, right)
+    axes_pt = (RIGHT - LEFT) * WIDTH_IN * 72
     ax.set_ylim(y0, 0)
     ax.set_yticks([])
     for side in ("top", "right", "left"):
@@ -243,10 +248,16 @@ def _draw_axes(fig: Figure, ax: Any, grid: Grid, lines: list[tuple[str, GridRow 
     for b in bars:
         yc = tops[b.row] + (b.series + 0.5) * BAR_IN
         if b.value is not None:
-            patch = ax.barh(yc, b.value, height=BAR_IN * 0.9, color=COLOURS[b.series % len(COLOURS)],
-                            linewidth=0)[0]
+            patch = ax.barh(yc, b.value, height=BAR_IN * 0.9,
+                            color=COLOURS[b.series % 2 if named else b.series % len(COLOURS)], linewidth=0)[0]
             patch.set_gid(b.gid)
-        ax.text((b.value or 0.0) + pad, yc, b.label, va="center", ha="left", fontsize=TEXT_PT, parse_math=False,
+        label = f"{grid.columns[columns[b.series]].label}: {b.label}" if named else b.label
+        x, ha, colour = (b.value or 0.0) + pad, "left", "black"
+        # a label that would run past the right edge goes inside its bar's end, in white
+        width = len(label) * TEXT_PT * 0.62 / axes_pt * right
+        if b.value is not None and x + width > right * 1.04 and b.value - pad > width:
+            x, ha, colour = b.value - pad, "right", "white"
+        ax.text(x, yc, label, va="center", ha=ha, color=colour, fontsize=TEXT_PT, parse_math=False,
                 gid=b.gid if b.suppressed else None)
     trans = blended_transform_factory(ax.transAxes, ax.transData)
     for yc, text, heading in label_at:
