@@ -18,7 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from audit.i18n import _
 from audit.audits import NoInstrument, instrument_for
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
+from audit.exports.service import WHOLE_KINDS, codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
 from audit.web.deps import DB, AuditInPath, allowed
 from audit.web.downloads import CSV, XLSX, attachment_headers, download, file_responses, slug
 from audit.web.exports.pages import KINDS
@@ -50,8 +50,8 @@ def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> R
         body = small_download(engine, audit.id, kind, actor=user)  # a small audit's file, kept per data version
     except DefinitionError as exc:
         raise HTTPException(status_code=500, detail=str(exc)) from exc
-    except RuntimeError as exc:  # e.g. SPSS without pyreadstat
-        raise HTTPException(status_code=501, detail=str(exc)) from exc
+    except RuntimeError as exc:  # e.g. SPSS without pyreadstat; the annex and figures: a count suppression cannot protect
+        raise HTTPException(status_code=409 if kind in WHOLE_KINDS else 501, detail=str(exc)) from exc
     if body is not None:
         return download(body, media, filename)
     headers = attachment_headers(filename)
