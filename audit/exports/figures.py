@@ -285,8 +285,10 @@ def write_figures(grids: Iterable[Grid], out: str | Path | None = None,
         for grid in (progress(chosen) if progress else chosen):
             png, svg = figure_files(grid)
             stem = file_stem(grid.definition.id)
-            zf.writestr(f"{stem}.png", png)
-            zf.writestr(f"{stem}.svg", svg)
+            for name, body in ((f"{stem}.png", png), (f"{stem}.svg", svg)):
+                # a fixed date: the same figures make the same zip, byte for byte
+                zf.writestr(zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0)), body,
+                            compress_type=zipfile.ZIP_DEFLATED)
     body = buf.getvalue()
     if out is not None:
         out = Path(out)
