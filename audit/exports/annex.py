@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.legend import Legend
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -200,7 +201,7 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
                 cell = put(ws, row, k + 2, SUPPRESSED)
             elif value is None:
                 cell = put(ws, row, k + 2, None)
-            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
+            elif kind in ("share", "reference"):  # as printed (a full-precision share gives counts away)
                 cell = put(ws, row, k + 2, published_share(value), number_format=SHARE_FORMAT)
             elif kind == "mean":
                 cell = put(ws, row, k + 2, published_mean(value), number_format=MEAN_FORMAT)
@@ -305,6 +306,19 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
     chart.set_categories(Reference(ws, min_col=1, max_col=1, min_row=data_rows[0], max_row=data_rows[-1]))
     if len(share_cols) == 1:
         chart.legend = None
+    reference = [k for k, c in enumerate(grid.columns) if c.kind == "reference"]
+    if reference:  # a comparison: the all-cases share as a line across the bars, columns upright
+        chart.type = "col"
+        chart.x_axis.scaling.orientation = "minMax"
+        chart.y_axis.crosses = "autoZero"
+        line = LineChart()
+        col = reference[0] + 2
+        line.add_data(Reference(ws, min_col=col, max_col=col, min_row=header, max_row=data_rows[-1]),
+                      titles_from_data=True)
+        line.set_categories(Reference(ws, min_col=1, max_col=1, min_row=data_rows[0], max_row=data_rows[-1]))
+        chart += line
+        chart.legend = Legend()
+        chart.legend.position = "b"
     chart.height = 7.5
     chart.width = 16
     ws.add_chart(chart, f"A{layout.source_row + 2}")
@@ -336,10 +350,11 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.column_dimensions["C"].width = 90
     ws.column_dimensions["D"].width = 14
     ws.freeze_panes = "A6"
-    ws.page_setup.orientation = "landscape"
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    # the contents on one page while its rows fit legibly; a longer list runs on, one page wide
+    ws.page_setup.fitToHeight = 1 if len(entries) <= ONE_PAGE_ROWS else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 

@@ -6,7 +6,7 @@ counts answers itself, so the annex shows the statistics module's numbers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,7 +28,7 @@ TOTAL = "I alt"
 class Column:
     key: str
     label: str
-    kind: str            # 'share' | 'count' | 'mean' | 'n'
+    kind: str            # 'share' | 'count' | 'mean' | 'n' | 'reference' (a share repeated on each row: a chart's line)
     group: str | None = None   # header above a group of columns (a column variable's label)
 
 
@@ -255,9 +255,8 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             col_blocks.append(block_ns)
             rows.append(GridRow("N", "N", values, nsup, [False] * len(columns),
                                 block=block, total=True, kinds=["n"] * len(columns)))
-    # column N's per block; when every block has the same ones (no characteristic missing), once
-    n_note += col_blocks[0] if col_blocks and all(b == col_blocks[0] for b in col_blocks) else \
-        [n for b in col_blocks for n in b]
+    # the column N's of each block; blocks with the same N's (no characteristic missing) said once
+    n_note += [n for b in dict.fromkeys(tuple(b) for b in col_blocks) for n in b]  # each distinct set once
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -330,6 +329,55 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 suppression_rule=stats.rule(t), stats_tables=[t])
 
 
+def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """A municipality comparison (Figures 16, 19, 21 ...): per group (`row`, e.g. municipality)
+    the share of cases answering `share_of` to `col`, highest first, beside the share of all
+    cases (the chart's line) and N; under them all cases, and the design-weighted estimate for
+    the whole target group with its 95 % interval. The shares come from the crosstab
+    `row` x `col` (suppressed like any crosstab: a hidden cell prints x, not its whole row)
+    and the frequency of `col`."""
+    group, var = tdef.rows[0], tdef.cols[0]
+    code = tdef.share_of
+    cross = stats.crosstab(frame, group, var, percent="row", row_order=lab.order(group), col_order=lab.order(var),
+                           min_cell=min_cell if suppress else None)
+    overall = stats.frequency(frame, var, order=lab.order(var), min_cell=min_cell if suppress else None)
+    national = stats.frequency(frame, var, weighted=True, order=lab.order(var)) \
+        if {"stratum", "stratum_population"} <= set(frame.columns) else None
+    j = cross.col_codes.index(code) if code in cross.col_codes else None
+    i_all = overall.row_codes.index(code) if code in overall.row_codes else None
+    all_share = overall.shares[i_all][0] if i_all is not None else None
+    all_hidden = bool(i_all is not None and overall.suppressed[i_all][0])
+    label = lab.value(var, code)
+    columns = [Column("share", f"Andel {label.lower()}" if label else "Andel", "share"),
+               Column("all", "Alle sager", "reference"), Column("N", "N", "n")]
+    entries = []
+    for i, g in enumerate(cross.row_codes):
+        share = cross.shares[i][j] if j is not None else 0.0
+        hidden = bool(cross.suppressed[i][j]) if j is not None else False
+        n = cross.n_rows[i]
+        if n == 0:
+            continue  # a group without cases (a municipality outside the audit) is no bar
+        entries.append((g, share, hidden, n))
+    # highest share first; a hidden share sorts last (its place would tell its size)
+    entries.sort(key=lambda e: (e[2] or e[1] is None, -(e[1] or 0.0)))
+    rows = []
+    for g, share, hidden, n in entries:
+        mark = _highlight(tdef, g, code, share, "share")
+        rows.append(GridRow(str(g), lab.value(group, g), [share, None if all_hidden else all_share, n],
+                            [hidden, all_hidden, n is None], [mark, False, False]))
+    rows.append(GridRow(TOTAL, "Alle sager", [all_share, None, overall.n_total], [all_hidden, False, False],
+                        [False, False, False], total=True))
+    tables = [cross.table, overall.table]
+    if national is not None:
+        k = national.row_codes.index(code) if code in national.row_codes else None
+        est = national.shares[k][0] if k is not None else None
+        rows.append(GridRow("weighted", "Vægtet estimat for hele målgruppen", [est, None, overall.n_total],
+                            [False, False, False], [False, False, False], total=True))
+        tables.append(national.table)
+    return Grid(tdef, tdef.title, columns, rows, [overall.n_total], suppression_rule=stats.rule(cross.table)
+                if cross.table is not None else None, stats_tables=tables)
+
+
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
                              min_cell: int, suppress: bool) -> Grid:
     """Table 12: composition of the register population and of the reviewed cases, per
@@ -395,6 +443,8 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "representativeness":
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "comparison":
+        return _comparison_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 
@@ -409,16 +459,20 @@ def _absent_register_variables(tdef: TableDef, frame: pd.DataFrame | None) -> li
     return [v for v in dict.fromkeys(tdef.variables()) if v not in frame.columns and v in register]
 
 
+def _lacks(absent: Sequence[str], consequence: str) -> str:
+    names = ", ".join(absent)
+    what = names if len(absent) == 1 else f"variablerne {names}"
+    return f"Registerudtrækket for denne gennemgang indeholder ikke {what}; {consequence}"
+
+
+def _with_sentence(note: str, sentence: str) -> str:
+    return f"{note.rstrip('.')}. {sentence}" if note else sentence
+
+
 def empty_grid(tdef: TableDef, absent: Sequence[str]) -> Grid:
     """A table whose register variables this audit's extract lacks: printed empty (title, N=0
     and a note naming what is missing), so one audit without a column still gets its annex."""
-    from dataclasses import replace
-
-    names = ", ".join(absent)
-    why = (f"Registerudtrækket for denne gennemgang indeholder ikke {names}; tabellen er derfor tom"
-           if len(absent) == 1 else
-           f"Registerudtrækket for denne gennemgang indeholder ikke variablerne {names}; tabellen er derfor tom")
-    note = f"{tdef.note.rstrip('.')}. {why}" if tdef.note else why
+    note = _with_sentence(tdef.note, _lacks(absent, "tabellen er derfor tom"))
     return Grid(replace(tdef, note=note, chart="none"), tdef.title, [], [], [0])
 
 
@@ -460,6 +514,11 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
                 if t.frame == "population" and census is None:
                     raise ValueError(f"table {t.id}: a population table needs the audit's register population")
                 absent = _absent_register_variables(t, frames[t.frame])
+                kept = [r for r in t.rows if r not in absent]
+                if absent and t.kind == "breakdown" and kept and not set(absent) & set(t.cols):
+                    # a stacked table prints the blocks it has, and says which it lacks
+                    t = replace(t, rows=tuple(kept), note=_with_sentence(t.note, _lacks(absent, "blokken udelades")))
+                    absent = []
                 out.append(empty_grid(t, absent) if absent else
                            build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out

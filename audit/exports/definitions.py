@@ -26,14 +26,15 @@ DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 REPORT_FILE = resources.export_definition("report_2022.yaml")  # the report's exhibits, Figur N / Tabel N
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison")
 # Table 12 compares the register population with the sample on register variables only.
 REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
-              "chart", "highlight", "suppress", "characteristics", "indicators", "frame"}
+              "chart", "highlight", "suppress", "characteristics", "indicators", "frame",
+              "share_of"}
 from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
 
 # What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
@@ -87,6 +88,7 @@ class TableDef:
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
     frame: str = "sample"                # TABLE_FRAMES: cases (sample), register (population) or theme 7
+    share_of: str = "ja"                 # comparison: the code of `col` whose share is compared
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -205,6 +207,11 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
         if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
             problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
+        if kind == "comparison" and (len(rows) != 1 or len(cols) != 1):
+            problems.append(f"{where}: a comparison has one `row` (the groups compared, e.g. municipality) and "
+                            f"one `col` (the item whose share of `share_of` is compared)")
+        if kind != "comparison" and t.get("share_of") is not None:
+            problems.append(f"{where}: `share_of` belongs to kind comparison")
         if kind in ("matrix", "indicators") and not chars:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
@@ -281,7 +288,8 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             source=str(t.get("source") or (MUNICIPALITY_SOURCE if frame == "municipality" else source)), chart=chart, highlight=hl,
             # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
             suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
-            characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame))
+            characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame,
+            share_of=str(t.get("share_of", "ja"))))
     return spec
 
 
@@ -350,6 +358,13 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
                     if v not in codes:
                         problems.append(f"table {t.id}: filter value {v!r} is not a code of `{var}` "
                                         f"({', '.join(sorted(codes))})")
+        if t.kind == "comparison" and t.cols:
+            var = t.cols[0]
+            codes = choices.get(var) or (set(spec.derive[var].bands.codes) if var in spec.derive else None) \
+                or (set(register.variable(var).codes) if var in register and register.variable(var).values else None)
+            if codes and t.share_of not in codes:
+                problems.append(f"table {t.id}: share_of {t.share_of!r} is not a code of `{var}` "
+                                f"({', '.join(sorted(codes))})")
     return problems
 
 

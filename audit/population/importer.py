@@ -100,7 +100,7 @@ def load_register(source: Source, filename: str | None = None, *, audit: Audit,
                               seniority=seniority, seniority_source=spells_name, definition=definition,
                               ignore_extra=ignore_extra)
     if extra:
-        warnings.append(f"column(s) not in the register definition were not imported: {', '.join(extra)}")
+        warnings.append(_("column(s) not in the register definition were not imported: {columns}").format(columns=", ".join(extra)))
     clean["seniority_band"] = assign_bands(clean["seniority_years"], bands)
     return clean, warnings
 

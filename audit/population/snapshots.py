@@ -118,7 +118,7 @@ def import_snapshot(session: Session, audit: Audit, source: Source, filename: st
     allowed = json.loads(audit.municipalities_json or "[]") or None
     clean = validate_snapshot(frame, name, definition, municipalities=allowed, ignore_extra=ignore_extra)
     extra = [c for c in frame.columns if c != "_row" and c not in definition.register_columns]
-    warnings = [f"column(s) not in the register definition were not imported: {', '.join(extra)}"] if extra else []
+    warnings = [_("column(s) not in the register definition were not imported: {columns}").format(columns=", ".join(extra))] if extra else []
     frame_ids = set(session.scalars(select(Person.person_id).where(Person.audit_id == audit.id)))
     linked = int(clean["person_id"].isin(frame_ids).sum()) if frame_ids else 0
     if existing is not None:

@@ -146,6 +146,8 @@ class Words:
             return self.register[var]["label_da"]
         if var in self.spec.derive and self.spec.derive[var].label:
             return self.spec.derive[var].label
+        if var == "profile":  # the report's name for Table 4's four groups
+            return "Målgruppe"
         return self.spec.labels.get(var, {}).get("_", var)
 
     def value(self, var: str, code: Any) -> str:
@@ -398,6 +400,8 @@ def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Instru
                    population: pd.DataFrame | None = None) -> dict[Key, Any]:
     if getattr(tdef, "frame", "sample") == "population":  # a census of the register: its own bands
         frame = register_bands(population)
+        if any(v not in frame.columns for v in (*tdef.rows, *tdef.cols)):
+            return {}  # the extract lacks the variable: the sheet is empty (its note says why)
     full = prepared(frame, spec)
     sub = table_frame(tdef, full)
     words = Words(spec, instrument, tdef, frame)

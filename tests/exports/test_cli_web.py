@@ -47,7 +47,7 @@ def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, eng
 
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
-    from audit.sampling.representativeness import population_frame
+    from audit.population.snapshots import population_frame  # the one the annex reads
     from audit.audits import instrument_for
     from audit.statistics.dataset import load_case_frame
     from tests.exports.oracle import assert_sheet_matches, expected_sheet

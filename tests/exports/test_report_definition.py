@@ -120,3 +120,81 @@ def test_the_coverage_document_accounts_for_every_exhibit(setup) -> None:  # typ
     produced = {r[1] for r in rows if r[2].startswith(f"`{r[1]}`")}
     assert produced == {t.id for t in spec.tables}
     assert f"{len(spec.tables)} of 82 exhibits have an entry" in text
+
+
+def _comparison_frame():  # type: ignore[no-untyped-def]
+    """375 cases in 25 municipalities (15 each, 5 per band), 227 of them with a job and resource
+    focus (the report's N of Figure 17), and strata of unequal size so the weighted estimate
+    differs from the share of all cases."""
+    inst = default_instrument()
+    rng = random.Random(16)
+    rest = ["ja"] * 213 + ["nej"] * 147
+    rng.shuffle(rest)
+    focus = ["ja"] * 14 + ["nej"] + rest          # K00: 14 of 15, its one "nej" a small cell
+    munis = [f"K{k // 15:02d}" for k in range(N)]
+    bands = ["5-7", "7-10", "10+"] * (N // 3)
+    pop = {(m, b): 20 + 37 * int(m[1:]) + 11 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
+    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
+                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
+                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
+                          "stratum_sample": [5] * N})
+    cases["weight"] = cases["stratum_population"] / 5
+    answers = {i + 1: {"job_resource_focus": f} for i, f in enumerate(focus)}
+    frame = apply_derived(case_frame(cases, answers, inst), load_derived(instrument=inst))
+    return inst, frame, cases.assign(focus=focus)
+
+
+def test_figure_16_compares_municipalities_sorted_with_all_cases_and_the_weighted_estimate(setup) -> None:  # type: ignore[no-untyped-def]
+    inst, frame, raw = _comparison_frame()
+    spec = setup[1]
+    assert spec.table("Figur 16").kind == "comparison"
+    one = replace(spec, tables=[spec.table("Figur 16")])
+    g = build_grids(frame, one, inst, suppress=False)[0]
+    yes = raw["focus"].eq("ja")
+    shares = yes.groupby(raw["municipality"]).mean().sort_values(ascending=False, kind="stable")
+    body = [r for r in g.rows if not r.total]
+    for r in body:
+        assert r.values[0] == pytest.approx(shares[r.key]) and r.values[2] == 15
+        assert r.values[1] == pytest.approx(227 / 375)            # the all-cases line on every bar
+    assert [r.values[0] for r in body] == sorted((r.values[0] for r in body), reverse=True)
+    totals = {r.key: r for r in g.rows if r.total}
+    assert totals["I alt"].values[0] == pytest.approx(227 / 375) and totals["I alt"].values[2] == N
+    # design-weighted: each case weighs N_h / n_h of its stratum (municipality x band)
+    n_h = raw.groupby(["municipality", "seniority_band"])["case_id"].transform("size")
+    w = raw["stratum_population"] / n_h
+    assert totals["weighted"].values[0] == pytest.approx(float((w * yes).sum() / w.sum()))
+    assert totals["weighted"].values[0] != pytest.approx(227 / 375, abs=1e-3)
+    # suppressed: a municipality with fewer than 3 "nej" (or "ja") prints x for its share, not
+    # its whole row, and sorts last; every other share is still shown
+    small = {m for m, s in raw.groupby("municipality")["focus"] if min((s == "ja").sum(), (s == "nej").sum()) < 3}
+    hidden = build_grids(frame, one, inst, suppress=True)[0]
+    rows = [r for r in hidden.rows if not r.total]
+    flagged = [r.key for r in rows if r.suppressed[0]]
+    assert "K00" in small and set(small) <= set(flagged) and all(not r.suppressed[2] for r in rows)
+    assert len(flagged) < len(rows)
+    assert [r.key for r in rows[len(rows) - len(flagged):]] == flagged
+
+
+def test_table_4_profiles_by_column_shares_as_pandas(setup) -> None:  # type: ignore[no-untyped-def]
+    """Tabel 4: the four profiles (job-oriented under 50 and 50+, rehabilitating, exempted) as
+    columns, each block a column share computed here with pandas; a register block the frame
+    lacks (status before the spell) is left out and named in the note."""
+    inst, spec, frame, answers, _m, _a = setup
+    g = _grid(setup, "Tabel 4")
+    assert [c.label for c in g.columns] == ["Jobrettet indsats under 50 år", "Jobrettet indsats 50+ år",
+                                            "Rehabiliterende indsats", "Fritagelse"]
+    assert g.columns[0].group == "Målgruppe"
+    assert "status_before_spell" in g.definition.note and "status_before_spell" not in g.definition.rows
+    raw = pd.DataFrame({"d": [answers[c]["direction"] for c in frame["case_id"]], "age": frame["age"].to_numpy(),
+                        "sex": frame["sex"].to_numpy()})
+    raw["profile"] = [("Jobrettet indsats under 50 år" if a < 50 else "Jobrettet indsats 50+ år") if d == "jobrettet"
+                      else {"rehabiliterende": "Rehabiliterende indsats", "fritaget": "Fritagelse"}[d]
+                      for d, a in zip(raw["d"], raw["age"])]
+    shares = pd.crosstab(raw["sex"], raw["profile"], normalize="columns")
+    sizes = raw["profile"].value_counts()
+    block = [r for r in g.rows if r.block == "Køn"]
+    by_label = {r.label: r for r in block}
+    for code, label in (("kvinde", "Kvinde"), ("mand", "Mand")):
+        for k, col in enumerate(g.columns):
+            assert by_label[label].values[k] == pytest.approx(shares.loc[code, col.label])
+    assert by_label["N"].values == [int(sizes[c.label]) for c in g.columns]
