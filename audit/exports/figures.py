@@ -259,6 +259,15 @@ def _draw_axes(fig: Figure, ax: Any, grid: Grid, lines: list[tuple[str, GridRow 
             x, ha, colour = b.value - pad, "right", "white"
         ax.text(x, yc, label, va="center", ha=ha, color=colour, fontsize=TEXT_PT, parse_math=False,
                 gid=b.gid if b.suppressed else None)
+    # a comparison's all-cases share: one line across the bars, named at its foot
+    reference = [k for k, c in enumerate(grid.columns) if c.kind == "reference"]
+    ref = next((r.values[reference[0]] for r in rows if reference and r.values[reference[0]] is not None
+                and not r.suppressed[reference[0]]), None)
+    if ref is not None and kind == "share":
+        at = float(published_share(ref))
+        ax.axvline(at, color="#c00000", linewidth=1.0, gid="reference")
+        ax.text(at, 0, f"{grid.columns[reference[0]].label}: {value_label(at, 'share')}", va="bottom",
+                ha="center", color="#c00000", fontsize=TEXT_PT, parse_math=False, clip_on=False)
     trans = blended_transform_factory(ax.transAxes, ax.transData)
     for yc, text, heading in label_at:
         ax.text(-0.015, yc, text, transform=trans, ha="right", va="center", fontsize=TEXT_PT,

@@ -207,3 +207,28 @@ def test_web_download_for_admins_logged_and_refused_to_others(figure_audit, make
         assert refused.status_code in (403, 404) and not refused.content.startswith(b"PK")
     with Session(engine) as s:  # a refused request hands out nothing and logs nothing
         assert len(s.exec(select(AccessLog).where(AccessLog.what == "figures.zip")).all()) == 1
+
+
+def test_a_comparison_draws_the_all_cases_line(tmp_path):  # type: ignore[no-untyped-def]
+    """Figur 16 (kind comparison): a bar per municipality and one line at the share of all
+    cases, at the published value, named in the SVG."""
+    import re
+    import zipfile
+    from dataclasses import replace
+
+    from audit.exports.compute import build_grids
+    from audit.exports.definitions import load_definitions
+    from audit.exports.figures import write_figures
+    from audit.exports.service import default_instrument
+    from audit.resources import export_definition
+    from tests.exports.test_report_definition import _comparison_frame
+
+    inst, frame, raw = _comparison_frame()
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    grids = build_grids(frame, replace(spec, tables=[spec.table("Figur 16")]), inst, suppress=False)
+    body = write_figures(grids)
+    svg = zipfile.ZipFile(__import__("io").BytesIO(body)).read("Figur 16.svg").decode()
+    share = round(100 * (raw["focus"] == "ja").mean())
+    assert f"Alle sager: {share} %" in svg
+    assert 'id="reference"' in svg
+    assert len(re.findall(r'id="bar\|K\d\d\|share"', svg)) == raw["municipality"].nunique()
