@@ -56,9 +56,9 @@ def default_instrument(path: Path | None = None) -> Instrument:
 
 
 # File kinds whose content is derived from personal data (logged); the codebooks list variables only.
-PERSONAL_KINDS = ("annex.xlsx", "figures.zip", "data.xlsx", "data.csv", "data.sav")
+PERSONAL_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip", "data.xlsx", "data.csv", "data.sav")
 # Files made whole from the whole case frame, however large the audit (the tables need every case).
-WHOLE_KINDS = ("annex.xlsx", "figures.zip")
+WHOLE_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip")
 
 
 def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False, *,
@@ -219,8 +219,9 @@ def codebook_bytes(audit: Audit) -> bytes:
 
 
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
-    """The downloadable file as bytes and its media type. kind: annex.xlsx, figures.zip (the
-    report definition's figures), data.xlsx, data.csv, data.sav, codebook.csv."""
+    """The downloadable file as bytes and its media type. kind: annex.xlsx, report.xlsx (the
+    report definition's exhibits), figures.zip (its figures), data.xlsx, data.csv, data.sav,
+    codebook.csv."""
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
     from audit.exports.raw import write_codebook_csv, write_raw
@@ -229,8 +230,12 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
         out = Path(tmp) / kind
         if kind == "figures.zip":
             return figure_book(data, definitions)[0], media_type(kind)
-        if kind == "annex.xlsx":
-            spec = load_definitions(definitions, instrument=data.instrument)
+        if kind in ("annex.xlsx", "report.xlsx"):
+            # report.xlsx: the report's exhibits (exports/report_2022.yaml), as `audit report build`
+            from audit.exports.definitions import REPORT_FILE
+
+            chosen = definitions or (REPORT_FILE if kind == "report.xlsx" else None)
+            spec = load_definitions(chosen, instrument=data.instrument)
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                         population=data.population, municipality_frame=data.municipalities)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):

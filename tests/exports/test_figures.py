@@ -232,3 +232,33 @@ def test_a_comparison_draws_the_all_cases_line(tmp_path):  # type: ignore[no-unt
     assert f"Alle sager: {share} %" in svg
     assert 'id="reference"' in svg
     assert len(re.findall(r'id="bar\|K\d\d\|share"', svg)) == raw["municipality"].nunique()
+
+
+def test_the_report_workbook_downloads_from_the_exports_page(figure_audit, make_user, client_for, engine, tmp_path):  # type: ignore[no-untyped-def]
+    """report.xlsx: the same workbook as `audit report build` (every exhibit of the report
+    definition, one sheet each), for admins only, logged as a use of the cases."""
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+    from sqlmodel import Session, select
+
+    from audit.cli import main
+    from audit.models import AccessLog
+
+    client, _ = client_for(make_user("chef", "admin"))
+    page = client.get("/exports")
+    assert f'action="/exports/{figure_audit.id}/report.xlsx"' in page.text
+    resp = client.get(f"/exports/{figure_audit.id}/report.xlsx")
+    assert resp.status_code == 200 and "attachment" in resp.headers["content-disposition"]
+    web = load_workbook(io.BytesIO(resp.content))
+    res = CliRunner().invoke(main, ["report", "build", "--audit", figure_audit.name, "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    cli = load_workbook(tmp_path / "report_2022.xlsx")
+    assert web.sheetnames == cli.sheetnames and "Figur 8" in web.sheetnames and "Tabel 4" in web.sheetnames
+    for name in web.sheetnames[1:]:  # the same cells (the contents sheet carries the date)
+        assert [[c.value for c in r] for r in web[name].iter_rows()] == \
+            [[c.value for c in r] for r in cli[name].iter_rows()], name
+    with Session(engine) as s:
+        uses = s.exec(select(AccessLog).where(AccessLog.what == "report.xlsx")).all()
+    assert [(u.username, u.kind, u.n_cases) for u in uses] == [("chef", "download", REVIEWED)]
+    other, _ = client_for(make_user("kommune", "municipality", "København"))
+    assert other.get(f"/exports/{figure_audit.id}/report.xlsx").status_code in (403, 404)
