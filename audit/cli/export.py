@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from audit import csvio
-from audit.exports.definitions import DEFAULT_FILE, DefinitionError
+from audit.exports.definitions import DEFAULT_FILE, REPORT_FILE, DefinitionError
 
 
 def _progress_bar(total: int, desc: str):  # type: ignore[no-untyped-def]
@@ -22,6 +22,7 @@ def export() -> None:
 
     \b
     audit export annex --audit "Demo 2022" --out annex.xlsx
+    audit export figures --audit "Demo 2022" --out figures.zip
     audit export raw --audit "Demo 2022" --out data.csv
     audit export check-annex exports/annex_default.yaml
     """
@@ -77,6 +78,45 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
                + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
     if protocol is not None:
         click.echo(f"wrote {protocol}: suppression protocol, for the agency only (do not publish)")
+
+
+@export.command("figures")
+@click.option("--audit", "audit_name", required=True, help="Name of the audit.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Zip to write (figures.zip): 'Figur N.png' (200 dpi) and 'Figur N.svg' per figure.")
+@click.option("--definitions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=REPORT_FILE,
+              show_default=True, help="Report definition (YAML); its entries whose id starts with 'Figur' are drawn.")
+@click.option("--no-suppress", is_flag=True, help="Show small cells (internal use only; never publish).")
+def figures(audit_name: str, out: Path, definitions: Path, no_suppress: bool) -> None:
+    """Write the figure book: every figure of the report definition as PNG and SVG in one zip,
+    numbered and titled as in the report ("Figur 8: ..."), with its N note ("Anm.: N=...") and
+    source line ("Kilde: ...") on the image, 16 cm wide (an A4 column). Horizontal bars of the
+    shares (indicators: of the means), whole percents at the bar ends; small cells are
+    suppressed as in the report workbook (no bar, "x")."""
+    from audit.exports.service import figure_book
+
+    if out.suffix.lower() != ".zip":
+        raise click.ClickException(f"--out {out}: the figure book is a .zip file")
+    data = _load(audit_name, "figures.zip", with_population=True)
+    try:
+        bar = _progress_bar(0, "figurer")
+
+        def progress(grids):  # type: ignore[no-untyped-def]
+            grids = list(grids)
+            bar.reset(total=len(grids))
+            for g in grids:
+                bar.set_postfix_str(g.definition.id)
+                yield g
+                bar.update(1)
+
+        body, n = figure_book(data, definitions, suppress=not no_suppress, progress=progress)
+        bar.close()
+    except (DefinitionError, ValueError, RuntimeError) as exc:  # RuntimeError: suppression cannot protect a count
+        raise click.ClickException(str(exc)) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(body)
+    click.echo(f"wrote {out}: {n} figures (PNG and SVG), {len(data.frame)} cases"
+               + (" (NOT suppressed: internal use only)" if no_suppress else ""))
 
 
 @export.command("raw")

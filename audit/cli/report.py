@@ -10,10 +10,7 @@ from pathlib import Path
 
 import click
 
-from audit import resources
-from audit.exports.definitions import DefinitionError
-
-REPORT_FILE = resources.export_definition("report_2022.yaml")
+from audit.exports.definitions import REPORT_FILE, DefinitionError
 
 
 @click.group("report")

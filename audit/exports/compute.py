@@ -341,8 +341,14 @@ def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
     cross = stats.crosstab(frame, group, var, percent="row", row_order=lab.order(group), col_order=lab.order(var),
                            min_cell=min_cell if suppress else None)
     overall = stats.frequency(frame, var, order=lab.order(var), min_cell=min_cell if suppress else None)
-    national = stats.frequency(frame, var, weighted=True, order=lab.order(var)) \
-        if {"stratum", "stratum_population"} <= set(frame.columns) else None
+    from audit.statistics.weighting import DesignError
+
+    national = None
+    if {"stratum", "stratum_population"} <= set(frame.columns):
+        try:
+            national = stats.frequency(frame, var, weighted=True, order=lab.order(var))
+        except DesignError as exc:  # no usable design (N_h missing or inconsistent): said, not guessed
+            tdef = replace(tdef, note=_with_sentence(tdef.note, f"Intet vægtet estimat: {exc}"))
     j = cross.col_codes.index(code) if code in cross.col_codes else None
     i_all = overall.row_codes.index(code) if code in overall.row_codes else None
     all_share = overall.shares[i_all][0] if i_all is not None else None

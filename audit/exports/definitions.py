@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from audit.instrument import Instrument
 
 DEFAULT_FILE = resources.export_definition("annex_default.yaml")
+REPORT_FILE = resources.export_definition("report_2022.yaml")  # the report's exhibits, Figur N / Tabel N
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
 KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "items")

@@ -56,7 +56,9 @@ def default_instrument(path: Path | None = None) -> Instrument:
 
 
 # File kinds whose content is derived from personal data (logged); the codebooks list variables only.
-PERSONAL_KINDS = ("annex.xlsx", "data.xlsx", "data.csv", "data.sav")
+PERSONAL_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip", "data.xlsx", "data.csv", "data.sav")
+# Files made whole from the whole case frame, however large the audit (the tables need every case).
+WHOLE_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip")
 
 
 def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False, *,
@@ -79,7 +81,7 @@ def load_audit_data(session: Session, name_or_id: str | int, with_population: bo
 
 
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
+         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav", "zip": "application/zip"}
 
 
 def media_type(kind: str) -> str:
@@ -179,9 +181,9 @@ def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | acces
 
     with Session(engine) as session:
         audit = get_audit(session, audit_id)
-        if kind != "annex.xlsx" and count_cases(session, audit) > SMALL_AUDIT_CASES:
+        if kind not in WHOLE_KINDS and count_cases(session, audit) > SMALL_AUDIT_CASES:
             return None
-        record_export(session, audit, kind, actor=actor, population=kind == "annex.xlsx")
+        record_export(session, audit, kind, actor=actor, population=kind in WHOLE_KINDS)
         key = (engine.url.render_as_string(hide_password=True), audit.id, data_version(session, audit.id),
                audit.instrument_version, kind)
         with _FILES_LOCK:
@@ -190,7 +192,7 @@ def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | acces
                 _FILES.move_to_end(key)
                 return body
         with tempfile.TemporaryDirectory() as tmp:
-            if kind == "annex.xlsx":
+            if kind in WHOLE_KINDS:
                 # the use was logged above, for this file whether made or kept
                 data = load_audit_data(session, audit.id, with_population=True, actor=None, purpose=kind)
                 body = render_bytes(kind, data)[0]
@@ -217,16 +219,23 @@ def codebook_bytes(audit: Audit) -> bytes:
 
 
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
-    """The downloadable file as bytes and its media type. kind: annex.xlsx, data.xlsx,
-    data.csv, data.sav, codebook.csv."""
+    """The downloadable file as bytes and its media type. kind: annex.xlsx, report.xlsx (the
+    report definition's exhibits), figures.zip (its figures), data.xlsx, data.csv, data.sav,
+    codebook.csv."""
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
     from audit.exports.raw import write_codebook_csv, write_raw
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / kind
-        if kind == "annex.xlsx":
-            spec = load_definitions(definitions, instrument=data.instrument)
+        if kind == "figures.zip":
+            return figure_book(data, definitions)[0], media_type(kind)
+        if kind in ("annex.xlsx", "report.xlsx"):
+            # report.xlsx: the report's exhibits (exports/report_2022.yaml), as `audit report build`
+            from audit.exports.definitions import REPORT_FILE
+
+            chosen = definitions or (REPORT_FILE if kind == "report.xlsx" else None)
+            spec = load_definitions(chosen, instrument=data.instrument)
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
                         population=data.population, municipality_frame=data.municipalities)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
@@ -238,3 +247,26 @@ def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) ->
         else:
             raise KeyError(kind)
         return out.read_bytes(), media_type(kind)
+
+
+def figure_book(data: AuditData, definitions: Path | None = None, *, suppress: bool = True,
+                progress: Any = None) -> tuple[bytes, int]:
+    """`audit export figures` and the exports page's figures.zip: every figure ("Figur N") of
+    the report definition (default exports/report_2022.yaml) as PNG and SVG, zipped; returns
+    the zip and the number of figures. The grids are the report workbook's: all exhibits of
+    the definition are built as one publication (a count hidden in a table is hidden in the
+    figure that shows it too), in the report's language (Danish), and only the figures drawn."""
+    from audit import i18n
+    from audit.exports.annex import ANNEX_LANGUAGE
+    from audit.exports.compute import build_grids
+    from audit.exports.definitions import REPORT_FILE, load_definitions
+    from audit.exports.figures import is_figure, write_figures
+
+    spec = load_definitions(definitions or REPORT_FILE, instrument=data.instrument)
+    figures = [t for t in spec.tables if is_figure(t.id)]
+    if not figures:
+        raise ValueError(f"{definitions or REPORT_FILE}: no figure (an id starting with 'Figur') in the definition")
+    with i18n.language(ANNEX_LANGUAGE):
+        grids = build_grids(data.frame, spec, data.instrument, suppress, data.population,
+                            municipality_frame=data.municipalities)
+        return write_figures(grids, progress=progress), len(figures)
