@@ -258,6 +258,9 @@ from audit.cli.log import log  # noqa: E402  (`audit log verify`, `audit log acc
 COMMANDS.append(log)
 
 
+DEMO_URL = "http://127.0.0.1:8000/"  # where `audit serve` listens by default
+
+
 @click.command()
 @click.option("--seed", type=int, default=None, help="Seed of the synthetic data (default: the demo file's).")
 @click.option("--reset", is_flag=True, help="Delete the SQLite database file first (SQLite only).")
@@ -301,7 +304,7 @@ def demo(seed: int | None, reset: bool) -> None:
     for u in result["users"]:
         who = f"{u['role']}" + (f", {u['municipality']}" if u["municipality"] else "")
         click.echo(f"  {u['username']:<14} {u['password']:<16} ({who})")
-    click.echo("\n" + _("Start the web app with `audit serve` and open {url}").format(url="http://127.0.0.1:8000/"))
+    click.echo("\n" + _("Start the web app with `audit serve` and open {url}").format(url=DEMO_URL))
 
 
 COMMANDS.append(demo)
