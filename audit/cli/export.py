@@ -8,6 +8,7 @@ import click
 
 from audit import csvio
 from audit.exports.definitions import DEFAULT_FILE, REPORT_FILE, DefinitionError
+from audit.i18n import _, ngettext
 
 
 def _progress_bar(total: int, desc: str):  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
         spec = load_definitions(definitions, instrument=data.instrument)
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from exc
-    bar = _progress_bar(len(spec.tables), "tabeller")
+    bar = _progress_bar(len(spec.tables), _("tables"))
 
     def progress(tables):  # type: ignore[no-untyped-def]
         for t in tables:
@@ -74,10 +75,14 @@ def annex(audit_name: str, out: Path, definitions: Path, no_suppress: bool, prot
                           suppress=not no_suppress, progress=progress, population=data.population,
                           protocol=protocol, municipality_frame=data.municipalities)
     bar.close()
-    click.echo(f"wrote {out}: {len(layouts)} tables, {len(data.frame)} cases"
-               + ("" if not no_suppress else " (NOT suppressed: internal use only)"))
+    if no_suppress:
+        click.echo(_("wrote {file}: {tables} tables, {cases} cases (NOT suppressed: internal use only)").format(
+            file=out, tables=len(layouts), cases=len(data.frame)))
+    else:
+        click.echo(_("wrote {file}: {tables} tables, {cases} cases").format(
+            file=out, tables=len(layouts), cases=len(data.frame)))
     if protocol is not None:
-        click.echo(f"wrote {protocol}: suppression protocol, for the agency only (do not publish)")
+        click.echo(_("wrote {file}: suppression protocol, for the agency only (do not publish)").format(file=protocol))
 
 
 @export.command("figures")
@@ -96,10 +101,10 @@ def figures(audit_name: str, out: Path, definitions: Path, no_suppress: bool) ->
     from audit.exports.service import figure_book
 
     if out.suffix.lower() != ".zip":
-        raise click.ClickException(f"--out {out}: the figure book is a .zip file")
+        raise click.ClickException(_("--out {file}: the figure book is a .zip file").format(file=out))
     data = _load(audit_name, "figures.zip", with_population=True)
     try:
-        bar = _progress_bar(0, "figurer")
+        bar = _progress_bar(0, _("figures"))
 
         def progress(grids):  # type: ignore[no-untyped-def]
             grids = list(grids)
@@ -115,8 +120,12 @@ def figures(audit_name: str, out: Path, definitions: Path, no_suppress: bool) ->
         raise click.ClickException(str(exc)) from exc
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(body)
-    click.echo(f"wrote {out}: {n} figures (PNG and SVG), {len(data.frame)} cases"
-               + (" (NOT suppressed: internal use only)" if no_suppress else ""))
+    if no_suppress:
+        click.echo(_("wrote {file}: {figures} figures (PNG and SVG), {cases} cases (NOT suppressed: internal use "
+                     "only)").format(file=out, figures=n, cases=len(data.frame)))
+    else:
+        click.echo(_("wrote {file}: {figures} figures (PNG and SVG), {cases} cases").format(
+            file=out, figures=n, cases=len(data.frame)))
 
 
 @export.command("raw")
@@ -138,11 +147,12 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
     from audit.statistics.dataset import count_cases
 
     if out.suffix.lower() not in (".xlsx", ".csv", ".sav"):
-        raise click.ClickException(f"unknown raw export format {out.suffix!r}: use .xlsx, .csv or .sav")
+        raise click.ClickException(_("unknown raw export format {suffix}: use .xlsx, .csv or .sav").format(
+            suffix=repr(out.suffix)))
     with session_scope() as session:
         try:
             audit = get_audit(session, audit_name)
-            bar = _progress_bar(count_cases(session, audit), "sager")
+            bar = _progress_bar(count_cases(session, audit), _("cases"))
             try:
                 n = write_raw_file(session, audit, out, actor=cli_actor(),
                                    dialect=csvio.SCRIPTS if comma else csvio.PEOPLE, progress=bar.update)
@@ -150,11 +160,13 @@ def raw(audit_name: str, out: Path, comma: bool) -> None:
                 bar.close()
         except (LookupError, ValueError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"wrote {out}: {n} cases" + (", theme 7 in sheet tema7" if out.suffix.lower() == ".xlsx" else ""))
-    if out.suffix.lower() != ".xlsx":
+    if out.suffix.lower() == ".xlsx":
+        click.echo(_("wrote {file}: {cases} cases, theme 7 in sheet tema7").format(file=out, cases=n))
+    else:
         from audit.exports.raw import theme7_path
 
-        click.echo(f"wrote {theme7_path(out)}: theme 7, one row per municipality that answered")
+        click.echo(_("wrote {file}: {cases} cases").format(file=out, cases=n))
+        click.echo(_("wrote {file}: theme 7, one row per municipality that answered").format(file=theme7_path(out)))
 
 
 @export.command("codebook")
@@ -179,12 +191,13 @@ def codebook(audit_name: str, out: Path) -> None:
             from audit.instrument.codebook import write_codebook
 
             write_codebook(instrument, out)
-            click.echo(f"wrote {out}: instrument codebook ({len(instrument.items)} items)")
+            click.echo(_("wrote {file}: instrument codebook ({items} items)").format(file=out, items=len(instrument.items)))
             return
         variables = export_columns(audit, instrument)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(codebook_csv_bytes(variables))
-    click.echo(f"wrote {out}: {len(variables)} variables")
+    click.echo(ngettext("wrote {file}: {n} variable", "wrote {file}: {n} variables", len(variables)).format(
+        file=out, n=len(variables)))
 
 
 @export.command("check-annex")
@@ -201,8 +214,11 @@ def check_annex(file: Path, instrument_path: Path | None) -> None:
         spec = load_definitions(file, instrument=instrument)
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from exc
-    checked = "against the instrument" if instrument is not None else "(no instrument found: codes not checked)"
-    click.echo(f"{file}: {len(spec.tables)} tables OK {checked}")
+    if instrument is not None:
+        click.echo(_("{file}: {tables} tables OK against the instrument").format(file=file, tables=len(spec.tables)))
+    else:
+        click.echo(_("{file}: {tables} tables OK (no instrument found: codes not checked)").format(
+            file=file, tables=len(spec.tables)))
 
 
 COMMANDS: list[click.Command] = [export]

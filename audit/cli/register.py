@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from audit.cli.text import Columns
+from audit.i18n import _, ngettext
+
 
 @click.group()
 def register() -> None:
@@ -30,17 +33,22 @@ def check(file: Path) -> None:
     try:
         definition = load_register_definition(file)
     except RegisterDefinitionError as exc:
-        click.echo(f"{len(exc.problems)} error(s) in {file}:", err=True)
+        click.echo(_("{n} error(s) in {file}:").format(n=len(exc.problems), file=file), err=True)
         for p in exc.problems:
             click.echo(f"{file}:{p.line or '-'}: {p.where}: {p.message}", err=True)
         sys.exit(1)
-    click.echo(f"{'Code':<34} {'Type':<9} {'Source':<9} {'Shown':<5} Label")
+    cols = Columns([(_("Code"), 34, "<"), (_("Type"), 9, "<"), (_("Source"), 9, "<"), (_("Shown"), 5, "<"),
+                    (_("Label"), 0, "<")])
+    click.echo(cols.header())
     for v in definition.variables:
         kind = v.type + ("*" if v.required else "")
-        click.echo(f"{v.code:<34} {kind:<9} {v.source:<9} {'yes' if v.showable_to_municipality else 'no':<5} "
-                   f"{v.label_da}")
-    click.echo(f"{len(definition.variables)} variables ({len(definition.required_columns)} required columns "
-               f"marked *, {len(definition.optional_columns)} optional); version {definition.version}: no errors.")
+        click.echo(cols.row([v.code, kind, v.source, _("yes") if v.showable_to_municipality else _("no"), v.label_da]))
+    click.echo(ngettext("{n} variable ({required} required columns marked *, {optional} optional); "
+                        "version {version}: no errors.",
+                        "{n} variables ({required} required columns marked *, {optional} optional); "
+                        "version {version}: no errors.", len(definition.variables)).format(
+        n=len(definition.variables), required=len(definition.required_columns),
+        optional=len(definition.optional_columns), version=definition.version))
 
 
 COMMANDS: list[click.Command] = [register]

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from audit.exports.definitions import REPORT_FILE, DefinitionError
+from audit.i18n import _
 
 
 @click.group("report")
@@ -29,7 +30,7 @@ def check_cmd(file: Path) -> None:
         spec = load_definitions(file, instrument=default_instrument())
     except DefinitionError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{file}: {len(spec.tables)} exhibits OK against the instrument")
+    click.echo(_("{file}: {exhibits} exhibits OK against the instrument").format(file=file, exhibits=len(spec.tables)))
 
 
 @report.command("build")
@@ -61,11 +62,16 @@ def build_cmd(audit_name: str, out_dir: Path, definitions: Path, no_suppress: bo
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     m = data.municipalities
-    click.echo(f"wrote {out}: {len(layouts)} exhibits, {len(data.frame)} cases, "
-               f"{0 if m is None else len(m)} of {0 if m is None else m.attrs.get('municipalities')} "
-               f"municipalities answered theme 7" + (" (NOT suppressed: internal use only)" if no_suppress else ""))
+    counts = dict(file=out, exhibits=len(layouts), cases=len(data.frame), answered=0 if m is None else len(m),
+                  municipalities=0 if m is None else m.attrs.get("municipalities"))
+    if no_suppress:
+        click.echo(_("wrote {file}: {exhibits} exhibits, {cases} cases, {answered} of {municipalities} "
+                     "municipalities answered theme 7 (NOT suppressed: internal use only)").format(**counts))
+    else:
+        click.echo(_("wrote {file}: {exhibits} exhibits, {cases} cases, {answered} of {municipalities} "
+                     "municipalities answered theme 7").format(**counts))
     if protocol is not None:
-        click.echo(f"wrote {protocol}: suppression protocol, for the agency only (do not publish)")
+        click.echo(_("wrote {file}: suppression protocol, for the agency only (do not publish)").format(file=protocol))
 
 
 COMMANDS: list[click.Command] = [report]

@@ -13,6 +13,7 @@ import click
 import pandas as pd
 
 from audit import csvio
+from audit.i18n import _
 from audit.statistics import crosstabs
 from audit.statistics.dataset import REPORT_STATUSES, load_case_frame, load_municipality_frame
 from audit.statistics.frequencies import frequencies
@@ -35,9 +36,9 @@ def _frame(audit_name: str, statuses: Sequence[str], unit: str = "sample", as_of
 
     unit = FRAME_ALIASES.get(unit, unit)
     if unit != "population" and as_of:
-        raise click.UsageError("--as-of needs --frame population")
+        raise click.UsageError(_("--as-of needs --frame population"))
     if unit == "population" and weighted:
-        raise click.UsageError("the population is a census: its tables are unweighted (drop --weighted)")
+        raise click.UsageError(_("the population is a census: its tables are unweighted (drop --weighted)"))
     try:
         with session_scope() as session:
             if unit == "municipality":
@@ -58,12 +59,14 @@ def _unknown(frame: pd.DataFrame, name: str) -> click.ClickException:
     """'unknown variable', saying which frame holds it when it is in the other one."""
     unit = frame.attrs.get("unit", "case")
     other = "case" if unit == "municipality" else "municipality"
-    hint = ""
     if other == "municipality" and name in _theme7_names():
-        hint = " (a theme-7 item: use --frame municipality)"
+        text = _("unknown variable {name} in the {frame} frame (a theme-7 item: use --frame municipality)")
     elif other == "case" and name not in frame.columns:
-        hint = " (not a theme-7 item: the municipality frame holds theme 7 only; use --frame sample)"
-    return click.ClickException(f"unknown variable {name!r} in the {unit} frame{hint}")
+        text = _("unknown variable {name} in the {frame} frame (not a theme-7 item: the municipality frame holds "
+                 "theme 7 only; use --frame sample)")
+    else:
+        text = _("unknown variable {name} in the {frame} frame")
+    return click.ClickException(text.format(name=repr(name), frame=unit))
 
 
 def _theme7_names() -> set[str]:
@@ -77,8 +80,8 @@ def _theme7_names() -> set[str]:
 
 def _weighted_unit(frame: pd.DataFrame, weighted: bool) -> None:
     if weighted and frame.attrs.get("unit") == "municipality":
-        raise click.ClickException("--weighted: the municipality frame is a census of the municipalities, "
-                                   "not a sample; it has no design weights")
+        raise click.ClickException(_("--weighted: the municipality frame is a census of the municipalities, "
+                                     "not a sample; it has no design weights"))
 
 
 def _threshold(value: int | None) -> int:
@@ -206,7 +209,7 @@ def frequencies_cmd(audit_name: str, unit: str, as_of: str | None, weighted: boo
     except DesignError as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyError as exc:
-        raise click.ClickException(f"unknown variable {exc.args[0]!r}") from exc
+        raise click.ClickException(_("unknown variable {name}").format(name=repr(exc.args[0]))) from exc
     if do_suppress and frame.attrs.get("unit") != "municipality":  # theme 7 describes municipalities, not citizens: nothing to hide
         tables = suppress_together([(t, frame) for t in tables], _threshold(threshold))
     _emit(tables, fmt)
@@ -219,7 +222,7 @@ def table2_cmd(audit_name: str, unit: str, as_of: str | None, weighted: bool, lo
     """The report's Table 2: number of challenge types against stable participation, with
     Pearson's chi-square, or weighted the Rao-Scott F."""
     if FRAME_ALIASES.get(unit, unit) != "sample":
-        raise click.ClickException("table2 is a table of reviewed cases: --frame sample")
+        raise click.ClickException(_("table2 is a table of reviewed cases: --frame sample"))
     frame = _frame(audit_name, statuses)
     design = _design(frame, weighted, lonely)
     try:
@@ -243,7 +246,8 @@ def check_derived_cmd(file: str | None) -> None:
         spec = load_derived(file, instrument=default_instrument())
     except DerivedError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"{spec.path}: {len(spec.variables)} derived variables OK against the instrument")
+    click.echo(_("{file}: {n} derived variables OK against the instrument").format(file=spec.path,
+                                                                                 n=len(spec.variables)))
 
 
 @stats.command("change")
@@ -259,7 +263,6 @@ def change_cmd(audit_name: str, variable: str, before: str, after: str, fmt: str
     from audit.db import session_scope
     from audit.population.snapshots import SnapshotError, snapshot_change
 
-    from audit.i18n import _
     from audit.population.binding import definition_for
 
     try:
