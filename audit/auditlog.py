@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, select
 
+from audit.i18n import _, ngettext
 from audit.models import AuditLog, LogChain, User, utcnow
 
 GENESIS = "0" * 64
@@ -129,9 +130,10 @@ class Verdict:
 
     def message(self) -> str:
         if self.intact:
-            return f"{self.entries} entries, chain intact"
-        where = f"entry {self.broken_id}" if self.broken_id is not None else "chain head"
-        return f"{self.chain}: {where}: {self.problem}: expected {self.expected}, found {self.found}"
+            return ngettext("{n} entry, chain intact", "{n} entries, chain intact", self.entries).format(n=self.entries)
+        where = _("entry {id}").format(id=self.broken_id) if self.broken_id is not None else _("chain head")
+        return _("{chain}: {where}: {problem}: expected {expected}, found {found}").format(
+            chain=self.chain, where=where, problem=self.problem, expected=self.expected, found=self.found)
 
 
 def walk(chain: str, rows: Iterable[tuple[int, Mapping[str, Any], str | None, str | None]],
@@ -142,16 +144,16 @@ def walk(chain: str, rows: Iterable[tuple[int, Mapping[str, Any], str | None, st
     prev, n, last_id = GENESIS, 0, 0
     for row_id, fields, stored_prev, stored_hash in rows:
         if stored_prev != prev:
-            return Verdict(chain, n, False, prev, row_id, "link to the previous entry broken "
-                           "(an entry before it was changed, removed or inserted)", prev, str(stored_prev))
+            return Verdict(chain, n, False, prev, row_id, _("link to the previous entry broken "
+                           "(an entry before it was changed, removed or inserted)"), prev, str(stored_prev))
         digest = entry_hash(fields, prev)
         if stored_hash != digest:
-            return Verdict(chain, n, False, prev, row_id, "content does not match its hash "
-                           "(the entry was changed)", digest, str(stored_hash))
+            return Verdict(chain, n, False, prev, row_id, _("content does not match its hash "
+                           "(the entry was changed)"), digest, str(stored_hash))
         prev, n, last_id = digest, n + 1, row_id
     if head is not None and (head[0], head[1]) != (last_id, prev):
-        return Verdict(chain, n, False, prev, None, "the head does not name the last entry "
-                       "(entries at the end were removed)", f"{head[0]} {head[1]}", f"{last_id} {prev}")
+        return Verdict(chain, n, False, prev, None, _("the head does not name the last entry "
+                       "(entries at the end were removed)"), f"{head[0]} {head[1]}", f"{last_id} {prev}")
     return Verdict(chain, n, True, prev)
 
 

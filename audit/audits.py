@@ -142,9 +142,14 @@ def shipped_instruments() -> list[tuple[str, str]]:
     from audit.instrument import load_instrument
     from audit.resources import shared
 
+    import yaml
+
     found = []
     for path in sorted(shared("questionnaires").glob("*.yaml"), reverse=True):
-        found.append((path.name, load_instrument(path).version))
+        with path.open(encoding="utf-8") as f:   # the folder also holds the derived variables' file
+            head = yaml.safe_load(f)
+        if isinstance(head, dict) and "survey" in head:
+            found.append((path.name, load_instrument(path).version))
     return found
 
 

@@ -160,6 +160,8 @@ def prepare(url: str | None = None) -> str | None:
     Returns a note when the schema was created, else None."""
     from sqlalchemy.engine import make_url
 
+    from audit.i18n import _
+
     url = url or get_settings().resolved_database_url()
     shown = make_url(url).render_as_string(hide_password=True)
     state = schema_state(url)
@@ -167,12 +169,14 @@ def prepare(url: str | None = None) -> str | None:
         return None
     if state.fresh:
         upgrade(url)
-        return f"prepared a new database at {shown}"
+        return _("prepared a new database at {url}").format(url=shown)
     if not state.current:
-        raise SchemaNotReady(f"the database at {shown} has tables but no schema revision (it was not made by "
-                             "`audit db upgrade`); point AUDIT_DATABASE_URL at the tool's database")
+        raise SchemaNotReady(_("the database at {url} has tables but no schema revision (it was not made by "
+                               "`audit db upgrade`); point AUDIT_DATABASE_URL at the tool's database").format(url=shown))
     if not state.known:
-        raise SchemaNotReady(f"the database at {shown} is at schema revision {', '.join(state.current)}, which "
-                             "this version of audit does not know: it was written by a newer version")
-    raise SchemaNotReady(f"the database at {shown} has an older schema ({', '.join(state.current)}; this version "
-                         f"needs {', '.join(state.heads)}): back it up and run `audit db upgrade`")
+        raise SchemaNotReady(_("the database at {url} is at schema revision {revision}, which "
+                               "this version of audit does not know: it was written by a newer version").format(
+                                 url=shown, revision=", ".join(state.current)))
+    raise SchemaNotReady(_("the database at {url} has an older schema ({revision}; this version "
+                           "needs {needed}): back it up and run `audit db upgrade`").format(
+                             url=shown, revision=", ".join(state.current), needed=", ".join(state.heads)))

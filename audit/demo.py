@@ -77,7 +77,72 @@ def generate_population(seed: int, spec: dict[str, Any] | None = None) -> pd.Dat
             "municipality": municipality, "seniority_years": years,
             "sex": sex, "age": age, "origin": origin}))
         next_id += count
-    return pd.concat(frames, ignore_index=True)
+    people = pd.concat(frames, ignore_index=True)
+    if spec.get("register_variables"):
+        people = add_register_variables(people, spec["register_variables"], rng)
+    return people
+
+
+def _demo_snapshots(session: Any, audit: Any, snapshots: dict[str, dict[str, int]], municipalities: list[str],
+                    seed: int, folder: Path) -> None:
+    """Seed 000's group at two dates through the real snapshot import: exactly the published
+    persons per benefit status, the group of the later date the earlier one's plus newcomers."""
+    import datetime as dt
+
+    from audit.population.snapshots import import_snapshot
+
+    rng = np.random.default_rng(seed + 1)
+    largest = max((sum(c.values()) for c in snapshots.values()), default=0)
+    homes = rng.choice(np.array(municipalities, dtype=object), largest)  # a person keeps one municipality
+    for day, counts in snapshots.items():
+        status = np.repeat(np.array(list(counts), dtype=object), list(counts.values()))
+        rng.shuffle(status)
+        frame = pd.DataFrame({"person_id": [f"G{i + 1:06d}" for i in range(len(status))],
+                              "municipality": homes[:len(status)],
+                              "benefit_status": status})
+        path = folder / f"snapshot_{day}.csv"
+        csvio.write(path, *csvio.frame_rows(frame), csvio.SCRIPTS)
+        import_snapshot(session, audit, path, as_of=dt.date.fromisoformat(str(day)))
+
+
+def _banded(rng: np.random.Generator, bands: list[list[float]], size: int) -> np.ndarray:
+    """Whole numbers drawn per band [share, lowest, highest], uniform within the band."""
+    shares = np.array([b[0] for b in bands], dtype=float)
+    which = rng.choice(len(bands), size=size, p=shares / shares.sum())
+    lo = np.array([b[1] for b in bands])[which]
+    hi = np.array([b[2] for b in bands])[which]
+    return rng.integers(lo, hi + 1)
+
+
+def add_register_variables(people: pd.DataFrame, spec: dict[str, Any], rng: np.random.Generator) -> pd.DataFrame:
+    """The register variables of the report's register exhibits (registers/kontanthjaelp_2022.yaml),
+    drawn to the shares in demo.yaml, consistent with each other: company weeks only for persons
+    with weeks in offers, whose offer weeks are at least their placement weeks, the offer types adding up to the offer weeks."""
+    n = len(people)
+    out = people.copy()
+    out["status_before_spell"] = _pick(rng, spec["status_before_spell"], n)
+    out["spell_transition"] = _pick(rng, spec["spell_transition"], n)
+    out["interviews_period"] = _banded(rng, spec["interviews_period"], n)
+    activation = _banded(rng, spec["activation_weeks_period"], n)
+    company_bands = spec["company_weeks_period"]
+    placed_share = 1 - company_bands[0][0]
+    active = activation > 0
+    placed = active & (rng.random(n) < placed_share / max(active.mean(), 1e-9))
+    company = np.where(placed, _banded(rng, company_bands[1:], n), 0)
+    activation = np.maximum(activation, company)  # a placement is an offer: never more weeks than in offers
+    internship = np.round(company * spec["internship_share_of_company_weeks"]).astype(int)
+    rest = activation - company
+    other = {code: np.round(rest * share).astype(int) for code, share in spec["other_offer_shares"].items()}
+    out["activation_weeks_period"] = activation
+    out["company_weeks_period"] = company
+    out["weeks_virksomhedspraktik"] = internship
+    out["weeks_loentilskud"] = company - internship
+    for code, weeks in other.items():
+        out[code] = weeks
+    out["weeks_vejledning_opkvalificering"] = rest - sum(other.values())
+    hours = rng.random(n) < spec["ordinary_hours_share"]
+    out["ordinary_hours_months"] = np.where(hours, rng.integers(1, 25, n), 0)
+    return out
 
 
 def _gumbel_top(rng: np.random.Generator, weights: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -305,6 +370,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
         path = Path(tmp) / "register_demo.csv"
         csvio.write(path, *csvio.frame_rows(generate_population(seed, spec)), csvio.SCRIPTS)
         import_population(session, audit, path, progress=progress)
+        _demo_snapshots(session, audit, spec.get("snapshots") or {}, municipalities, seed, Path(tmp))
     draw_sample(session, audit, per_stratum=a["per_stratum"], seed=seed, reserves=a["reserves"], by="demo")
 
     credentials = []

@@ -48,6 +48,12 @@ class Vocabulary:
             return var.label(lang) if code is None else var.value_label(code, lang)
         own = self.extra.get(variable, {})
         key = VARIABLE if code is None else str(code)
+        if code is None and key not in own:
+            from audit.statistics.variables import DERIVED_LABELS  # the statistics room's own (profile)
+
+            derived = DERIVED_LABELS.get(variable)
+            if derived:
+                return derived.get(lang, derived["da"])
         return own.get(key, variable if code is None else str(code))
 
     def codes(self, variable: str) -> tuple[str, ...]:

@@ -66,6 +66,11 @@ class Audit(SQLModel, table=True):
     instrument_name: Optional[str] = Field(default=None, max_length=200)
     instrument_version: Optional[str] = Field(default=None, max_length=80)
     instrument_json: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    # The register definition the audit is bound to (file, content version, frozen copy of
+    # its content), like the instrument: set at the first import (audit/population/binding.py).
+    register_name: Optional[str] = Field(default=None, max_length=200)
+    register_version: Optional[str] = Field(default=None, max_length=80)
+    register_json: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     # Sampling protocol.
     bands_json: str = Field(default="[5, 7, 10]", sa_column=Column(Text, nullable=False))
     per_stratum: Optional[int] = None
@@ -96,6 +101,35 @@ class Person(SQLModel, table=True):
     sex: str = Field(max_length=10)  # mand / kvinde
     age: int
     origin: str = Field(max_length=20)  # dansk / vestlig / ikke-vestlig
+    # The declared optional register variables the extract carried, typed, as one JSON
+    # object {code: value} (NULL when the extract had none): one column, so the bulk
+    # import stays one row per person.
+    values_json: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RegisterSnapshot(SQLModel, table=True):
+    """A further extract of the register at a date (`audit population import --as-of`),
+    beside the sampling frame (the extract at the reference date, table person)."""
+
+    __table_args__ = (UniqueConstraint("audit_id", "as_of"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit.id", index=True)
+    as_of: date
+    file: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    rows: int
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class SnapshotPerson(SQLModel, table=True):
+    """One person of a snapshot, linked to the other extracts of the audit by person_id."""
+
+    __table_args__ = (UniqueConstraint("snapshot_id", "person_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="registersnapshot.id", index=True)
+    person_id: str = Field(max_length=64)
+    municipality: str = Field(max_length=80)
+    values_json: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Case(SQLModel, table=True):

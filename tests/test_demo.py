@@ -59,7 +59,23 @@ def test_whole_demo_audit_and_its_annex(tmp_path):
                                                      population=data.population, audit_name=data.name)}
     wb = load_workbook(out)
     compared = sum(assert_sheet_matches(wb[t.id], layouts[t.id],
-                                        expected_sheet(t, data.frame, spec, data.instrument, population=data.population))
+                                        expected_sheet(t, data.population if t.frame == "population" else data.frame,
+                                                       spec, data.instrument, population=data.population))
                    for t in spec.tables)
+    # the register exhibits count the whole target group, N=14.164
+    assert {t.id for t in spec.tables if t.frame == "population"} >= {f"P{k:02d}" for k in range(1, 13)}
+    assert wb["P05"].cell(row=wb["P05"].max_row, column=1).value is not None
+    # seed 000's Table 2 as published (persons per status, February and December 2018)
+    from audit.population.snapshots import snapshot_change
+
+    with Session(engine) as s:
+        change = snapshot_change(s, data.audit, "benefit_status", "2018-02-28", "2018-12-31")
+    published = {"foertidspension": (920, 1815), "ressourceforloeb": (1872, 2604),
+                 "fleksjob_ledighedsydelse": (628, 909), "kontanthjaelp_mv": (3911, 2374), "andre_ydelser": (158, 251)}
+    published_pp = {"foertidspension": 11, "ressourceforloeb": 8, "fleksjob_ledighedsydelse": 3,
+                    "kontanthjaelp_mv": -22, "andre_ydelser": 1}
+    for code, (feb, dec) in published.items():
+        assert (change.loc[code, "n_before"], change.loc[code, "n_after"]) == (feb, dec)
+        assert abs(change.loc[code, "diff_pp"] - published_pp[code]) <= 0.5
     assert compared > 1000
     engine.dispose()

@@ -173,7 +173,7 @@ def test_every_export_writes_user_text_as_text(engine, make_user, tmp_path: Path
     for wanted in (REMARK, REPLY, NOTE, LABEL, CHOICE):
         _has(wb_hearing, wanted, "hearing.xlsx")
     bem = load_workbook(io.BytesIO(hearing)).worksheets[1]  # the remarks
-    assert bem["D4"].value == REMARK and bem["D4"].data_type == "s" and bem["H4"].value == REPLY
+    assert bem["E4"].value == REMARK and bem["E4"].data_type == "s" and bem["I4"].value == REPLY
     _has(_xlsx(feedback, "feedback.xlsx"), NAME, "feedback.xlsx")
     _has(_xlsx(files["annex.xlsx"], "annex.xlsx"), CHOICE, "annex.xlsx")
     raw = _xlsx(files["data.xlsx"], "data.xlsx")

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -280,3 +281,168 @@ def decide_reason(decide, window) -> str:  # type: ignore[no-untyped-def]
     refusal = decide(user, "remark.write", window)
     assert refusal is not None
     return refusal.reason
+
+
+# --- (d) the command line's messages for people go through the catalogue --------------------
+
+CLI_DIR = ROOT / "audit" / "cli"
+GETTEXT_CALLS = GETTEXT | {"lazy_gettext", "_l"}
+# Calls whose text a person reads: what the command line prints, and the errors it raises
+# (click prints a ClickException's or a UsageError's text as it is).
+CLI_OUTPUT = {"echo", "secho", "BadParameter"}
+# Machine output, English by contract (docs/i18n.md, "What stays English"): the literals that these
+# functions' JSON and CSV emitters print for scripts (pandas' `to_json(orient="records")`); field and
+# column names are data, not messages. Only these literals are let through, and only there: the
+# same functions' messages for people are checked like any other.
+MACHINE_OUTPUT: dict[tuple[str, str], set[str]] = {
+    ("sampling.py", "sample_representativeness"): {"records"},  # audit sample representativeness --format json
+    ("stats.py", "change_cmd"): {"records"},                    # audit stats change --format json
+}
+
+
+def _call_name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _is_cli_output(call: ast.Call) -> bool:
+    name = _call_name(call.func)
+    return name in CLI_OUTPUT or name.endswith(("Error", "Exception"))
+
+
+def _is_cli_text(value: object) -> bool:
+    """Letters a person reads: not a symbol (N, UTC) and not the scheme of an address (f"http://{host}")."""
+    return (isinstance(value, str) and bool(LETTER.search(value)) and value.strip() not in SYMBOLS
+            and not re.match(r"^https?://", value))
+
+
+def _untranslated(node: ast.AST, found: list[tuple[int, str]]) -> None:
+    """Text in `node` that a person would read untranslated: a string literal, or the literal part of
+    an f-string, outside `_()`/`ngettext`; and a `_()` that Babel cannot extract (inside an f-string,
+    or of anything but a literal)."""
+    if isinstance(node, ast.Call) and _call_name(node.func) in GETTEXT_CALLS:
+        texts = node.args[:2] if _call_name(node.func) in ("ngettext", "pgettext") else node.args[:1]
+        if not texts or not all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in texts):
+            found.append((node.lineno, "_() of something that is not a string literal (not extracted)"))
+        return
+    if isinstance(node, ast.Constant):
+        if _is_cli_text(node.value):
+            found.append((node.lineno, repr(node.value)))
+        return
+    if isinstance(node, ast.JoinedStr):
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                _untranslated(part, found)
+            elif isinstance(part, ast.FormattedValue):
+                inner: list[tuple[int, str]] = []
+                _untranslated(part.value, inner)
+                found.extend(inner)
+                if any(isinstance(n, ast.Call) and _call_name(n.func) in GETTEXT_CALLS for n in ast.walk(part.value)):
+                    found.append((node.lineno, "_() inside an f-string (Babel does not extract it)"))
+        return
+    if isinstance(node, ast.Subscript):  # row["case_id"]: a key, not text
+        _untranslated(node.value, found)
+        return
+    for child in ast.iter_child_nodes(node):
+        _untranslated(child, found)
+
+
+def cli_untranslated(source: str, module: str) -> list[str]:
+    """Every untranslated text `source` prints or raises, as "module:line: text"."""
+    problems: list[str] = []
+    tree = ast.parse(source)
+    for func in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+        machine = {repr(v) for v in MACHINE_OUTPUT.get((module, func.name), ())}
+        for call in ast.walk(func):
+            if isinstance(call, ast.Call) and _is_cli_output(call):
+                found: list[tuple[int, str]] = []
+                for arg in call.args:  # keywords (err=True, nl=False) are no text
+                    _untranslated(arg, found)
+                problems += [f"{module}:{line}: {what}" for line, what in found if what not in machine]
+    return sorted(set(problems))
+
+
+@pytest.mark.parametrize("path", sorted(CLI_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_cli_messages_go_through_the_catalogue(path: Path) -> None:
+    assert cli_untranslated(path.read_text(encoding="utf-8"), path.name) == []
+
+
+def test_the_cli_check_finds_untranslated_text() -> None:
+    source = '''
+import click
+from audit.i18n import _, ngettext
+
+def cmd(name, n, row, rows):
+    click.echo(f"wrote {name}: {n} cases")                       # 1: an f-string
+    click.echo("no rounds yet")                                  # 2: a literal
+    click.echo(f"{'username':<24} {_('role'):<13}")              # 3, 4: a literal header, _() in an f-string
+    click.echo(("yes" if n else "no"), err=True)                 # 5, 6
+    raise click.ClickException(f"no audit named {name!r}")       # 7
+    raise click.UsageError("--out must end in .xlsx or .csv")    # 8
+    click.echo(_("wrote {file}").format(file=name))              # fine
+    click.echo(ngettext("{n} case", "{n} cases", n).format(n=n)) # fine
+    click.echo(f"{row['case_id']:<8} {n:>4}", nl=False)          # fine: keys and numbers
+    click.echo("\\n" + _("Start the web app"))                   # fine
+    click.echo(_(f"{name} changed"))                             # 9: not extracted
+'''
+    found = cli_untranslated(source, "x.py")
+    assert {int(f.split(":")[1]) for f in found} == {6, 7, 8, 9, 10, 11, 16}, found  # the lines marked 1-9
+    assert any("'no rounds yet'" in f for f in found) and any("inside an f-string" in f for f in found)
+    assert any("'wrote '" in f for f in found) and any("'yes'" in f for f in found) and any("'no'" in f for f in found)
+
+
+# --- (e) the command line speaks AUDIT_LANGUAGE, Danish by default ----------------------------
+
+@pytest.fixture
+def danish_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`audit ...` through click's runner on a fresh SQLite file, with AUDIT_LANGUAGE=da."""
+    import audit.config
+    import audit.db
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    monkeypatch.setenv("AUDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setenv("AUDIT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("AUDIT_SECRET_KEY", "test-secret-key-not-for-production")
+    monkeypatch.setenv("AUDIT_LANGUAGE", "da")
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()
+
+    def run(*args: str, ok: bool = True):  # type: ignore[no-untyped-def]
+        with i18n.language(None):  # the command line's own language: AUDIT_LANGUAGE
+            result = CliRunner().invoke(main, list(args), env={"AUDIT_NEW_PASSWORD": "a long passphrase 4 cli"})
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    yield run
+    audit.db.get_engine().dispose()
+    audit.config.get_settings.cache_clear()
+    audit.db.get_engine.cache_clear()
+
+
+def test_the_command_line_speaks_danish(danish_cli) -> None:  # type: ignore[no-untyped-def]
+    out = danish_cli("audits", "create", "Prøve 2022", "--period-start", "2018-03-01", "--period-end",
+                     "2020-02-29", "--reference-date", "2020-03-01", "--municipalities", "Odense,Aarhus")
+    assert "revisionen 'Prøve 2022' er oprettet" in out and "2 kommuner" in out
+    out = danish_cli("audits", "list")
+    assert "Prøve 2022: periode 2018-03-01 til 2020-02-29, skæringsdato 2020-03-01; 2 kommuner" in out
+    assert "0 personer, 0 sager (0 aktive), startværdi -" in out
+    assert "brugeren kim (municipality, Odense) er oprettet" in danish_cli(
+        "users", "add", "kim", "--role", "municipality", "--municipality", "Odense", "--name", "Kim")
+    header, row = danish_cli("users", "list").splitlines()[-2:]
+    assert header.split() == ["brugernavn", "rolle", "kommune", "aktiv"] and row.split()[-1] == "ja"
+    assert header.index("aktiv") == row.index("ja")  # the columns stay in line under Danish headers
+    out = danish_cli("export", "check-annex")
+    assert re.search(r": \d+ tabeller i orden i forhold til spørgeskemaet$", out.strip()), out
+    out = danish_cli("hearing", "status", "--audit", "Ingen", ok=False)
+    assert "ingen revision med navnet 'Ingen'" in out
+    assert "ingen runder endnu" in danish_cli("hearing", "status", "--audit", "Prøve 2022")
+
+
+def test_the_command_line_speaks_english_when_asked(danish_cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import audit.config
+
+    monkeypatch.setenv("AUDIT_LANGUAGE", "en")
+    audit.config.get_settings.cache_clear()
+    assert danish_cli("hearing", "status", "--audit", "Ingen", ok=False).strip().endswith("no audit named 'Ingen'")
+    assert danish_cli("users", "list").splitlines()[-1].split() == ["username", "role", "municipality", "active"]

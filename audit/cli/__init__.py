@@ -16,10 +16,12 @@ from typing import Any
 
 import click
 
-from audit.cli import platform, instrument, sampling, reviews, hearing, stats, export
+from audit.cli import platform, instrument, register, sampling, reviews, hearing, stats, export, report
+from audit.i18n import _
 
 # Commands (by their path below `audit`) that never open the database or migrate it themselves.
-NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "export check-annex"}
+NO_DATABASE = {"db upgrade", "demo", "serve", "instrument check", "instrument codebook", "register check",
+               "export check-annex", "report check", "stats check-derived"}
 
 
 MISSING_SCHEMA = ("no such table", "no such column", "does not exist", "undefined")
@@ -34,8 +36,9 @@ def database_error_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     where = make_url(get_settings().resolved_database_url()).render_as_string(hide_password=True)
-    hint = "; run `audit db upgrade`" if any(m in first.lower() for m in MISSING_SCHEMA) else ""
-    return f"database error at {where}: {first}{hint}"
+    if any(m in first.lower() for m in MISSING_SCHEMA):
+        return _("database error at {where}: {error}; run `audit db upgrade`").format(where=where, error=first)
+    return _("database error at {where}: {error}").format(where=where, error=first)
 
 
 class AuditGroup(click.Group):
@@ -86,7 +89,7 @@ def _leaves(command: click.Command, path: str) -> list[tuple[str, click.Command]
     return [(path, command)]
 
 
-for module in (platform, instrument, sampling, reviews, hearing, stats, export):
+for module in (platform, instrument, register, sampling, reviews, hearing, stats, export, report):
     for command in module.COMMANDS:
         main.add_command(command)
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 from sqlmodel import Session, select
 
+from audit.cli.text import Columns
 from audit.db import session_scope
+from audit.i18n import _, ngettext
 
 
 def _audit(session: Session, name: str):  # type: ignore[no-untyped-def]
@@ -16,7 +18,7 @@ def _audit(session: Session, name: str):  # type: ignore[no-untyped-def]
 
     audit = session.exec(select(Audit).where(Audit.name == name)).first()
     if audit is None:
-        raise click.ClickException(f"no audit named {name!r}")
+        raise click.ClickException(_("no audit named {name}").format(name=repr(name)))
     return audit
 
 
@@ -27,7 +29,7 @@ def _user(session: Session, username: str | None):  # type: ignore[no-untyped-de
 
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.role != "admin":
-        raise click.ClickException(f"{username!r} is not an admin account")
+        raise click.ClickException(_("{username} is not an admin account").format(username=repr(username)))
     return user
 
 
@@ -64,9 +66,10 @@ def open_cmd(audit_name: str, municipalities: tuple[str, ...], deadline: str, by
             from audit.hearing.rounds import round_status
 
             rnd = open_round(session, _audit(session, audit_name), municipalities, deadline, _user(session, by))
-            opened = ", ".join(f"{st.municipality} ({st.cases} cases)" for st in round_status(session, rnd))
-            click.echo(f"round {rnd.number} opened for {opened}; "
-                       f"deadline {as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC")
+            opened = ", ".join(ngettext("{municipality} ({n} case)", "{municipality} ({n} cases)", st.cases).format(
+                municipality=st.municipality, n=st.cases) for st in round_status(session, rnd))
+            click.echo(_("round {number} opened for {municipalities}; deadline {deadline} UTC").format(
+                number=rnd.number, municipalities=opened, deadline=f"{as_utc(rnd.deadline):%Y-%m-%d %H:%M}"))
     except HearingError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -82,24 +85,30 @@ def status_cmd(audit_name: str) -> None:
         audit = _audit(session, audit_name)
         rounds = rounds_of(session, audit.id)
         if not rounds:
-            click.echo("no rounds yet")
+            click.echo(_("no rounds yet"))
         for rnd in rounds:
-            state = f"closed {as_utc(rnd.closed_at):%Y-%m-%d}" if rnd.closed_at else "open"
-            click.echo(f"round {rnd.number}: {state}, deadline {as_utc(rnd.deadline):%Y-%m-%d %H:%M} UTC")
-            click.echo(f"  {'municipality':<18} {'cases':>5} {'drafts':>6} {'waiting':>7} {'answered':>8}  submitted")
+            state = (_("closed {date}").format(date=f"{as_utc(rnd.closed_at):%Y-%m-%d}") if rnd.closed_at
+                     else _("open"))
+            click.echo(_("round {number}: {state}, deadline {deadline} UTC").format(
+                number=rnd.number, state=state, deadline=f"{as_utc(rnd.deadline):%Y-%m-%d %H:%M}"))
+            cols = Columns([(_("municipality"), 18, "<"), (_("cases"), 5, ">"), (_("drafts"), 6, ">"),
+                            (_("waiting"), 7, ">"), (_("answered"), 8, ">")])
+            click.echo("  " + cols.header() + "  " + _("submitted"))
             for st in round_status(session, rnd):
-                sub = f"{st.submitted_at:%Y-%m-%d %H:%M}" if st.submitted_at else "not yet"
-                click.echo(f"  {st.municipality:<18} {st.cases:>5} {st.drafts:>6} {st.submitted:>7} "
-                           f"{st.answered:>8}  {sub}")
+                sub = f"{st.submitted_at:%Y-%m-%d %H:%M}" if st.submitted_at else _("not yet")
+                click.echo("  " + cols.row([st.municipality, st.cases, st.drafts, st.submitted, st.answered])
+                           + "  " + sub)
         if audit.locked_at:
-            click.echo(f"locked {as_utc(audit.locked_at):%Y-%m-%d %H:%M} UTC by {audit.locked_by}")
+            click.echo(_("locked {time} UTC by {user}").format(time=f"{as_utc(audit.locked_at):%Y-%m-%d %H:%M}",
+                                                               user=audit.locked_by))
         else:
             problems = lock_problems(session, audit)
-            click.echo("ready to lock" if not problems else "not ready to lock: " + "; ".join(problems))
+            click.echo(_("ready to lock") if not problems
+                       else _("not ready to lock: {problems}").format(problems="; ".join(problems)))
             open_cases = unreviewed_cases(session, audit)
-            for status, what in (("not_started", "never reviewed"), ("in_progress", "begun but not completed")):
+            for status in ("not_started", "in_progress"):
                 if open_cases[status]:
-                    click.echo(f"  {len(open_cases[status])} case(s) {what}")
+                    click.echo("  " + _unreviewed(status, len(open_cases[status])))
 
 
 @hearing.command("close")
@@ -115,7 +124,7 @@ def close_cmd(audit_name: str, number: int, by: str | None) -> None:
             close_round(session, get_round(session, _audit(session, audit_name).id, number), _user(session, by))
     except HearingError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"round {number} closed")
+    click.echo(_("round {number} closed").format(number=number))
 
 
 @hearing.command("lock")
@@ -134,12 +143,24 @@ def lock_cmd(audit_name: str, force: bool, by: str | None) -> None:
             open_cases = unreviewed_cases(session, audit)
             overridden = lock_audit(session, audit, _user(session, by), force=force)
     except HearingError as exc:
-        raise click.ClickException(f"{exc} (use force to lock anyway: --force)") from exc
-    for status, what in (("not_started", "never reviewed"), ("in_progress", "begun but not completed")):
+        raise click.ClickException(_("{error} (use force to lock anyway: --force)").format(error=exc)) from exc
+    for status in ("not_started", "in_progress"):
         if open_cases[status]:
-            click.echo(f"warning: {len(open_cases[status])} case(s) {what}: "
-                       + ", ".join(str(i) for i in open_cases[status]), err=True)
-    click.echo(f"audit {audit_name} locked" + (f" (overridden: {'; '.join(overridden)})" if overridden else ""))
+            click.echo(_("warning: {cases}: {ids}").format(
+                cases=_unreviewed(status, len(open_cases[status])),
+                ids=", ".join(str(i) for i in open_cases[status])), err=True)
+    if overridden:
+        click.echo(_("audit {name} locked (overridden: {overridden})").format(name=audit_name,
+                                                                             overridden="; ".join(overridden)))
+    else:
+        click.echo(_("audit {name} locked").format(name=audit_name))
+
+
+def _unreviewed(status: str, n: int) -> str:
+    """How many cases are never reviewed or begun but not completed, in the current language."""
+    if status == "not_started":
+        return _("{n} case(s) never reviewed").format(n=n)
+    return _("{n} case(s) begun but not completed").format(n=n)
 
 
 @hearing.command("export")
@@ -168,7 +189,10 @@ def export_cmd(audit_name: str, municipality: str, out: Path, feedback: bool, la
     except (HearingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     out.write_bytes(data)
-    click.echo(f"wrote {out} ({'feedback' if feedback else 'hearing'} workbook, {name})")
+    if feedback:
+        click.echo(_("wrote {file} (feedback workbook, {municipality})").format(file=out, municipality=name))
+    else:
+        click.echo(_("wrote {file} (hearing workbook, {municipality})").format(file=out, municipality=name))
 
 
 COMMANDS: list[click.Command] = [hearing]

@@ -8,6 +8,7 @@ import sys
 import click
 
 from audit.db import session_scope
+from audit.i18n import _
 
 
 @click.group("log")
@@ -29,12 +30,13 @@ def verify_cmd() -> None:
 
     broken = False
     with session_scope() as session:
-        for label, verdict in (("audit trail", auditlog.verify(session)), ("access log", access.verify(session))):
+        for label, verdict in ((_("audit trail"), auditlog.verify(session)), (_("access log"), access.verify(session))):
             if verdict.intact:
-                click.echo(f"{label}: {verdict.message()} (head {verdict.head})")
+                click.echo(_("{log}: {verdict} (head {head})").format(log=label, verdict=verdict.message(),
+                                                                    head=verdict.head))
             else:
                 broken = True
-                click.echo(f"{label}: BROKEN: {verdict.message()}")
+                click.echo(_("{log}: BROKEN: {verdict}").format(log=label, verdict=verdict.message()))
     if broken:
         sys.exit(1)
 
@@ -59,7 +61,7 @@ def access_cmd(person_id: str, fmt: str) -> None:
         columns = ["at", "user", "kind", "what", "audit_id", "audit", "case_id", "address"]
         click.echo(csvio.to_text(columns, [[r[c] for c in columns] for r in rows], csvio.SCRIPTS), nl=False)
         return
-    click.echo(f"person {person_id}: {len(rows)} logged use(s), newest first")
+    click.echo(_("person {person}: {n} logged use(s), newest first").format(person=person_id, n=len(rows)))
     for r in rows:
-        case = f"case {r['case_id']}" if r["case_id"] is not None else "whole register"
+        case = _("case {case}").format(case=r["case_id"]) if r["case_id"] is not None else _("whole register")
         click.echo(f"{r['at']}  {r['user']:<18} {r['kind']:<9} {r['what']:<24} {r['audit'] or '-'}  {case}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 import click
 from sqlmodel import select
 
+from audit.cli.text import Columns
 from audit.db import session_scope
+from audit.i18n import _, ngettext, number
 
 
 @click.group()
@@ -19,7 +21,7 @@ def db_upgrade() -> None:
     from audit.db import upgrade
 
     upgrade()
-    click.echo(f"database is up to date: {_redact(get_settings().resolved_database_url())}")
+    click.echo(_("database is up to date: {url}").format(url=_redact(get_settings().resolved_database_url())))
 
 
 @db.command("grant")
@@ -45,7 +47,8 @@ def db_grant(app_role: str, password: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     for statement in done:
         click.echo(statement)
-    click.echo(f"app role {app_role}: privileges set ({len(done)} statements)")
+    click.echo(ngettext("app role {role}: privileges set ({n} statement)",
+                        "app role {role}: privileges set ({n} statements)", len(done)).format(role=app_role, n=len(done)))
 
 
 def _redact(url: str) -> str:
@@ -78,7 +81,11 @@ def users_add(username: str, role: str, municipality: str | None, full_name: str
                      municipality=municipality, full_name=full_name)
     except (AccountError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username} ({role}{', ' + municipality if municipality else ''}) created")
+    if municipality:
+        click.echo(_("user {username} ({role}, {municipality}) created").format(
+            username=username, role=role, municipality=municipality))
+    else:
+        click.echo(_("user {username} ({role}) created").format(username=username, role=role))
 
 
 @users.command("edit")
@@ -97,7 +104,7 @@ def users_edit(username: str, role: str | None, municipality: str | None, full_n
         with session_scope() as session:
             user = session.exec(select(User).where(User.username == username.strip())).first()
             if user is None:
-                raise AccountError(f"no user named {username!r}")
+                raise AccountError(_("no user named {username}").format(username=repr(username)))
             new_role = role or user.role
             if municipality is None:
                 municipality = user.municipality if new_role == "municipality" else None
@@ -105,7 +112,7 @@ def users_edit(username: str, role: str | None, municipality: str | None, full_n
                         full_name=user.full_name if full_name is None else full_name)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username} changed")
+    click.echo(_("user {username} changed").format(username=username))
 
 
 @users.command("list")
@@ -115,9 +122,11 @@ def users_list() -> None:
 
     with session_scope() as session:
         rows = session.exec(select(User).order_by(User.role, User.username)).all()
-        click.echo(f"{'username':<24} {'role':<13} {'municipality':<18} active")
+        cols = Columns([(_("username"), 24, "<"), (_("role"), 13, "<"), (_("municipality"), 18, "<"),
+                        (_("active"), 0, "<")])
+        click.echo(cols.header())
         for u in rows:
-            click.echo(f"{u.username:<24} {u.role:<13} {u.municipality or '':<18} {'yes' if u.is_active else 'no'}")
+            click.echo(cols.row([u.username, u.role, u.municipality or "", _("yes") if u.is_active else _("no")]))
 
 
 @users.command("set-password")
@@ -133,7 +142,7 @@ def users_set_password(username: str, password: str) -> None:
             set_password(session, username, password)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"password of {username} changed")
+    click.echo(_("password of {username} changed").format(username=username))
 
 
 @users.command("deactivate")
@@ -148,7 +157,7 @@ def users_deactivate(username: str, reason: str | None) -> None:
             deactivate_user(session, username, reason=reason)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username} deactivated; their sessions have ended")
+    click.echo(_("user {username} deactivated; their sessions have ended").format(username=username))
 
 
 @users.command("reactivate")
@@ -163,7 +172,7 @@ def users_reactivate(username: str, reason: str | None) -> None:
             reactivate_user(session, username, reason=reason)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username} reactivated")
+    click.echo(_("user {username} reactivated").format(username=username))
 
 
 @users.command("unlock")
@@ -177,7 +186,7 @@ def users_unlock(username: str) -> None:
             n = unlock_user(session, username)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {username}: {n} log-in pause(s) lifted")
+    click.echo(_("user {username}: {n} log-in pause(s) lifted").format(username=username, n=n))
 
 
 @click.command()
@@ -204,23 +213,25 @@ def serve(host: str, port: int, reload: bool, workers: int) -> None:
     url = settings.resolved_database_url()
     if workers > 1:
         if url.startswith("sqlite"):
-            raise click.UsageError("--workers > 1 needs PostgreSQL: SQLite lets one writer at a time into its file, "
-                                   "so more worker processes only queue behind its lock (and wait for "
-                                   "AUDIT_DB_BUSY_TIMEOUT). Set AUDIT_DATABASE_URL to a PostgreSQL database, "
-                                   "or run one worker.")
+            raise click.UsageError(_("--workers > 1 needs PostgreSQL: SQLite lets one writer at a time into its file, "
+                                     "so more worker processes only queue behind its lock (and wait for "
+                                     "AUDIT_DB_BUSY_TIMEOUT). Set AUDIT_DATABASE_URL to a PostgreSQL database, "
+                                     "or run one worker."))
         if reload:
-            raise click.UsageError("--reload runs one worker; leave out --workers")
+            raise click.UsageError(_("--reload runs one worker; leave out --workers"))
     upgrade()
     settings.resolved_secret_key()   # created once here, so every worker signs sessions with the same key
     per_worker = settings.db_pool_size + settings.db_max_overflow
     if url.startswith("postgresql"):
         limit = _max_connections(url)
         if limit is not None and workers * per_worker > limit - 5:
-            click.echo(f"warning: {workers} workers x {per_worker} connections ({workers * per_worker}) exceed what "
-                       f"PostgreSQL allows ({limit} max_connections, a few kept for administration); lower "
-                       "AUDIT_DB_POOL_SIZE / AUDIT_DB_MAX_OVERFLOW or raise max_connections", err=True)
-    click.echo(f"serving on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
-               f"(up to {per_worker} database connections each)")
+            click.echo(_("warning: {workers} workers x {per_worker} connections ({total}) exceed what "
+                         "PostgreSQL allows ({limit} max_connections, a few kept for administration); lower "
+                         "AUDIT_DB_POOL_SIZE / AUDIT_DB_MAX_OVERFLOW or raise max_connections").format(
+                           workers=workers, per_worker=per_worker, total=workers * per_worker, limit=limit), err=True)
+    click.echo(ngettext("serving on {url} with {workers} worker (up to {per_worker} database connections each)",
+                        "serving on {url} with {workers} workers (up to {per_worker} database connections each)",
+                        workers).format(url=f"http://{host}:{port}/", workers=workers, per_worker=per_worker))
     # A worker must have imported the app and started within timeout_worker_healthcheck, or it is
     # restarted; uvicorn's 5 s is too short for a busy machine importing pandas.
     uvicorn.run("audit.web.app:create_app", factory=True, host=host, port=port, reload=reload,
@@ -247,6 +258,9 @@ from audit.cli.log import log  # noqa: E402  (`audit log verify`, `audit log acc
 COMMANDS.append(log)
 
 
+DEMO_URL = "http://127.0.0.1:8000/"  # where `audit serve` listens by default
+
+
 @click.command()
 @click.option("--seed", type=int, default=None, help="Seed of the synthetic data (default: the demo file's).")
 @click.option("--reset", is_flag=True, help="Delete the SQLite database file first (SQLite only).")
@@ -264,7 +278,7 @@ def demo(seed: int | None, reset: bool) -> None:
     url = get_settings().resolved_database_url()
     if reset:
         if not url.startswith("sqlite:///"):
-            raise click.ClickException("--reset only deletes SQLite files; drop a PostgreSQL database yourself")
+            raise click.ClickException(_("--reset only deletes SQLite files; drop a PostgreSQL database yourself"))
         path = url.removeprefix("sqlite:///")
         get_engine().dispose()
         for suffix in ("", "-wal", "-shm"):
@@ -276,19 +290,21 @@ def demo(seed: int | None, reset: bool) -> None:
     name = load_spec()["audit"]["name"]
     with session_scope() as session:
         if session.exec(select(func.count()).select_from(Audit).where(Audit.name == name)).one():
-            click.echo(f"the demo audit {name!r} already exists; run `audit demo --reset` to start over")
+            click.echo(_("the demo audit {name} already exists; run `audit demo --reset` to start over").format(
+                name=repr(name)))
             return
-        click.echo("building the demo audit ...")
+        click.echo(_("building the demo audit ..."))
         result = build_demo(session, seed=seed, progress=None)
-    click.echo(f"demo audit {result['audit']!r}: {result['population']:,} people, {result['cases']} sampled cases, "
-               f"{result['answers']:,} answers")
-    click.echo(f"comment round open for {', '.join(result['round']['municipalities'])} "
-               f"until {result['round']['deadline']}")
-    click.echo("\nDemo logins (shown once; change with `audit users set-password`):")
+    click.echo(_("demo audit {name}: {people} people, {cases} sampled cases, {answers} answers").format(
+        name=repr(result["audit"]), people=number(result["population"]), cases=result["cases"],
+        answers=number(result["answers"])))
+    click.echo(_("comment round open for {municipalities} until {deadline}").format(
+        municipalities=", ".join(result["round"]["municipalities"]), deadline=result["round"]["deadline"]))
+    click.echo("\n" + _("Demo logins (shown once; change with `audit users set-password`):"))
     for u in result["users"]:
         who = f"{u['role']}" + (f", {u['municipality']}" if u["municipality"] else "")
         click.echo(f"  {u['username']:<14} {u['password']:<16} ({who})")
-    click.echo("\nStart the web app with `audit serve` and open http://127.0.0.1:8000/")
+    click.echo("\n" + _("Start the web app with `audit serve` and open {url}").format(url=DEMO_URL))
 
 
 COMMANDS.append(demo)

@@ -2,9 +2,13 @@
 second-review subsample and agreement."""
 from __future__ import annotations
 
+import json
+
 import click
 
 from audit.db import session_scope
+from audit.cli.text import Columns
+from audit.i18n import _, ngettext, number
 
 
 @click.group()
@@ -36,9 +40,9 @@ def assign_cmd(audit_name: str, auditor: str | None, municipalities: tuple[str, 
     from audit.review import assignment
 
     if bool(round_robin) == bool(auditor):
-        raise click.UsageError("give either --auditor with --municipality, or --round-robin")
+        raise click.UsageError(_("give either --auditor with --municipality, or --round-robin"))
     if auditor and not municipalities:
-        raise click.UsageError("--auditor needs at least one --municipality")
+        raise click.UsageError(_("--auditor needs at least one --municipality"))
     try:
         with session_scope() as s:
             audit = assignment.audit_by_name(s, audit_name)
@@ -47,11 +51,40 @@ def assign_cmd(audit_name: str, auditor: str | None, municipalities: tuple[str, 
                 plan = assignment.assign_round_robin(s, audit, users, None)
                 for m, u in plan.items():
                     click.echo(f"{m:<20} {u}")
-                click.echo(f"{len(plan)} municipalities assigned to {len(users)} auditors")
+                click.echo(_("{municipalities} municipalities assigned to {auditors} auditors").format(
+                    municipalities=len(plan), auditors=len(users)))
             else:
                 n = assignment.assign(s, audit, assignment.auditor_by_name(s, auditor), list(municipalities), None)
-                click.echo(f"{n} cases assigned to {auditor}")
+                click.echo(ngettext("{n} case assigned to {auditor}", "{n} cases assigned to {auditor}", n).format(
+                    n=n, auditor=auditor))
     except assignment.AssignmentError as exc:
+        raise _fail(exc) from exc
+
+
+@reviews.command("theme7-not-answered")
+@click.option("--audit", "audit_name", required=True, help="Audit name.")
+@click.option("--municipality", "municipalities", multiple=True, required=True,
+              help="Municipality that did not answer theme 7; repeat for several.")
+@click.option("--reason", default="", help="Why (kept in the audit trail).")
+@click.option("--undo", is_flag=True, help="Take it back: the municipality's theme 7 is in progress again.")
+def theme7_not_answered_cmd(audit_name: str, municipalities: tuple[str, ...], reason: str, undo: bool) -> None:
+    """Record that a municipality did not answer theme 7 (the management survey): it leaves
+    the N of every theme-7 table (e.g. N=22 of 25 municipalities)."""
+    from audit.review import assignment, workflow
+
+    try:
+        with session_scope() as s:
+            audit = assignment.audit_by_name(s, audit_name)
+            known = set(json.loads(audit.municipalities_json or "[]"))
+            for m in municipalities:
+                if m not in known:
+                    raise click.ClickException(_("--municipality {municipality} is not a municipality of {audit}").format(
+                        municipality=repr(m), audit=repr(audit_name)))
+                review = assignment.municipality_review(s, audit, m)
+                workflow.set_municipality_not_answered(s, review, None, not_answered=not undo, reason=reason)
+                click.echo((_("{municipality}: theme 7 in progress") if undo
+                            else _("{municipality}: theme 7 not answered")).format(municipality=m))
+    except (assignment.AssignmentError, workflow.AnswerError) as exc:
         raise _fail(exc) from exc
 
 
@@ -67,13 +100,13 @@ def export_cmd(audit_name: str, out: str, pass_no: int) -> None:
     from audit.review import assignment, sheets
 
     if not out.lower().endswith((".xlsx", ".csv")):
-        raise click.UsageError("--out must end in .xlsx or .csv")
+        raise click.UsageError(_("--out must end in .xlsx or .csv"))
     try:
         with session_scope() as s:
             n = sheets.export_sheet(s, assignment.audit_by_name(s, audit_name), out, pass_no, actor=cli_actor())
     except assignment.AssignmentError as exc:
         raise _fail(exc) from exc
-    click.echo(f"{n} cases written to {out}")
+    click.echo(ngettext("{n} case written to {file}", "{n} cases written to {file}", n).format(n=n, file=out))
 
 
 @reviews.command("import")
@@ -98,13 +131,13 @@ def import_cmd(audit_name: str, file: str, as_user: str | None, pass_no: int) ->
             if as_user:
                 user = s.exec(select(User).where(User.username == as_user)).first()
                 if user is None:
-                    raise assignment.AssignmentError(f"no user named {as_user!r}")
+                    raise assignment.AssignmentError(_("no user named {username}").format(username=repr(as_user)))
             result = sheets.import_sheet(s, audit, file, user, pass_no=pass_no)
     except sheets.SheetImportError as exc:
         raise click.ClickException(str(exc)) from exc
     except assignment.AssignmentError as exc:
         raise _fail(exc) from exc
-    click.echo(f"{result.cases} cases read, {result.changed} answers changed")
+    click.echo(_("{cases} cases read, {changed} answers changed").format(cases=result.cases, changed=result.changed))
 
 
 @reviews.command("second-review")
@@ -125,7 +158,8 @@ def second_review_cmd(audit_name: str, share: float, seed: int, auditors: tuple[
                                                 [assignment.auditor_by_name(s, n) for n in names], None)
     except assignment.AssignmentError as exc:
         raise _fail(exc) from exc
-    click.echo(f"{len(ids)} cases marked for second review: {' '.join(map(str, ids))}")
+    click.echo(ngettext("{n} case marked for second review: {ids}", "{n} cases marked for second review: {ids}",
+                        len(ids)).format(n=len(ids), ids=" ".join(map(str, ids))))
 
 
 @reviews.command("agreement")
@@ -140,12 +174,13 @@ def agreement_cmd(audit_name: str) -> None:
     except assignment.AssignmentError as exc:
         raise _fail(exc) from exc
     if not rows:
-        click.echo("no item answered in both reviews yet")
+        click.echo(_("no item answered in both reviews yet"))
         return
-    click.echo(f"{'item':<32} {'N':>4} {'agree %':>8} {'kappa':>7}")
+    cols = Columns([(_("item"), 32, "<"), ("N", 4, ">"), (_("agree %"), 8, ">"), (_("kappa"), 7, ">")])
+    click.echo(cols.header())
     for r in rows:
-        kappa = "" if r.kappa is None else f"{r.kappa:.3f}"
-        click.echo(f"{r.item:<32} {r.n:>4} {r.percent:>8.1f} {kappa:>7}")
+        kappa = "" if r.kappa is None else number(r.kappa, 3)
+        click.echo(cols.row([r.item, r.n, number(r.percent, 1), kappa]))
 
 
 COMMANDS: list[click.Command] = [reviews]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from audit.db import session_scope
+from audit.i18n import _, ngettext, number
 from audit.resources import questionnaire
 
 
@@ -16,7 +17,7 @@ def _date(_ctx, _param, value: str | None) -> date | None:  # type: ignore[no-un
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+        raise click.BadParameter(_("{value} is not a date (YYYY-MM-DD)").format(value=repr(value))) from exc
 
 
 def _audit(session, name: str):  # type: ignore[no-untyped-def]
@@ -39,9 +40,10 @@ def _actor(session, username: str | None):  # type: ignore[no-untyped-def]
 
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None:
-        raise click.ClickException(f"no user named {username!r}")
+        raise click.ClickException(_("no user named {username}").format(username=repr(username)))
     if not can(user, "audit.manage"):
-        raise click.ClickException(f"user {username!r} is not an admin; only admins import, draw and replace")
+        raise click.ClickException(_("user {username} is not an admin; only admins import, draw and replace").format(
+            username=repr(username)))
     return user
 
 
@@ -76,8 +78,12 @@ def audits_create(name: str, period_start: date, period_end: date, reference_dat
             # the same function as the admin's form on /admin
             audit = new_audit(session, name, period_start=period_start, period_end=period_end,
                               reference_date=reference_date, municipalities=names, instrument=instrument_path)
-            click.echo(f"audit {audit.name!r} created (instrument {audit.instrument_version}, "
-                       f"{len(names) or 'any'} municipalities)")
+            if names:
+                click.echo(_("audit {name} created (instrument {version}, {n} municipalities)").format(
+                    name=repr(audit.name), version=audit.instrument_version, n=len(names)))
+            else:
+                click.echo(_("audit {name} created (instrument {version}, any municipalities)").format(
+                    name=repr(audit.name), version=audit.instrument_version))
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -108,7 +114,7 @@ def audits_edit(name: str, new_name: str | None, period_start: date | None, peri
                        period_end=period_end or audit.period_end,
                        reference_date=reference_date or audit.reference_date, municipalities=names,
                        user=_actor(session, as_user))
-            click.echo(f"audit {audit.name!r} changed")
+            click.echo(_("audit {name} changed").format(name=repr(audit.name)))
     except AuditError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -119,8 +125,17 @@ def audits_list() -> None:
     from audit.audits import list_audits
 
     with session_scope() as session:
-        for a in list_audits(session):
-            click.echo("  ".join(f"{k}={v}" for k, v in vars(a).items()))
+        audits = list_audits(session)
+    if not audits:
+        click.echo(_("no audits yet; create one with `audit audits create`"))
+    for a in audits:
+        click.echo(_("{name}: period {start} to {end}, reference date {reference}; {municipalities}; "
+                     "{people} people, {cases} cases ({active} active), seed {seed}").format(
+            name=a.name, start=a.period_start, end=a.period_end, reference=a.reference_date,
+            municipalities=(ngettext("{n} municipality", "{n} municipalities", len(a.municipalities)).format(
+                n=len(a.municipalities)) if a.municipalities else _("any municipality")),
+            people=number(a.population), cases=number(a.cases), active=number(a.active_cases),
+            seed="-" if a.seed is None else a.seed))
 
 
 @click.group()
@@ -133,30 +148,65 @@ def population() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--spells", type=click.Path(exists=True, dir_okay=False),
               help="Benefit spells file (person_id, benefit, start, end) instead of a seniority_years column.")
-@click.option("--replace", is_flag=True, help="Replace an imported population (only before sampling).")
+@click.option("--replace", is_flag=True, help="Replace an imported population or snapshot (a population only "
+                                               "before sampling).")
+@click.option("--ignore-extra", is_flag=True,
+              help="Drop columns the register definition does not declare instead of refusing the file.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Import FILE as a snapshot of the register at this date (persons linked to the audit's other "
+                   "extracts by person_id; needs person_id and municipality) instead of the sampling frame.")
 @AS_OPTION
-def population_import(audit_name: str, file: str, spells: str | None, replace: bool, as_user: str | None) -> None:
-    """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX) with columns
-    person_id, municipality, seniority_years, sex, age, origin. All-or-nothing: any bad row
-    rejects the whole file and every error is listed (file, row, column, value, why)."""
+def population_import(audit_name: str, file: str, spells: str | None, replace: bool, ignore_extra: bool,
+                      as_of, as_user: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Import FILE (CSV with comma or semicolon, UTF-8 with or without BOM, or XLSX).
+
+    Without --as-of FILE is the sampling frame: columns person_id, municipality,
+    seniority_years, sex, age, origin, plus any other column the audit's register
+    definition declares (registers/kontanthjaelp_2022.yaml; `audit register check`),
+    each stored typed per person. With --as-of FILE is a snapshot at that date.
+    A column the definition does not declare is refused unless --ignore-extra.
+    All-or-nothing: any bad row rejects the whole file and every error is listed
+    (file, row, column, value, why)."""
     from audit.population.importer import PopulationError, import_population
     from audit.population.register import RegisterError
+    from audit.population.snapshots import import_snapshot
 
     try:
         with session_scope() as session:
             audit = _audit(session, audit_name)
-            result = import_population(session, audit, file, spells=spells, replace=replace, progress=None,
-                                       user=_actor(session, as_user))
+            if as_of is not None:
+                if spells:
+                    raise click.UsageError(_("--spells is for the sampling frame, not for a snapshot (--as-of)"))
+                snap = import_snapshot(session, audit, file, as_of=as_of.date(), replace=replace,
+                                       ignore_extra=ignore_extra, user=_actor(session, as_user))
+            else:
+                result = import_population(session, audit, file, spells=spells, replace=replace, progress=None,
+                                           user=_actor(session, as_user), ignore_extra=ignore_extra)
     except RegisterError as exc:
         for err in exc.errors[:200]:
             click.echo(str(err), err=True)
         if exc.total > 200:
-            click.echo(f"... and {exc.total - 200:,} more errors", err=True)
-        raise click.ClickException(f"{exc.total:,} errors: nothing was imported") from exc
+            click.echo(_("... and {n} more errors").format(n=number(exc.total - 200)), err=True)
+        raise click.ClickException(_("{n} errors: nothing was imported").format(n=number(exc.total))) from exc
     except PopulationError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"imported {result.rows} people into {audit_name!r}: " +
-               ", ".join(f"{k} {v}" for k, v in result.per_band.items()))
+    if as_of is not None:
+        for warning in snap.warnings:
+            click.echo(_("warning: {warning}").format(warning=warning), err=True)
+        click.echo(_("imported snapshot {date} of {n} people into {audit} ({linked} linked to the sampling frame); "
+                     "variables: {variables}").format(date=snap.as_of, n=snap.rows, audit=repr(audit_name),
+                                                      linked=snap.linked,
+                                                      variables=", ".join(snap.variables) or _("none")))
+        return
+    for warning in result.warnings:
+        click.echo(_("warning: {warning}").format(warning=warning), err=True)
+    bands = ", ".join(f"{k} {v}" for k, v in result.per_band.items())
+    if result.variables:
+        click.echo(_("imported {n} people into {audit}: {bands}; variables: {variables}").format(
+            n=result.rows, audit=repr(audit_name), bands=bands, variables=", ".join(result.variables)))
+    else:
+        click.echo(_("imported {n} people into {audit}: {bands}").format(n=result.rows, audit=repr(audit_name),
+                                                                        bands=bands))
 
 
 @click.group()
@@ -186,12 +236,13 @@ def sample_draw(audit_name: str, per_stratum: int, seed: int, bands: str | None,
                                  user=_actor(session, as_user))
     except (SamplingError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"drew {result.sampled} cases and {result.reserve_cases} reserves in {len(result.strata)} strata "
-               f"(seed {seed})")
+    click.echo(_("drew {cases} cases and {reserves} reserves in {strata} strata (seed {seed})").format(
+        cases=result.sampled, reserves=result.reserve_cases, strata=len(result.strata), seed=seed))
     for s in result.shortfalls:
-        click.echo(f"shortfall: {s.municipality} {s.band}: {s.drawn} of {s.requested} (N_h={s.population})")
+        click.echo(_("shortfall: {municipality} {band}: {drawn} of {requested} (N_h={population})").format(
+            municipality=s.municipality, band=s.band, drawn=s.drawn, requested=s.requested, population=s.population))
     if result.outside_bands:
-        click.echo(f"note: {result.outside_bands} people fall below the first band and were not sampled")
+        click.echo(_("note: {n} people fall below the first band and were not sampled").format(n=result.outside_bands))
 
 
 @sample.command("replace")
@@ -209,7 +260,8 @@ def sample_replace(audit_name: str, case_id: int, reason: str, force: bool, as_u
         with session_scope() as session:
             reserve = replace_case(session, _audit(session, audit_name), case_id, reason, force=force,
                                    user=_actor(session, as_user))
-            click.echo(f"case {case_id} replaced by reserve case {reserve.id} (rank {reserve.reserve_rank})")
+            click.echo(_("case {case} replaced by reserve case {reserve} (rank {rank})").format(
+                case=case_id, reserve=reserve.id, rank=reserve.reserve_rank))
     except SamplingError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -225,7 +277,7 @@ def sample_export(audit_name: str, out: Path) -> None:
 
     with session_scope() as session:
         proto = export_sample(session, _audit(session, audit_name), out, actor=cli_actor())
-    click.echo(f"wrote {out} and {proto}")
+    click.echo(_("wrote {file} and {protocol}").format(file=out, protocol=proto))
 
 
 @sample.command("protocol")
@@ -254,7 +306,8 @@ def sample_representativeness(audit_name: str, fmt: str) -> None:
     with session_scope() as session:
         audit = _audit(session, audit_name)
         if not has_sample(session, audit):
-            raise click.ClickException(f"audit {audit_name!r} has no sample yet; draw one with `audit sample draw`")
+            raise click.ClickException(_("audit {name} has no sample yet; draw one with `audit sample draw`").format(
+                name=repr(audit_name)))
         table = audit_table(session, audit)
     if fmt == "table":
         click.echo(table.to_text())

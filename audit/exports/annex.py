@@ -9,6 +9,8 @@ a native bar chart where the definition asks for one.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,9 +18,12 @@ from typing import Any, Callable, Iterable
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.legend import Legend
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.styles import Alignment
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -66,7 +71,11 @@ def n_phrase(ns: list[int | None]) -> str:
 
 
 def note_text(grid: Grid) -> str:
-    parts = [n_phrase(grid.n_note) + "."]
+    municipal = grid.definition.frame == "municipality"
+    parts = [n_phrase(grid.n_note) + (" kommuner." if municipal else ".")]
+    if municipal:
+        parts += [n for t in grid.stats_tables[:1] for n in getattr(getattr(t, "table", t), "notes", ())
+                  if "tema 7" in n]
     if grid.definition.note:
         parts.append(grid.definition.note.rstrip(".") + ".")
     if grid.weighted:
@@ -132,7 +141,10 @@ def _label_column_title(grid: Grid) -> str | None:
 def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     tdef = grid.definition
     ncols = len(grid.columns) + 1
-    put(ws, 1, 1, f"Tabel {number} ({tdef.id}): {grid.title}", font=TITLE_FONT)
+    # a report exhibit is numbered as the report numbers it ("Figur 10", "Tabel 4")
+    numbered = re.fullmatch(r"(Figur|Tabel) \d+", tdef.id) is not None
+    put(ws, 1, 1, f"{tdef.id}: {grid.title}" if numbered else f"Tabel {number} ({tdef.id}): {grid.title}",
+        font=TITLE_FONT)
     back = put(ws, 2, 1, "← Tilbage til indhold", font=LINK_FONT)
     back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
     row = 4
@@ -191,7 +203,7 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
                 cell = put(ws, row, k + 2, SUPPRESSED)
             elif value is None:
                 cell = put(ws, row, k + 2, None)
-            elif kind == "share":  # the value itself as printed (a full-precision share gives counts away)
+            elif kind in ("share", "reference"):  # as printed (a full-precision share gives counts away)
                 cell = put(ws, row, k + 2, published_share(value), number_format=SHARE_FORMAT)
             elif kind == "mean":
                 cell = put(ws, row, k + 2, published_mean(value), number_format=MEAN_FORMAT)
@@ -217,12 +229,21 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     longest = max([len(str(r.label)) for r in grid.rows] + [len(label_title or ""), 12])
     ws.column_dimensions["A"].width = label_width = min(max(longest + 2, 18), 55)
     widths = [min(max(len(column.label) + 2, 9), 22) for column in grid.columns]
+    for group in dict.fromkeys(c.group for c in grid.columns if c.group):  # a group heading's longest word fits
+        members = [k for k, c in enumerate(grid.columns) if c.group == group]
+        short = max(len(w) for w in str(group).split() or [""]) * 1.15 + 3 - sum(widths[k] for k in members)
+        for k in members:
+            widths[k] += max(short, 0) / len(members)
     for k, w in enumerate(widths):
         ws.column_dimensions[get_column_letter(k + 2)].width = w
 
     def lines(text: str | None, width: float) -> int:
         return max(1, -(-len(text or "") // max(int(width * 0.95) - 2, 1)))
 
+    for r in range(first_data, last_data + 1):  # a wrapped row label gets the lines it needs (not bold: wider)
+        text = ws.cell(row=r, column=1).value
+        if isinstance(text, str) and (n_lines := lines(text, label_width * 1.2)) > 1:
+            ws.row_dimensions[r].height = 15 * n_lines + 1
     label_row = header_rows[-1]
     need = max([lines(c.label, w) for c, w in zip(grid.columns, widths)] + [1])
     if not has_groups:
@@ -284,11 +305,21 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
     chart.y_axis.delete = False
     chart.x_axis.delete = False
     chart.legend.position = "b"
+    # share columns that print the same header ("Andel ja") each under its own group (an items table
+    # by direction) are named by the group's heading, the first cell of its merged range
+    by_group = len(share_cols) > 1 and len(layout.header_rows) > 1 and \
+        len({grid.columns[k].label for k in share_cols}) == 1 and \
+        len({grid.columns[k].group for k in share_cols}) == len(share_cols)
     for k in share_cols:
         col = k + 2
         data = Reference(ws, min_col=col, max_col=col, min_row=header, max_row=data_rows[-1])
         # the header cell of a share column names the series; rows between are skipped by the range
-        if data_rows[0] != header + 1:
+        if by_group:
+            chart.add_data(Reference(ws, min_col=col, max_col=col, min_row=data_rows[0], max_row=data_rows[-1]),
+                           titles_from_data=False)
+            ref = f"{quote_sheetname(ws.title)}!${get_column_letter(col)}${layout.header_rows[0]}"
+            chart.series[-1].tx = SeriesLabel(strRef=StrRef(ref))
+        elif data_rows[0] != header + 1:
             data = Reference(ws, min_col=col, max_col=col, min_row=data_rows[0], max_row=data_rows[-1])
             chart.add_data(data, titles_from_data=False)
         else:
@@ -296,6 +327,19 @@ def add_bar_chart(ws: Worksheet, grid: Grid, layout: SheetLayout) -> bool:
     chart.set_categories(Reference(ws, min_col=1, max_col=1, min_row=data_rows[0], max_row=data_rows[-1]))
     if len(share_cols) == 1:
         chart.legend = None
+    reference = [k for k, c in enumerate(grid.columns) if c.kind == "reference"]
+    if reference:  # a comparison: the all-cases share as a line across the bars, columns upright
+        chart.type = "col"
+        chart.x_axis.scaling.orientation = "minMax"
+        chart.y_axis.crosses = "autoZero"
+        line = LineChart()
+        col = reference[0] + 2
+        line.add_data(Reference(ws, min_col=col, max_col=col, min_row=header, max_row=data_rows[-1]),
+                      titles_from_data=True)
+        line.set_categories(Reference(ws, min_col=1, max_col=1, min_row=data_rows[0], max_row=data_rows[-1]))
+        chart += line
+        chart.legend = Legend()
+        chart.legend.position = "b"
     chart.height = 7.5
     chart.width = 16
     ws.add_chart(chart, f"A{layout.source_row + 2}")
@@ -327,10 +371,11 @@ def write_contents(ws: Worksheet, entries: list[tuple[int, Grid, SheetLayout]], 
     ws.column_dimensions["C"].width = 90
     ws.column_dimensions["D"].width = 14
     ws.freeze_panes = "A6"
-    ws.page_setup.orientation = "landscape"
+    ws.page_setup.orientation = "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    # the contents on one page while its rows fit legibly; a longer list runs on, one page wide
+    ws.page_setup.fitToHeight = 1 if len(entries) <= ONE_PAGE_ROWS else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
@@ -341,7 +386,7 @@ def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instru
                 audit_name: str = "", suppress: bool = True,
                 progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
                 population: pd.DataFrame | None = None, protocol: str | Path | None = None,
-                language: str | None = None) -> list[SheetLayout]:
+                language: str | None = None, municipality_frame: pd.DataFrame | None = None) -> list[SheetLayout]:
     """Compute every table of `spec` from the case frame (and, for Table 12, the register
     population) and write the workbook. With `protocol`, the suppression protocol (every
     hidden count, its value and the attacker's interval: for the agency only, never to be
@@ -349,14 +394,17 @@ def write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instru
     suppression, weighting) are written in `language`, by default the report's: Danish."""
     with i18n.language(language or ANNEX_LANGUAGE):
         return _write_annex(frame, spec, out, instrument=instrument, audit_name=audit_name, suppress=suppress,
-                            progress=progress, population=population, protocol=protocol)
+                            progress=progress, population=population, protocol=protocol,
+                            municipality_frame=municipality_frame)
 
 
 def _write_annex(frame: pd.DataFrame, spec: AnnexSpec, out: str | Path, *, instrument: Instrument | None,
                  audit_name: str, suppress: bool, progress: Callable[[Iterable[Any]], Iterable[Any]] | None,
-                 population: pd.DataFrame | None, protocol: str | Path | None) -> list[SheetLayout]:
+                 population: pd.DataFrame | None, protocol: str | Path | None,
+                 municipality_frame: pd.DataFrame | None = None) -> list[SheetLayout]:
     hidden: list[dict[str, Any]] = []
-    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress)
+    grids = build_grids(frame, spec, instrument, suppress, population, protocol=hidden, progress=progress,
+                        municipality_frame=municipality_frame)
     wb = Workbook()
     contents = wb.active
     contents.title = CONTENTS

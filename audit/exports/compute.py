@@ -6,7 +6,7 @@ counts answers itself, so the annex shows the statistics module's numbers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -28,7 +28,7 @@ TOTAL = "I alt"
 class Column:
     key: str
     label: str
-    kind: str            # 'share' | 'count' | 'mean' | 'n'
+    kind: str            # 'share' | 'count' | 'mean' | 'n' | 'reference' (a share repeated on each row: a chart's line)
     group: str | None = None   # header above a group of columns (a column variable's label)
 
 
@@ -213,6 +213,7 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             columns.append(Column(f"{c}:N", "N", "n", group))
     rows: list[GridRow] = []
     n_note: list[int] = []
+    col_blocks: list[list[int]] = []
     suppression_rule = None
     for r in tdef.rows:
         block = lab.variable(r)
@@ -244,14 +245,18 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
         if tdef.percent == "col":
             values = [None] * len(columns)
             nsup = [False] * len(columns)
+            block_ns: list[int] = []
             for c in tdef.cols:
                 t = tables[(r, c)]
                 for j, ccode in enumerate(t.col_codes):
                     values[col_index[(c, ccode)]] = t.n_cols[j]
                     nsup[col_index[(c, ccode)]] = t.n_cols[j] is None
-                    n_note.append(t.n_cols[j])
+                    block_ns.append(t.n_cols[j])
+            col_blocks.append(block_ns)
             rows.append(GridRow("N", "N", values, nsup, [False] * len(columns),
                                 block=block, total=True, kinds=["n"] * len(columns)))
+    # the column N's of each block; blocks with the same N's (no characteristic missing) said once
+    n_note += [n for b in dict.fromkeys(tuple(b) for b in col_blocks) for n in b]  # each distinct set once
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
 
@@ -324,6 +329,128 @@ def _indicators_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 suppression_rule=stats.rule(t), stats_tables=[t])
 
 
+def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """A municipality comparison (Figures 16, 19, 21 ...): per group (`row`, e.g. municipality)
+    the share of cases answering `share_of` to `col`, highest first, beside the share of all
+    cases (the chart's line) and N; under them all cases, and the design-weighted estimate for
+    the whole target group with its 95 % interval. The shares come from the crosstab
+    `row` x `col` (suppressed like any crosstab: a hidden cell prints x, not its whole row)
+    and the frequency of `col`."""
+    group, var = tdef.rows[0], tdef.cols[0]
+    code = tdef.share_of
+    cross = stats.crosstab(frame, group, var, percent="row", row_order=lab.order(group), col_order=lab.order(var),
+                           min_cell=min_cell if suppress else None)
+    overall = stats.frequency(frame, var, order=lab.order(var), min_cell=min_cell if suppress else None)
+    from audit.statistics.weighting import DesignError
+
+    national = None
+    if {"stratum", "stratum_population"} <= set(frame.columns):
+        try:
+            national = stats.frequency(frame, var, weighted=True, order=lab.order(var))
+        except DesignError as exc:  # no usable design (N_h missing or inconsistent): said, not guessed
+            tdef = replace(tdef, note=_with_sentence(tdef.note, f"Intet vægtet estimat: {exc}"))
+    j = cross.col_codes.index(code) if code in cross.col_codes else None
+    i_all = overall.row_codes.index(code) if code in overall.row_codes else None
+    all_share = overall.shares[i_all][0] if i_all is not None else None
+    all_hidden = bool(i_all is not None and overall.suppressed[i_all][0])
+    label = lab.value(var, code)
+    columns = [Column("share", f"Andel {label.lower()}" if label else "Andel", "share"),
+               Column("all", "Alle sager", "reference"), Column("N", "N", "n")]
+    entries = []
+    for i, g in enumerate(cross.row_codes):
+        share = cross.shares[i][j] if j is not None else 0.0
+        hidden = bool(cross.suppressed[i][j]) if j is not None else False
+        n = cross.n_rows[i]
+        if n == 0:
+            continue  # a group without cases (a municipality outside the audit) is no bar
+        entries.append((g, share, hidden, n))
+    # highest share first; a hidden share sorts last (its place would tell its size)
+    entries.sort(key=lambda e: (e[2] or e[1] is None, -(e[1] or 0.0)))
+    rows = []
+    for g, share, hidden, n in entries:
+        mark = _highlight(tdef, g, code, share, "share")
+        rows.append(GridRow(str(g), lab.value(group, g), [share, None if all_hidden else all_share, n],
+                            [hidden, all_hidden, n is None], [mark, False, False]))
+    rows.append(GridRow(TOTAL, "Alle sager", [all_share, None, overall.n_total], [all_hidden, False, False],
+                        [False, False, False], total=True))
+    tables = [cross.table, overall.table]
+    if national is not None:
+        k = national.row_codes.index(code) if code in national.row_codes else None
+        est = national.shares[k][0] if k is not None else None
+        rows.append(GridRow("weighted", "Vægtet estimat for hele målgruppen", [est, None, overall.n_total],
+                            [False, False, False], [False, False, False], total=True))
+        tables.append(national.table)
+    return Grid(tdef, tdef.title, columns, rows, [overall.n_total], suppression_rule=stats.rule(cross.table)
+                if cross.table is not None else None, stats_tables=tables)
+
+
+def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Several items side by side (Figures 17, 24, 32, 33 ...): one row per item, the share of the
+    cases where that item applies answering `share_of`, and that N (bases differ: a follow-up
+    item is asked of fewer cases). Each item is the statistics room's frequency; with a `col`,
+    also its crosstab `col` x item, giving per group (its label above) the share and its N, and
+    the item's frequency as the last group, 'I alt'. Suppressed like those tables: a hidden
+    share prints x, its row stays."""
+    weighted = tdef.weighting == "design"
+    code = tdef.share_of
+    cut = min_cell if suppress else None
+    freqs = {item: stats.frequency(frame, item, weighted=weighted, order=lab.order(item), min_cell=cut)
+             for item in tdef.items}
+    share_of = lab.value(tdef.items[0], code)
+    share_label = (f"Andel {share_of.lower()}" if share_of else "Andel") + (" (vægtet)" if weighted else "")
+
+    def pick(cells: stats.Cells, i: int) -> tuple[Any, bool, int | None]:
+        """(share answering `code`, hidden, N) of row i of a row-percent crosstab, or of a
+        frequency (whose codes are its rows). No case: no share; nobody with the code: 0."""
+        if cells.col_var is None:
+            n, k = cells.n_total, (cells.row_codes.index(code) if code in cells.row_codes else None)
+            share, hidden = (cells.shares[k][0], cells.suppressed[k][0]) if k is not None else (0.0, False)
+        else:
+            n, k = cells.n_rows[i], (cells.col_codes.index(code) if code in cells.col_codes else None)
+            share, hidden = (cells.shares[i][k], cells.suppressed[i][k]) if k is not None else (0.0, False)
+        if n is None:  # an N that would tell a hidden count hides its share too
+            return None, True, None
+        return (share if n else None), bool(hidden), n
+
+    def label(item: str) -> str:
+        return tdef.item_labels.get(item) or lab.variable(item)
+
+    tables: list[Any] = []
+    rows: list[GridRow] = []
+    if not tdef.cols:
+        columns = [Column("share", share_label, "share"), Column("N", "N", "n")]
+        for item, f in freqs.items():
+            share, hidden, n = pick(f, 0)
+            mark = _highlight(tdef, item, code, share, "share")
+            rows.append(GridRow(item, label(item), [share, n], [hidden, n is None], [mark, False]))
+            tables.append(f)
+    else:
+        var = tdef.cols[0]
+        cross = {item: stats.crosstab(frame, var, item, percent="row", weighted=weighted, row_order=lab.order(var),
+                                      col_order=lab.order(item), min_cell=cut) for item in tdef.items}
+        # the groups that have cases in at least one item (a direction nobody has is no bar)
+        groups = [g for g in next(iter(cross.values())).row_codes
+                  if any(c.n_rows[c.row_codes.index(g)] != 0 for c in cross.values() if g in c.row_codes)]
+        # per group (its label above) the share and its N, then the same for all cases ('I alt')
+        columns = []
+        for g in (*groups, TOTAL):
+            heading = TOTAL if g == TOTAL else lab.value(var, g)
+            columns += [Column(f"share:{g}", share_label, "share", heading), Column(f"N:{g}", "N", "n", heading)]
+        for item in tdef.items:
+            c, f = cross[item], freqs[item]
+            cells = [pick(c, c.row_codes.index(g)) if g in c.row_codes else (None, False, 0) for g in groups]
+            cells.append(pick(f, 0))
+            values = [v for share, _, n in cells for v in (share, n)]
+            hidden = [h for _, hid, n in cells for h in (hid, n is None)]
+            marks = [m for g, (share, _, _) in zip((*groups, TOTAL), cells)
+                     for m in (_highlight(tdef, item, g, share, "share"), False)]
+            rows.append(GridRow(item, label(item), values, hidden, marks))
+            tables += [f, c]
+    rule = next((t.suppression_rule for t in tables if t.suppression_rule), None)
+    return Grid(tdef, tdef.title, columns, rows, [freqs[item].n_total for item in tdef.items], weighted=weighted,
+                suppression_rule=rule, stats_tables=tables)
+
+
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
                              min_cell: int, suppress: bool) -> Grid:
     """Table 12: composition of the register population and of the reviewed cases, per
@@ -369,7 +496,7 @@ def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
         return sub
     out = frame.copy()
     outside = ~frame.index.isin(sub.index)
-    for var in (*tdef.rows, *tdef.cols):
+    for var in (*tdef.rows, *tdef.cols, *tdef.items):
         out[var] = out[var].astype(object).where(~outside, None)
     return out
 
@@ -389,18 +516,67 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _indicators_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "representativeness":
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "comparison":
+        return _comparison_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "items":
+        return _items_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
+
+
+def _absent_register_variables(tdef: TableDef, frame: pd.DataFrame | None) -> list[str]:
+    """The register variables a table needs that this audit's extract does not carry (an
+    optional column of the register definition, or a snapshot never imported)."""
+    if frame is None:
+        return []
+    from audit.population.definition import default_definition
+
+    register = default_definition()
+    return [v for v in dict.fromkeys(tdef.variables()) if v not in frame.columns and v in register]
+
+
+def _lacks(absent: Sequence[str], consequence: str) -> str:
+    names = ", ".join(absent)
+    what = names if len(absent) == 1 else f"variablerne {names}"
+    return f"Registerudtrækket for denne gennemgang indeholder ikke {what}; {consequence}"
+
+
+def _with_sentence(note: str, sentence: str) -> str:
+    return f"{note.rstrip('.')}. {sentence}" if note else sentence
+
+
+def empty_grid(tdef: TableDef, absent: Sequence[str]) -> Grid:
+    """A table whose register variables this audit's extract lacks: printed empty (title, N=0
+    and a note naming what is missing), so one audit without a column still gets its annex."""
+    note = _with_sentence(tdef.note, _lacks(absent, "tabellen er derfor tom"))
+    return Grid(replace(tdef, note=note, chart="none"), tdef.title, [], [], [0])
 
 
 def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None, suppress: bool = True,
                 population: pd.DataFrame | None = None, protocol: list[dict[str, Any]] | None = None,
-                progress: Any = None) -> list[Grid]:
+                progress: Any = None, municipality_frame: pd.DataFrame | None = None) -> list[Grid]:
     """Every table of the annex. Suppressed, the tables are one publication: a count hidden in
     one is hidden wherever it prints, and the attacker's audit reads all of them together
-    (audit.statistics.suppression.protected); `protocol` receives the hidden counts."""
+    (audit.statistics.suppression.protected); `protocol` receives the hidden counts. A table
+    with `frame: municipality` is computed from `municipality_frame` (theme 7)."""
     from audit.statistics.suppression import labelled, protected
 
     prepared = prepare_frame(frame, spec)
+    needs_m = [t.id for t in spec.tables if t.frame == "municipality"]
+    if needs_m and municipality_frame is None:
+        raise ValueError(f"table {needs_m[0]}: `frame: municipality` needs the audit's theme-7 frame")
+    census = None  # the register population for tables with `frame: population` (a census, unweighted)
+    if population is not None and any(t.frame == "population" for t in spec.tables):
+        from audit.population.definition import default_definition
+        from audit.population.snapshots import add_derived
+
+        # the register's bands (age_band, interviews_band, ...) when the caller's frame lacks them
+        census = prepare_frame(add_derived(population.copy(), default_definition()), spec)
+        census.attrs = dict(population.attrs)
+        orders = dict(census.attrs.get("orders", {}))
+        if "municipality" in census.columns and "municipality" not in orders:  # those present, not all 98
+            orders["municipality"] = tuple(sorted(census["municipality"].dropna().unique()))
+            census.attrs["orders"] = orders
+    frames = {"sample": prepared, "municipality": municipality_frame, "population": census}
 
     passes: list[int] = []
 
@@ -410,7 +586,16 @@ def build_grids(frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | N
         passes.append(1)
         for t in tables:
             with labelled(pub, t.id):
-                out.append(build_grid(t, prepared, spec, instrument, suppress, population))
+                if t.frame == "population" and census is None:
+                    raise ValueError(f"table {t.id}: a population table needs the audit's register population")
+                absent = _absent_register_variables(t, frames[t.frame])
+                kept = [r for r in t.rows if r not in absent]
+                if absent and t.kind == "breakdown" and kept and not set(absent) & set(t.cols):
+                    # a stacked table prints the blocks it has, and says which it lacks
+                    t = replace(t, rows=tuple(kept), note=_with_sentence(t.note, _lacks(absent, "blokken udelades")))
+                    absent = []
+                out.append(empty_grid(t, absent) if absent else
+                           build_grid(t, frames[t.frame], spec, instrument, suppress, population))
         return out
 
     if not suppress:

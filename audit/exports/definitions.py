@@ -23,19 +23,33 @@ if TYPE_CHECKING:
     from audit.instrument import Instrument
 
 DEFAULT_FILE = resources.export_definition("annex_default.yaml")
+REPORT_FILE = resources.export_definition("report_2022.yaml")  # the report's exhibits, Figur N / Tabel N
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "items")
 # Table 12 compares the register population with the sample on register variables only.
 REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
 WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
-              "chart", "highlight", "suppress", "characteristics", "indicators"}
+              "chart", "highlight", "suppress", "characteristics", "indicators", "frame",
+              "share_of", "items"}
+from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
+
+# What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
+# the register extract (a census, unweighted), or municipalities (theme 7, answered once each).
+# "case" is read as "sample" (the name the report definitions used first).
+TABLE_FRAMES = ("sample", "population", "municipality")
+FRAME_ALIASES = {"case": "sample"}
+MUNICIPALITY_KINDS = ("frequency", "crosstab", "breakdown")
+# Columns of the municipality frame besides the theme-7 items.
+MUNICIPALITY_VARIABLES = ("municipality",)
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
 INDICATOR_KEYS = {"item", "as"}
 INDICATOR_AS = ("percent",)  # a numeric indicator whose mean is a share (0-1), printed as a percentage
+ITEM_KEYS = {"item", "label"}  # an entry of an items table: a code, or {item: code, label: "the row's text"}
+SHARE_KINDS = ("comparison", "items")  # the kinds that print the share of one code (`share_of`)
 
 # Register and design variables of the case frame (docs/contracts.md) and the statistics
 # room's derived ones (Table 4's profile), always known.
@@ -75,10 +89,14 @@ class TableDef:
     characteristics: tuple[str, ...] = ()
     indicators: tuple[str, ...] = ()
     indicator_as: dict[str, str] = field(default_factory=dict)   # indicator -> "percent"
+    frame: str = "sample"                # TABLE_FRAMES: cases (sample), register (population) or theme 7
+    share_of: str = "ja"                 # comparison: the code of `col` whose share is compared; items: of each item
+    items: tuple[str, ...] = ()          # items: the items side by side, one row each
+    item_labels: dict[str, str] = field(default_factory=dict)   # items: a row's own text instead of the item's label
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
-                *self.characteristics, *self.indicators]
+                *self.characteristics, *self.indicators, *self.items]
 
 
 def _expressions():  # type: ignore[no-untyped-def]
@@ -185,6 +203,7 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
         rows, cols = _as_tuple(t.get("row")), _as_tuple(t.get("col"))
         chars = _as_tuple(t.get("characteristics"))
         inds, ind_as = _indicators(t.get("indicators"), where, problems)
+        items, item_labels = _items(t.get("items"), where, problems)
         if kind in ("frequency", "crosstab", "breakdown") and not rows:
             problems.append(f"{where}: `row` is required for kind {kind}")
         if kind in ("crosstab", "breakdown") and not cols:
@@ -193,6 +212,21 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
         if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
             problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
+        if kind == "comparison" and (len(rows) != 1 or len(cols) != 1):
+            problems.append(f"{where}: a comparison has one `row` (the groups compared, e.g. municipality) and "
+                            f"one `col` (the item whose share of `share_of` is compared)")
+        if kind == "items":
+            if not items and t.get("items") is None:
+                problems.append(f"{where}: `items` is required for kind items (the items side by side, "
+                                f"e.g. items: [focus_job_wishes, focus_job_options])")
+            if rows:
+                problems.append(f"{where}: an items table lists its rows under `items`, not `row`")
+            if len(cols) > 1:
+                problems.append(f"{where}: an items table takes at most one `col` (the groups, e.g. direction)")
+        elif t.get("items") is not None:
+            problems.append(f"{where}: `items` belongs to kind items")
+        if kind not in SHARE_KINDS and t.get("share_of") is not None:
+            problems.append(f"{where}: `share_of` belongs to kinds comparison and items")
         if kind in ("matrix", "indicators") and not chars:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
@@ -208,6 +242,17 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                                     f"variables ({', '.join(REPRESENTATIVENESS_VARIABLES)}), not {c!r}")
             if str(t.get("weighting", "none")) != "none":
                 problems.append(f"{where}: a representativeness table compares unweighted compositions")
+        frame = str(t.get("frame", "sample"))
+        frame = FRAME_ALIASES.get(frame, frame)
+        if frame not in TABLE_FRAMES:
+            problems.append(f"{where}: frame must be one of {', '.join(TABLE_FRAMES)}, not {frame!r}")
+        elif frame == "municipality":
+            if kind not in MUNICIPALITY_KINDS:
+                problems.append(f"{where}: a municipality (theme 7) table is one of {', '.join(MUNICIPALITY_KINDS)}, "
+                                f"not {kind!r}")
+            if str(t.get("weighting", "none")) != "none":
+                problems.append(f"{where}: a municipality (theme 7) table has no design weights (every "
+                                "municipality is in it): drop `weighting`")
         weighting = str(t.get("weighting", "none"))
         if weighting not in WEIGHTINGS:
             problems.append(f"{where}: weighting must be none or design, not {weighting!r}")
@@ -247,14 +292,52 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                 hl = Highlight(column=None if raw_hl.get("column") is None else str(raw_hl["column"]),
                                above=raw_hl.get("above"), below=raw_hl.get("below"),
                                rows=_as_tuple(raw_hl.get("rows")))
+        if frame == "population" and weighting != "none":
+            problems.append(f"{where}: a population table is a census: it takes no weighting")
+        elif frame == "population" and kind == "representativeness":
+            problems.append(f"{where}: a representativeness table reads both frames itself; drop `frame`")
         spec.tables.append(TableDef(
             id=tid, title=str(t.get("title") or ""), kind=str(kind), rows=rows, cols=cols, filter=filt,
             filter_expr=filter_expr,
             weighting=weighting, percent=percent, note=str(t.get("note") or "").strip(),
-            source=str(t.get("source") or source), chart=chart, highlight=hl,
-            suppress=bool(t.get("suppress", spec.suppress)), characteristics=chars, indicators=inds,
-            indicator_as=ind_as))
+            source=str(t.get("source") or (MUNICIPALITY_SOURCE if frame == "municipality" else source)), chart=chart, highlight=hl,
+            # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
+            suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
+            characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame,
+            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels))
     return spec
+
+
+def _items(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
+    """An items table's rows: item codes, or {item: code, label: "text"} for a row that prints its
+    own text (the report's short bar label) instead of the item's question."""
+    if raw is None:
+        return (), {}
+    if not isinstance(raw, list) or not raw:
+        problems.append(f"{where}: `items` must be a non-empty list of item codes or {{item: code, label: text}}")
+        return (), {}
+    codes: list[str] = []
+    labels: dict[str, str] = {}
+    for entry in raw:
+        if isinstance(entry, dict):
+            if set(entry) - ITEM_KEYS or not entry.get("item"):
+                problems.append(f"{where}: an entry of `items` is an item code or {{item: code, label: text}}, "
+                                f"not {entry!r}")
+                continue
+            code = str(entry["item"])
+            if entry.get("label") is not None:
+                labels[code] = str(entry["label"])
+        elif isinstance(entry, (str, int)) and str(entry):
+            code = str(entry)
+        else:
+            problems.append(f"{where}: an entry of `items` is an item code or {{item: code, label: text}}, "
+                            f"not {entry!r}")
+            continue
+        if code in codes:
+            problems.append(f"{where}: item `{code}` is listed twice")
+            continue
+        codes.append(code)
+    return tuple(codes), labels
 
 
 def _indicators(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -280,14 +363,17 @@ def _indicators(raw: Any, where: str, problems: list[str]) -> tuple[tuple[str, .
 
 
 def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, set[str]] | None = None,
-             problems: list[str] | None = None) -> list[str]:
+             problems: list[str] | None = None, municipality_items: Iterable[str] | None = None) -> list[str]:
     """Every variable a table uses must be a register variable, an item or calculated
     field of the instrument, or a derived variable of the file. Filter values must be
-    choice codes of the variable when the instrument lists them."""
+    choice codes of the variable when the instrument lists them. With `municipality_items`
+    (the theme-7 items), a case table may not use them and a municipality table may use
+    only them (and `municipality`): the error names the table, the variable and the frame."""
     problems = problems if problems is not None else []
     if known is None:
         return problems
-    names = set(known) | set(REGISTER_VARIABLES) | set(spec.derive)
+    theme7 = set(municipality_items or ())
+    names = set(known) | set(REGISTER_VARIABLES) | set(default_definition().codes) | set(spec.derive)
     for d in spec.derive.values():
         if d.source not in names:
             problems.append(f"derive {d.name}: unknown variable `{d.source}`")
@@ -298,6 +384,15 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
             problems.append(f"labels: `{var}` is labelled by {source}; remove it here (a label is written once)")
     choices = choices or {}
     for t in spec.tables:
+        if theme7:
+            for var in t.variables():
+                if t.frame != "municipality" and var in theme7:
+                    problems.append(f"table {t.id}: `{var}` is a theme-7 item, answered per municipality; "
+                                    f"put it in a table with `frame: municipality`")
+                elif t.frame == "municipality" and var in names and var not in theme7 \
+                        and var not in MUNICIPALITY_VARIABLES:
+                    problems.append(f"table {t.id}: `{var}` is not a theme-7 item; a `frame: municipality` "
+                                    f"table counts municipalities and holds theme-7 items and `municipality` only")
         for var in t.variables():
             if var not in names:
                 problems.append(f"table {t.id}: unknown variable `{var}` (not an item of the instrument "
@@ -310,6 +405,13 @@ def validate(spec: AnnexSpec, known: Iterable[str] | None, choices: dict[str, se
                     if v not in codes:
                         problems.append(f"table {t.id}: filter value {v!r} is not a code of `{var}` "
                                         f"({', '.join(sorted(codes))})")
+        compared = t.cols[:1] if t.kind == "comparison" else t.items if t.kind == "items" else ()
+        for var in compared:
+            codes = choices.get(var) or (set(spec.derive[var].bands.codes) if var in spec.derive else None) \
+                or (set(register.variable(var).codes) if var in register and register.variable(var).values else None)
+            if codes and t.share_of not in codes:
+                problems.append(f"table {t.id}: share_of {t.share_of!r} is not a code of `{var}` "
+                                f"({', '.join(sorted(codes))})")
     return problems
 
 
@@ -333,10 +435,26 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
     spec = parse(raw, problems)
     spec.path = path
     choices: dict[str, set[str]] = {}
+    theme7: set[str] = set()
     if instrument is not None:
         names, choices = instrument_vocabulary(instrument)
         known = set(names) | set(known or ())
-    validate(spec, known, choices, problems)
+        theme7 = {i.name for i in instrument.items_at("municipality")}
+    if known is not None:  # the reviewed derived variables (questionnaires/derived_2022.yaml) by name
+        from audit.statistics.derived import default_derived, names as derived_names
+
+        known = set(known) | set(derived_names())
+        numeric = {v.name for v in (default_derived() or ())  if v.stats_kind == "numeric"}
+        if instrument is not None:
+            numeric |= {i.name for i in instrument.items if i.stats_kind == "numeric"}
+        for t in spec.tables:
+            if t.kind in ("frequency", "crosstab", "breakdown", "items"):
+                for var in (*t.rows, *t.cols, *t.items):
+                    if var in numeric and var not in spec.derive:
+                        problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
+                                        f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
+                                        f"it as an indicator (kind indicators: its mean)")
+    validate(spec, known, choices, problems, municipality_items=theme7)
     if problems:
         raise DefinitionError(problems)
     return spec

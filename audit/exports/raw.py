@@ -57,10 +57,17 @@ def variables(frame: pd.DataFrame, instrument: Instrument | None = None) -> list
     orders = frame.attrs.get("orders", {})  # the audit's own codes (its seniority bands)
     out = [Variable(n, vocab.label(n), "register", vocab.values(n, orders.get(n))) for n in REGISTER
            if n in frame.columns]
-    items = list(instrument.items_at("case")) if instrument is not None else []
+    # the case frame's items, or on the municipality frame (theme 7) the theme-7 items
+    items = list(instrument.items_at(frame.attrs.get("unit", "case"))) if instrument is not None else []
     by_name = {i.name: i for i in items}
     names = [i.name for i in items if i.name in frame.columns]
-    names += [c for c in frame.columns if c not in REGISTER and c not in names]
+    # the raw data are what was recorded: the derived variables (audit.statistics.derived) are
+    # computed for the tables and left out here, so a file streamed in chunks equals the whole
+    from audit.statistics.derived import default_derived
+
+    spec = default_derived()
+    derived = {v.name for v in spec} if spec is not None else set()
+    names += [c for c in frame.columns if c not in REGISTER and c not in names and c not in derived]
     for name in names:
         item = by_name.get(name)
         kind = item.type if item is not None else _guess_type(frame[name])
@@ -235,10 +242,15 @@ class _Counter:
             self.progress(k)
 
 
+THEME7_SHEET = "tema7"
+
+
 def write_xlsx(frames: Frames, out: str | Path, instrument: Instrument | None = None,
-               progress: Progress = None) -> int:
+               progress: Progress = None, municipalities: pd.DataFrame | None = None) -> int:
     """Streaming XLSX writer (openpyxl write-only): sheet `data` (frozen header) and sheet
-    `codebook`; rows go to disk as they are appended, so memory is one chunk."""
+    `codebook`; rows go to disk as they are appended, so memory is one chunk. With
+    `municipalities` (the theme-7 frame) a sheet `tema7`: one row per municipality that
+    answered, its codebook rows in `codebook` after the cases'."""
     from openpyxl import Workbook
 
     vars_, chunks = _wide_chunks(frames, instrument)
@@ -254,8 +266,19 @@ def write_xlsx(frames: Frames, out: str | Path, instrument: Instrument | None = 
         n += len(data)
         if progress is not None:
             progress(len(data))
+    theme7_vars: list[Variable] = []
+    if municipalities is not None:
+        t7, theme7_vars = wide_frame(municipalities, instrument)
+        ws7 = wb.create_sheet(THEME7_SHEET)
+        ws7.freeze_panes = "B2"
+        ws7.append(workbook.header_row(ws7, [v.name for v in theme7_vars]))
+        for values in t7.itertuples(index=False, name=None):
+            ws7.append(workbook.row(ws7, [None if _missing(x) else (x.item() if isinstance(x, np.generic) else x)
+                                          for x in values]))
     cb = wb.create_sheet("codebook")
     rows = codebook_rows(vars_)
+    seen = {v.name for v in vars_}
+    rows += codebook_rows([v for v in theme7_vars if v.name not in seen])[1:]
     cb.append(workbook.header_row(cb, rows[0]))
     for r in rows[1:]:
         cb.append(workbook.row(cb, r))
@@ -367,12 +390,25 @@ def _as_text(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def theme7_path(out: str | Path) -> Path:
+    """Where a CSV or .sav export puts theme 7: beside it, `<name>.tema7<suffix>`."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.{THEME7_SHEET}{out.suffix}")
+
+
 def write_raw(frames: Frames, out: str | Path, instrument: Instrument | None = None,
-              dialect: csvio.Dialect = csvio.PEOPLE, progress: Progress = None) -> int:
-    """Dispatch on the file extension: .xlsx, .csv or .sav. `frames`: a case frame or its chunks."""
+              dialect: csvio.Dialect = csvio.PEOPLE, progress: Progress = None,
+              municipalities: pd.DataFrame | None = None) -> int:
+    """Dispatch on the file extension: .xlsx, .csv or .sav. `frames`: a case frame or its chunks.
+    With `municipalities` (theme 7): a sheet `tema7` in a workbook, a file `theme7_path(out)`
+    beside a CSV or .sav."""
     suffix = Path(out).suffix.lower()
     if suffix == ".xlsx":
-        return write_xlsx(frames, out, instrument, progress)
+        return write_xlsx(frames, out, instrument, progress, municipalities=municipalities)
+    if municipalities is not None and suffix in (".csv", ".sav"):
+        (write_csv if suffix == ".csv" else write_sav)(
+            *((municipalities, theme7_path(out), instrument, dialect) if suffix == ".csv"
+              else (municipalities, theme7_path(out), instrument)))
     if suffix == ".csv":
         return write_csv(frames, out, instrument, dialect, progress)
     if suffix == ".sav":

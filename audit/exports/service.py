@@ -23,8 +23,8 @@ from audit.audits import get_audit, instrument_for
 from audit.exports import statsbridge
 from audit.instrument import Instrument, load_instrument
 from audit.models import Audit, User
-from audit.sampling.representativeness import population_frame
-from audit.statistics.dataset import CHUNK_CASES, iter_case_frames
+from audit.population.snapshots import population_frame  # every register variable (Table 12, frame: population)
+from audit.statistics.dataset import CHUNK_CASES, iter_case_frames, load_municipality_frame
 
 INSTRUMENT_FILE = resources.questionnaire()
 
@@ -38,6 +38,7 @@ class AuditData:
     instrument: Instrument
     frame: pd.DataFrame            # the reviewed cases (docs/contracts.md)
     population: pd.DataFrame | None  # the register extract, for Table 12 (loaded for the annex)
+    municipalities: pd.DataFrame | None = None  # theme 7: one row per municipality that answered
 
     @property
     def name(self) -> str:
@@ -55,7 +56,9 @@ def default_instrument(path: Path | None = None) -> Instrument:
 
 
 # File kinds whose content is derived from personal data (logged); the codebooks list variables only.
-PERSONAL_KINDS = ("annex.xlsx", "data.xlsx", "data.csv", "data.sav")
+PERSONAL_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip", "data.xlsx", "data.csv", "data.sav")
+# Files made whole from the whole case frame, however large the audit (the tables need every case).
+WHOLE_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip")
 
 
 def load_audit_data(session: Session, name_or_id: str | int, with_population: bool = False, *,
@@ -68,16 +71,17 @@ def load_audit_data(session: Session, name_or_id: str | int, with_population: bo
     instrument = audit_instrument(audit)
     frame = statsbridge.load_case_frame(session, audit, instrument)
     population = population_frame(session, audit) if with_population else None
+    municipalities = load_municipality_frame(session, audit, instrument=instrument)
     if actor is not None and purpose in PERSONAL_KINDS:
         cases = frame["case_id"].tolist() if "case_id" in frame.columns else []
         access.record(session, actor, what=purpose, nature=access.FILE, cases=cases, audit_id=audit.id,
                       population=population is not None)
     session.expunge(audit)
-    return AuditData(audit, instrument, frame, population)
+    return AuditData(audit, instrument, frame, population, municipalities)
 
 
 MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav"}
+         "csv": "text/csv; charset=utf-8", "sav": "application/x-spss-sav", "zip": "application/zip"}
 
 
 def media_type(kind: str) -> str:
@@ -120,7 +124,8 @@ def write_raw_file(session: Session, audit: Audit, out: Path, *, actor: User | a
 
     inst = audit_instrument(audit)
     record_export(session, audit, "data" + out.suffix.lower(), actor=actor)
-    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress)
+    return write_raw(raw_chunks(session, audit, inst), out, inst, dialect=dialect, progress=progress,
+                     municipalities=load_municipality_frame(session, audit, instrument=inst))
 
 
 def stream_raw_csv(engine: Any, audit_id: int, *, actor: User | access.Actor) -> Iterator[bytes]:
@@ -151,7 +156,9 @@ def raw_file(engine: Any, audit_id: int, kind: str, directory: Path, *, actor: U
         inst = audit_instrument(audit)
         record_export(session, audit, kind, actor=actor)
         out = directory / kind
-        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
+        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE,
+                  municipalities=load_municipality_frame(session, audit, instrument=inst)
+                  if kind == "data.xlsx" else None)
     return out
 
 
@@ -174,9 +181,9 @@ def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | acces
 
     with Session(engine) as session:
         audit = get_audit(session, audit_id)
-        if kind != "annex.xlsx" and count_cases(session, audit) > SMALL_AUDIT_CASES:
+        if kind not in WHOLE_KINDS and count_cases(session, audit) > SMALL_AUDIT_CASES:
             return None
-        record_export(session, audit, kind, actor=actor, population=kind == "annex.xlsx")
+        record_export(session, audit, kind, actor=actor, population=kind in WHOLE_KINDS)
         key = (engine.url.render_as_string(hide_password=True), audit.id, data_version(session, audit.id),
                audit.instrument_version, kind)
         with _FILES_LOCK:
@@ -185,7 +192,7 @@ def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | acces
                 _FILES.move_to_end(key)
                 return body
         with tempfile.TemporaryDirectory() as tmp:
-            if kind == "annex.xlsx":
+            if kind in WHOLE_KINDS:
                 # the use was logged above, for this file whether made or kept
                 data = load_audit_data(session, audit.id, with_population=True, actor=None, purpose=kind)
                 body = render_bytes(kind, data)[0]
@@ -212,22 +219,54 @@ def codebook_bytes(audit: Audit) -> bytes:
 
 
 def render_bytes(kind: str, data: AuditData, definitions: Path | None = None) -> tuple[bytes, str]:
-    """The downloadable file as bytes and its media type. kind: annex.xlsx, data.xlsx,
-    data.csv, data.sav, codebook.csv."""
+    """The downloadable file as bytes and its media type. kind: annex.xlsx, report.xlsx (the
+    report definition's exhibits), figures.zip (its figures), data.xlsx, data.csv, data.sav,
+    codebook.csv."""
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
     from audit.exports.raw import write_codebook_csv, write_raw
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / kind
-        if kind == "annex.xlsx":
-            spec = load_definitions(definitions, instrument=data.instrument)
+        if kind == "figures.zip":
+            return figure_book(data, definitions)[0], media_type(kind)
+        if kind in ("annex.xlsx", "report.xlsx"):
+            # report.xlsx: the report's exhibits (exports/report_2022.yaml), as `audit report build`
+            from audit.exports.definitions import REPORT_FILE
+
+            chosen = definitions or (REPORT_FILE if kind == "report.xlsx" else None)
+            spec = load_definitions(chosen, instrument=data.instrument)
             write_annex(data.frame, spec, out, instrument=data.instrument, audit_name=data.name,
-                        population=data.population)
+                        population=data.population, municipality_frame=data.municipalities)
         elif kind in ("data.xlsx", "data.csv", "data.sav"):
-            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE)  # a download is for a person
+            # a download is for a person; theme 7 rides along in a workbook (one file per download)
+            write_raw(data.frame, out, data.instrument, dialect=csvio.PEOPLE,
+                      municipalities=data.municipalities if kind == "data.xlsx" else None)
         elif kind == "codebook.csv":
             write_codebook_csv(data.frame, out, data.instrument)
         else:
             raise KeyError(kind)
         return out.read_bytes(), media_type(kind)
+
+
+def figure_book(data: AuditData, definitions: Path | None = None, *, suppress: bool = True,
+                progress: Any = None) -> tuple[bytes, int]:
+    """`audit export figures` and the exports page's figures.zip: every figure ("Figur N") of
+    the report definition (default exports/report_2022.yaml) as PNG and SVG, zipped; returns
+    the zip and the number of figures. The grids are the report workbook's: all exhibits of
+    the definition are built as one publication (a count hidden in a table is hidden in the
+    figure that shows it too), in the report's language (Danish), and only the figures drawn."""
+    from audit import i18n
+    from audit.exports.annex import ANNEX_LANGUAGE
+    from audit.exports.compute import build_grids
+    from audit.exports.definitions import REPORT_FILE, load_definitions
+    from audit.exports.figures import is_figure, write_figures
+
+    spec = load_definitions(definitions or REPORT_FILE, instrument=data.instrument)
+    figures = [t for t in spec.tables if is_figure(t.id)]
+    if not figures:
+        raise ValueError(f"{definitions or REPORT_FILE}: no figure (an id starting with 'Figur') in the definition")
+    with i18n.language(ANNEX_LANGUAGE):
+        grids = build_grids(data.frame, spec, data.instrument, suppress, data.population,
+                            municipality_frame=data.municipalities)
+        return write_figures(grids, progress=progress), len(figures)

@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from audit import access, i18n, resources, workbook
 from audit.hearing import instrument as hi
 from audit.hearing.rounds import HearingError, as_utc
+from audit.hearing.overview import person_ids
 from audit.hearing.shares import feedback_rows
 from audit.i18n import _, lazy_gettext as _l
 from audit.labels import vocabulary
@@ -82,6 +83,9 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
         access.record(session, actor, what="hearing workbook", nature=access.FILE, cases=[c.id for c in cases],
                       audit_id=audit.id)
     answers = _answers(session, [c.id for c in cases])
+    # the register person id: what the municipality finds its own citizen's file by (the
+    # workbook holds this municipality's cases only; the download above is the logged use)
+    persons = person_ids(session, cases, actor=None, what="hearing workbook")
     wb = Workbook()
     ws = wb.active
     ws.title = _("Assessments")
@@ -90,7 +94,7 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
     workbook.put(ws, 2, 1, _("Made {at} UTC. {n} cases. Only the questions that apply to the case.").format(
         at=f"{utcnow():%Y-%m-%d %H:%M}", n=len(cases)))
     # people read the first columns (labels); the item code stays in the last column, for scripts
-    _header(ws, 4, [_("Case"), vocab.label("seniority_band", lang=lang), _("Theme"), _("Question"),
+    _header(ws, 4, [_("Case"), _("Person id"), vocab.label("seniority_band", lang=lang), _("Theme"), _("Question"),
                     _("Assessment"), _("Note"), _("Question (code)")])
     row = 5
     for case in cases:
@@ -98,16 +102,16 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
         notes = {k: n for k, (_value, n) in answers[case.id].items()}
         for theme in hi.assessment(inst, vals):
             for it in theme["items"]:
-                _row(ws, row, [case.id, vocab.label("seniority_band", case.seniority_band, lang),
+                _row(ws, row, [case.id, persons.get(case.id, ""), vocab.label("seniority_band", case.seniority_band, lang),
                                f"{theme['number']} {theme['label']}".strip(),
                                it["label"], it["display"], notes.get(it["name"], ""), it["name"]])
                 row += 1
-    _widths(ws, [8, 12, 24, 50, 30, 40, 26])
+    _widths(ws, [8, 14, 12, 24, 50, 30, 40, 26])
 
     rs = wb.create_sheet(_("Remarks"))
     workbook.put(rs, 1, 1, _("The municipality's remarks and the auditor's answers, {municipality}").format(
         municipality=municipality), font=workbook.TITLE_FONT)
-    _header(rs, 3, [_("Round"), _("Case"), _("Question"), _("Remark"), _("Proposed assessment"),
+    _header(rs, 3, [_("Round"), _("Case"), _("Person id"), _("Question"), _("Remark"), _("Proposed assessment"),
                     _("Status"), _("Decision"), _("Auditor's answer"), _("Submitted"), _("Answered"),
                     _("Question (code)")])
     remarks = session.exec(select(Remark, HearingRound.number).join(HearingRound, HearingRound.id == Remark.round_id)
@@ -118,7 +122,7 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
     for row, (remark, number) in enumerate(remarks, start=4):
         item = hi.item_or_none(inst, remark.item)
         question = item.label(lang) if item else (remark.item or _("(the whole case)"))
-        _row(rs, row, [number, remark.case_id, question,
+        _row(rs, row, [number, remark.case_id, persons.get(remark.case_id, ""), question,
                    remark.text, hi.display(item, decode(remark.proposed_value_json)),
                    str(STATUS.get(remark.status, remark.status)), str(DECISION.get(remark.decision, remark.decision)),
                    remark.response or "",
@@ -126,7 +130,7 @@ def hearing_workbook(session: Session, audit: Audit, municipality: str, *, actor
                    f"{as_utc(remark.responded_at):%Y-%m-%d %H:%M}" if remark.responded_at else "",
                    remark.item or ""],
              alignment=workbook.WRAP)
-    _widths(rs, [7, 7, 40, 50, 24, 11, 13, 50, 17, 17, 24])
+    _widths(rs, [7, 7, 14, 40, 50, 24, 11, 13, 50, 17, 17, 24])
     return _save(wb)
 
 

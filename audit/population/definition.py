@@ -28,7 +28,7 @@ TYPES = ("category", "yes_no", "integer", "number", "date", "id")
 SOURCES = ("register", "derived", "design")
 VALUES_FROM = ("municipalities",)
 VARIABLE_KEYS = {"code", "type", "source", "label_da", "label_en", "values", "values_from", "value_label",
-                 "min", "max", "max_length", "from", "bands", "showable_to_municipality"}
+                 "min", "max", "max_length", "from", "bands", "showable_to_municipality", "required"}
 RANGED = ("integer", "number", "date")
 
 
@@ -55,6 +55,7 @@ class RegisterVariable:
     derived_from: str | None = None
     bands: Bands | None = None
     showable_to_municipality: bool = False
+    required: bool = False                # a column every extract must carry
     line: int | None = None
 
     @property
@@ -92,6 +93,7 @@ class RegisterDefinition:
     version: str
     variables: tuple[RegisterVariable, ...]
     path: Path | None = None
+    content: Any = field(default=None, repr=False, compare=False)  # the file's content, no line numbers
     _by_code: dict[str, RegisterVariable] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -114,6 +116,20 @@ class RegisterDefinition:
     def register_columns(self) -> tuple[str, ...]:
         """The columns an extract carries (source register), in file order."""
         return tuple(v.code for v in self.variables if v.source == "register")
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """The register columns every extract must carry (the sampling frame's)."""
+        return tuple(v.code for v in self.variables if v.source == "register" and v.required)
+
+    @property
+    def optional_columns(self) -> tuple[str, ...]:
+        """Declared register columns an extract may carry: stored per person when present."""
+        return tuple(v.code for v in self.variables if v.source == "register" and not v.required)
+
+    def derived_of(self, code: str) -> tuple[RegisterVariable, ...]:
+        """The derived variables banded from `code`."""
+        return tuple(v for v in self.variables if v.source == "derived" and v.derived_from == code)
 
     @property
     def showable(self) -> tuple[str, ...]:
@@ -284,10 +300,19 @@ def _variable(entry: Any, index: int, seen: dict[str, int | None], check: _Check
     if source == "derived":
         if derived_from is None:
             check.add(where, "a derived variable names the variable it comes 'from'", line)
-        bands = _bands(entry, values, where, line, check)
+        # a yes/no cut: the band below the edge is 'nej', the one from it 'ja'
+        band_values = tuple(sorted(values, key=lambda c: c.code != "nej")) if vtype == "yes_no" else values
+        bands = _bands(entry, band_values, where, line, check)
     elif derived_from is not None or entry.get("bands") is not None:
         check.add(where, "'from' and 'bands' are only for derived variables (source: derived)", line)
+    required = entry.get("required", False)
+    if not isinstance(required, bool):
+        check.add(where, "'required' must be true or false", line)
+        required = False
+    if required and source != "register":
+        check.add(where, "only a register column can be 'required'", line)
     return RegisterVariable(
+        required=bool(required),
         code=code, type=vtype, label_da=label_da or "", label_en=label_en or "", source=source, values=values,
         values_from=values_from, value_label_da=template_da, value_label_en=template_en, minimum=low,
         maximum=high, max_length=max_length, derived_from=derived_from, bands=bands,
@@ -315,15 +340,22 @@ def build_definition(raw: Any, source: str = "", path: Path | None = None) -> Re
         entries = []
     seen: dict[str, int | None] = {}
     variables = [v for i, e in enumerate(entries) if (v := _variable(e, i, seen, check)) is not None]
-    codes = {v.code for v in variables}
+    by_code = {v.code: v for v in variables}
     for v in variables:
-        if v.derived_from is not None and v.derived_from not in codes:
+        if v.derived_from is not None and v.derived_from not in by_code:
             check.add(v.code, f"'from: {v.derived_from}' is not a variable of this definition", v.line)
+        elif v.derived_from is not None and by_code[v.derived_from].type not in ("integer", "number"):
+            check.add(v.code, f"'from: {v.derived_from}' must be an integer or number variable to be banded",
+                      v.line)
+    for required in ("person_id", "municipality"):
+        if required in by_code and not by_code[required].required:
+            check.add(required, "must be 'required: true': every extract needs it", by_code[required].line)
     if check.problems:
         raise RegisterDefinitionError(check.problems, source)
     content = strip_lines(raw)
     return RegisterDefinition(id=str(settings["id"]), title=str(settings["title"]),
-                              version=content_version(content), variables=tuple(variables), path=path)
+                              version=content_version(content), variables=tuple(variables), path=path,
+                              content=content)
 
 
 def load_register_definition(path: str | Path = DEFAULT_FILE) -> RegisterDefinition:

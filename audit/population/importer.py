@@ -49,6 +49,7 @@ class ImportResult:
     seniority_from_spells: bool
     replaced: int = 0
     warnings: list[str] = field(default_factory=list)
+    variables: list[str] = field(default_factory=list)   # the declared optional columns stored
 
 
 def _digest(source: Source) -> tuple[Source, str]:
@@ -67,8 +68,15 @@ def _digest(source: Source) -> tuple[Source, str]:
 
 
 def load_register(source: Source, filename: str | None = None, *, audit: Audit,
-                  spells: Source | None = None, spells_filename: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Read and validate (no database writes). Returns the clean frame with `seniority_band`."""
+                  spells: Source | None = None, spells_filename: str | None = None,
+                  ignore_extra: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """Read and validate (no database writes). Returns the clean frame with `seniority_band`
+    and the declared optional columns the file carries (typed after the audit's register
+    definition); an undeclared column is an error unless `ignore_extra`."""
+    from audit.population.binding import definition_for
+    from audit.population.register import extra_columns
+
+    definition = definition_for(audit)
     bands = audit_bands(audit)
     allowed = json.loads(audit.municipalities_json or "[]") or None
     frame, name = read_table(source, filename)
@@ -87,14 +95,42 @@ def load_register(source: Source, filename: str | None = None, *, audit: Audit,
             extra = set(spell_rows["person_id"].tolist()) - set(frame["person_id"].tolist())
             if extra:
                 warnings.append(f"{len(extra)} person id(s) in {spells_name} are not in {name} and were ignored")
+    extra = extra_columns(frame, definition)
     clean = validate_register(frame, name, municipalities=allowed, min_seniority=float(bands[0]),
-                              seniority=seniority, seniority_source=spells_name)
+                              seniority=seniority, seniority_source=spells_name, definition=definition,
+                              ignore_extra=ignore_extra)
+    if extra:
+        warnings.append(_("column(s) not in the register definition were not imported: {columns}").format(columns=", ".join(extra)))
     clean["seniority_band"] = assign_bands(clean["seniority_years"], bands)
     return clean, warnings
 
 
 PERSON_COLUMNS = ("audit_id", "person_id", "municipality", "seniority_years", "seniority_band", "sex", "age",
-                  "origin")
+                  "origin", "values_json")
+BASE_COLUMNS = PERSON_COLUMNS[1:-1]
+
+
+def values_json(part: pd.DataFrame, codes: list[str]) -> list[str | None]:
+    """One JSON object per row of the declared optional columns `codes` (missing left out;
+    whole numbers written as integers); None for every row when there are none."""
+    if not codes:
+        return [None] * len(part)
+    columns = []
+    for code in codes:
+        col = part[code]
+        if pd.api.types.is_float_dtype(col):
+            whole = col.dropna()
+            if len(whole) and (whole % 1 == 0).all():
+                col = col.astype("Int64")
+            col = col.astype(object).where(col.notna(), None)
+        columns.append([None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                        else (int(v) if isinstance(v, np.integer) else v) for v in col.tolist()])
+    out: list[str | None] = []
+    dumps = json.dumps
+    for values in zip(*columns):
+        row = {k: v for k, v in zip(codes, values) if v is not None}
+        out.append(dumps(row, ensure_ascii=False, separators=(",", ":")) if row else None)
+    return out
 
 
 def _stratum_order(clean: pd.DataFrame) -> np.ndarray:
@@ -122,7 +158,8 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
     person indexes are filled in order rather than at random places. Returns the rows as
     written, in that order."""
     data = clean.iloc[_stratum_order(clean)].reset_index(drop=True)
-    data = data.loc[:, list(PERSON_COLUMNS[1:])]
+    optional = [c for c in data.columns if c not in BASE_COLUMNS and c != "row"]
+    data = data.loc[:, list(BASE_COLUMNS) + optional]
     # Python objects only for one batch at a time: a million rows of str objects at once
     # would double the import's memory
     with tqdm(total=len(data), unit="rows", desc="importing",
@@ -130,7 +167,8 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
         def rows() -> Iterator[tuple]:
             for lo in range(0, len(data), chunk_rows):
                 part = data.iloc[lo:lo + chunk_rows]
-                yield from zip(repeat(audit_id), *(part[c].tolist() for c in PERSON_COLUMNS[1:]))
+                yield from zip(repeat(audit_id), *(part[c].tolist() for c in BASE_COLUMNS),
+                               values_json(part, optional))
                 bar.update(len(part))
         insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
     return data
@@ -170,7 +208,7 @@ def imported_population(session: Session, audit_id: int) -> pd.DataFrame | None:
 def import_population(session: Session, audit: Audit, source: Source, filename: str | None = None, *,
                       spells: Source | None = None, spells_filename: str | None = None,
                       replace: bool = False, user: User | None = None, progress: bool | None = False,
-                      chunk_rows: int = CHUNK_ROWS) -> ImportResult:
+                      chunk_rows: int = CHUNK_ROWS, ignore_extra: bool = False) -> ImportResult:
     """Validate the whole file, then insert every person of it for `audit`.
 
     Refused when the audit already has cases (the frame of a drawn sample must
@@ -186,7 +224,12 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
                                   audit_name=repr(audit.name), existing=existing))
     name = filename or (Path(source).name if isinstance(source, (str, Path)) else getattr(source, "name", "upload"))
     source, digest = _digest(source)
-    clean, warnings = load_register(source, name, audit=audit, spells=spells, spells_filename=spells_filename)
+    from audit.population.binding import bind_register
+
+    if not audit.register_version:  # the first import binds the audit to today's definition
+        bind_register(session, audit, user=user)
+    clean, warnings = load_register(source, name, audit=audit, spells=spells, spells_filename=spells_filename,
+                                    ignore_extra=ignore_extra)
 
     if existing:
         session.execute(delete(Person).where(Person.audit_id == audit.id))
@@ -201,11 +244,14 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
         audit=audit.name, file=name, rows=len(clean),
         per_municipality={k: int(v) for k, v in clean["municipality"].value_counts().sort_index().items()},
         per_band={b: int(band_counts.get(b, 0)) for b in band_labels(bands)},
-        seniority_from_spells=spells is not None, replaced=int(existing), warnings=warnings)
+        seniority_from_spells=spells is not None, replaced=int(existing), warnings=warnings,
+        variables=[c for c in clean.columns if c not in BASE_COLUMNS and c != "row"])
     record(session, user=user, entity="population", entity_id=audit.id, field="import",
            old={"rows": int(existing)} if existing else None,
            new={"file": name, "sha256": digest, "rows": result.rows,
                 "seniority_from_spells": result.seniority_from_spells,
+                "register_definition": audit.register_version,
+                "variables": [c for c in clean.columns if c not in BASE_COLUMNS and c != "row"],
                 "spells_file": spells_filename or (Path(spells).name if isinstance(spells, (str, Path)) else None)},
            reason="population replaced" if existing else "population imported", audit_id=audit.id)
     return result

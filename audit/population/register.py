@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from audit import csvio
-from audit.population.definition import default_definition
+from audit.population.definition import RegisterDefinition, RegisterVariable, default_definition
 from audit.population.municipalities import municipality_names
 
 Source = Union[str, Path, BinaryIO]
@@ -29,7 +29,7 @@ Source = Union[str, Path, BinaryIO]
 # Codes, ranges and labels of the register variables are the register definition's
 # (registers/kontanthjaelp_2022.yaml, why each range is what it is written there).
 DEFINITION = default_definition()
-REGISTER_COLUMNS = DEFINITION.register_columns
+REGISTER_COLUMNS = DEFINITION.required_columns
 SPELL_COLUMNS = ("person_id", "benefit", "start", "end")
 SEXES = DEFINITION.variable("sex").codes
 ORIGINS = DEFINITION.variable("origin").codes
@@ -288,14 +288,102 @@ def _person_id_text(pid: pd.Series, frame: pd.DataFrame, errs: _Errors, column: 
                                      "spreadsheet would run as a formula; ids must not start so")
 
 
+YES = {"ja", "j", "yes", "y", "1", "true", "sand"}
+NO = {"nej", "n", "no", "0", "false", "falsk"}
+
+
+def _declared_value(variable: "RegisterVariable", raw: pd.Series, frame: pd.DataFrame, errs: _Errors) -> pd.Series:
+    """One declared optional column, typed after its definition entry; every bad cell an error
+    naming the row, column and value. An empty cell is a missing value (kept as missing)."""
+    code, present = variable.code, raw != ""
+    if variable.type == "category":
+        lookup = {c.casefold(): c for c in variable.codes}
+        value = _by_value(raw, lambda s: s.str.casefold().map(lookup))
+        shown = ", ".join(variable.codes[:12]) + (" ..." if len(variable.codes) > 12 else "")
+        errs.add(frame, present & value.isna(), code, f"not one of the codes of {code} ({shown})")
+        return value.astype(object).where(present, None)
+    if variable.type == "yes_no":
+        value = _by_value(raw, lambda s: s.str.casefold().map(lambda t: "ja" if t in YES else "nej" if t in NO
+                                                               else None))
+        errs.add(frame, present & value.isna(), code, "must be ja or nej (also 1/0, yes/no)")
+        return value.astype(object).where(present, None)
+    if variable.type in ("integer", "number"):
+        value = _number(raw)
+        errs.add(frame, present & value.isna(), code, "not a number")
+        if variable.type == "integer":
+            errs.add(frame, value.notna() & (value % 1 != 0), code, "must be a whole number")
+        low, high = variable.minimum, variable.maximum
+        if low is not None or high is not None:
+            outside = value.notna() & ((value < (low if low is not None else -np.inf))
+                                       | (value > (high if high is not None else np.inf)))
+            errs.add(frame, outside, code, f"outside the allowed range {_bound(low)}-{_bound(high)}")
+        return value
+    if variable.type == "date":
+        value = parse_dates(raw)
+        errs.add(frame, present & value.isna(), code, "not a date (use YYYY-MM-DD or DD-MM-YYYY)")
+        low, high = variable.minimum, variable.maximum
+        if low is not None or high is not None:
+            outside = value.notna() & ((value < pd.Timestamp(low or "1678-01-01"))
+                                       | (value > pd.Timestamp(high or "2261-12-31")))
+            errs.add(frame, outside, code, f"outside the allowed range {low or ''} to {high or ''}")
+        return value.dt.strftime("%Y-%m-%d").astype(object).where(value.notna(), None)
+    # id / text
+    if variable.max_length:
+        errs.add(frame, raw.str.len() > variable.max_length, code,
+                 f"longer than {variable.max_length} characters")
+    control = raw.str.contains(CONTROL_CHARACTERS, regex=True)
+    errs.add(frame, control, code, "contains a control character")
+    errs.add(frame, raw.str.contains(FORMULA_START, regex=True) & ~control, code,
+             "starts with =, +, -, @, a tab or a carriage return, which a spreadsheet would run as a formula")
+    return raw.astype(object).where(present, None)
+
+
+def _bound(value: object) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def extra_columns(frame: pd.DataFrame, definition: "RegisterDefinition") -> list[str]:
+    """Columns of the file the definition does not declare as register columns."""
+    declared = set(definition.register_columns)
+    return [c for c in frame.columns if c != "_row" and c not in declared]
+
+
+def validate_declared(frame: pd.DataFrame, file: str, definition: "RegisterDefinition", *,
+                      ignore_extra: bool = False, errs: _Errors | None = None,
+                      columns: Iterable[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The declared optional columns the file carries, typed (numbers float, codes and dates
+    text, missing None), and the undeclared columns. An undeclared column is an error of the
+    whole file (data minimisation: nothing undeclared is stored) unless `ignore_extra`, when
+    it is dropped. With `errs` the problems are added there; otherwise raised here."""
+    own = errs is None
+    errs = errs if errs is not None else _Errors(file)
+    extra = extra_columns(frame, definition)
+    if extra and not ignore_extra:
+        for col in extra:
+            errs.whole_file(f"column {col!r} is not declared in the register definition {definition.id} "
+                            f"{definition.version}; declare it, remove it or import with --ignore-extra", col)
+    present = [c for c in (definition.optional_columns if columns is None else columns) if c in frame.columns]
+    out = pd.DataFrame(index=frame.index)
+    for code in present:
+        out[code] = _declared_value(definition.variable(code), frame[code], frame, errs)
+    if own and errs:
+        errs.raise_errors(list(frame.columns))
+    return out.reset_index(drop=True), extra
+
+
 def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterable[str] | None = None,
                       min_seniority: float = 5.0, seniority: pd.Series | None = None,
-                      seniority_source: str | None = None) -> pd.DataFrame:
+                      seniority_source: str | None = None, definition: "RegisterDefinition | None" = None,
+                      ignore_extra: bool = True) -> pd.DataFrame:
     """Check every cell and return the clean frame (canonical codes, numbers typed), or
     raise `RegisterError` with all problems. `municipalities` restricts the accepted
     names (the audit's list); `seniority` (indexed by person_id, from a spells file)
-    replaces the `seniority_years` column."""
+    replaces the `seniority_years` column. The declared optional columns of `definition`
+    (default: the repository's) that the file carries are checked and returned typed, after
+    the six; an undeclared column is an error unless `ignore_extra`."""
     errs = _Errors(file)
+    definition = definition or DEFINITION
+    declared, _extra = validate_declared(frame, file, definition, ignore_extra=ignore_extra, errs=errs)
     required = [c for c in REGISTER_COLUMNS if seniority is None or c != "seniority_years"]
     if _missing_columns(frame, required, errs):
         errs.raise_errors(REGISTER_COLUMNS)
@@ -354,7 +442,7 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
         errs.raise_errors(REGISTER_COLUMNS)
     # .array hands the string columns over as they are (to_numpy() would turn a million
     # strings into Python objects and the constructor back into a string array)
-    return pd.DataFrame({
+    clean = pd.DataFrame({
         "row": frame["_row"].to_numpy(),
         "person_id": pid.array,
         "municipality": canon.array,
@@ -363,6 +451,9 @@ def validate_register(frame: pd.DataFrame, file: str, *, municipalities: Iterabl
         "age": age.astype(int).to_numpy(),
         "origin": origin.array,
     })
+    for code in declared.columns:
+        clean[code] = declared[code].to_numpy()
+    return clean
 
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%Y")

@@ -187,6 +187,9 @@ def ensure_open(owner: Case | MunicipalityReview, pass_no: int = 1) -> None:
         if owner.status == "completed":
             raise NotEditable(_("theme 7 of {municipality} is completed; ask an admin to reopen it").format(
                 municipality=owner.municipality))
+        if owner.status == "not_answered":
+            raise NotEditable(_("theme 7 of {municipality} is recorded as not answered; take that back first").format(
+                municipality=owner.municipality))
     elif pass_no == 2:
         if owner.second_status == "completed":
             raise NotEditable(_("the second review of case {case} is completed; it cannot be changed").format(

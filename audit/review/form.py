@@ -231,7 +231,29 @@ def case_facts(session: Session, case: Case, *, actor: Any) -> dict[str, Any]:
     return {"case_id": case.id, "audit_id": case.audit_id, "municipality": case.municipality,
             "seniority_band": case.seniority_band, "sex": person.sex if person else None,
             "age_band": age_band(person.age) if person else None,
-            "origin": person.origin if person else None, "status": case.status}
+            "origin": person.origin if person else None, "status": case.status,
+            "register_variables": register_facts(session, case, person, actor)}
+
+
+def register_facts(session: Session, case: Case, person: Person | None, actor: Any) -> dict[str, Any]:
+    """The declared register variables the extract carried for the case's person, labelled by
+    the audit's register definition: for a municipality user only those marked
+    showable_to_municipality (the case itself is already confined to its own municipality)."""
+    import json
+
+    from audit.population.binding import definition_for
+
+    if person is None or not person.values_json:
+        return {}
+    definition = definition_for(session.get(Audit, case.audit_id))
+    municipal = getattr(actor, "role", None) == "municipality"
+    out: dict[str, Any] = {}
+    for code, value in json.loads(person.values_json).items():
+        var = definition.find(code)
+        if var is None or (municipal and not var.showable_to_municipality):
+            continue
+        out[code] = value
+    return out
 
 
 def changed_items(before: tuple[dict[str, bool], dict[str, Any]], after: FormView) -> list[ItemView]:

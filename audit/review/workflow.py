@@ -126,3 +126,27 @@ def complete_municipality(session: Session, review: MunicipalityReview, user: Us
             review.status = "completed"
             session.add(review)
     return []
+
+
+# Theme 7: a municipality may not answer the management survey at all (3 of 25 in the 2022
+# report). Recorded as the review's status, it leaves the municipality frame's N
+# (audit.statistics.dataset.MUNICIPALITY_NOT_ANSWERED); its answers, if any, are kept.
+MUNICIPALITY_NOT_ANSWERED = "not_answered"
+STATUS_LABELS[MUNICIPALITY_NOT_ANSWERED] = _l("did not answer")
+
+
+def set_municipality_not_answered(session: Session, review: MunicipalityReview, user: User | None,
+                                  not_answered: bool = True, reason: str = "") -> None:
+    """Record that the municipality did not answer theme 7 (or, with `not_answered=False`,
+    take that back: the review is in progress again). Traced in the audit trail with the reason."""
+    permissions.check(user, "case.edit", review, NotAllowed)
+    ensure_unlocked(session.get(Audit, review.audit_id))
+    new = MUNICIPALITY_NOT_ANSWERED if not_answered else "in_progress"
+    if review.status == new or (not not_answered and review.status != MUNICIPALITY_NOT_ANSWERED):
+        return
+    bump_version(session, review)
+    auditlog.record(session, user=user, audit_id=review.audit_id, entity="municipality_review",
+                    entity_id=review.id, field="status", old=review.status, new=new,
+                    reason=reason or None)
+    review.status = new
+    session.add(review)

@@ -252,7 +252,19 @@ def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", w
     `exclude` drops codes before counting (e.g. {'challenge_breadth': ['0']}).
     `codes` names, per variable, codes printed in that order even when empty.
     With `weighted`, design-based shares and 95 % CIs sit beside the sample shares.
+    On the municipality frame (theme 7) N counts municipalities (`Table.for_frame`).
     """
+    return _crosstab(frame, row, col, percent=percent, weighted=weighted, test=test, title=title, kinds=kinds,
+                     bandings=bandings, orders=orders, exclude=exclude, design=design,
+                     codes=codes).for_frame(frame)
+
+
+def _crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
+              test: bool = True, title: str | None = None, kinds: Mapping[str, str] | None = None,
+              bandings: Mapping[str, Bands] | None = None,
+              orders: Mapping[str, Sequence[str]] | None = None,
+              exclude: Mapping[str, Sequence[Any]] | None = None,
+              design: Design | None = None, codes: Mapping[str, Sequence[Any]] | None = None) -> Table:
     if percent not in ("row", "col"):
         raise ValueError("percent must be 'row' or 'col'")
     for name in (row, col):

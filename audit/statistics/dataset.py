@@ -89,17 +89,20 @@ def _base(cases: pd.DataFrame) -> pd.DataFrame:
     base.insert(5, "age_band", ages.map({a: V.age_band(a) for a in pd.unique(ages)}) if len(ages)
                 else ages.map(V.age_band))
     base.insert(7, "stratum", base["municipality"].astype(str) + "|" + base["seniority_band"].astype(str))
+    if "values_json" in cases.columns:  # the person's declared register variables, expanded by _for_audit
+        base["_register_json"] = cases["values_json"].to_numpy()
     return base
 
 
 
-def _case_items(instrument: Instrument) -> list[Item]:
-    return list(instrument.items_at("case"))
+def _case_items(instrument: Instrument, level: str = "case") -> list[Item]:
+    return list(instrument.items_at(level))
 
 
-def _finish(base: pd.DataFrame, columns: dict[str, np.ndarray], instrument: Instrument) -> pd.DataFrame:
+def _finish(base: pd.DataFrame, columns: dict[str, np.ndarray], instrument: Instrument,
+            level: str = "case") -> pd.DataFrame:
     """Register part + item columns, numbers typed, the attrs the table functions read."""
-    items = _case_items(instrument)
+    items = _case_items(instrument, level)
     names = [i.name for i in items]
     item_frame = pd.DataFrame({n: columns[n] for n in names}, columns=names, dtype=object,
                               index=base.index)
@@ -132,7 +135,7 @@ def _all_numbers(series: pd.Series) -> bool:
 
 
 def _columns(instrument: Instrument, n: int, rows: np.ndarray, item_idx: np.ndarray, raw: np.ndarray,
-             clean: np.ndarray) -> dict[str, np.ndarray]:
+             clean: np.ndarray, level: str = "case") -> dict[str, np.ndarray]:
     """Item columns of the frame from long-form answers (row of the case, item index into
     `instrument.items`, the cell as stored, the value the engine reasons with)."""
     from audit.instrument.columns import engine_for
@@ -149,7 +152,7 @@ def _columns(instrument: Instrument, n: int, rows: np.ndarray, item_idx: np.ndar
                          if k in answered and not i.is_calculated}, n)
     out: dict[str, np.ndarray] = {}
     for k, item in enumerate(all_items):
-        if not item.is_case_level:
+        if item.level != level:
             continue
         ok = result.applicable[item.name]
         if item.is_calculated:
@@ -208,14 +211,14 @@ def _read_cases(conn: Any, audit_id: int, statuses: Sequence[str] | None, after:
 
     c, p = Case.__table__.c, Person.__table__.c
     q = (select(c.id.label("case_id"), c.municipality, c.seniority_band, p.sex, p.age, p.origin,
-                c.stratum_population, c.stratum_sample, c.weight)
+                c.stratum_population, c.stratum_sample, c.weight, p.values_json)
          .join_from(Case.__table__, Person.__table__, p.id == c.person_pk)
          .where(*_filters(audit_id, statuses)).order_by(c.id))
     if after is not None:
         q = q.where(c.id > after)
     if limit is not None:
         q = q.limit(limit)
-    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(q)], columns=list(CASE_COLUMNS))
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(q)], columns=[*CASE_COLUMNS, "values_json"])
 
 
 def _read_answers(conn: Any, audit_id: int, statuses: Sequence[str] | None,
@@ -308,8 +311,15 @@ def _for_audit(frame: pd.DataFrame, audit: Audit) -> pd.DataFrame:
     variables (Table 4's profile) beside the items."""
     from audit.sampling.bands import audit_band_labels
 
+    from audit.statistics.derived import apply_derived
+
     frame.attrs["orders"] = FrozenDict({**frame.attrs["orders"], "seniority_band": tuple(audit_band_labels(audit))})
-    return V.with_derived(frame)
+    if "_register_json" in frame.columns:  # register variables beside the items, so an item can be crossed
+        from audit.population.snapshots import register_columns
+
+        raw = frame.pop("_register_json").tolist()
+        frame = register_columns(frame, raw, audit)
+    return apply_derived(V.with_derived(frame))
 
 
 _CACHE: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
@@ -441,3 +451,95 @@ def case_ids(session: Session, audit: Audit | str, statuses: Sequence[str] | Non
     c = Case.__table__.c
     return [int(r[0]) for r in session.connection().execute(
         select(c.id).where(*_filters(audit.id, statuses)).order_by(c.id))]
+
+
+# ---------------------------------------------------------------- the municipality frame (theme 7)
+
+# Theme 7 (management information and supervision) is answered once per municipality. Its
+# frame has one row per municipality whose theme-7 form is completed; a municipality recorded
+# as not answering (MUNICIPALITY_NOT_ANSWERED) is no row of it, so N = the municipalities that
+# answered (the report's "N=22 kommuner" of 25), and the frame's attrs name who did not answer.
+MUNICIPALITY_COLUMNS = ("municipality_review_id", "municipality")
+MUNICIPALITY_ANSWERED = ("completed",)
+MUNICIPALITY_NOT_ANSWERED = "not_answered"
+FRAMES = ("case", "municipality")
+
+
+def municipality_frame(reviews: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
+                       instrument: Instrument, *, not_answered: Sequence[str] = (),
+                       municipalities: int | None = None) -> pd.DataFrame:
+    """One row per municipality review in `reviews` (columns municipality_review_id,
+    municipality), one column per theme-7 item, the skip logic applied as in the case frame.
+    attrs: as the case frame's, plus 'unit' ('municipality'), 'not_answered' (the municipalities
+    recorded as not answering) and 'municipalities' (how many the audit has)."""
+    from audit.instrument.columns import clean, objects
+
+    missing = [c for c in MUNICIPALITY_COLUMNS if c not in reviews.columns]
+    if missing:
+        raise ValueError(f"reviews lacks column(s): {', '.join(missing)}")
+    base = reviews.loc[:, list(MUNICIPALITY_COLUMNS)].reset_index(drop=True).copy()
+    index = {i.name: k for k, i in enumerate(instrument.items)}
+    rows, item_idx, raw, cleaned = [], [], [], []
+    for pos, review_id in enumerate(base["municipality_review_id"].tolist()):
+        for name, value in (answers.get(review_id, {}) or {}).items():
+            k = index.get(name)
+            if k is None or instrument.items[k].level != "municipality":
+                continue
+            rows.append(pos)
+            item_idx.append(k)
+            raw.append(_cell(value))
+            cleaned.append(clean(instrument.items[k], value))
+    cols = _columns(instrument, len(base), np.array(rows, dtype=np.int64), np.array(item_idx, dtype=np.int64),
+                    objects(raw), objects(cleaned), level="municipality")
+    frame = _finish(base, cols, instrument, level="municipality")
+    frame.attrs["unit"] = "municipality"
+    frame.attrs["not_answered"] = tuple(sorted(not_answered))
+    frame.attrs["municipalities"] = municipalities if municipalities is not None else len(base) + len(not_answered)
+    return frame
+
+
+def load_municipality_frame(session: Session, audit: Audit | str,
+                            instrument: Instrument | None = None) -> pd.DataFrame:
+    """The theme-7 frame of an audit from the database: the completed municipality reviews and
+    their first-pass answers; the municipalities of the audit (its cases' and its reviews')
+    count in attrs['municipalities'], those recorded as not answering in attrs['not_answered']."""
+    from sqlalchemy import select
+
+    from audit.models import Answer, Case, MunicipalityReview
+
+    audit = _resolve(session, audit)
+    inst = instrument if instrument is not None else instrument_for(audit)
+    session.flush()
+    conn = session.connection()
+    r = MunicipalityReview.__table__.c
+    reviews = [tuple(x) for x in conn.execute(
+        select(r.id, r.municipality, r.status).where(r.audit_id == audit.id).order_by(r.municipality))]
+    answered = pd.DataFrame.from_records([(i, m) for i, m, s in reviews if s in MUNICIPALITY_ANSWERED],
+                                         columns=list(MUNICIPALITY_COLUMNS))
+    not_answered = [m for _, m, s in reviews if s == MUNICIPALITY_NOT_ANSWERED]
+    c = Case.__table__.c
+    names = {m for _, m, _ in reviews} | {row[0] for row in conn.execute(
+        select(c.municipality).where(c.audit_id == audit.id).distinct())}
+    a = Answer.__table__.c
+    ids = answered["municipality_review_id"].tolist()
+    answers: dict[int, dict[str, Any]] = {}
+    if ids:
+        for rid, item, text in conn.execute(select(a.municipality_review_id, a.item, a.value_json)
+                                            .where(a.pass_no == 1, a.municipality_review_id.in_(ids))):
+            answers.setdefault(int(rid), {})[item] = None if text is None else json.loads(text)
+    return municipality_frame(answered, answers, inst, not_answered=not_answered, municipalities=len(names))
+
+
+def load_frame(session: Session, audit: Audit | str, frame: str = "case", **kwargs: Any) -> pd.DataFrame:
+    """The frame named `frame`: 'case' (one row per reviewed case) or 'municipality' (theme 7)."""
+    if frame == "municipality":
+        return load_municipality_frame(session, audit, instrument=kwargs.get("instrument"))
+    if frame == "case":
+        return load_case_frame(session, audit, **kwargs)
+    raise ValueError(f"unknown frame {frame!r}: use one of {', '.join(FRAMES)}")
+
+
+def frame_of_item(instrument: Instrument, name: str) -> str | None:
+    """'municipality' for a theme-7 item, 'case' for a case item, None for other names."""
+    item = instrument.find(name)
+    return None if item is None else item.level

@@ -375,7 +375,7 @@ def relations(lines: Iterable[tuple[Hashable, list[Hashable], bool]], values: Ma
             for k in kids:
                 if values[k] <= vp:
                     out.add(Relation(((k, 1), (parent, -1)), "le"))
-        terms = tuple(sorted([(k, 1) for k in kids], key=repr)) + ((parent, -1),)
+        terms = tuple(sorted([(k, 1) for k in kids], key=canonical)) + ((parent, -1),)
         if s == vp:
             out.add(Relation(terms, "eq"))
         elif s > vp:
@@ -383,6 +383,20 @@ def relations(lines: Iterable[tuple[Hashable, list[Hashable], bool]], values: Ma
         else:
             out.add(Relation(terms, "le"))
     return out
+
+
+def canonical(k: Any) -> str:
+    """A figure's name (or a relation's terms) as text independent of the interpreter's hash
+    order: a frozenset prints its members in hash order, which changes with PYTHONHASHSEED.
+    Every ordering and tie-break of the audit uses it, so the same data always hides the same
+    cells (two downloads hiding different cells would together give hidden counts away)."""
+    if isinstance(k, (frozenset, set)):
+        return "{" + ",".join(sorted(canonical(x) for x in k)) + "}"
+    if isinstance(k, tuple):
+        return "(" + ",".join(canonical(x) for x in k) + ")"
+    if isinstance(k, Relation):
+        return canonical((k.terms, k.sense))
+    return repr(k)
 
 
 @dataclass
@@ -404,7 +418,7 @@ def intervals(rels: Iterable[Relation], values: Mapping[Hashable, int], hidden: 
     With `width`, a figure is only solved for until some solutions found on the way (the
     true one included) already lie `width` apart: its interval is then an inner bound of
     the attacker's, wide enough to protect it, at a fraction of the linear programs."""
-    rels = list(rels)
+    rels = sorted(rels, key=canonical)  # a set's order follows the hash seed; the LPs must not
     by_key: dict[Hashable, list[int]] = defaultdict(list)
     for i, r in enumerate(rels):
         for k, _ in r.terms:
@@ -413,12 +427,12 @@ def intervals(rels: Iterable[Relation], values: Mapping[Hashable, int], hidden: 
     wanted = set(hidden) if keys is None else set(keys) & set(hidden)
     done: set[Hashable] = set()
     out: dict[Hashable, Interval] = {}
-    for start in sorted(wanted, key=repr):
+    for start in sorted(wanted, key=canonical):
         if start in done:
             continue
         comp, rel_ids = _component(start, by_key, rels, hidden)
         done |= comp
-        out.update(_solve(sorted(comp, key=repr), [rels[i] for i in sorted(rel_ids)], values, hidden, width))
+        out.update(_solve(sorted(comp, key=canonical), [rels[i] for i in sorted(rel_ids)], values, hidden, width))
     return out
 
 

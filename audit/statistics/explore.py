@@ -3,14 +3,14 @@ the variables one may choose, and the table (weighted and suppressed on request)
 computed by the same functions the CLI and the annex use."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlmodel import Session
 
 from audit.models import Audit
 from audit.statistics.crosstabs import crosstab
-from audit.statistics.dataset import load_case_frame
+from audit.statistics.dataset import load_case_frame, load_municipality_frame
 from audit.statistics.suppression import suppress as suppress_table
 from audit.statistics.tables import Table
 from audit.statistics.weighting import design_of
@@ -30,11 +30,22 @@ class UnknownVariable(KeyError):
         return f"unknown variable: {self.name}"
 
 
+class MixedFrames(UnknownVariable):
+    """A theme-7 item (per municipality) against a case variable: no table counts both."""
+
+    def __str__(self) -> str:
+        return (f"{self.name} is a theme-7 item, answered once per municipality; cross it with another "
+                f"theme-7 item (or municipality), not with a case variable")
+
+
 @dataclass
 class Frame:
-    """The audit's reviewed cases (completed, in a comment round, or final)."""
+    """The audit's reviewed cases (completed, in a comment round, or final), and theme 7:
+    one row per municipality that answered (`municipality`), whose items are `theme7`."""
     frame: pd.DataFrame
     variables: list[str]
+    municipality: pd.DataFrame | None = None
+    theme7: list[str] = field(default_factory=list)
 
     @property
     def cases(self) -> int:
@@ -44,7 +55,25 @@ class Frame:
 def case_frame(session: Session, audit: Audit) -> Frame:
     frame = load_case_frame(session, audit)
     variables = [c for c in frame.columns if c not in NOT_VARIABLES and not c.endswith("_label")]
-    return Frame(frame, variables)
+    municipal = load_municipality_frame(session, audit)
+    theme7 = [c for c in municipal.columns if c not in ("municipality_review_id", "municipality")]
+    return Frame(frame, variables + theme7, municipal, theme7)
+
+
+def frame_for(data: Frame, row: str, col: str) -> pd.DataFrame:
+    """The frame a crosstab of `row` by `col` counts: theme-7 items are counted per
+    municipality (N = municipalities that answered), everything else per case."""
+    for name in (row, col):
+        if name not in data.variables:
+            raise UnknownVariable(name)
+    theme7 = [n for n in (row, col) if n in data.theme7]
+    if not theme7:
+        return data.frame
+    for name in (row, col):
+        if name not in data.theme7 and name != "municipality":
+            raise MixedFrames(theme7[0])
+    assert data.municipality is not None
+    return data.municipality
 
 
 def audit_crosstab(data: Frame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
@@ -54,12 +83,13 @@ def audit_crosstab(data: Frame, row: str, col: str, *, percent: str = "row", wei
     and the counts that would reveal them, audited against the frame. UnknownVariable, or
     ValueError for a table that cannot be made (a numeric variable without banding, a missing
     N_h or a refused lonely stratum: weighting.DesignError)."""
-    for name in (row, col):
-        if name not in data.variables:
-            raise UnknownVariable(name)
-    design = design_of(data.frame, lonely=lonely) if weighted else None
-    table = crosstab(data.frame, row, col, percent=percent if percent in ("row", "col") else "row",
+    frame = frame_for(data, row, col)
+    municipal = frame is not data.frame
+    if weighted and municipal:
+        raise ValueError("theme 7 counts every municipality that answered: it has no design weights")
+    design = design_of(frame, lonely=lonely) if weighted else None
+    table = crosstab(frame, row, col, percent=percent if percent in ("row", "col") else "row",
                      weighted=weighted, design=design)
-    if suppress_below is not None:
-        table = suppress_table(table, suppress_below, frame=data.frame)
+    if suppress_below is not None and not municipal:  # theme 7 describes municipalities, not citizens
+        table = suppress_table(table, suppress_below, frame=frame)
     return table

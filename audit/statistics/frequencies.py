@@ -39,7 +39,17 @@ def frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted
 
     The last row 'I alt' is every case where the item applies, whatever `by` says.
     `codes` names, per variable, the codes to print in that order even when nobody has
-    them (an annex prints every category); other codes present follow them."""
+    them (an annex prints every category); other codes present follow them. On the
+    municipality frame (theme 7) N counts municipalities (`Table.for_frame`)."""
+    return _frequency(frame, item, by, weighted=weighted, kinds=kinds, orders=orders, title=title,
+                      design=design, codes=codes, _cache=_cache).for_frame(frame)
+
+
+def _frequency(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted: bool = False,
+               kinds: Mapping[str, str] | None = None, orders: Mapping[str, Sequence[str]] | None = None,
+               title: str | None = None, design: Design | None = None,
+               codes: Mapping[str, Sequence[Any]] | None = None,
+               _cache: dict[str, Any] | None = None) -> Table:
     if item not in frame.columns:
         raise KeyError(f"unknown item {item!r}")
     cache = _cache if _cache is not None else {}

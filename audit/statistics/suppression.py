@@ -35,7 +35,8 @@ from babel.support import LazyProxy
 
 from audit.i18n import gettext, lazy_gettext
 from audit.statistics.designtests import small_expected_note
-from audit.statistics.disclosure import Interval, Layout, Relation, definitions, intervals, layout, relations
+from audit.statistics.disclosure import (Interval, Layout, Relation, canonical, definitions, intervals, layout,
+                                         relations)
 from audit.statistics.tables import Table
 
 DEFAULT_THRESHOLD = 3
@@ -219,7 +220,7 @@ class Publication:
 
         def score(k: Hashable) -> tuple:
             v = values[k]
-            return (useless(k), k in totals, v == 0, k in margins, v, repr(k))
+            return (useless(k), k in totals, v == 0, k in margins, v, canonical(k))
 
         # Intervals wide enough stay wide enough while more is hidden (fewer facts, wider
         # intervals), so within this call each is computed once; a call over more tables
@@ -229,7 +230,7 @@ class Publication:
             self._secondary(lines, bases, values, score)
             todo = {k for k in hidden & scope if k not in wide}
             found = intervals(rels, values, hidden & scope, keys=todo, width=self.width) if todo else {}
-            narrow = sorted((k for k, iv in found.items() if iv.width < self.width - 1e-7), key=repr)
+            narrow = sorted((k for k, iv in found.items() if iv.width < self.width - 1e-7), key=canonical)
             wide.update({k: iv for k, iv in found.items() if iv.width >= self.width - 1e-7})
             if not narrow:
                 return

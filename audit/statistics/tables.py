@@ -19,6 +19,8 @@ from audit import csvio
 
 TOTAL = "I alt"
 SOURCE = "Sagsgennemgang i kommunerne"
+# Theme 7 (the municipality frame): the report's source line for Figures 10 and 66-68.
+MUNICIPALITY_SOURCE = "Survey til ledelsen i de deltagende kommuner"
 # weighted figures per cell: share, SE, 95 % normal (clipped) and logit intervals (0-100), design effect
 WEIGHTED_KEYS = ("share", "se", "ci_low", "ci_high", "logit_low", "logit_high", "deff")
 
@@ -89,6 +91,7 @@ class Table:
     suppressed: pd.DataFrame | None = None  # True where a cell is hidden
     notes: list[str] = field(default_factory=list)
     source: str = SOURCE
+    unit: str = "case"  # what N counts: 'case' or 'municipality' (theme 7)
 
     def copy(self) -> "Table":
         def c(x: Any) -> Any:
@@ -103,7 +106,12 @@ class Table:
         return self.suppressed is not None
 
     def n_note(self) -> str:
-        """The report's 'Anm.: N=99, 135, 90 og 44.' built from the N behind each percentage."""
+        """The report's 'Anm.: N=99, 135, 90 og 44.' built from the N behind each percentage
+        ('N=22 kommuner' when the unit is the municipality)."""
+        note = self._n_note()
+        return note + " kommuner" if self.unit == "municipality" and ";" not in note else note
+
+    def _n_note(self) -> str:
         if self.kind != "crosstab":
             return f"N={self.n_total}; N for hver række står i kolonnen N"
         ns = self.n_rows if self.percent_base == "row" else self.n_cols
@@ -115,6 +123,20 @@ class Table:
         if len(vals) <= 1:
             return f"N={vals[0] if vals else self.n_total}"
         return "N=" + ", ".join(vals[:-1]) + " og " + vals[-1]
+
+    def for_frame(self, frame: pd.DataFrame) -> "Table":
+        """The table as computed from `frame`: for the municipality frame (theme 7) N counts
+        municipalities, the source is the management survey, and a note says how many
+        municipalities did not answer (they are not in N)."""
+        if frame.attrs.get("unit") != "municipality" or self.unit == "municipality":
+            return self
+        self.unit = "municipality"
+        self.source = MUNICIPALITY_SOURCE
+        missing = frame.attrs.get("not_answered") or ()
+        total = frame.attrs.get("municipalities")
+        if missing:
+            self.notes.append(f"{len(missing)} af {total} kommuner har ikke besvaret tema 7 og indgår ikke.")
+        return self
 
     def all_notes(self) -> list[str]:
         return [self.n_note() + "."] + list(self.notes)

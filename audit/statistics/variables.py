@@ -57,6 +57,8 @@ YES = "ja"
 # Report Table 4's four profiles, derived by `with_derived` from the direction and the age.
 PROFILES = ("Jobrettet indsats under 50 år", "Jobrettet indsats 50+ år", "Rehabiliterende indsats", "Fritagelse")
 ORDERS["profile"] = PROFILES
+# The label of each variable the statistics room derives (`DERIVED`), per language.
+DERIVED_LABELS = {"profile": {"da": "Målgruppe", "en": "Target group (profile)"}}
 
 
 def profile(direction: Any, age: Any) -> str | None:

@@ -32,7 +32,7 @@ def test_admin_imports_the_register_and_draws_the_sample(live_server, page, engi
     form = page.get_by_test_id("upload-form")
     form.locator("input[name=register]").set_input_files(
         {"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_REGISTER})
-    form.get_by_label("Replace the population imported before").check()
+    form.get_by_label("Replace the population (or the snapshot at that date) imported before").check()
     form.get_by_role("button", name="Import").click()
     expect(page.get_by_test_id("import-refused")).to_contain_text("Nothing was imported: 4 error(s) in the file.")
     rows = page.get_by_test_id("import-errors").locator("tbody tr")
@@ -41,12 +41,12 @@ def test_admin_imports_the_register_and_draws_the_sample(live_server, page, engi
              for i in range(rows.count())}
     assert shown == BAD_ERRORS
     expect(page.get_by_test_id("import-errors")).to_contain_text("Atlantis")
-    expect(page.get_by_test_id("upload-form").get_by_label("Replace the population imported before")).to_be_checked()
+    expect(page.get_by_test_id("upload-form").get_by_label("Replace the population (or the snapshot at that date) imported before")).to_be_checked()
     assert _count(engine, Person) == 0
 
     # a good file
     form = page.get_by_test_id("upload-form")
-    form.get_by_label("Replace the population imported before").uncheck()
+    form.get_by_label("Replace the population (or the snapshot at that date) imported before").uncheck()
     form.locator("input[name=register]").set_input_files(
         {"name": "register.csv", "mimeType": "text/csv", "buffer": register_csv()})
     form.get_by_role("button", name="Import").click()

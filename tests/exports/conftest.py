@@ -40,15 +40,21 @@ REGISTER = {"case_id", "municipality", "seniority_band", "sex", "age", "age_band
 @pytest.fixture
 def db_audit(engine):  # type: ignore[no-untyped-def]
     """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed."""
+    return store_audit(engine, case_frame(63, seed=11), "Eksporttest 2022", completed=60,
+                       municipalities=["København", "Odense"])
+
+
+def store_audit(engine, src, name: str, completed: int, municipalities: list[str]):  # type: ignore[no-untyped-def]
+    """Store the cases of a synthetic case frame as an audit: its first `completed` rows
+    reviewed (status completed), the rest in progress; every answer as the frame holds it."""
     from audit.models import Answer, Audit, Case, Person
 
-    src = case_frame(63, seed=11)
     with Session(engine) as s:
         from audit.exports.service import default_instrument
         instrument_json = json.dumps(default_instrument().to_dict())
-        audit = Audit(name="Eksporttest 2022", period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
+        audit = Audit(name=name, period_start=date(2018, 3, 1), period_end=date(2020, 2, 29),
                       reference_date=date(2020, 3, 1), instrument_json=instrument_json,
-                      municipalities_json=json.dumps(["København", "Odense"]))
+                      municipalities_json=json.dumps(municipalities))
         s.add(audit)
         s.flush()
         for i, row in src.iterrows():
@@ -60,7 +66,7 @@ def db_audit(engine):  # type: ignore[no-untyped-def]
             case = Case(audit_id=audit.id, person_pk=person.id, municipality=row.municipality,
                         seniority_band=row.seniority_band, stratum_population=int(row.stratum_population),
                         stratum_sample=int(row.stratum_sample), inclusion_probability=1 / float(row.weight),
-                        weight=float(row.weight), status="completed" if i < 60 else "in_progress")
+                        weight=float(row.weight), status="completed" if i < completed else "in_progress")
             s.add(case)
             s.flush()
             for item, value in row.items():

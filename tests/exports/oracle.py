@@ -131,6 +131,8 @@ class Words:
             return []
         if v.get("values"):
             return [str(x["code"]) for x in v["values"]]
+        if v.get("type") == "yes_no":  # the instrument's ja/nej
+            return ["ja", "nej"]
         if v.get("bands"):
             edges = [int(e) if float(e).is_integer() else e for e in v["bands"]]
             return [f"{a}-{b}" for a, b in zip(edges, edges[1:])] + [f"{edges[-1]}+"]
@@ -144,6 +146,8 @@ class Words:
             return self.register[var]["label_da"]
         if var in self.spec.derive and self.spec.derive[var].label:
             return self.spec.derive[var].label
+        if var == "profile":  # the report's name for Table 4's four groups
+            return "Målgruppe"
         return self.spec.labels.get(var, {}).get("_", var)
 
     def value(self, var: str, code: Any) -> str:
@@ -154,6 +158,8 @@ class Words:
         v = self.register.get(var)
         if v is not None:
             listed = {str(x["code"]): x["da"] for x in v.get("values") or []}
+            if v.get("type") == "yes_no":  # a register yes/no takes the instrument's ja/nej labels
+                listed = {"ja": "Ja", "nej": "Nej"}
             if code in listed:
                 return listed[code]
             return v["value_label"]["da"].format(code=code) if v.get("value_label") else code
@@ -195,6 +201,21 @@ def _codes_of(v: Any) -> list[Any]:
     if _missing(v):
         return []
     return list(v) if isinstance(v, (tuple, list)) else [v]
+
+
+def register_bands(population: pd.DataFrame) -> pd.DataFrame:
+    """The register population with the register file's derived bands, cut here with pandas:
+    lower edges (null: open below), codes from `values` (a yes/no cut: nej below, ja from the edge)."""
+    out = population.copy()
+    for v in yaml.safe_load(REGISTER_FILE.read_text(encoding="utf-8"))["variables"]:
+        if v.get("source") != "derived" or v["code"] in out.columns or v["from"] not in out.columns \
+                or v["code"] == "seniority_band":
+            continue
+        edges = [-np.inf if e is None else float(e) for e in v["bands"]] + [np.inf]
+        codes = ["nej", "ja"] if v["type"] == "yes_no" else [str(x["code"]) for x in v["values"]]
+        cut = pd.cut(pd.to_numeric(out[v["from"]], errors="coerce"), edges, right=False, labels=codes)
+        out[v["code"]] = cut.astype(object).where(cut.notna(), None)
+    return out
 
 
 def prepared(frame: pd.DataFrame, spec: Any) -> pd.DataFrame:
@@ -377,6 +398,10 @@ def group_shares(frame: pd.DataFrame, words: Words, by: str, var: str, yes: str,
 # ----------------------------------------------------------------------------- sheets
 def expected_sheet(tdef: Any, frame: pd.DataFrame, spec: Any, instrument: Instrument | None, suppress: bool = True,
                    population: pd.DataFrame | None = None) -> dict[Key, Any]:
+    if getattr(tdef, "frame", "sample") == "population":  # a census of the register: its own bands
+        frame = register_bands(population)
+        if any(v not in frame.columns for v in (*tdef.rows, *tdef.cols)):
+            return {}  # the extract lacks the variable: the sheet is empty (its note says why)
     full = prepared(frame, spec)
     sub = table_frame(tdef, full)
     words = Words(spec, instrument, tdef, frame)

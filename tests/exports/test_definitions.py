@@ -195,3 +195,47 @@ def test_a_label_is_written_once_and_indicators_say_how_they_print(tmp_path):  #
     lab = Labeller(spec, instrument)
     assert lab.variable("cert_band") == "Lægeerklæringer" and lab.order("cert_band") == ["1-2", "3+"]
     assert lab.value("sex", "mand") == "Mand" and lab.value("seniority_band", "10+") == "10+ år"
+
+
+def test_items_tables_are_checked_with_the_table_named(tmp_path):  # type: ignore[no-untyped-def]
+    """Kind items: an unknown item, a share_of that is not a code of an item, a missing list, a
+    repeated item, `row` instead of `items`, two `col`s and a number item are each reported with the
+    table id; a good one loads with its items, labels and default share_of."""
+    from audit.exports.service import default_instrument
+
+    instrument = default_instrument()
+    path = tmp_path / "items.yaml"
+    path.write_text(textwrap.dedent("""
+        tables:
+          - {id: I1, title: Fokus, kind: items, items: [focus_job_wishes, focus_job_wishs]}
+          - {id: I2, title: CV, kind: items, items: [cv_jobnet, cv_matches_job_goal], share_of: ikke_relevant}
+          - {id: I3, title: Tom, kind: items}
+          - {id: I4, title: To gange, kind: items, items: [no_shows, no_shows], row: direction,
+             col: [direction, sex]}
+          - {id: I5, title: Tal, kind: items, items: [no_shows_count, {item: no_shows, colour: red}]}
+          - {id: F1, title: Retning, kind: frequency, row: direction, items: [no_shows]}
+    """), encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, instrument=instrument)
+    text = "\n".join(err.value.problems)
+    assert "table I1: unknown variable `focus_job_wishs`" in text
+    assert "table I2: share_of 'ikke_relevant' is not a code of `cv_jobnet` (ja, nej)" in text
+    assert "`cv_matches_job_goal`" not in text  # a yes/no/not relevant item has the code
+    assert "table I3: `items` is required for kind items" in text
+    assert "table I4: item `no_shows` is listed twice" in text
+    assert "table I4: an items table lists its rows under `items`, not `row`" in text
+    assert "table I4: an items table takes at most one `col`" in text
+    assert "table I5: `no_shows_count` is a number" in text
+    assert "table I5: an entry of `items` is an item code or {item: code, label: text}" in text
+    assert "table F1: `items` belongs to kind items" in text
+    path.write_text(textwrap.dedent("""
+        tables:
+          - id: I1
+            title: Udeblivelser
+            kind: items
+            col: direction
+            items: [no_shows, {item: contact_attempted, label: "Forsøgt kontaktet"}]
+    """), encoding="utf-8")
+    t = load_definitions(path, instrument=instrument).table("I1")
+    assert (t.items, t.cols, t.share_of) == (("no_shows", "contact_attempted"), ("direction",), "ja")
+    assert t.item_labels == {"contact_attempted": "Forsøgt kontaktet"}

@@ -7,14 +7,14 @@ from io import BytesIO
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from audit.hearing.lock import lock_audit
 from audit.hearing.remarks import respond, save_draft, submit
 from audit.hearing.rounds import HearingError, close_round, open_round
 from audit.hearing.shares import Share, feedback_rows
 from audit.hearing.workbooks import feedback_workbook, hearing_workbook
-from audit.models import Audit, Case
+from audit.models import Audit, Case, Person
 
 SOON = datetime.now(timezone.utc) + timedelta(days=14)
 
@@ -83,33 +83,37 @@ def test_hearing_workbook_has_its_cases_with_labels_and_its_remarks_only(engine,
     assert ws["A1"].value == "Revision 2022: vurderinger til høring, Odense"
     assert ws["A2"].value.startswith("Dannet ") and "sager. Kun spørgsmål, der er relevante for sagen." in ws["A2"].value
     # people read labels in the first columns; the item code is the last column, for scripts
-    assert [c.value for c in ws[4]] == ["Sag", "Anciennitet", "Tema", "Spørgsmål", "Vurdering", "Note",
-                                        "Spørgsmål (kode)"]
+    assert [c.value for c in ws[4]] == ["Sag", "Personens id", "Anciennitet", "Tema", "Spørgsmål", "Vurdering",
+                                        "Note", "Spørgsmål (kode)"]
     assert ws["A5"].value == world.odense[0]                    # data right under the header
     rows = _rows(ws, 5)
     assert {r[0] for r in rows} == set(world.odense)          # only Odense's cases
-    assert {r[1] for r in rows} <= {"5-7 år", "7-10 år", "10+ år", "10 år eller mere"}  # the band's label
-    first = {r[6]: r for r in rows if r[0] == world.odense[0]}
-    assert first["direction"][3:5] == ["Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?",
+    # each case with its citizen's register person id, to find the file by
+    with Session(engine) as s:
+        pid = {c.id: s.get(Person, c.person_pk).person_id for c in s.exec(select(Case).where(Case.id.in_(world.odense)))}
+    assert {(r[0], r[1]) for r in rows} == set(pid.items())
+    assert {r[2] for r in rows} <= {"5-7 år", "7-10 år", "10+ år", "10 år eller mere"}  # the band's label
+    first = {r[7]: r for r in rows if r[0] == world.odense[0]}
+    assert first["direction"][4:6] == ["Hvilken retning har indsatsen for borgeren pr. 1. marts 2020?",
                                        "Jobrettet indsats mod det ordinære arbejdsmarked"]  # labels, not codes
-    assert first["challenges"][4] == "Fysiske udfordringer, Psykiske udfordringer"
-    assert first["challenge_breadth"][4] == "2 typer"                # calculated field, with its label
-    assert first["plan_job_goal_concrete"][4] == "Ja"          # already revised by the accepted remark
-    assert first["direction"][2] == "1 Målgruppens karakteristika"
-    second = {r[6] for r in rows if r[0] == world.odense[1]}
+    assert first["challenges"][5] == "Fysiske udfordringer, Psykiske udfordringer"
+    assert first["challenge_breadth"][5] == "2 typer"                # calculated field, with its label
+    assert first["plan_job_goal_concrete"][5] == "Ja"          # already revised by the accepted remark
+    assert first["direction"][3] == "1 Målgruppens karakteristika"
+    second = {r[7] for r in rows if r[0] == world.odense[1]}
     assert "plan_job_goal_concrete" not in second               # not applicable when no job goal
     assert "political_focus" not in second                      # theme 7 is per municipality
     assert "focus_job_wishes" not in second                     # skip logic: job_resource_focus unanswered
     rs = wb["Bemærkninger"]
-    assert [c.value for c in rs[3]] == ["Runde", "Sag", "Spørgsmål", "Bemærkning", "Foreslået vurdering", "Status",
+    assert [c.value for c in rs[3]] == ["Runde", "Sag", "Personens id", "Spørgsmål", "Bemærkning", "Foreslået vurdering", "Status",
                                         "Afgørelse", "Revisors svar", "Indsendt", "Besvaret", "Spørgsmål (kode)"]
     remarks = _rows(rs, 4)
     assert len(remarks) == 2
-    assert remarks[0][:8] == [1, world.odense[0], "Er jobmålet konkret?", "Jobmålet er konkret", "Ja", "Besvaret",
-                              "Imødekommet", "Enig"]
-    assert remarks[0][10] == "plan_job_goal_concrete"
-    assert remarks[1][2] == "(hele sagen)" and remarks[1][5] == "Indsendt" and remarks[1][6] is None
-    assert remarks[1][10] is None                               # no item code for the whole case
+    assert remarks[0][:9] == [1, world.odense[0], pid[world.odense[0]], "Er jobmålet konkret?",
+                              "Jobmålet er konkret", "Ja", "Besvaret", "Imødekommet", "Enig"]
+    assert remarks[0][11] == "plan_job_goal_concrete"
+    assert remarks[1][3] == "(hele sagen)" and remarks[1][6] == "Indsendt" and remarks[1][7] is None
+    assert remarks[1][11] is None                               # no item code for the whole case
     assert "hemmelig" not in str(remarks)
 
 
@@ -123,16 +127,16 @@ def test_hearing_workbook_in_english_for_a_reader_who_chose_english(engine, worl
     assert wb.sheetnames == ["Assessments", "Remarks"]
     ws = wb["Assessments"]
     assert ws["A1"].value == "Revision 2022: assessments for comment, Odense"
-    assert [c.value for c in ws[4]] == ["Case", "Seniority", "Theme", "Question", "Assessment", "Note",
+    assert [c.value for c in ws[4]] == ["Case", "Person id", "Seniority", "Theme", "Question", "Assessment", "Note",
                                         "Question (code)"]
     rows = _rows(ws, 5)
-    assert {r[1] for r in rows} <= {"5-7 years", "7-10 years", "10+ years", "10 years or more"}
-    first = {r[6]: r for r in rows if r[0] == world.odense[0]}
-    assert first["plan_job_goal_concrete"][3:5] == ["Is the job goal concrete?", "Yes"]
-    assert "æ" not in first["direction"][3] and first["direction"][3] != "direction"
+    assert {r[2] for r in rows} <= {"5-7 years", "7-10 years", "10+ years", "10 years or more"}
+    first = {r[7]: r for r in rows if r[0] == world.odense[0]}
+    assert first["plan_job_goal_concrete"][4:6] == ["Is the job goal concrete?", "Yes"]
+    assert "æ" not in first["direction"][4] and first["direction"][4] != "direction"
     remarks = _rows(wb["Remarks"], 4)
-    assert remarks[0][5:7] == ["Answered", "Accepted"] and remarks[0][10] == "plan_job_goal_concrete"
-    assert remarks[1][2] == "(the whole case)" and remarks[1][5] == "Submitted"
+    assert remarks[0][6:8] == ["Answered", "Accepted"] and remarks[0][11] == "plan_job_goal_concrete"
+    assert remarks[1][3] == "(the whole case)" and remarks[1][6] == "Submitted"
 
 
 @pytest.mark.danish  # the municipality reads it in Danish by default

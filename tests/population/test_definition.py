@@ -20,8 +20,8 @@ RAW = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
 
 def test_the_six_register_columns_and_the_derived_bands_are_declared():
     d = default_definition()
-    assert d.register_columns == ("person_id", "municipality", "seniority_years", "sex", "age", "origin")
-    assert REGISTER_COLUMNS == d.register_columns  # the import reads the same list
+    assert d.required_columns == ("person_id", "municipality", "seniority_years", "sex", "age", "origin")
+    assert REGISTER_COLUMNS == d.required_columns  # the import reads the same list
     for v in d.variables:  # every variable is labelled in both languages and says whether it may be shown
         raw = next(r for r in RAW["variables"] if r["code"] == v.code)
         assert (v.label_da, v.label_en) == (raw["label_da"], raw["label_en"]) and v.label_da and v.label_en
@@ -31,7 +31,7 @@ def test_the_six_register_columns_and_the_derived_bands_are_declared():
     assert d.variable("seniority_band").codes == ("5-7", "7-10", "10+")
     assert d.variable("age_band").codes == ("<40", "40-49", "50-59", "60+")
     assert "person_id" not in d.showable and "age" not in d.showable and "age_band" in d.showable
-    assert d.version.startswith("1.0:")
+    assert d.version.startswith("1.1:")
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -411,3 +411,67 @@ def test_reloading_a_form_address_and_unknown_urls_get_pages_not_json(audit_id, 
     assert wrong.status_code == 405 and "<html" in wrong.text
     api = client.get("/api/no/such", headers={"accept": "application/json"})
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
+def _with_columns(data: bytes, extra: dict[str, list[str]]) -> bytes:
+    """register_csv's file with further columns appended (one value per person)."""
+    lines = data.decode("utf-8-sig").splitlines()
+    out = [lines[0] + ";" + ";".join(extra)]
+    for i, line in enumerate(lines[1:]):
+        out.append(line + ";" + ";".join(values[i] for values in extra.values()))
+    return ("\n".join(out) + "\n").encode("utf-8-sig")
+
+
+def test_register_with_extra_columns_and_two_snapshots_through_the_upload_page(engine, audit_id, admin):
+    """The upload page does what `audit population import [--ignore-extra] [--as-of]` does:
+    declared columns stored typed, an undeclared one refused unless left out, two snapshots
+    linked by person_id, and the change between them equal to pandas on the two files."""
+    import json as _json
+
+    import pandas as pd
+
+    from audit.population.snapshots import snapshot_change
+
+    client, token = admin
+    base = register_csv()
+    n = base.decode("utf-8-sig").count("\n") - 1
+    interviews = [str(i % 13) for i in range(n)]
+    declared = _with_columns(base, {"interviews_period": interviews})
+    undeclared = _with_columns(base, {"interviews_period": interviews, "cpr_note": ["x"] * n})
+    refused = _upload(client, token, audit_id, undeclared, name="extra.csv")
+    assert refused.status_code == 422 and "cpr_note" in html.unescape(refused.text)
+    assert _count(engine, Person) == 0
+    page = _upload(client, token, audit_id, undeclared, name="extra.csv", ignore_extra="1")
+    assert page.status_code == 200 and "cpr_note" in page.text  # said: left out
+    ids = [line.split(";")[0] for line in base.decode("utf-8-sig").splitlines()[1:]]
+    with Session(engine) as s:
+        stored = {p.person_id: _json.loads(p.values_json or "{}") for p in s.exec(select(Person))}
+    assert {pid: v["interviews_period"] for pid, v in stored.items()} == dict(zip(ids, map(int, interviews)))
+    assert not any("cpr_note" in v for v in stored.values())
+
+    statuses = ["kontanthjaelp_mv", "ressourceforloeb", "foertidspension", "andre_ydelser"]
+    munis = [line.split(";")[1] for line in base.decode("utf-8-sig").splitlines()[1:]]
+    before = [statuses[i % 2] for i in range(n)]
+    after = [statuses[i % 4] for i in range(n)]
+
+    def snapshot(values: list[str]) -> bytes:
+        rows = ["person_id;municipality;benefit_status"] + [f"{p};{m};{v}" for p, m, v in zip(ids, munis, values)]
+        return ("\n".join(rows) + "\n").encode("utf-8")
+
+    bad = _upload(client, token, audit_id, snapshot(before), name="feb.csv", as_of="28-02-2018")
+    assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and 'value="28-02-2018"' in bad.text
+    for day, values, name in (("2018-02-28", before, "feb.csv"), ("2018-12-31", after, "dec.csv")):
+        resp = _upload(client, token, audit_id, snapshot(values), name=name, as_of=day)
+        assert resp.status_code == 200 and f"Imported the snapshot at {day} from {name}" in resp.text
+    listing = resp.text.split('data-testid="snapshots"', 1)[1].split("</table>", 1)[0]
+    assert "2018-02-28" in listing and "2018-12-31" in listing and listing.count(f">{n}<") == 2
+    again = _upload(client, token, audit_id, snapshot(after), name="dec.csv", as_of="2018-12-31")
+    assert again.status_code == 422 and "already has a snapshot at 2018-12-31" in again.text
+    with Session(engine) as s:
+        table = snapshot_change(s, s.get(Audit, audit_id), "benefit_status", "2018-02-28", "2018-12-31")
+    feb, dec = pd.Series(before).value_counts(), pd.Series(after).value_counts()
+    for code in statuses:
+        row = table.loc[code]
+        b, a = int(feb.get(code, 0)), int(dec.get(code, 0))
+        assert (row["n_before"], row["n_after"], row["diff_persons"]) == (b, a, a - b)
+        assert abs(row["diff_pp"] - 100 * (a / n - b / n)) < 1e-9

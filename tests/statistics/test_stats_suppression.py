@@ -231,3 +231,44 @@ def test_twins_suppressed_one_by_one_leak_and_together_do_not():
     read_crosstab(att, together[0].to_dict(), "t1")
     read_crosstab(att, together[1].to_dict(), "t2", transpose_of="t1")
     assert att.narrowest() >= 3, att.intervals()
+
+
+_HIDDEN_CELLS = """
+import json, sys
+from sqlmodel import Session
+from audit.audits import get_audit
+from audit.db import make_engine
+from audit.exports.compute import build_grids
+from audit.exports.definitions import load_definitions
+from audit.exports.service import load_audit_data
+from audit.resources import export_definition
+with Session(make_engine(sys.argv[1])) as s:
+    data = load_audit_data(s, get_audit(s, "Demo 2022").id, with_population=True, actor=None, purpose="annex.xlsx")
+spec = load_definitions(export_definition("report_2022.yaml"), instrument=data.instrument)
+grids = build_grids(data.frame, spec, data.instrument, population=data.population,
+                    municipality_frame=data.municipalities)
+print(json.dumps(sorted([g.definition.id, r.key, k] for g in grids for r in g.rows
+                        for k, hidden in enumerate(r.suppressed) if hidden)))
+"""
+
+
+def test_the_same_data_hides_the_same_cells_whatever_the_hash_seed(demo_db, tmp_path):  # type: ignore[no-untyped-def]
+    """Two downloads of the same report must hide the same cells: if the choice of the extra
+    cells followed Python's hash order (a frozenset's order changes with PYTHONHASHSEED), an
+    attacker holding two copies could put hidden counts back together. The whole report on
+    the demo, in fresh interpreters with different hash seeds."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "hidden.py"
+    script.write_text(_HIDDEN_CELLS, encoding="utf-8")
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, str(script), demo_db], capture_output=True, text=True, env=env,
+                             timeout=600, cwd=os.getcwd())
+        assert out.returncode == 0, out.stderr[-2000:]
+        runs.append(out.stdout)
+    assert runs[0] == runs[1]
+    assert len(runs[0]) > 100  # cells are hidden at all (the demo has small cells)

@@ -1,4 +1,4 @@
-"""Downloads of the annex, raw data and codebook for admins (`export.all`).
+"""Downloads of the annex, the figure book, raw data and codebook for admins (`export.all`).
 
 Thin: ask `permissions`, let `audit.exports.service` produce the file (and log its use for
 the user), answer it (never stored by a browser: Cache-Control no-store): a small audit's
@@ -18,7 +18,7 @@ from fastapi.responses import Response, StreamingResponse
 from audit.i18n import _
 from audit.audits import NoInstrument, instrument_for
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
+from audit.exports.service import WHOLE_KINDS, codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
 from audit.web.deps import DB, AuditInPath, allowed
 from audit.web.downloads import CSV, XLSX, attachment_headers, download, file_responses, slug
 from audit.web.exports.pages import KINDS
@@ -32,7 +32,7 @@ Kind = Annotated[str, Path(description="Which file", json_schema_extra={"enum": 
 
 @router.get("/exports/{audit_id}/{kind}", summary="Download an export of an audit (admins)",
             response_class=Response,
-            responses={**file_responses(XLSX, CSV, "application/x-spss-sav"), **errors(*READ, 409, 422),
+            responses={**file_responses(XLSX, CSV, "application/x-spss-sav", "application/zip"), **errors(*READ, 409, 422),
                        501: {"description": "The format needs a package that is not installed"}})
 def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> Response:
     if kind not in KINDS:
@@ -50,8 +50,8 @@ def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> R
         body = small_download(engine, audit.id, kind, actor=user)  # a small audit's file, kept per data version
     except DefinitionError as exc:
         raise HTTPException(status_code=500, detail=str(exc)) from exc
-    except RuntimeError as exc:  # e.g. SPSS without pyreadstat
-        raise HTTPException(status_code=501, detail=str(exc)) from exc
+    except RuntimeError as exc:  # e.g. SPSS without pyreadstat; the annex and figures: a count suppression cannot protect
+        raise HTTPException(status_code=409 if kind in WHOLE_KINDS else 501, detail=str(exc)) from exc
     if body is not None:
         return download(body, media, filename)
     headers = attachment_headers(filename)

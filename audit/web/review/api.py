@@ -77,6 +77,7 @@ class CaseFactsPublic(BaseModel):
     age_band: str | None
     origin: str | None
     status: str
+    register_variables: dict[str, Any] = {}  # declared register variables; a municipality sees the showable ones
 
 
 class WorkItemPublic(BaseModel):

@@ -7,6 +7,7 @@ A refused form answers 422 with the room's message and keeps what the user typed
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from audit.audits import all_audits, latest_audit
 from audit.limits import valid_id
 from audit.models import Audit, User
 from audit.population.importer import PopulationError, import_population
+from audit.population.snapshots import SnapshotError, import_snapshot, snapshots
 from audit.population.register import RegisterError
 from audit.population.summary import population_summary
 from audit.sampling.bands import audit_bands, parse_bands
@@ -65,6 +67,7 @@ def _page(request: Request, db: Session, user: User, audit: Audit | None, *, sta
                            "upload": upload or {}, "replace": replace or {}, "shown_errors": SHOWN_ERRORS}
     if audit is not None:
         ctx["population"] = population_summary(db, audit)
+        ctx["snapshots"] = snapshots(db, audit)
         ctx["draw"] = draw or {"per_stratum": "5", "seed": "", "bands": _bands_text(audit), "reserves": "2"}
         ctx["municipalities"] = json.loads(audit.municipalities_json or "[]")
         if has_sample(db, audit):
@@ -87,24 +90,47 @@ def sampling_page(request: Request, user: Manager, db: DB, audit_id: AuditIdQuer
 def upload_population(request: Request, user: Manager, audit: AuditInPath, db: DB,
                       register_file: Annotated[UploadFile | None, File(alias="register")] = None,
                       spells: Annotated[UploadFile | None, File()] = None,
-                      replace: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
-    kept = {"replace": bool(replace)}
+                      replace: Annotated[str, Form()] = "", ignore_extra: Annotated[str, Form()] = "",
+                      as_of: Annotated[str, Form()] = ""):  # type: ignore[no-untyped-def]
+    """The sampling frame (with its spells file), or with a date a snapshot of the register
+    at that date; the same functions as `audit population import [--as-of] [--ignore-extra]`."""
+    kept = {"replace": bool(replace), "ignore_extra": bool(ignore_extra), "as_of": as_of.strip()}
     if register_file is None or not register_file.filename:
         return _page(request, db, user, audit, status_code=422,
                      upload={**kept, "message": _("Choose a register file (CSV or XLSX) to import.")})
     has_spells = spells is not None and bool(spells.filename)
+    day = None
+    if as_of.strip():
+        try:
+            day = date.fromisoformat(as_of.strip())
+        except ValueError:
+            return _page(request, db, user, audit, status_code=422, upload={
+                **kept, "message": _("Snapshot date: {value} is not a date (YYYY-MM-DD).").format(value=as_of.strip())})
+        if has_spells:
+            return _page(request, db, user, audit, status_code=422, upload={
+                **kept, "message": _("A spells file belongs to the sampling frame, not to a snapshot: "
+                                     "leave the snapshot date empty or the spells file out.")})
     try:
         # validated as a whole before anything is written; rows and log entry commit together
+        if day is not None:
+            snap = import_snapshot(db, audit, register_file.file, Path(register_file.filename).name, as_of=day,
+                                   replace=bool(replace), ignore_extra=bool(ignore_extra), user=user)
+            db.commit()
+            _flash(request, _("Imported the snapshot at {date} from {file}: {rows} persons, {linked} of them in "
+                              "the sampling frame; variables: {variables}.").format(
+                date=snap.as_of.isoformat(), file=snap.file, rows=number(snap.rows), linked=number(snap.linked),
+                variables=", ".join(register_label(v) for v in snap.variables) or "–"), snap.warnings)
+            return _back(audit.id)
         result = import_population(db, audit, register_file.file, Path(register_file.filename).name,
                                    spells=spells.file if has_spells else None,
                                    spells_filename=Path(spells.filename).name if has_spells else None,
-                                   replace=bool(replace), user=user)
+                                   replace=bool(replace), user=user, ignore_extra=bool(ignore_extra))
         db.commit()
     except RegisterError as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422,
                      upload={**kept, "message": str(exc), "errors": exc.errors, "error_total": exc.total})
-    except PopulationError as exc:
+    except (PopulationError, SnapshotError) as exc:
         db.rollback()
         return _page(request, db, user, audit, status_code=422, upload={**kept, "message": str(exc)})
     bands = ", ".join(_("{n} in {band}").format(n=number(n), band=register_label("seniority_band", band))
