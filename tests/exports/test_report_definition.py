@@ -357,3 +357,14 @@ def test_figure_33_two_cv_items_by_direction_with_their_own_bases(setup, tmp_pat
     # each series is named by its direction's heading above "Andel ja"
     names = [ws[s.tx.strRef.f.split("!")[1].replace("$", "")].value for s in ws._charts[0].series]
     assert names == [c.group for c in g.columns[::2]] and names[-1] == "I alt"
+
+
+def test_table_14_is_the_annex_t17(setup) -> None:  # type: ignore[no-untyped-def]
+    """One definition of Table 14: the report's entry and the default annex's T17 declare the
+    same characteristics and indicators, so the two workbooks cannot disagree."""
+    from audit.resources import export_definition
+
+    report = setup[1].table("Tabel 14")
+    annex = load_definitions(export_definition("annex_default.yaml"), instrument=setup[0]).table("T17")
+    assert (report.kind, report.characteristics, report.indicators, report.indicator_as) == \
+        (annex.kind, annex.characteristics, annex.indicators, annex.indicator_as)
