@@ -451,6 +451,43 @@ def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                 suppression_rule=rule, stats_tables=tables)
 
 
+def _means_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Means and medians of a number (`col`) per group (`row`, optional) and for all cases, with N;
+    weighted, the design-based mean with its 95 % interval (normal, as R's survey confint). From
+    the statistics room's numeric frequency; a group whose N is hidden hides its figures too."""
+    var = tdef.cols[0]
+    by = tdef.rows[0] if tdef.rows else None
+    weighted = tdef.weighting == "design"
+    t = stats.means(frame, var, by, weighted=weighted, order=lab.order(by) if by else None,
+                    min_cell=min_cell if suppress else None)
+    w = t.weighted if weighted else None
+    columns = [Column("mean", "Gennemsnit (vægtet)" if weighted else "Gennemsnit", "mean")]
+    if w is not None:
+        columns += [Column("ci_low", "95 %-interval, fra", "mean"), Column("ci_high", "95 %-interval, til", "mean")]
+    columns += [Column("median", "Median", "mean"), Column("N", "N", "n")]
+
+    def num(v: Any) -> float | None:
+        return None if v is None or pd.isna(v) else float(v)
+
+    rows: list[GridRow] = []
+    for key in t.counts.index:
+        n = stats.count_of(t.n_rows[key]) if t.n_rows is not None else None
+        hidden = t.suppressed is not None and bool(t.suppressed.loc[key].any())
+        if n == 0 and not hidden:
+            continue  # a group without cases (a municipality outside the audit)
+        mean = num(w["share"].at[key, "mean"]) if w is not None else num(t.counts.at[key, "mean"])
+        cells = [mean]
+        if w is not None:
+            cells += [num(w["ci_low"].at[key, "mean"]), num(w["ci_high"].at[key, "mean"])]
+        cells += [num(t.counts.at[key, "median"]), n]
+        total = key == TOTAL
+        label = "I alt" if total else lab.value(by, str(key)) if by else str(key)
+        rows.append(GridRow(str(key), label, cells, [hidden] * (len(cells) - 1) + [n is None],
+                            [False] * len(cells), total=total))
+    return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], weighted=weighted,
+                suppression_rule=stats.rule(t), stats_tables=[t])
+
+
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
                              min_cell: int, suppress: bool) -> Grid:
     """Table 12: composition of the register population and of the reviewed cases, per
@@ -518,6 +555,8 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _representativeness_grid(tdef, sub, population, lab, spec.min_cell, do_suppress)
     if tdef.kind == "comparison":
         return _comparison_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "means":
+        return _means_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "items":
         return _items_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")

@@ -26,7 +26,7 @@ DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 REPORT_FILE = resources.export_definition("report_2022.yaml")  # the report's exhibits, Figur N / Tabel N
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "items")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "means", "items")
 # Table 12 compares the register population with the sample on register variables only.
 REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
@@ -212,6 +212,9 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
         if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
             problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
+        if kind == "means" and (len(cols) != 1 or len(rows) > 1):
+            problems.append(f"{where}: a means table has one `col` (the number whose mean and median are shown) "
+                            f"and at most one `row` (the groups)")
         if kind == "comparison" and (len(rows) != 1 or len(cols) != 1):
             problems.append(f"{where}: a comparison has one `row` (the groups compared, e.g. municipality) and "
                             f"one `col` (the item whose share of `share_of` is compared)")
@@ -454,6 +457,11 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
                         problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
                                         f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
                                         f"it as an indicator (kind indicators: its mean)")
+            if t.kind == "means" and t.cols and t.cols[0] in set(known) and t.cols[0] not in numeric \
+                    and t.cols[0] not in {v.code for v in default_definition().variables
+                                          if v.type in ("integer", "number")}:
+                problems.append(f"table {t.id}: `{t.cols[0]}` is not a number; a means table shows the mean and "
+                                f"median of a number item (use kind frequency or crosstab for codes)")
     validate(spec, known, choices, problems, municipality_items=theme7)
     if problems:
         raise DefinitionError(problems)

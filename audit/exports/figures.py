@@ -98,6 +98,8 @@ def _wrap(text: str, width: int) -> list[str]:
 
 def _plotted_columns(grid: Grid) -> tuple[list[int], str]:
     """The columns drawn as bars and their kind ('share' or 'mean')."""
+    if grid.definition.kind == "means":  # the mean (the interval and the median stay in the workbook)
+        return [k for k, c in enumerate(grid.columns) if c.key == "mean"], "mean"
     if grid.definition.kind == "indicators":
         means = [k for k, c in enumerate(grid.columns) if c.kind == "mean"]
         if means:
@@ -109,7 +111,7 @@ def _drawn_rows(grid: Grid, columns: list[int]) -> list[GridRow]:
     """The data rows: N rows left out (an indicators table's 'I alt' row is the all-cases
     figure, not an N, and stays), and rows with nothing to draw (a municipality without
     cases: every plotted cell empty, none hidden)."""
-    keep_total = grid.definition.kind == "indicators"
+    keep_total = grid.definition.kind in ("indicators", "means")
     return [r for r in grid.rows if (not r.total or (keep_total and r.key != "N"))
             and any(r.values[k] is not None or r.suppressed[k] for k in columns)]
 

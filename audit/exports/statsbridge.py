@@ -117,6 +117,15 @@ def frequency(frame: pd.DataFrame, var: str, *, weighted: bool = False, order: S
                  suppression_rule=_rule(t), table=t)
 
 
+def means(frame: pd.DataFrame, item: str, by: str | None = None, *, weighted: bool = False,
+          order: Sequence[str] | None = None, min_cell: int | None = None) -> Table:
+    """Mean, median and N of a number per group of `by` (and in total); weighted, the design-based
+    mean with its 95 % interval in `Table.weighted` (share=mean, ci_low, ci_high). Suppressed: a
+    group whose N is hidden has its figures hidden with it."""
+    codes = _codes(**{by: order}) if by else {}
+    return _finish(_frequency(frame, item, by, weighted=weighted, codes=codes), min_cell, frame)
+
+
 def crosstab(frame: pd.DataFrame, row: str, col: str, *, percent: str = "row", weighted: bool = False,
              row_order: Sequence[str] | None = None, col_order: Sequence[str] | None = None,
              min_cell: int | None = None) -> Cells:

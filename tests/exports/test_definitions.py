@@ -239,3 +239,17 @@ def test_items_tables_are_checked_with_the_table_named(tmp_path):  # type: ignor
     t = load_definitions(path, instrument=instrument).table("I1")
     assert (t.items, t.cols, t.share_of) == (("no_shows", "contact_attempted"), ("direction",), "ja")
     assert t.item_labels == {"contact_attempted": "Forsøgt kontaktet"}
+
+
+def test_a_means_table_needs_a_number(tmp_path):  # type: ignore[no-untyped-def]
+    from audit.exports.definitions import DefinitionError, load_definitions
+    from audit.exports.service import default_instrument
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tables:\n  - {id: M1, title: X, kind: means, row: direction, col: direction}\n"
+                   "  - {id: M2, title: Y, kind: means, row: [direction, sex], col: interviews_count}\n",
+                   encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(bad, instrument=default_instrument())
+    text = str(err.value)
+    assert "table M1: `direction` is not a number" in text and "table M2: a means table has one `col`" in text

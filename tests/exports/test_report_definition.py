@@ -368,3 +368,55 @@ def test_table_14_is_the_annex_t17(setup) -> None:  # type: ignore[no-untyped-de
     annex = load_definitions(export_definition("annex_default.yaml"), instrument=setup[0]).table("T17")
     assert (report.kind, report.characteristics, report.indicators, report.indicator_as) == \
         (annex.kind, annex.characteristics, annex.indicators, annex.indicator_as)
+
+
+def test_means_by_group_with_the_design_interval_equal_pandas_and_r(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kind means: mean, median and N of a number per group and in total (pandas), and weighted
+    the design-based mean with its 95 % interval, equal to R's survey (svymean, confint)."""
+    from audit.exports.definitions import load_definitions
+    from tests.statistics.rsurvey import run_r
+    from tests.statistics.test_stats_r_oracle import DESIGN
+
+    inst = default_instrument()
+    rng = random.Random(12)
+    munis = [f"K{k // 15:02d}" for k in range(N)]
+    bands = ["5-7", "7-10", "10+"] * (N // 3)
+    pop = {(m, b): 20 + 37 * int(m[1:]) + 11 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
+    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
+                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
+                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
+                          "stratum_sample": [5] * N})
+    cases["weight"] = cases["stratum_population"] / 5
+    directions = [rng.choice(["jobrettet", "rehabiliterende", "fritaget"]) for _ in range(N)]
+    answers = {i + 1: {"direction": d, **({"interviews_count": rng.randint(0, 20)} if rng.random() < 0.9 else {})}
+               for i, d in enumerate(directions)}
+    frame = apply_derived(case_frame(cases, answers, inst), load_derived(instrument=inst))
+    definitions = tmp_path / "means.yaml"
+    definitions.write_text(
+        "tables:\n"
+        "  - {id: M1, title: Samtaler, kind: means, row: direction, col: interviews_count}\n"
+        "  - {id: M2, title: Samtaler (vægtet), kind: means, row: direction, col: interviews_count,"
+        " weighting: design}\n", encoding="utf-8")
+    spec = load_definitions(definitions, instrument=inst)
+    plain, weighted = build_grids(frame, spec, inst, suppress=False)
+    raw = pd.DataFrame({"d": directions, "y": [answers[i + 1].get("interviews_count") for i in range(N)]}).dropna()
+    by = raw.groupby("d")["y"]
+    rows = {r.key: r for r in plain.rows}
+    for d in ("jobrettet", "rehabiliterende", "fritaget"):
+        assert rows[d].values == [pytest.approx(by.mean()[d]), pytest.approx(by.median()[d]), int(by.count()[d])]
+    assert rows["I alt"].values == [pytest.approx(raw["y"].mean()), pytest.approx(raw["y"].median()), len(raw)]
+    assert [c.label for c in weighted.columns] == ["Gennemsnit (vægtet)", "95 %-interval, fra", "95 %-interval, til",
+                                                   "Median", "N"]
+    f = cases.assign(direction=directions, y=[answers[i + 1].get("interviews_count") for i in range(N)],
+                     stratum=[f"{m}|{b}" for m, b in zip(munis, bands)])
+    r = run_r('d <- read("f.csv")\n' + DESIGN + r"""
+for (g in c("jobrettet", "rehabiliterende", "fritaget")) {
+  s <- subset(des, direction == g & !is.na(y)); m <- svymean(~y, s)
+  out(g, c(coef(m), confint(m)))
+}
+m <- svymean(~y, subset(des, !is.na(y))); out("all", c(coef(m), confint(m)))
+""", tmp_path, f=f[["stratum", "stratum_population", "direction", "y"]])
+    wrows = {r.key: r for r in weighted.rows}
+    for key, name in (("jobrettet", "jobrettet"), ("rehabiliterende", "rehabiliterende"), ("fritaget", "fritaget"),
+                      ("I alt", "all")):
+        assert wrows[key].values[:3] == [pytest.approx(v, abs=1e-9) for v in r[name]]
