@@ -98,7 +98,7 @@ def test_the_app_role_cannot_drop_truncate_or_rewrite_the_logs(roles):
             conn.execute(text(statement))
     with Session(app_engine) as s:
         assert s.exec(select(AuditLog)).all()  # still there, readable
-        assert auditlog.verify(s).message() == "1 entries, chain intact"
+        assert auditlog.verify(s).message() == "1 entry, chain intact"
 
 
 @needs_pg
