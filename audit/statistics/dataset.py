@@ -173,23 +173,30 @@ def case_frame(cases: pd.DataFrame, answers: Mapping[int, Mapping[str, Any]],
 
     frame.attrs carries 'kinds' (categorical/multiple/numeric per item from its type) and
     'orders' (choice codes in the instrument's order) for the table functions."""
+    base = _base(cases)
+    cols = _columns(instrument, len(base), *_answer_arrays(instrument, base["case_id"].tolist(), answers))
+    return _finish(base, cols, instrument)
+
+
+def _answer_arrays(instrument: Instrument, keys: Sequence[Any], answers: Mapping[Any, Mapping[str, Any]],
+                   level: str | None = None) -> tuple[np.ndarray, np.ndarray, Any, Any]:
+    """The answers of each row's key (a case or a municipality review) as parallel arrays for
+    `_columns`: row position, item index, stored value and cleaned value; answers to items
+    not in the instrument (or, with `level`, not at that level) are left out."""
     from audit.instrument.columns import clean, objects
 
-    base = _base(cases)
     index = {i.name: k for k, i in enumerate(instrument.items)}
     rows, item_idx, raw, cleaned = [], [], [], []
-    for pos, case_id in enumerate(base["case_id"].tolist()):
-        for name, value in (answers.get(case_id, {}) or {}).items():
+    for pos, key in enumerate(keys):
+        for name, value in (answers.get(key, {}) or {}).items():
             k = index.get(name)
-            if k is None:
+            if k is None or (level is not None and instrument.items[k].level != level):
                 continue
             rows.append(pos)
             item_idx.append(k)
             raw.append(_cell(value))
             cleaned.append(clean(instrument.items[k], value))
-    cols = _columns(instrument, len(base), np.array(rows, dtype=np.int64), np.array(item_idx, dtype=np.int64),
-                    objects(raw), objects(cleaned))
-    return _finish(base, cols, instrument)
+    return np.array(rows, dtype=np.int64), np.array(item_idx, dtype=np.int64), objects(raw), objects(cleaned)
 
 
 # ---------------------------------------------------------------- from the database
@@ -472,25 +479,12 @@ def municipality_frame(reviews: pd.DataFrame, answers: Mapping[int, Mapping[str,
     municipality), one column per theme-7 item, the skip logic applied as in the case frame.
     attrs: as the case frame's, plus 'unit' ('municipality'), 'not_answered' (the municipalities
     recorded as not answering) and 'municipalities' (how many the audit has)."""
-    from audit.instrument.columns import clean, objects
-
     missing = [c for c in MUNICIPALITY_COLUMNS if c not in reviews.columns]
     if missing:
         raise ValueError(f"reviews lacks column(s): {', '.join(missing)}")
     base = reviews.loc[:, list(MUNICIPALITY_COLUMNS)].reset_index(drop=True).copy()
-    index = {i.name: k for k, i in enumerate(instrument.items)}
-    rows, item_idx, raw, cleaned = [], [], [], []
-    for pos, review_id in enumerate(base["municipality_review_id"].tolist()):
-        for name, value in (answers.get(review_id, {}) or {}).items():
-            k = index.get(name)
-            if k is None or instrument.items[k].level != "municipality":
-                continue
-            rows.append(pos)
-            item_idx.append(k)
-            raw.append(_cell(value))
-            cleaned.append(clean(instrument.items[k], value))
-    cols = _columns(instrument, len(base), np.array(rows, dtype=np.int64), np.array(item_idx, dtype=np.int64),
-                    objects(raw), objects(cleaned), level="municipality")
+    cols = _columns(instrument, len(base), *_answer_arrays(instrument, base["municipality_review_id"].tolist(),
+                                                           answers, level="municipality"), level="municipality")
     frame = _finish(base, cols, instrument, level="municipality")
     frame.attrs["unit"] = "municipality"
     frame.attrs["not_answered"] = tuple(sorted(not_answered))

@@ -122,6 +122,21 @@ def test_the_coverage_document_accounts_for_every_exhibit(setup) -> None:  # typ
     assert f"{len(spec.tables)} of 82 exhibits have an entry" in text
 
 
+def _strata_cases(base: int, per_municipality: int, per_band: int) -> pd.DataFrame:
+    """375 cases in 25 municipalities (15 each, 5 per band) whose strata differ in size
+    (N_h = base + per_municipality * k + per_band * band), so a weighted estimate differs from
+    the share of all cases."""
+    munis = [f"K{k // 15:02d}" for k in range(N)]
+    bands = ["5-7", "7-10", "10+"] * (N // 3)
+    pop = [base + per_municipality * int(m[1:]) + per_band * ["5-7", "7-10", "10+"].index(b)
+           for m, b in zip(munis, bands)]
+    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
+                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
+                          "stratum_population": pop, "stratum_sample": [5] * N})
+    cases["weight"] = cases["stratum_population"] / 5
+    return cases
+
+
 def _comparison_frame():  # type: ignore[no-untyped-def]
     """375 cases in 25 municipalities (15 each, 5 per band), 227 of them with a job and resource
     focus (the report's N of Figure 17), and strata of unequal size so the weighted estimate
@@ -131,14 +146,8 @@ def _comparison_frame():  # type: ignore[no-untyped-def]
     rest = ["ja"] * 213 + ["nej"] * 147
     rng.shuffle(rest)
     focus = ["ja"] * 14 + ["nej"] + rest          # K00: 14 of 15, its one "nej" a small cell
-    munis = [f"K{k // 15:02d}" for k in range(N)]
-    bands = ["5-7", "7-10", "10+"] * (N // 3)
-    pop = {(m, b): 20 + 37 * int(m[1:]) + 11 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
-    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
-                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
-                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
-                          "stratum_sample": [5] * N})
-    cases["weight"] = cases["stratum_population"] / 5
+    cases = _strata_cases(20, 37, 11)
+    munis, bands = cases["municipality"].tolist(), cases["seniority_band"].tolist()
     answers = {i + 1: {"job_resource_focus": f} for i, f in enumerate(focus)}
     frame = apply_derived(case_frame(cases, answers, inst), load_derived(instrument=inst))
     return inst, frame, cases.assign(focus=focus)
@@ -212,14 +221,8 @@ def _items_frame(goals_yes: int = 118):  # type: ignore[no-untyped-def]
     rng = random.Random(17)
     directions = ["jobrettet"] * 205 + ["rehabiliterende"] * 126 + ["fritaget"] * 44
     rng.shuffle(directions)
-    munis = [f"K{k // 15:02d}" for k in range(N)]
-    bands = ["5-7", "7-10", "10+"] * (N // 3)
-    pop = {(m, b): 30 + 41 * int(m[1:]) + 13 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
-    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
-                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
-                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
-                          "stratum_sample": [5] * N})
-    cases["weight"] = cases["stratum_population"] / 5
+    cases = _strata_cases(30, 41, 13)
+    munis, bands = cases["municipality"].tolist(), cases["seniority_band"].tolist()
     focus = ["ja"] * 227 + ["nej"] * 148
     rng.shuffle(focus)
     asked = [i for i, f in enumerate(focus) if f == "ja"]
@@ -379,14 +382,8 @@ def test_means_by_group_with_the_design_interval_equal_pandas_and_r(tmp_path) ->
 
     inst = default_instrument()
     rng = random.Random(12)
-    munis = [f"K{k // 15:02d}" for k in range(N)]
-    bands = ["5-7", "7-10", "10+"] * (N // 3)
-    pop = {(m, b): 20 + 37 * int(m[1:]) + 11 * ["5-7", "7-10", "10+"].index(b) for m, b in zip(munis, bands)}
-    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": munis, "seniority_band": bands,
-                          "sex": ["mand", "kvinde"] * 187 + ["mand"], "age": [40] * N, "origin": ["dansk"] * N,
-                          "stratum_population": [pop[(m, b)] for m, b in zip(munis, bands)],
-                          "stratum_sample": [5] * N})
-    cases["weight"] = cases["stratum_population"] / 5
+    cases = _strata_cases(20, 37, 11)
+    munis, bands = cases["municipality"].tolist(), cases["seniority_band"].tolist()
     directions = [rng.choice(["jobrettet", "rehabiliterende", "fritaget"]) for _ in range(N)]
     answers = {i + 1: {"direction": d, **({"interviews_count": rng.randint(0, 20)} if rng.random() < 0.9 else {})}
                for i, d in enumerate(directions)}
