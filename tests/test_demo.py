@@ -65,6 +65,11 @@ def test_whole_demo_audit_and_its_annex(tmp_path):
     # the register exhibits count the whole target group, N=14.164
     assert {t.id for t in spec.tables if t.frame == "population"} >= {f"P{k:02d}" for k in range(1, 13)}
     assert wb["P05"].cell(row=wb["P05"].max_row, column=1).value is not None
+    for t in spec.tables:
+        if t.frame == "population" and t.kind == "frequency":
+            note = wb[t.id].cell(row=layouts[t.id].note_row, column=1).value
+            assert note.startswith(f"Anm.: N={len(data.population):,}.".replace(",", ".")), (t.id, note)
+            assert note.startswith("Anm.: N=14.164."), (t.id, note)
     # seed 000's Table 2 as published (persons per status, February and December 2018)
     from audit.population.snapshots import snapshot_change
 
