@@ -22,6 +22,34 @@ class WorkRow:
         # `for case, audit_name in rows` in templates
         return iter((self.case, self.audit_name))
 
+    # what the list is sorted by (`_sort_key`), shared with `_Key`
+    @property
+    def id(self) -> int:
+        return self.case.id  # type: ignore[return-value]
+
+    @property
+    def municipality(self) -> str:
+        return self.case.municipality
+
+    @property
+    def seniority_band(self) -> str:
+        return self.case.seniority_band
+
+    @property
+    def status(self) -> str:
+        return self.case.status
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What `next_case` needs of a work-list row: its sort fields and status, read as plain
+    columns (an auditor may hold a thousand cases; the form asks for the next one on every view)."""
+    id: int
+    municipality: str
+    seniority_band: str
+    status: str
+    audit_name: str
+
 
 @dataclass(frozen=True)
 class AssignmentRow:
@@ -37,25 +65,21 @@ _STATUS_ORDER = {s: i for i, s in enumerate(CASE_STATUSES)}
 
 
 def _sort_key(sort: str | None, band_rank: dict[str, int]):  # type: ignore[no-untyped-def]
-    def band(r: WorkRow) -> int:
-        return band_rank.get(r.case.seniority_band, len(band_rank))
+    def band(r: WorkRow | _Key) -> int:
+        return band_rank.get(r.seniority_band, len(band_rank))
 
     if sort == "case":
-        return lambda r: (r.case.id,)
+        return lambda r: (r.id,)
     if sort == "band":
-        return lambda r: (r.audit_name, band(r), r.case.municipality, r.case.id)
+        return lambda r: (r.audit_name, band(r), r.municipality, r.id)
     if sort == "status":
-        return lambda r: (r.audit_name, _STATUS_ORDER.get(r.case.status, 99), r.case.municipality, band(r), r.case.id)
-    return lambda r: (r.audit_name, r.case.municipality, band(r), r.case.id)
+        return lambda r: (r.audit_name, _STATUS_ORDER.get(r.status, 99), r.municipality, band(r), r.id)
+    return lambda r: (r.audit_name, r.municipality, band(r), r.id)
 
 
-def work_list(session: Session, user: User, *, audit_id: int | None = None, municipality: str | None = None,
-              auditor: int | None = None, status: str | None = None, band: str | None = None,
-              sort: str | None = None) -> list[WorkRow]:
-    """An auditor's own active cases; for an admin, all active cases; filtered by audit,
-    municipality, status and seniority band (and, for an admin, auditor), in the order `sort`
-    (one of SORTS; default: audit, municipality, band, case)."""
-    query = select(Case, Audit.name).join(Audit, Audit.id == Case.audit_id).where(Case.active == True)  # noqa: E712
+def _filtered(query, user: User, *, audit_id: int | None, municipality: str | None, auditor: int | None,  # type: ignore[no-untyped-def]
+              status: str | None, band: str | None):
+    query = query.join(Audit, Audit.id == Case.audit_id).where(Case.active == True)  # noqa: E712
     if user.role == "auditor":
         query = query.where(Case.assigned_to == user.id)
     elif auditor:
@@ -68,6 +92,17 @@ def work_list(session: Session, user: User, *, audit_id: int | None = None, muni
         query = query.where(Case.status == status)
     if band:
         query = query.where(Case.seniority_band == band)
+    return query
+
+
+def work_list(session: Session, user: User, *, audit_id: int | None = None, municipality: str | None = None,
+              auditor: int | None = None, status: str | None = None, band: str | None = None,
+              sort: str | None = None) -> list[WorkRow]:
+    """An auditor's own active cases; for an admin, all active cases; filtered by audit,
+    municipality, status and seniority band (and, for an admin, auditor), in the order `sort`
+    (one of SORTS; default: audit, municipality, band, case)."""
+    query = _filtered(select(Case, Audit.name), user, audit_id=audit_id, municipality=municipality,
+                      auditor=auditor, status=status, band=band)
     rows = [WorkRow(case, name) for case, name in session.exec(query).all()]
     rank = {b: i for i, b in enumerate(case_bands(session, audit_id))}
     return sorted(rows, key=_sort_key(sort, rank))
@@ -80,12 +115,17 @@ def next_case(session: Session, user: User, case: Case, filters: dict | None = N
     `work_list` (as the work list page last showed them); the audit is `case`'s."""
     f = {k: v for k, v in (filters or {}).items() if k in ("municipality", "auditor", "status", "band", "sort") and v}
     f.pop("status", None)   # next means still to review, whatever status the list showed
-    rows = work_list(session, user, audit_id=case.audit_id, **f)
-    ids = [r.case.id for r in rows]
+    sort = f.pop("sort", None)
+    query = _filtered(select(Case.id, Case.municipality, Case.seniority_band, Case.status, Audit.name), user,
+                      audit_id=case.audit_id, municipality=f.get("municipality"), auditor=f.get("auditor"),
+                      status=None, band=f.get("band"))
+    rank = {b: i for i, b in enumerate(case_bands(session, case.audit_id))}
+    rows = sorted((_Key(*row) for row in session.exec(query).all()), key=_sort_key(sort, rank))
+    ids = [r.id for r in rows]
     start = ids.index(case.id) + 1 if case.id in ids else 0
     for r in rows[start:] + rows[:start]:
-        if r.case.id != case.id and r.case.status in ("not_started", "in_progress"):
-            return r.case
+        if r.id != case.id and r.status in ("not_started", "in_progress"):
+            return session.get(Case, r.id)
     return None
 
 
