@@ -57,11 +57,18 @@ def normalise(lang: str | None) -> str | None:
     return code if code in LANGUAGES else None
 
 
+_default: tuple[object, str] | None = None   # (the settings object, its language): asked once per text shown
+
+
 def default_language() -> str:
     """The site's language for anyone who has not chosen one: `AUDIT_LANGUAGE`, default Danish."""
+    global _default
     from audit.config import get_settings
 
-    return normalise(get_settings().language) or DEFAULT
+    settings = get_settings()
+    if _default is None or _default[0] is not settings:   # new settings (a test, a reload): read again
+        _default = (settings, normalise(settings.language) or DEFAULT)
+    return _default[1]
 
 
 def current() -> str:

@@ -93,7 +93,8 @@ class Person(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("audit_id", "person_id"),
                       Index("ix_person_stratum", "audit_id", "municipality", "seniority_band"))
     id: Optional[int] = Field(default=None, primary_key=True)
-    audit_id: int = Field(foreign_key="audit.id", index=True)
+    # no index of its own: the unique (audit_id, person_id) and the stratum index both lead with it
+    audit_id: int = Field(foreign_key="audit.id")
     person_id: str = Field(max_length=64)  # pseudonymous id from the register
     municipality: str = Field(max_length=80)
     seniority_years: float
