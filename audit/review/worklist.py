@@ -5,6 +5,7 @@ the web layer renders them and never queries itself."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -40,8 +41,7 @@ class WorkRow:
         return self.case.status
 
 
-@dataclass(frozen=True)
-class _Key:
+class _Key(NamedTuple):
     """What `next_case` needs of a work-list row: its sort fields and status, read as plain
     columns (an auditor may hold a thousand cases; the form asks for the next one on every view)."""
     id: int
@@ -120,7 +120,7 @@ def next_case(session: Session, user: User, case: Case, filters: dict | None = N
                       audit_id=case.audit_id, municipality=f.get("municipality"), auditor=f.get("auditor"),
                       status=None, band=f.get("band"))
     rank = {b: i for i, b in enumerate(case_bands(session, case.audit_id))}
-    rows = sorted((_Key(*row) for row in session.exec(query).all()), key=_sort_key(sort, rank))
+    rows = sorted(map(_Key._make, session.exec(query).all()), key=_sort_key(sort, rank))
     ids = [r.id for r in rows]
     start = ids.index(case.id) + 1 if case.id in ids else 0
     for r in rows[start:] + rows[:start]:

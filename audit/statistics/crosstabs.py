@@ -187,15 +187,69 @@ def chi_square(counts: pd.DataFrame) -> dict[str, Any]:
 
 
 def _indicator(series: pd.Series, kind: str, code: Any) -> np.ndarray:
+    """1.0 for each case having `code` (for a multiple-choice variable: among its codes), else 0.0."""
     if kind == "multiple":
-        return series.map(lambda v: isinstance(v, (tuple, list)) and code in v).to_numpy(dtype=float)
+        return _memberships(series, [code])[:, 0].astype(float)
     return (series == code).to_numpy(dtype=float)
+
+
+def _memberships(series: pd.Series, codes: Sequence[Any]) -> np.ndarray:
+    """Cases x codes: which of `codes` each case of a multiple-choice variable has, in one pass
+    over the cases (not one per code: Table 13 asks every pair of characteristics)."""
+    column = {code: k for k, code in enumerate(codes)}
+    out = np.zeros((len(series), len(codes)), dtype=bool)
+    for i, value in enumerate(series.to_numpy(dtype=object)):
+        if isinstance(value, (tuple, list)):
+            for code in value:
+                k = column.get(code)
+                if k is not None:
+                    out[i, k] = True
+    return out
+
+
+class Indicators:
+    """`_indicator` of one prepared variable for any code, the cases read once: a multiple-choice
+    variable's codes are collected in one pass (a disclosure audit asks for dozens of codes of
+    the same variable), other variables compared per code."""
+
+    def __init__(self, series: pd.Series, kind: str) -> None:
+        self.kind, self.n = kind, len(series)
+        self.values = series.to_numpy(dtype=object)
+        self.positions: dict[Any, list[int]] | None = None
+
+    def __call__(self, code: Any) -> np.ndarray:
+        if self.kind != "multiple":
+            return self.values == code if self.n else np.zeros(0, dtype=bool)
+        if self.positions is None:
+            self.positions = {}
+            for i, value in enumerate(self.values):
+                if isinstance(value, (tuple, list)):
+                    for c in set(value):
+                        self.positions.setdefault(c, []).append(i)
+        out = np.zeros(self.n, dtype=bool)
+        out[self.positions.get(code, [])] = True
+        return out
 
 
 def _present(series: pd.Series, kind: str) -> np.ndarray:
     if kind == "multiple":
-        return series.map(lambda v: isinstance(v, (tuple, list)) and len(v) > 0).to_numpy(dtype=bool)
+        return np.fromiter((isinstance(v, (tuple, list)) and len(v) > 0 for v in series.to_numpy(dtype=object)),
+                           dtype=bool, count=len(series))
     return series.notna().to_numpy(dtype=bool)
+
+
+def _code_matrix(series: pd.Series, kind: str, codes: Sequence[Any], total_label: str | None,
+                 both: np.ndarray) -> np.ndarray:
+    """Cases x codes indicators among the cases in `both`; `total_label` is a code every such case has."""
+    if not len(codes):
+        return np.zeros((len(both), 0), dtype=bool)
+    if kind == "multiple":
+        wanted = [c for c in codes if c != total_label]
+        have = _memberships(series, wanted)
+        cols = {c: have[:, k] for k, c in enumerate(wanted)}
+        return np.column_stack([both if c == total_label else cols[c] & both for c in codes])
+    values = series.to_numpy(dtype=object)
+    return np.column_stack([both if c == total_label else (values == c) & both for c in codes])
 
 
 def indicators(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, index: Sequence[Any],
@@ -203,11 +257,8 @@ def indicators(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, i
     """Per case, which of the table's row codes and column codes it has (cases x r, cases x c),
     among the cases where both variables are present; `total_label` is a row every such case has."""
     both = _present(rows, row_kind) & _present(cols, col_kind)
-    row_ind = np.column_stack([both if r == total_label else _indicator(rows, row_kind, r).astype(bool) & both
-                               for r in index]) if len(index) else np.zeros((len(both), 0), dtype=bool)
-    col_ind = np.column_stack([_indicator(cols, col_kind, c).astype(bool) & both for c in columns]) \
-        if len(columns) else np.zeros((len(both), 0), dtype=bool)
-    return row_ind, col_ind
+    return (_code_matrix(rows, row_kind, index, total_label, both),
+            _code_matrix(cols, col_kind, columns, None, both))
 
 
 def weighted_cells(rows: pd.Series, cols: pd.Series, row_kind: str, col_kind: str, design: Design,

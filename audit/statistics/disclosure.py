@@ -251,6 +251,12 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
     n = len(frame)
     everyone = np.ones(n, dtype=bool)
     prepared: dict[tuple[str, bool], tuple[pd.Series, str, Hashable]] = {}
+    has: dict[tuple[str | None, bool], X.Indicators] = {}   # each variable's cases read once for all its codes
+
+    def indicator(name: str | None, band: bool, s: pd.Series, k: str, value: Any) -> np.ndarray:
+        if (name, band) not in has:
+            has[(name, band)] = X.Indicators(s, k)
+        return has[(name, band)](value)
 
     def var(name: str | None, band: bool = True) -> tuple[pd.Series, str, Hashable]:
         if name is None or name not in frame.columns:
@@ -266,14 +272,14 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
         s, k, ident = var(name, band)
         if k == "numeric":
             raise KeyError(name)
-        return (ident, value), X._indicator(s, k, value).astype(bool)
+        return (ident, value), indicator(name, band, s, k, value)
 
     def present(name: str | None, codes: Iterable[Any], band: bool = True) -> tuple[Condition, np.ndarray]:
         s, k, ident = var(name, band)
         m = np.zeros(n, dtype=bool)
         seen = []
         for c in codes:
-            cm = X._indicator(s, k, c).astype(bool)
+            cm = indicator(name, band, s, k, c)
             if cm.any():
                 seen.append(c)
             m |= cm
