@@ -15,7 +15,7 @@ import pandas as pd
 from audit.exports import statsbridge as stats
 from audit.exports.definitions import AnnexSpec, TableDef
 from audit.instrument import Instrument
-from audit.labels import vocabulary
+from audit.labels import VARIABLE, vocabulary
 from audit.statistics import cross_matrix, indicator_table
 from audit.statistics.characteristics import MEAN
 from audit.statistics.tables import Table
@@ -76,9 +76,17 @@ class Labeller:
     order their codes print in."""
 
     def __init__(self, spec: AnnexSpec, instrument: Instrument | None = None, filter: dict[str, Any] | None = None,
-                 orders: dict[str, Any] | None = None):
+                 orders: dict[str, Any] | None = None, attrs: dict[str, Any] | None = None):
         self.spec = spec
-        self.vocab = vocabulary(instrument, extra=spec.own_labels())
+        # the frame's own labels (the reviewed derived variables, questionnaires/derived_2022.yaml),
+        # then the file's; an item or register variable keeps its label from the vocabulary
+        extra: dict[str, dict[str, str]] = {}
+        attrs = attrs or {}
+        for name, text in attrs.get("labels", {}).items():
+            extra[name] = {VARIABLE: text, **attrs.get("choice_labels", {}).get(name, {})}
+        for name, own in spec.own_labels().items():
+            extra[name] = {**extra.get(name, {}), **own}
+        self.vocab = vocabulary(instrument, extra=extra)
         self.filter = filter or {}
         self.orders = orders or {}  # the case frame's own code orders, e.g. the audit's seniority bands
 
@@ -174,6 +182,8 @@ def _highlight(tdef: TableDef, row_code: str, col_code: str, value: Any, kind: s
 
 
 def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    if len(tdef.rows) > 1:
+        return _frequencies_side_by_side(tdef, frame, lab, min_cell, suppress)
     var = tdef.rows[0]
     t = stats.frequency(frame, var, weighted=tdef.weighting == "design", order=lab.order(var),
                         min_cell=min_cell if suppress else None)
@@ -188,6 +198,52 @@ def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell
     rows.append(GridRow("N", f"{TOTAL} (N)", [t.n_total, None], [t.n_total is None, False], [False, False], total=True))
     return Grid(tdef, tdef.title, cols, rows, [t.n_total], weighted=t.weighted,
                 suppression_rule=t.suppression_rule, stats_tables=[t])
+
+
+def _frequencies_side_by_side(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int,
+                              suppress: bool) -> Grid:
+    """Several frequencies (e.g. two multiple-response lists on one choice list, Table 7) side by
+    side: a column group (count, share) per variable, each over its own N (the cases it applies to);
+    the rows are the codes of every variable, in the first one's order."""
+    weighted = tdef.weighting == "design"
+    tables = {var: stats.frequency(frame, var, weighted=weighted, order=lab.order(var),
+                                   min_cell=min_cell if suppress else None) for var in tdef.rows}
+    share_label = "Andel (vægtet)" if weighted else "Andel"
+    cols: list[Column] = []
+    for var in tdef.rows:
+        group = lab.variable(var)
+        cols += [Column(f"{var}:count", "Antal", "count", group), Column(f"{var}:share", share_label, "share", group)]
+    codes = list(dict.fromkeys(c for var in tdef.rows for c in tables[var].row_codes))
+    rows = []
+    for code in codes:
+        values: list[Any] = []
+        sup: list[bool] = []
+        marks: list[bool] = []
+        for var in tdef.rows:
+            t = tables[var]
+            if code not in t.row_codes:
+                values += [None, None]
+                sup += [False, False]
+                marks += [False, False]
+                continue
+            i = t.row_codes.index(code)
+            mark = _highlight(tdef, code, code, t.shares[i][0], "share")
+            values += [t.counts[i][0], t.shares[i][0]]
+            sup += [t.suppressed[i][0]] * 2
+            marks += [mark, mark]
+        label = next(lab.value(var, code) for var in tdef.rows if code in tables[var].row_codes)
+        rows.append(GridRow(code, label, values, sup, marks))
+    n_values: list[Any] = []
+    n_sup: list[bool] = []
+    for var in tdef.rows:
+        n_values += [tables[var].n_total, None]
+        n_sup += [tables[var].n_total is None, False]
+    rows.append(GridRow("N", f"{TOTAL} (N)", n_values, n_sup, [False] * len(cols), total=True))
+    first = tables[tdef.rows[0]]
+    return Grid(tdef, tdef.title, cols, rows, [tables[v].n_total for v in tdef.rows], weighted=weighted,
+                suppression_rule=next((tables[v].suppression_rule for v in tdef.rows
+                                       if tables[v].suppression_rule), first.suppression_rule),
+                stats_tables=list(tables.values()))
 
 
 def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
@@ -540,7 +596,7 @@ def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
 
 def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None,
                suppress: bool = True, population: pd.DataFrame | None = None) -> Grid:
-    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"))
+    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"), attrs=frame.attrs)
     sub = table_frame(tdef, frame)
     do_suppress = suppress and tdef.suppress
     if tdef.kind == "frequency":

@@ -208,8 +208,10 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: `row` is required for kind {kind}")
         if kind in ("crosstab", "breakdown") and not cols:
             problems.append(f"{where}: `col` is required for kind {kind}")
-        if kind == "frequency" and (len(rows) > 1 or cols):
-            problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
+        if kind == "frequency" and cols:
+            problems.append(f"{where}: a frequency table has `row` variables (several print side by side) and no `col`")
+        if kind == "frequency" and len(rows) > 1 and t.get("chart") == "bar":
+            problems.append(f"{where}: a frequency table of several `row` variables has no chart")
         if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
             problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
         if kind == "means" and (len(cols) != 1 or len(rows) > 1):
