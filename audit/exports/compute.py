@@ -298,6 +298,8 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=block))
             if tdef.percent == "row":
                 n_note.append(first.n_rows[i])
+        if tdef.total:
+            rows.append(_total_row(tdef, frame, lab, columns, col_index, n_col_index, min_cell, suppress, block))
         if tdef.percent == "col":
             values = [None] * len(columns)
             nsup = [False] * len(columns)
@@ -315,6 +317,26 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
     n_note += [n for b in dict.fromkeys(tuple(b) for b in col_blocks) for n in b]  # each distinct set once
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
+
+
+def _total_row(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, columns: list[Column],
+               col_index: dict[tuple[str, str], int], n_col_index: dict[str, int], min_cell: int, suppress: bool,
+               block: str) -> GridRow:
+    """`total: true`: under a block of row shares, the shares of every case of the table (the
+    statistics room's frequency of each column variable, the same figure wherever it prints),
+    e.g. Figure 26's "I alt" bars and Table 5's 25 % over all cases."""
+    values: list[Any] = [None] * len(columns)
+    sup = [False] * len(columns)
+    for c in tdef.cols:
+        f = stats.frequency(frame, c, weighted=tdef.weighting == "design", order=lab.order(c),
+                            min_cell=min_cell if suppress else None)
+        for i, code in enumerate(f.row_codes):
+            k = col_index.get((c, code))
+            if k is not None:
+                values[k], sup[k] = f.shares[i][0], f.suppressed[i][0]
+        values[n_col_index[c]] = f.n_total
+        sup[n_col_index[c]] = f.n_total is None
+    return GridRow(TOTAL, TOTAL, values, sup, [False] * len(columns), block=block, total=True)
 
 
 def _blocks(t: Table) -> list[str]:

@@ -34,7 +34,7 @@ WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
               "chart", "highlight", "suppress", "characteristics", "indicators", "frame",
-              "share_of", "items"}
+              "share_of", "items", "total"}
 from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
 
 # What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
@@ -93,6 +93,7 @@ class TableDef:
     share_of: str = "ja"                 # comparison: the code of `col` whose share is compared; items: of each item
     items: tuple[str, ...] = ()          # items: the items side by side, one row each
     item_labels: dict[str, str] = field(default_factory=dict)   # items: a row's own text instead of the item's label
+    total: bool = False                  # crosstab/breakdown by row: an "I alt" row, every case of the table
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -232,6 +233,9 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: `items` belongs to kind items")
         if kind not in SHARE_KINDS and t.get("share_of") is not None:
             problems.append(f"{where}: `share_of` belongs to kinds comparison and items")
+        if t.get("total") is not None and (kind not in ("crosstab", "breakdown") or t.get("percent", "row") != "row"
+                                           or not isinstance(t.get("total"), bool)):
+            problems.append(f"{where}: `total: true` belongs to a crosstab or breakdown in row percentages")
         if kind in ("matrix", "indicators") and not chars:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
@@ -309,7 +313,8 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
             suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
             characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame,
-            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels))
+            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels,
+            total=t.get("total") is True))
     return spec
 
 

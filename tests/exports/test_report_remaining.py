@@ -219,12 +219,15 @@ def test_figure_26_caseworkers_by_the_9_interview_band(world) -> None:  # type: 
     expected = pd.crosstab(band, workers, normalize="index")
     sizes = band.value_counts()
     g = _grid(world, "Figur 26")
-    assert [r.key for r in g.rows] == ["Under 9 samtaler", "9+ samtaler"]
+    assert [r.key for r in g.rows] == ["Under 9 samtaler", "9+ samtaler", "I alt"]
     codes = ["1", "2", "3", "4", "5+"]
     assert [c.key for c in g.columns] == [f"caseworker_band:{c}" for c in codes] + ["caseworker_band:N"]
-    for r in g.rows:
+    for r in g.rows[:2]:
         assert r.values[:5] == pytest.approx([expected.at[r.key, c] for c in codes])
         assert r.values[5] == sizes[r.key]
+    total = g.rows[2]
+    assert total.total and total.values[:5] == pytest.approx(list(workers.value_counts(normalize=True)[codes]))
+    assert total.values[5] == N
     # the report: 9+ interviews 31 % one and 35 % two caseworkers, under 9 24 % one; in all 28/31/23/12/7 %
     rows = {r.key: r for r in g.rows}
     assert round(100 * rows["9+ samtaler"].values[0]) == 31 and round(100 * rows["9+ samtaler"].values[1]) == 35
@@ -238,11 +241,13 @@ def test_table_5_interrupted_courses_by_type_of_challenge(world) -> None:  # typ
     ticked = raw.dropna(subset=["challenges"]).explode("challenges")
     expected = pd.crosstab(ticked["challenges"], ticked["interrupted_courses"], normalize="index")
     sizes = ticked["challenges"].value_counts()
-    assert [r.key for r in g.rows] == list(CHALLENGES)
-    for r in g.rows:
+    assert [r.key for r in g.rows] == [*CHALLENGES, "I alt"]
+    for r in g.rows[:-1]:
         assert r.values[0] == pytest.approx(expected.at[r.key, "ja"]) and r.values[2] == sizes[r.key]
-    assert [round(100 * r.values[0]) for r in g.rows] == [27, 21, 25, 28, 34, 33, 27, 13]
-    assert round(100 * (raw["interrupted_courses"] == "ja").mean()) == 25   # the report's I alt (Figure 48)
+    assert [round(100 * r.values[0]) for r in g.rows] == [27, 21, 25, 28, 34, 33, 27, 13, 25]
+    # I alt: every case, with or without challenges (the report's 25 %)
+    assert g.rows[-1].values[0] == pytest.approx((raw["interrupted_courses"] == "ja").mean())
+    assert g.rows[-1].values[2] == N
 
 
 def test_table_7_two_multiple_response_lists_side_by_side(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -326,6 +331,8 @@ def test_the_new_exhibits_draw_and_write(world, tmp_path) -> None:  # type: igno
         if g.definition.id.startswith("Figur"):
             png, svg = figure_files(g)
             assert png.startswith(b"\x89PNG") and b"<svg" in svg[:400]
+            if g.definition.id == "Figur 26":   # the all-cases bars are drawn too
+                assert b"bar|I alt|caseworker_band:1" in svg and b"bar|9+ samtaler|caseworker_band:1" in svg
     out = tmp_path / "new.xlsx"
     write_annex(frame, one, out, instrument=inst, audit_name="Test")
     assert set(new) <= set(load_workbook(out).sheetnames)
