@@ -98,6 +98,14 @@ def world():  # type: ignore[no-untyped-def]
         for i, v in _flags(rng, progression, yes).items():
             a[i][item] = v
 
+    # Figure 57: a final evaluation of 82 placements (43 %), with feedback in 77 (94 %) and used in 75 (91 %)
+    evaluated = [i for i, v in _flags(rng, company, 82).items() if v == "ja"]
+    for i in company:
+        a[i]["company_final_evaluation"] = "ja" if i in evaluated else "nej"
+    for item, yes in {"company_feedback": 77, "company_evaluation_used": 75}.items():
+        for i, v in _flags(rng, evaluated, yes).items():
+            a[i][item] = v
+
     # Figure 26: number of caseworkers, under 9 interviews (175 cases) and 9+ (200)
     under, nine = ids[:175], ids[175:]
     bands = {"under": {1: 42, 2: 45, 3: 56, 4: 24, 5: 8}, "nine": {1: 62, 2: 70, 3: 30, 4: 20, 5: 18}}
@@ -212,6 +220,17 @@ def test_figures_58_and_59_on_the_placements_and_the_progression_base(world) -> 
     assert [(round(100 * r.values[0]), r.values[1]) for r in g59.rows] == [(59, 192), (91, 114), (64, 114), (76, 114)]
 
 
+def test_figure_57_evaluation_over_placements_and_its_use_over_the_evaluated(world) -> None:  # type: ignore[no-untyped-def]
+    raw = world[3]
+    placed = raw[raw["latest_offer_type"].isin(["virksomhedspraktik", "loentilskud"])]
+    evaluated = placed[placed["company_final_evaluation"] == "ja"]
+    g = _grid(world, "Figur 57")
+    _check_items(g, {"company_final_evaluation": placed["company_final_evaluation"],
+                     "company_feedback": evaluated["company_feedback"],
+                     "company_evaluation_used": evaluated["company_evaluation_used"]})
+    assert [(round(100 * r.values[0]), r.values[1]) for r in g.rows] == [(43, 192), (94, 82), (91, 82)]
+
+
 def test_figure_26_caseworkers_by_the_9_interview_band(world) -> None:  # type: ignore[no-untyped-def]
     raw = world[3]
     band = pd.cut(raw["interviews_count"], [-1, 8, 999], labels=["Under 9 samtaler", "9+ samtaler"]).astype(str)
@@ -323,7 +342,8 @@ def test_the_new_exhibits_draw_and_write(world, tmp_path) -> None:  # type: igno
     from audit.exports.figures import figure_files
 
     inst, spec, frame, _ = world
-    new = ["Figur 26", "Figur 39", "Figur 40", "Tabel 5", "Figur 58", "Figur 59", "Tabel 7", "Tabel 10", "Figur 65"]
+    new = ["Figur 26", "Figur 39", "Figur 40", "Tabel 5", "Figur 57", "Figur 58", "Figur 59", "Tabel 7", "Tabel 10",
+           "Figur 65"]
     ids = [t.id for t in spec.tables]
     assert [i for i in ids if i in new] == new   # in the report's order
     one = replace(spec, tables=[spec.table(i) for i in new])
