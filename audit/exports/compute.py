@@ -532,10 +532,15 @@ def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
 def _means_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
     """Means and medians of a number (`col`) per group (`row`, optional) and for all cases, with N;
     weighted, the design-based mean with its 95 % interval (normal, as R's survey confint). From
-    the statistics room's numeric frequency; a group whose N is hidden hides its figures too."""
+    the statistics room's numeric frequency; a group whose N is hidden hides its figures too.
+    Several numbers (`col`, no `row`): one row each, its mean over the cases (or municipalities)
+    where it is answered (Figure 10's two focus scales)."""
+    if len(tdef.cols) > 1:
+        return _means_of_items(tdef, frame, lab, min_cell, suppress)
     var = tdef.cols[0]
     by = tdef.rows[0] if tdef.rows else None
     weighted = tdef.weighting == "design"
+    frame = _scale_as_number(frame, var, lab)
     t = stats.means(frame, var, by, weighted=weighted, order=lab.order(by) if by else None,
                     min_cell=min_cell if suppress else None)
     w = t.weighted if weighted else None
@@ -564,6 +569,29 @@ def _means_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                             [False] * len(cells), total=total))
     return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], weighted=weighted,
                 suppression_rule=stats.rule(t), stats_tables=[t])
+
+
+def _scale_as_number(frame: pd.DataFrame, var: str, lab: Labeller) -> pd.DataFrame:
+    """A scale item (codes 1-5, counted as categories elsewhere) as its numbers, for its mean."""
+    inst = lab.vocab.instrument
+    item = inst.find(var) if inst is not None else None
+    if item is None or item.type != "scale":
+        return frame
+    out = frame.assign(**{var: pd.to_numeric(frame[var], errors="coerce")})
+    out.attrs = {**frame.attrs, "kinds": {**frame.attrs.get("kinds", {}), var: "numeric"}}
+    return out
+
+
+def _means_of_items(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    weighted = tdef.weighting == "design"
+    grids = [_means_grid(replace(tdef, cols=(var,)), frame, lab, min_cell, suppress) for var in tdef.cols]
+    rows = []
+    for var, g in zip(tdef.cols, grids):
+        total = next(r for r in g.rows if r.total)
+        rows.append(replace(total, key=var, label=lab.variable(var), total=False))
+    return Grid(tdef, tdef.title, grids[0].columns, rows, [n for g in grids for n in g.n_note], weighted=weighted,
+                suppression_rule=next((g.suppression_rule for g in grids if g.suppression_rule), None),
+                stats_tables=[t for g in grids for t in g.stats_tables])
 
 
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,

@@ -356,3 +356,37 @@ def test_the_new_exhibits_draw_and_write(world, tmp_path) -> None:  # type: igno
     out = tmp_path / "new.xlsx"
     write_annex(frame, one, out, instrument=inst, audit_name="Test")
     assert set(new) <= set(load_workbook(out).sheetnames)
+
+
+def test_figure_10_mean_focus_on_the_1_to_5_scale_over_the_22_municipalities_answering() -> None:
+    """Figur 10: the mean (and median) of the two theme-7 focus scales over the 22 municipalities
+    that answered theme 7 (3 of 25 recorded as not answering), as pandas computes them."""
+    from audit.exports.annex import note_text
+    from audit.exports.figures import figure_files
+    from audit.statistics.dataset import municipality_frame
+
+    inst = load_instrument(V11)
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    rng = random.Random(10)
+    names = [f"K{k:02d}" for k in range(25)]
+    reviews = pd.DataFrame({"municipality_review_id": range(1, 23), "municipality": names[:22]})
+    answers = {i: {"political_focus": str(rng.choice([2, 3, 3, 4, 4, 5])),
+                   "management_focus": str(rng.choice([3, 4, 4, 5, 5]))} for i in range(1, 23)}
+    answers[5].pop("management_focus")   # one municipality left one scale blank: 21 there
+    mframe = municipality_frame(reviews, answers, inst, not_answered=names[22:], municipalities=25)
+    one = replace(spec, tables=[spec.table("Figur 10")])
+    cases = pd.DataFrame({"case_id": [1], "municipality": ["K00"], "seniority_band": ["5-7"], "sex": ["mand"],
+                          "age": [40], "origin": ["dansk"], "stratum_population": [5], "stratum_sample": [1],
+                          "weight": [5.0]})
+    g = build_grids(case_frame(cases, {1: {}}, inst), one, inst, suppress=True, municipality_frame=mframe)[0]
+    raw = pd.DataFrame.from_dict(answers, orient="index").apply(pd.to_numeric)
+    assert [c.label for c in g.columns] == ["Gennemsnit", "Median", "N"]
+    assert [r.key for r in g.rows] == ["political_focus", "management_focus"]
+    for r in g.rows:
+        given = raw[r.key].dropna()
+        assert r.values == [pytest.approx(given.mean()), pytest.approx(given.median()), len(given)]
+        assert r.label == inst.item(r.key).label_da
+    assert [r.values[2] for r in g.rows] == [22, 21]
+    assert note_text(g).startswith("Anm.: N=22 og 21 kommuner. 3 af 25 kommuner har ikke besvaret tema 7")
+    png, svg = figure_files(g)
+    assert png.startswith(b"\x89PNG") and b"bar|political_focus|mean" in svg
