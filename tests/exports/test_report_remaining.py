@@ -301,6 +301,9 @@ def test_table_7_two_multiple_response_lists_side_by_side(world, tmp_path) -> No
     cells = {ws.cell(row=r, column=1).value: [ws.cell(row=r, column=c).value for c in range(2, 6)]
              for r in range(1, ws.max_row + 1)}
     assert cells["Sundhedsafdeling"][0] == 65 and cells["Lægekonsulent"][2] == 11
+    headings = [v for r in range(1, 8) for v in (ws.cell(row=r, column=c).value for c in range(2, 6))
+                if isinstance(v, str)]
+    assert [h for h in headings if h not in ("Antal", "Andel")] == [inst.item(v).label_da for v in lists]
     # suppressed: the small counts of one list hide there, the other list keeps its figures
     hidden = _grid(world, "Tabel 7", suppress=True)
     assert hidden.rows[[r.key for r in hidden.rows].index("andre_offentlige")].suppressed == [False] * 4
