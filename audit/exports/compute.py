@@ -587,7 +587,10 @@ def _means_of_items(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell
     grids = [_means_grid(replace(tdef, cols=(var,)), frame, lab, min_cell, suppress) for var in tdef.cols]
     rows = []
     for var, g in zip(tdef.cols, grids):
-        total = next(r for r in g.rows if r.total)
+        total = next((r for r in g.rows if r.total), None)
+        if total is None:  # nothing answered (no theme 7 yet): an empty row with N 0
+            total = GridRow(var, "", [None] * (len(g.columns) - 1) + [0], [False] * len(g.columns),
+                            [False] * len(g.columns))
         rows.append(replace(total, key=var, label=lab.variable(var), total=False))
     return Grid(tdef, tdef.title, grids[0].columns, rows, [n for g in grids for n in g.n_note], weighted=weighted,
                 suppression_rule=next((g.suppression_rule for g in grids if g.suppression_rule), None),

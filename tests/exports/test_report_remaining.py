@@ -393,3 +393,21 @@ def test_figure_10_mean_focus_on_the_1_to_5_scale_over_the_22_municipalities_ans
     assert note_text(g).startswith("Anm.: N=22 og 21 kommuner. 3 af 25 kommuner har ikke besvaret tema 7")
     png, svg = figure_files(g)
     assert png.startswith(b"\x89PNG") and b"bar|political_focus|mean" in svg
+
+
+def test_figure_10_without_theme_7_answers_prints_empty_rows() -> None:
+    """An audit whose municipalities have not answered theme 7 yet still gets Figure 10: each scale
+    a row with N 0 and no mean (it used to stop the whole report)."""
+    from audit.statistics.dataset import municipality_frame
+
+    inst = load_instrument(V11)
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    empty = municipality_frame(pd.DataFrame({"municipality_review_id": [], "municipality": []}), {}, inst,
+                               not_answered=[], municipalities=25)
+    cases = pd.DataFrame({"case_id": [1], "municipality": ["K00"], "seniority_band": ["5-7"], "sex": ["mand"],
+                          "age": [40], "origin": ["dansk"], "stratum_population": [5], "stratum_sample": [1],
+                          "weight": [5.0]})
+    g = build_grids(case_frame(cases, {1: {}}, inst), replace(spec, tables=[spec.table("Figur 10")]), inst,
+                    suppress=True, municipality_frame=empty)[0]
+    assert [(r.key, r.values) for r in g.rows] == [("political_focus", [None, None, 0]),
+                                                   ("management_focus", [None, None, 0])]
