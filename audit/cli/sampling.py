@@ -64,9 +64,10 @@ def audits() -> None:
               help="Date at which seniority is measured and the target group fixed, e.g. 2020-03-01.")
 @click.option("--municipalities", multiple=True,
               help="Participating municipalities (repeat, or comma-separated). Default: any of the 98.")
-@click.option("--instrument", "instrument_path", type=click.Path(exists=True, dir_okay=False),
-              default=lambda: str(questionnaire()), show_default="the 2022 instrument shipped with the tool",
-              help="Instrument file the audit is bound to (frozen into the audit).")
+@click.option("--instrument", "instrument_path", type=click.Path(dir_okay=False),
+              default=lambda: str(questionnaire()), show_default="the 2022 instrument shipped with the tool (1.0)",
+              help="Instrument the audit is bound to (frozen into the audit): a file, or the name of one "
+                   "shipped with the tool, e.g. kontanthjaelp_2022_v1_1.yaml (version 1.1).")
 def audits_create(name: str, period_start: date, period_end: date, reference_date: date,
                   municipalities: tuple[str, ...], instrument_path: str) -> None:
     """Create an audit bound to one instrument version."""

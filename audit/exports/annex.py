@@ -149,7 +149,7 @@ def write_table_sheet(ws: Worksheet, grid: Grid, number: int) -> SheetLayout:
     back.hyperlink = Hyperlink(ref="A2", location=f"'{CONTENTS}'!A1", display="← Tilbage til indhold")
     row = 4
     header_rows: list[int] = []
-    has_groups = any(c.group for c in grid.columns) and tdef.kind != "frequency"
+    has_groups = any(c.group for c in grid.columns)  # a frequency of several variables: one group each
     label_title = _label_column_title(grid)
     if has_groups:
         put(ws, row, 1, None)

@@ -15,7 +15,7 @@ import pandas as pd
 from audit.exports import statsbridge as stats
 from audit.exports.definitions import AnnexSpec, TableDef
 from audit.instrument import Instrument
-from audit.labels import vocabulary
+from audit.labels import VARIABLE, vocabulary
 from audit.statistics import cross_matrix, indicator_table
 from audit.statistics.characteristics import MEAN
 from audit.statistics.tables import Table
@@ -76,9 +76,17 @@ class Labeller:
     order their codes print in."""
 
     def __init__(self, spec: AnnexSpec, instrument: Instrument | None = None, filter: dict[str, Any] | None = None,
-                 orders: dict[str, Any] | None = None):
+                 orders: dict[str, Any] | None = None, attrs: dict[str, Any] | None = None):
         self.spec = spec
-        self.vocab = vocabulary(instrument, extra=spec.own_labels())
+        # the frame's own labels (the reviewed derived variables, questionnaires/derived_2022.yaml),
+        # then the file's; an item or register variable keeps its label from the vocabulary
+        extra: dict[str, dict[str, str]] = {}
+        attrs = attrs or {}
+        for name, text in attrs.get("labels", {}).items():
+            extra[name] = {VARIABLE: text, **attrs.get("choice_labels", {}).get(name, {})}
+        for name, own in spec.own_labels().items():
+            extra[name] = {**extra.get(name, {}), **own}
+        self.vocab = vocabulary(instrument, extra=extra)
         self.filter = filter or {}
         self.orders = orders or {}  # the case frame's own code orders, e.g. the audit's seniority bands
 
@@ -174,6 +182,8 @@ def _highlight(tdef: TableDef, row_code: str, col_code: str, value: Any, kind: s
 
 
 def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    if len(tdef.rows) > 1:
+        return _frequencies_side_by_side(tdef, frame, lab, min_cell, suppress)
     var = tdef.rows[0]
     t = stats.frequency(frame, var, weighted=tdef.weighting == "design", order=lab.order(var),
                         min_cell=min_cell if suppress else None)
@@ -188,6 +198,52 @@ def _frequency_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell
     rows.append(GridRow("N", f"{TOTAL} (N)", [t.n_total, None], [t.n_total is None, False], [False, False], total=True))
     return Grid(tdef, tdef.title, cols, rows, [t.n_total], weighted=t.weighted,
                 suppression_rule=t.suppression_rule, stats_tables=[t])
+
+
+def _frequencies_side_by_side(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int,
+                              suppress: bool) -> Grid:
+    """Several frequencies (e.g. two multiple-response lists on one choice list, Table 7) side by
+    side: a column group (count, share) per variable, each over its own N (the cases it applies to);
+    the rows are the codes of every variable, in the first one's order."""
+    weighted = tdef.weighting == "design"
+    tables = {var: stats.frequency(frame, var, weighted=weighted, order=lab.order(var),
+                                   min_cell=min_cell if suppress else None) for var in tdef.rows}
+    share_label = "Andel (vægtet)" if weighted else "Andel"
+    cols: list[Column] = []
+    for var in tdef.rows:
+        group = lab.variable(var)
+        cols += [Column(f"{var}:count", "Antal", "count", group), Column(f"{var}:share", share_label, "share", group)]
+    codes = list(dict.fromkeys(c for var in tdef.rows for c in tables[var].row_codes))
+    rows = []
+    for code in codes:
+        values: list[Any] = []
+        sup: list[bool] = []
+        marks: list[bool] = []
+        for var in tdef.rows:
+            t = tables[var]
+            if code not in t.row_codes:
+                values += [None, None]
+                sup += [False, False]
+                marks += [False, False]
+                continue
+            i = t.row_codes.index(code)
+            mark = _highlight(tdef, code, code, t.shares[i][0], "share")
+            values += [t.counts[i][0], t.shares[i][0]]
+            sup += [t.suppressed[i][0]] * 2
+            marks += [mark, mark]
+        label = next(lab.value(var, code) for var in tdef.rows if code in tables[var].row_codes)
+        rows.append(GridRow(code, label, values, sup, marks))
+    n_values: list[Any] = []
+    n_sup: list[bool] = []
+    for var in tdef.rows:
+        n_values += [tables[var].n_total, None]
+        n_sup += [tables[var].n_total is None, False]
+    rows.append(GridRow("N", f"{TOTAL} (N)", n_values, n_sup, [False] * len(cols), total=True))
+    first = tables[tdef.rows[0]]
+    return Grid(tdef, tdef.title, cols, rows, [tables[v].n_total for v in tdef.rows], weighted=weighted,
+                suppression_rule=next((tables[v].suppression_rule for v in tdef.rows
+                                       if tables[v].suppression_rule), first.suppression_rule),
+                stats_tables=list(tables.values()))
 
 
 def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
@@ -242,6 +298,8 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
             rows.append(GridRow(code, lab.value(r, code), values, sup, hl, block=block))
             if tdef.percent == "row":
                 n_note.append(first.n_rows[i])
+        if tdef.total:
+            rows.append(_total_row(tdef, frame, lab, columns, col_index, n_col_index, min_cell, suppress, block))
         if tdef.percent == "col":
             values = [None] * len(columns)
             nsup = [False] * len(columns)
@@ -259,6 +317,26 @@ def _cross_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
     n_note += [n for b in dict.fromkeys(tuple(b) for b in col_blocks) for n in b]  # each distinct set once
     return Grid(tdef, tdef.title, columns, rows, n_note, weighted=weighted, suppression_rule=suppression_rule,
                 stats_tables=list(tables.values()))
+
+
+def _total_row(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, columns: list[Column],
+               col_index: dict[tuple[str, str], int], n_col_index: dict[str, int], min_cell: int, suppress: bool,
+               block: str) -> GridRow:
+    """`total: true`: under a block of row shares, the shares of every case of the table (the
+    statistics room's frequency of each column variable, the same figure wherever it prints),
+    e.g. Figure 26's "I alt" bars and Table 5's 25 % over all cases."""
+    values: list[Any] = [None] * len(columns)
+    sup = [False] * len(columns)
+    for c in tdef.cols:
+        f = stats.frequency(frame, c, weighted=tdef.weighting == "design", order=lab.order(c),
+                            min_cell=min_cell if suppress else None)
+        for i, code in enumerate(f.row_codes):
+            k = col_index.get((c, code))
+            if k is not None:
+                values[k], sup[k] = f.shares[i][0], f.suppressed[i][0]
+        values[n_col_index[c]] = f.n_total
+        sup[n_col_index[c]] = f.n_total is None
+    return GridRow(TOTAL, TOTAL, values, sup, [False] * len(columns), block=block, total=True)
 
 
 def _blocks(t: Table) -> list[str]:
@@ -454,10 +532,15 @@ def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
 def _means_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
     """Means and medians of a number (`col`) per group (`row`, optional) and for all cases, with N;
     weighted, the design-based mean with its 95 % interval (normal, as R's survey confint). From
-    the statistics room's numeric frequency; a group whose N is hidden hides its figures too."""
+    the statistics room's numeric frequency; a group whose N is hidden hides its figures too.
+    Several numbers (`col`, no `row`): one row each, its mean over the cases (or municipalities)
+    where it is answered (Figure 10's two focus scales)."""
+    if len(tdef.cols) > 1:
+        return _means_of_items(tdef, frame, lab, min_cell, suppress)
     var = tdef.cols[0]
     by = tdef.rows[0] if tdef.rows else None
     weighted = tdef.weighting == "design"
+    frame = _scale_as_number(frame, var, lab)
     t = stats.means(frame, var, by, weighted=weighted, order=lab.order(by) if by else None,
                     min_cell=min_cell if suppress else None)
     w = t.weighted if weighted else None
@@ -486,6 +569,32 @@ def _means_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: in
                             [False] * len(cells), total=total))
     return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], weighted=weighted,
                 suppression_rule=stats.rule(t), stats_tables=[t])
+
+
+def _scale_as_number(frame: pd.DataFrame, var: str, lab: Labeller) -> pd.DataFrame:
+    """A scale item (codes 1-5, counted as categories elsewhere) as its numbers, for its mean."""
+    inst = lab.vocab.instrument
+    item = inst.find(var) if inst is not None else None
+    if item is None or item.type != "scale":
+        return frame
+    out = frame.assign(**{var: pd.to_numeric(frame[var], errors="coerce")})
+    out.attrs = {**frame.attrs, "kinds": {**frame.attrs.get("kinds", {}), var: "numeric"}}
+    return out
+
+
+def _means_of_items(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    weighted = tdef.weighting == "design"
+    grids = [_means_grid(replace(tdef, cols=(var,)), frame, lab, min_cell, suppress) for var in tdef.cols]
+    rows = []
+    for var, g in zip(tdef.cols, grids):
+        total = next((r for r in g.rows if r.total), None)
+        if total is None:  # nothing answered (no theme 7 yet): an empty row with N 0
+            total = GridRow(var, "", [None] * (len(g.columns) - 1) + [0], [False] * len(g.columns),
+                            [False] * len(g.columns))
+        rows.append(replace(total, key=var, label=lab.variable(var), total=False))
+    return Grid(tdef, tdef.title, grids[0].columns, rows, [n for g in grids for n in g.n_note], weighted=weighted,
+                suppression_rule=next((g.suppression_rule for g in grids if g.suppression_rule), None),
+                stats_tables=[t for g in grids for t in g.stats_tables])
 
 
 def _representativeness_grid(tdef: TableDef, frame: pd.DataFrame, population: pd.DataFrame | None, lab: Labeller,
@@ -540,7 +649,7 @@ def table_frame(tdef: TableDef, frame: pd.DataFrame) -> pd.DataFrame:
 
 def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument: Instrument | None = None,
                suppress: bool = True, population: pd.DataFrame | None = None) -> Grid:
-    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"))
+    lab = Labeller(spec, instrument, tdef.filter, orders=frame.attrs.get("orders"), attrs=frame.attrs)
     sub = table_frame(tdef, frame)
     do_suppress = suppress and tdef.suppress
     if tdef.kind == "frequency":

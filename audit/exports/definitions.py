@@ -34,7 +34,7 @@ WEIGHTINGS = ("none", "design")
 CHARTS = ("bar", "none")
 TABLE_KEYS = {"id", "title", "kind", "row", "col", "filter", "weighting", "percent", "note", "source",
               "chart", "highlight", "suppress", "characteristics", "indicators", "frame",
-              "share_of", "items"}
+              "share_of", "items", "total"}
 from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the theme-7 source line, written once
 
 # What a table counts: the reviewed cases (a sample, design-weighted when asked), every person of
@@ -42,7 +42,7 @@ from audit.statistics.tables import MUNICIPALITY_SOURCE  # noqa: E402 - the them
 # "case" is read as "sample" (the name the report definitions used first).
 TABLE_FRAMES = ("sample", "population", "municipality")
 FRAME_ALIASES = {"case": "sample"}
-MUNICIPALITY_KINDS = ("frequency", "crosstab", "breakdown")
+MUNICIPALITY_KINDS = ("frequency", "crosstab", "breakdown", "means")
 # Columns of the municipality frame besides the theme-7 items.
 MUNICIPALITY_VARIABLES = ("municipality",)
 HIGHLIGHT_KEYS = {"column", "above", "below", "rows"}
@@ -93,6 +93,7 @@ class TableDef:
     share_of: str = "ja"                 # comparison: the code of `col` whose share is compared; items: of each item
     items: tuple[str, ...] = ()          # items: the items side by side, one row each
     item_labels: dict[str, str] = field(default_factory=dict)   # items: a row's own text instead of the item's label
+    total: bool = False                  # crosstab/breakdown by row: an "I alt" row, every case of the table
 
     def variables(self) -> list[str]:
         return [*self.rows, *self.cols, *self.filter, *expression_references(self.filter_expr),
@@ -208,13 +209,15 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: `row` is required for kind {kind}")
         if kind in ("crosstab", "breakdown") and not cols:
             problems.append(f"{where}: `col` is required for kind {kind}")
-        if kind == "frequency" and (len(rows) > 1 or cols):
-            problems.append(f"{where}: a frequency table has one `row` variable and no `col`")
+        if kind == "frequency" and cols:
+            problems.append(f"{where}: a frequency table has `row` variables (several print side by side) and no `col`")
+        if kind == "frequency" and len(rows) > 1 and t.get("chart") == "bar":
+            problems.append(f"{where}: a frequency table of several `row` variables has no chart")
         if kind == "crosstab" and (len(rows) > 1 or len(cols) > 1):
             problems.append(f"{where}: a crosstab has one `row` and one `col`; use kind breakdown for several")
-        if kind == "means" and (len(cols) != 1 or len(rows) > 1):
+        if kind == "means" and (not cols or len(rows) > 1 or (len(cols) > 1 and rows)):
             problems.append(f"{where}: a means table has one `col` (the number whose mean and median are shown) "
-                            f"and at most one `row` (the groups)")
+                            f"and at most one `row` (the groups), or several `col` numbers (one row each) and no `row`")
         if kind == "comparison" and (len(rows) != 1 or len(cols) != 1):
             problems.append(f"{where}: a comparison has one `row` (the groups compared, e.g. municipality) and "
                             f"one `col` (the item whose share of `share_of` is compared)")
@@ -230,6 +233,9 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             problems.append(f"{where}: `items` belongs to kind items")
         if kind not in SHARE_KINDS and t.get("share_of") is not None:
             problems.append(f"{where}: `share_of` belongs to kinds comparison and items")
+        if t.get("total") is not None and (kind not in ("crosstab", "breakdown") or t.get("percent", "row") != "row"
+                                           or not isinstance(t.get("total"), bool)):
+            problems.append(f"{where}: `total: true` belongs to a crosstab or breakdown in row percentages")
         if kind in ("matrix", "indicators") and not chars:
             problems.append(f"{where}: `characteristics` is required for kind {kind}")
         if kind == "indicators" and not inds:
@@ -307,7 +313,8 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
             # theme 7 describes municipalities, not citizens: not suppressed unless the table says so
             suppress=bool(t.get("suppress", spec.suppress and frame != "municipality")),
             characteristics=chars, indicators=inds, indicator_as=ind_as, frame=frame,
-            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels))
+            share_of=str(t.get("share_of", "ja")), items=items, item_labels=item_labels,
+            total=t.get("total") is True))
     return spec
 
 
@@ -450,6 +457,7 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
         numeric = {v.name for v in (default_derived() or ())  if v.stats_kind == "numeric"}
         if instrument is not None:
             numeric |= {i.name for i in instrument.items if i.stats_kind == "numeric"}
+        scales = {i.name for i in instrument.items if i.type == "scale"} if instrument is not None else set()
         for t in spec.tables:
             if t.kind in ("frequency", "crosstab", "breakdown", "items"):
                 for var in (*t.rows, *t.cols, *t.items):
@@ -457,11 +465,11 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
                         problems.append(f"table {t.id}: `{var}` is a number; a {t.kind} table needs codes: band it "
                                         f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
                                         f"it as an indicator (kind indicators: its mean)")
-            if t.kind == "means" and t.cols and t.cols[0] in set(known) and t.cols[0] not in numeric \
-                    and t.cols[0] not in {v.code for v in default_definition().variables
-                                          if v.type in ("integer", "number")}:
-                problems.append(f"table {t.id}: `{t.cols[0]}` is not a number; a means table shows the mean and "
-                                f"median of a number item (use kind frequency or crosstab for codes)")
+            register_numbers = {v.code for v in default_definition().variables if v.type in ("integer", "number")}
+            for col in t.cols if t.kind == "means" else ():
+                if col in set(known) and col not in numeric | scales and col not in register_numbers:
+                    problems.append(f"table {t.id}: `{col}` is not a number; a means table shows the mean and "
+                                    f"median of a number item (use kind frequency or crosstab for codes)")
     validate(spec, known, choices, problems, municipality_items=theme7)
     if problems:
         raise DefinitionError(problems)

@@ -111,7 +111,7 @@ def _drawn_rows(grid: Grid, columns: list[int]) -> list[GridRow]:
     """The data rows: N rows left out (an indicators table's 'I alt' row is the all-cases
     figure, not an N, and stays), and rows with nothing to draw (a municipality without
     cases: every plotted cell empty, none hidden)."""
-    keep_total = grid.definition.kind in ("indicators", "means")
+    keep_total = grid.definition.kind in ("indicators", "means") or grid.definition.total  # `total: true`: all cases
     return [r for r in grid.rows if (not r.total or (keep_total and r.key != "N"))
             and any(r.values[k] is not None or r.suppressed[k] for k in columns)]
 

@@ -337,14 +337,19 @@ def apply_derived(frame: pd.DataFrame, spec: DerivedSet | None = None) -> pd.Dat
     for name in new:
         var = spec.variables[name]
         kinds[name] = var.stats_kind
-        if var.codes:
+        if var.kind == "recode" and var.source in orders:
+            # the source's order with each code recoded (LÆ 265 -> "andet" takes "andet"'s place)
+            orders[name] = tuple(dict.fromkeys(var.mapping.get(c, c) for c in orders[var.source]))
+        elif var.codes:
             orders[name] = var.codes
-        elif var.kind in ("value", "recode") and var.source in orders and var.stats_kind != "numeric":
+        elif var.kind == "value" and var.source in orders and var.stats_kind != "numeric":
             orders[name] = orders[var.source]
         if var.label:
             labels[name] = var.label
-        if var.labels:
-            choice_labels[name] = FrozenDict(var.labels)
+        # a value or recode keeps its source's code labels, unless the file gives its own
+        inherited = choice_labels.get(var.source, {}) if var.kind in ("value", "recode") else {}
+        if var.labels or inherited:
+            choice_labels[name] = FrozenDict({**inherited, **var.labels})
     out.attrs.update(kinds=FrozenDict(kinds), orders=FrozenDict(orders), labels=FrozenDict(labels),
                      choice_labels=FrozenDict(choice_labels))
     return out
