@@ -12,10 +12,10 @@ process sees every job and can hand out its file, whichever process made it.
   with `service.make_file` (the same function the direct download uses, so the file is the
   same), and stores it with `ready` in one transaction.
 - Alive or not: while a job of this process is queued or running, a heartbeat thread
-  touches its `heartbeat_at` every HEARTBEAT_SECONDS. A job whose heartbeat is older than
-  STALE_SECONDS belongs to a server that died (or was restarted) and is marked failed by
-  `reap` (called whenever jobs are read), so it is never left "running" for ever and can be
-  started again.
+  touches its `heartbeat_at` every `heartbeat_seconds()`. A job whose heartbeat is older
+  than `stale_seconds()` (AUDIT_EXPORT_JOB_STALE_SECONDS, default 60) belongs to a server
+  that died (or was restarted) and is marked failed by `reap` (called whenever jobs are
+  read), so it is never left "running" for ever and can be started again.
 - Tied to the data: a job remembers the audit's `data_version` read before the file was
   made; once the audit's version differs (an answer changed), the file is stale: it is no
   longer handed out, and a new job can be queued. When a job becomes ready, the files of
@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 # The exports page's files that take seconds: made as background jobs (the others are instant).
 JOB_KINDS = ("annex.xlsx", "report.xlsx", "figures.zip", "data.xlsx")
 IN_PROGRESS = ("queued", "running")
-HEARTBEAT_SECONDS = 5.0
-STALE_SECONDS = 60.0
 
 # host:pid:random, one per process: which process owns (runs) a job
 WORKER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -96,6 +94,18 @@ def _threads() -> int:
     return max(1, get_settings().export_job_threads)
 
 
+def stale_seconds() -> float:
+    """A job not beaten for this long belongs to a dead process (AUDIT_EXPORT_JOB_STALE_SECONDS)."""
+    from audit.config import get_settings
+
+    return max(1.0, float(get_settings().export_job_stale_seconds))
+
+
+def heartbeat_seconds() -> float:
+    """How often a process touches its unfinished jobs: a quarter of the stale time, at most 5 s."""
+    return min(5.0, stale_seconds() / 4)
+
+
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
@@ -107,7 +117,7 @@ def _executor() -> ThreadPoolExecutor:
 def reap(session: Session, now: datetime | None = None) -> int:
     """Mark failed the queued or running jobs whose process stopped beating (a server that
     died or was restarted mid-run); returns how many. Commits."""
-    cutoff = (now or utcnow()) - timedelta(seconds=STALE_SECONDS)
+    cutoff = (now or utcnow()) - timedelta(seconds=stale_seconds())
     table = ExportJob.__table__
     lost = (table.c.status.in_(IN_PROGRESS), table.c.heartbeat_at < cutoff)
     # a read first: the pages poll, and most polls find nothing to write
@@ -260,7 +270,7 @@ def _start_heartbeat() -> None:
 
 
 def _heartbeat() -> None:
-    """Touch this process's unfinished jobs every HEARTBEAT_SECONDS; stops when there are none."""
+    """Touch this process's unfinished jobs every `heartbeat_seconds()`; stops when there are none."""
     stop = threading.Event()
     while True:
         with _lock:
@@ -269,7 +279,7 @@ def _heartbeat() -> None:
                 _beating.clear()
                 return
         beat(owned)
-        stop.wait(HEARTBEAT_SECONDS)
+        stop.wait(heartbeat_seconds())
 
 
 def beat(owned: dict[int, Any]) -> None:

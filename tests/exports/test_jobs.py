@@ -257,7 +257,7 @@ def test_a_job_of_a_dead_server_is_marked_failed_not_left_running(db_audit, make
     assert _state(client.get(f"/exports/{db_audit.id}/annex.xlsx/job", headers=HX).text) == "running"
     with Session(engine) as s:  # ...but no one beats any more
         s.execute(update(ExportJob.__table__).where(ExportJob.__table__.c.id == job_id).values(
-            heartbeat_at=utcnow() - timedelta(seconds=jobs.STALE_SECONDS + 5)))
+            heartbeat_at=utcnow() - timedelta(seconds=jobs.stale_seconds() + 5)))
         s.commit()
     html = client.get(f"/exports/{db_audit.id}/annex.xlsx/job", headers=HX).text
     assert _state(html) == "failed" and "The server stopped while the file was being made" in html
