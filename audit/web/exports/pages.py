@@ -8,7 +8,6 @@ that polls itself while the job is queued or running) ends in a download link.""
 from __future__ import annotations
 
 import json
-
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
