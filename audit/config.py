@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # their turn (up to db_busy_timeout). Fewer threads then compete for Python's GIL while
     # one of them holds a database lock, which halves the slowest saves under load. 0: no limit.
     save_concurrency: int = 4
+    # Threads per process that make the exports page's background files (audit.exports.jobs);
+    # the files are CPU-bound, so one leaves the other cores to the requests.
+    export_job_threads: int = 1
+    # A background job whose process has not beaten for this many seconds is taken for dead
+    # (a crashed or restarted server) and marked failed; its process beats 4 times as often.
+    export_job_stale_seconds: float = 60.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Optional
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint, Index
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -326,3 +326,39 @@ class LoginLock(SQLModel, table=True):
 
 # Registers the listeners that keep Audit.data_version current (after the tables above).
 from audit import dataversion as _dataversion  # noqa: E402,F401
+
+
+# Background export jobs (audit/exports/jobs.py): queued -> running -> ready | failed.
+JOB_STATUSES = ("queued", "running", "ready", "failed")
+
+
+class ExportJob(SQLModel, table=True):
+    """One file of an audit made off the request (the exports page's slow downloads). The
+    state lives in the database so every worker process of the server sees it; the worker
+    that runs the job touches `heartbeat_at` while it works, so a job of a server that died
+    is found and marked failed. The file is an `ExportJobFile` row, tied to the audit's
+    `data_version` at the start of the making: a newer version means the file is stale."""
+
+    __table_args__ = (Index("ix_exportjob_audit_kind", "audit_id", "kind"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    audit_id: int = Field(foreign_key="audit.id")
+    kind: str = Field(max_length=40)          # annex.xlsx, report.xlsx, figures.zip, data.xlsx
+    status: str = Field(default="queued", max_length=20)  # one of JOB_STATUSES
+    requested_by: Optional[int] = Field(default=None, foreign_key="user.id")
+    language: Optional[str] = Field(default=None, max_length=8)  # of the requester's page: the file's own
+    data_version: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    worker: Optional[str] = Field(default=None, max_length=120)  # host:pid:token of the process running it
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: Optional[datetime] = None
+    heartbeat_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    size: Optional[int] = None
+    sha256: Optional[str] = Field(default=None, max_length=64)
+    error: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ExportJobFile(SQLModel, table=True):
+    """The finished file of an export job (kept apart so reading a job's state never loads it)."""
+
+    job_id: int = Field(foreign_key="exportjob.id", primary_key=True)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

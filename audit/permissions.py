@@ -128,6 +128,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/stats"): "stats.view",
     ("GET", "/exports"): "export.all",
     ("GET", "/exports/{audit_id}/{kind}"): "export.all",
+    ("GET", "/exports/{audit_id}/{kind}/job"): "export.all",            # a background job's state (htmx)
+    ("POST", "/exports/{audit_id}/{kind}/job"): "export.all",           # queue a background job
+    ("GET", "/exports/{audit_id}/{kind}/job/{job_id}"): "export.all",   # a finished job's file
     ("GET", "/sampling"): "audit.manage",
     ("POST", "/sampling/{audit_id}/population"): "audit.manage",
     ("POST", "/sampling/{audit_id}/draw"): "audit.manage",

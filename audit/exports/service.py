@@ -191,24 +191,32 @@ def small_download(engine: Any, audit_id: int, kind: str, *, actor: User | acces
             if body is not None:
                 _FILES.move_to_end(key)
                 return body
-        with tempfile.TemporaryDirectory() as tmp:
-            if kind in WHOLE_KINDS:
-                # the use was logged above, for this file whether made or kept
-                data = load_audit_data(session, audit.id, with_population=True, actor=None, purpose=kind)
-                body = render_bytes(kind, data)[0]
-            else:
-                inst = audit_instrument(audit)
-                out = Path(tmp) / kind
-                from audit.exports.raw import write_raw
-
-                write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE)
-                body = out.read_bytes()
+        body = make_file(session, audit, kind)  # the use was logged above, for this file whether made or kept
     if len(body) <= FILE_BYTES_KEPT:
         with _FILES_LOCK:
             _FILES[key] = body
             while len(_FILES) > FILES_KEPT:
                 _FILES.popitem(last=False)
     return body
+
+
+def make_file(session: Session, audit: Audit, kind: str) -> bytes:
+    """The file `kind` of the audit as the exports page hands it out, made now; logs nothing
+    (the caller records who is handed it: `small_download`, the background jobs' download).
+    The whole kinds from the whole case frame, the raw ones chunk by chunk of cases."""
+    if kind in WHOLE_KINDS:
+        data = load_audit_data(session, audit.id, with_population=True, actor=None, purpose=kind)
+        return render_bytes(kind, data)[0]
+    from audit.exports.raw import write_raw
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = audit_instrument(audit)
+        out = Path(tmp) / kind
+        # theme 7 rides along in the workbook, as in `raw_file` and `audit export raw`
+        write_raw(raw_chunks(session, audit, inst), out, inst, dialect=csvio.PEOPLE,
+                  municipalities=load_municipality_frame(session, audit, instrument=inst)
+                  if kind == "data.xlsx" else None)
+        return out.read_bytes()
 
 
 def codebook_bytes(audit: Audit) -> bytes:

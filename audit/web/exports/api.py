@@ -18,8 +18,10 @@ from fastapi.responses import Response, StreamingResponse
 from audit.i18n import _
 from audit.audits import NoInstrument, instrument_for
 from audit.exports.definitions import DefinitionError
-from audit.exports.service import WHOLE_KINDS, codebook_bytes, media_type, raw_file, small_download, stream_raw_csv
-from audit.web.deps import DB, AuditInPath, allowed
+from audit.exports import jobs
+from audit.exports.service import (WHOLE_KINDS, codebook_bytes, media_type, raw_file, record_export, small_download,
+                                   stream_raw_csv)
+from audit.web.deps import DB, AuditInPath, allowed, checked_id
 from audit.web.downloads import CSV, XLSX, attachment_headers, download, file_responses, slug
 from audit.web.exports.pages import KINDS
 from audit.web.schemas import READ, errors
@@ -68,6 +70,24 @@ def download_export(user: Exporter, audit: AuditInPath, kind: Kind, db: DB) -> R
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return StreamingResponse(_file_chunks(path, tmp), media_type=media, headers=headers)
+
+
+@router.get("/exports/{audit_id}/{kind}/job/{job_id}", summary="Download the file of a finished background job (admins)",
+            response_class=Response,
+            responses={**file_responses(XLSX, "application/zip"), **errors(*READ, 409)})
+def download_job_file(user: Exporter, audit: AuditInPath, kind: Kind, job_id: int, db: DB) -> Response:
+    """The file a background job made (audit.exports.jobs): the same file, name, headers and
+    access-log entry as the direct download; 409 while it is not ready or once it is stale."""
+    checked_id(job_id)
+    try:
+        view = jobs.get_job(db, audit, job_id)
+        if view.job is None or view.job.kind != kind:
+            raise jobs.JobError(_("not found"), 404)
+        body = jobs.file_of(db, view)
+    except jobs.JobError as exc:
+        raise HTTPException(status_code=exc.status, detail=str(exc)) from exc
+    record_export(db, audit, kind, actor=user, population=kind in WHOLE_KINDS)
+    return download(body, media_type(kind), f"{slug(audit.name)}_{kind}")
 
 
 def _file_chunks(path: FilePath, folder: FilePath, size: int = 1 << 20) -> Iterator[bytes]:
