@@ -1,7 +1,7 @@
 """export jobs: the exports page's slow files made in the background
 
 Revision ID: jobs_1
-Revises: register_1
+Revises: perf_2
 
 - exportjob: one file of an audit made off the request (state, heartbeat, data version, reason)
 - exportjobfile: the finished file's bytes, one row per ready job
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "jobs_1"
-down_revision = "register_1"
+down_revision = "perf_2"
 branch_labels = None
 depends_on = None
 
