@@ -102,9 +102,10 @@ def layout(t: Table) -> Layout:
 
 
 def _cells(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
-    for r in idx:
-        for c in cols:
-            _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+    values = t.counts.to_numpy(dtype=object)  # (not .at per cell: a table of municipalities has thousands)
+    for i, r in enumerate(idx):
+        for j, c in enumerate(cols):
+            _add(lay, ("cell", r, c), ("cell", r, c), values[i, j])
 
 
 def _crosstab_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
@@ -264,18 +265,40 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
             prepared[(name, band)] = (s, k, (name, k, digest))
         return prepared[(name, band)]
 
+    memo: dict[tuple[str | None, bool, Any], tuple[Condition, np.ndarray]] = {}
+    factors: dict[tuple[str | None, bool], tuple[np.ndarray, dict[Any, int]]] = {}
+
+    def has(name: str | None, band: bool, value: Any) -> np.ndarray:
+        """The cases whose `name` is `value` (a multiple-choice item: among its codes); a
+        single-choice variable is factorised once and each code read off its positions."""
+        s, k, _ = var(name, band)
+        if k == "multiple":
+            return X._indicator(s, k, value).astype(bool)
+        if (name, band) not in factors:
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            factors[(name, band)] = (np.asarray(codes), {u: i for i, u in enumerate(uniques)})
+        codes, where = factors[(name, band)]
+        try:
+            i = where.get(value)
+        except TypeError:  # an unhashable code: compared the slow way
+            return X._indicator(s, k, value).astype(bool)
+        return codes == i if i is not None else np.zeros(n, dtype=bool)
+
     def code(name: str | None, value: Any, band: bool = True) -> tuple[Condition, np.ndarray]:
-        s, k, ident = var(name, band)
-        if k == "numeric":
-            raise KeyError(name)
-        return (ident, value), X._indicator(s, k, value).astype(bool)
+        key = (name, band, value)  # a row's code is asked for once per column: computed once
+        if key not in memo:
+            s, k, ident = var(name, band)
+            if k == "numeric":
+                raise KeyError(name)
+            memo[key] = ((ident, value), has(name, band, value))
+        return memo[key]
 
     def present(name: str | None, codes: Iterable[Any], band: bool = True) -> tuple[Condition, np.ndarray]:
         s, k, ident = var(name, band)
         m = np.zeros(n, dtype=bool)
         seen = []
         for c in codes:
-            cm = X._indicator(s, k, c).astype(bool)
+            cm = has(name, band, c)
             if cm.any():
                 seen.append(c)
             m |= cm

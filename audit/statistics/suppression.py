@@ -151,6 +151,9 @@ class Publication:
     entries: list[Entry] = field(default_factory=list)
     label: str | None = None  # names the tables added next (the annex: the table id)
     _serial: int = 0
+    deferred: bool = False  # inside `protected`: a table's own suppression leaves the audit to `settled`
+    _audited: frozenset[Relation] = frozenset()  # the facts the intervals in _wide were computed from
+    _wide: dict[Hashable, Interval] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -175,8 +178,10 @@ class Publication:
         return e
 
     # -- deciding
-    def solve(self, entries: Sequence[Entry] | None = None) -> None:
-        """Hide counts in `entries` (default: all registered) until the rule holds."""
+    def solve(self, entries: Sequence[Entry] | None = None, audit: bool = True) -> None:
+        """Hide counts in `entries` (default: all registered) until the rule holds; without
+        `audit`, only the primary and secondary rules (the attacker's audit comes later, over
+        the whole publication)."""
         entries = list(self.entries if entries is None else entries)
         values: dict[Hashable, int] = {}
         lines: list[tuple[Hashable, list[Hashable], bool]] = []
@@ -222,10 +227,21 @@ class Publication:
             v = values[k]
             return (useless(k), k in totals, v == 0, k in margins, v, canonical(k))
 
+        if not audit:
+            self._secondary(lines, bases, values, score)
+            return
         # Intervals wide enough stay wide enough while more is hidden (fewer facts, wider
-        # intervals), so within this call each is computed once; a call over more tables
-        # (more facts) starts afresh.
-        wide: dict[Hashable, Interval] = {}
+        # intervals), so each is computed once for the same facts: within this call, and in a
+        # later call over the same tables (the next pass of `protected`, the protocol); a call
+        # over other tables (other facts) starts afresh.
+        key = frozenset(rels)
+        if key != self._audited:
+            self._audited, self._wide = key, {}
+        wide = self._wide
+        tables: dict[Hashable, list[Entry]] = {}  # global name -> the entries printing it
+        for e in entries:
+            for g in e.names.values():
+                tables.setdefault(g, []).append(e)
         while True:
             self._secondary(lines, bases, values, score)
             todo = {k for k in hidden & scope if k not in wide}
@@ -235,20 +251,47 @@ class Publication:
             if not narrow:
                 return
             picked: set[Hashable] = set()
+            stuck: list[Hashable] = []
             for k in narrow:
                 cands = {k2 for r in by_key.get(k, ()) for k2, _ in r.terms if k2 not in hidden}
                 if not cands:  # pinned through its neighbours: widen the neighbourhood
                     cands = {k3 for r in by_key.get(k, ()) for k2, _ in r.terms
                              for r2 in by_key.get(k2, ()) for k3, _ in r2.terms if k3 not in hidden}
-                if not cands or cands & picked:
+                if not cands:
+                    stuck.append(k)
+                    continue
+                if cands & picked:
                     continue
                 best = min(cands, key=score)
                 hidden.add(best)
                 self.reasons[best] = "revision"
                 picked.add(best)
             if not picked:
-                raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {narrow} "
-                                   f"{[found[k] for k in narrow]}")
+                self._fall_back(stuck, tables, by_key, values, found)
+
+    def _fall_back(self, stuck: list[Hashable], tables: dict[Hashable, list[Entry]],
+                   by_key: dict[Hashable, list[Relation]], values: dict[Hashable, int],
+                   found: dict[Hashable, Interval]) -> None:
+        """Every neighbour of a too narrow count is hidden and it is still pinned (through
+        figures further away): hide every count of the tables that print it, then of the
+        tables printing the figures tied to it, ring by ring, until something more is hidden.
+        Hiding a whole table is the rule's last resort; the protocol says so for each count."""
+        hidden = self.hidden
+        for k in stuck:
+            ring, seen = {k}, {k}
+            while ring:
+                more = sorted({g for r in ring for e in tables.get(r, ()) for g in e.names.values()
+                               if g not in hidden and g in values}, key=canonical)
+                if more:
+                    for g in more:
+                        hidden.add(g)
+                        self.reasons[g] = "tabel"
+                    return
+                ring = {k2 for r in ring for rel in by_key.get(r, ()) for k2, _ in rel.terms} - seen
+                ring |= {g for r in ring for e in tables.get(r, ()) for g in e.names.values()} - seen
+                seen |= ring
+        raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {stuck} "
+                           f"{[found[k] for k in stuck]}")
 
     def _secondary(self, lines: list[tuple[Hashable, list[Hashable], bool]],
                    bases: list[tuple[Hashable, Hashable]], values: dict[Hashable, int],
@@ -417,7 +460,7 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD, *, frame: pd.Data
     pub = _ACTIVE.get()
     if pub is not None and pub.threshold == threshold:
         e = pub.add(table, frame)
-        pub.solve([e])
+        pub.solve([e], audit=not pub.deferred)
         return pub.apply(e)
     pub = Publication(threshold, protection)
     e = pub.add(table, frame)
@@ -445,7 +488,7 @@ def protected(build: Callable[[Publication], T], threshold: int = DEFAULT_THRESH
     annex) until its suppression is settled across all tables: each `suppress` inside it
     joins the publication, and `build` is run again while a count hidden in one table
     still shows in another or the joint audit hides more."""
-    pub = Publication(threshold, protection)
+    pub = Publication(threshold, protection, deferred=True)
     token = _ACTIVE.set(pub)
     try:
         for _ in range(MAX_PASSES):
