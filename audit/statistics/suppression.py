@@ -71,8 +71,16 @@ def half_up(value: Any, digits: int) -> Any:
     return math.floor(float(value) * scale + 0.5 + 1e-9) / scale
 
 
-def _round_frame(df: pd.DataFrame, digits: int) -> pd.DataFrame:
-    return df.apply(lambda col: col.map(lambda v: half_up(v, digits))).astype(float)
+def _round_frame(df: pd.DataFrame, digits: int, hide: np.ndarray | None = None) -> pd.DataFrame:
+    """`df` rounded half up as `half_up` rounds each value (the same floating-point steps, on
+    the whole array at once), with the cells of `hide` set to NaN."""
+    scale = 10.0 ** digits
+    values = pd.DataFrame(df).astype(float).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        rounded = np.floor(values * scale + 0.5 + 1e-9) / scale
+    if hide is not None:
+        rounded = np.where(hide, np.nan, rounded)
+    return pd.DataFrame(rounded, index=df.index, columns=df.columns)
 
 
 def published_share(fraction: Any) -> Any:
@@ -154,6 +162,7 @@ class Publication:
     deferred: bool = False  # inside `protected`: a table's own suppression leaves the audit to `settled`
     _audited: frozenset[Relation] = frozenset()  # the facts the intervals in _wide were computed from
     _wide: dict[Hashable, Interval] = field(default_factory=dict)
+    _known: dict[int, tuple[Any, Layout, dict[Hashable, Hashable], frozenset[Any]]] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -165,15 +174,23 @@ class Publication:
         self._serial = 0
 
     def add(self, table: Table, frame: pd.DataFrame | None = None, label: str | None = None) -> Entry:
-        lay = layout(table)
-        masks: dict[tuple, np.ndarray] = {}
-        defs = definitions(table, frame, lay, masks=masks) if frame is not None else None
         serial = self._serial
         self._serial += 1
-        names = {local: defs[local] if defs is not None else ("table", serial, local) for local in lay.values}
-        e = Entry(table, lay, names, label or self.label)
-        if table.weighted is not None:
-            e.thin = _thin_domains(table, frame if defs is not None else None, masks)
+        # `protected` runs its build again while the suppression settles: the same table
+        # computed again from the same cases keeps the layout and names found the first time
+        sig = _signature(table, frame, label or self.label)
+        known = self._known.get(serial)
+        if known is not None and known[0] == sig:
+            _, lay, names, thin = known
+        else:
+            lay = layout(table)
+            masks: dict[tuple, np.ndarray] = {}
+            defs = definitions(table, frame, lay, masks=masks) if frame is not None else None
+            names = {local: defs[local] if defs is not None else ("table", serial, local) for local in lay.values}
+            thin = _thin_domains(table, frame if defs is not None else None, masks) \
+                if table.weighted is not None else frozenset()
+            self._known[serial] = (sig, lay, names, thin)
+        e = Entry(table, lay, names, label or self.label, thin=thin)
         self.entries.append(e)
         return e
 
@@ -354,6 +371,22 @@ class Publication:
         return rows
 
 
+def _signature(t: Table, frame: pd.DataFrame | None, label: str | None) -> Any:
+    """What a table's layout and figure names depend on: its printed counts and N's, its
+    variables and the cases of its frame (by index label, and the frame's columns). Within one
+    `protected` call the data do not change between passes, so these identify the table."""
+    def seq(x: Any) -> Any:
+        return None if x is None else (tuple(map(repr, x.index)), tuple(map(repr, x.to_numpy(dtype=object))))
+
+    counts = t.counts
+    return (label, t.title, t.kind, t.row_var, t.col_var, t.total_label, t.percent_base, repr(t.n_total),
+            tuple(map(repr, counts.index)), tuple(map(repr, counts.columns)),
+            tuple(map(repr, counts.to_numpy(dtype=object).ravel())), seq(t.n_rows), seq(t.n_cols),
+            t.weighted is not None,
+            None if frame is None else (len(frame), tuple(map(str, frame.columns)),
+                                        hash(tuple(frame.index.tolist()))))
+
+
 def _describe(where: tuple, t: Table) -> str:
     kind = where[0]
     if kind == "cell":
@@ -410,10 +443,11 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
             [[off(("row", r)) if t.percent_base == "row" else off(("col", c)) for c in cols] for r in idx],
             index=idx, columns=cols, dtype=bool) | mask
         if out.percents is not None:
-            out.percents = _round_frame(out.percents, PRECISION["percent"]).mask(base_hidden)
+            out.percents = _round_frame(out.percents, PRECISION["percent"],
+                                        base_hidden.reindex_like(out.percents).fillna(True).to_numpy(dtype=bool))
         if out.weighted is not None:
-            out.weighted = {k: _round_frame(v, PRECISION.get(k, PRECISION["share"]))
-                            .mask(base_hidden.reindex_like(v).fillna(True).astype(bool))
+            out.weighted = {k: _round_frame(v, PRECISION.get(k, PRECISION["share"]),
+                                            base_hidden.reindex_like(v).fillna(True).to_numpy(dtype=bool))
                             for k, v in out.weighted.items()}
         if out.n_rows is not None:
             out.n_rows = _hide(out.n_rows.reindex(idx), np.array([off(("row", r)) for r in idx], dtype=bool))
