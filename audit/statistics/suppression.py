@@ -438,7 +438,7 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
         mask = pd.DataFrame([[off(("cell", r, c)) for c in cols] for r in idx], index=idx, columns=cols,
                             dtype=bool)
         out.suppressed = mask
-        out.counts = out.counts.astype("Float64").mask(mask)
+        out.counts = _masked(out.counts, mask.to_numpy(dtype=bool))
         base_hidden = pd.DataFrame(
             [[off(("row", r)) if t.percent_base == "row" else off(("col", c)) for c in cols] for r in idx],
             index=idx, columns=cols, dtype=bool) | mask
@@ -470,12 +470,29 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
     return out
 
 
+def _float_na(values: Any, hidden: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A Float64 array of `values` with NA where missing or `hidden` (as astype("Float64") and
+    then masking would give, without pandas' per-column conversions)."""
+    v = np.asarray(pd.array(values, dtype="Float64").to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    na = np.isnan(v) | hidden
+    return pd.arrays.FloatingArray(np.where(na, 0.0, v), na)
+
+
+def _masked(df: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:
+    """`df` as Float64 with the cells of `hidden` NA."""
+    if df.shape[1] == 0:
+        return df.astype("Float64")
+    cols = {j: _float_na(df.iloc[:, j].to_numpy(), hidden[:, j]) for j in range(df.shape[1])}
+    out = pd.DataFrame(cols, index=df.index)
+    out.columns = df.columns
+    return out
+
+
 def _hide(series: pd.Series | None, hidden: np.ndarray) -> pd.Series | None:
     if series is None:
         return None
-    out = series.astype("Float64")
-    out[hidden] = pd.NA
-    return out
+    return pd.Series(_float_na(series.to_numpy(), np.asarray(hidden, dtype=bool)), index=series.index,
+                     name=series.name)
 
 
 # ----------------------------------------------------------------------------- entry points
