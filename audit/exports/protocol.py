@@ -21,7 +21,8 @@ HEADERS = ("Tabel", "Titel", "Udeladt tal", "Værdi", "Grund", "Angriberens inte
            "Krævet bredde")
 REASONS = {"primær": "primær: færre end grænsen",
            "sekundær": "sekundær: ville kunne udledes af totalerne",
-           "revision": "revision: angriberens interval var for snævert"}
+           "revision": "revision: angriberens interval var for snævert",
+           "tabel": "tabel: hele tabellen udeladt, da tallet ellers kunne udledes gennem andre tabeller"}
 
 
 def write_protocol(rows: Iterable[Mapping[str, Any]], out: str | Path, *, audit_name: str = "",
@@ -38,7 +39,8 @@ def write_protocol(rows: Iterable[Mapping[str, Any]], out: str | Path, *, audit_
                    "af totalerne (sekundært). For hvert udeladt tal er det mindste og største værdi, der er "
                    "forenelig med alt, hvad bilaget offentliggør (alle tabeller, der tæller de samme sager), "
                    "fundet ved lineær programmering (HiGHS); er intervallet smallere end den krævede bredde, "
-                   "udelades endnu et tal. Et uendeligt interval vises som tomt 'til'."), font=NOTE_FONT)
+                   "udelades endnu et tal, og kan intet nabotal udelades, resten af tabellen. Et uendeligt "
+                   "interval vises som tomt 'til'."), font=NOTE_FONT)
     for k, h in enumerate(HEADERS, start=1):
         put(ws, 5, k, h, font=BOLD, fill=HEADER_FILL)
     for i, r in enumerate(rows, start=6):

@@ -13,8 +13,8 @@ the 'I alt' row of a breakdown) are one and the same unknown.
 
 Given everything visible, the attacker's knowledge of a hidden figure is the interval
 [min, max] of that figure over all non-negative solutions of these facts: two linear
-programs per hidden figure (scipy.optimize.linprog, method="highs"), per connected group
-of hidden figures. This is the audit of cell suppression of Cox (1980) and of
+programs per hidden figure, per connected group of hidden figures (HiGHS through highspy:
+one model per group, built once and re-solved warm for each objective, `_Program`). This is the audit of cell suppression of Cox (1980) and of
 Hundepool et al., "Statistical Disclosure Control" (Wiley 2012), ch. 4; the relaxation
 to real numbers only widens the intervals of integer solutions when a line is not a
 plain sum, and the facts above are all an attacker can read from the tables' layout.
@@ -22,6 +22,8 @@ plain sum, and the facts above are all an attacker can read from the tables' lay
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
+import highspy
 
 from audit.statistics.tables import TOTAL, Table
 
@@ -100,9 +102,10 @@ def layout(t: Table) -> Layout:
 
 
 def _cells(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
-    for r in idx:
-        for c in cols:
-            _add(lay, ("cell", r, c), ("cell", r, c), t.counts.at[r, c])
+    values = t.counts.to_numpy(dtype=object)  # (not .at per cell: a table of municipalities has thousands)
+    for i, r in enumerate(idx):
+        for j, c in enumerate(cols):
+            _add(lay, ("cell", r, c), ("cell", r, c), values[i, j])
 
 
 def _crosstab_layout(lay: Layout, t: Table, idx: list[Any], cols: list[Any]) -> None:
@@ -251,12 +254,6 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
     n = len(frame)
     everyone = np.ones(n, dtype=bool)
     prepared: dict[tuple[str, bool], tuple[pd.Series, str, Hashable]] = {}
-    has: dict[tuple[str | None, bool], X.Indicators] = {}   # each variable's cases read once for all its codes
-
-    def indicator(name: str | None, band: bool, s: pd.Series, k: str, value: Any) -> np.ndarray:
-        if (name, band) not in has:
-            has[(name, band)] = X.Indicators(s, k)
-        return has[(name, band)](value)
 
     def var(name: str | None, band: bool = True) -> tuple[pd.Series, str, Hashable]:
         if name is None or name not in frame.columns:
@@ -268,18 +265,43 @@ def definitions(t: Table, frame: pd.DataFrame, lay: Layout, kinds: Mapping[str, 
             prepared[(name, band)] = (s, k, (name, k, digest))
         return prepared[(name, band)]
 
+    memo: dict[tuple[str | None, bool, Any], tuple[Condition, np.ndarray]] = {}
+    factors: dict[tuple[str | None, bool], tuple[np.ndarray, dict[Any, int]]] = {}
+    several: dict[tuple[str | None, bool], X.Indicators] = {}
+
+    def has(name: str | None, band: bool, value: Any) -> np.ndarray:
+        """The cases whose `name` is `value` (a multiple-choice item: among its codes); a
+        single-choice variable is factorised once and each code read off its positions."""
+        s, k, _ = var(name, band)
+        if k == "multiple":   # the cases read once for all the item's codes
+            if (name, band) not in several:
+                several[(name, band)] = X.Indicators(s, k)
+            return several[(name, band)](value)
+        if (name, band) not in factors:
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            factors[(name, band)] = (np.asarray(codes), {u: i for i, u in enumerate(uniques)})
+        codes, where = factors[(name, band)]
+        try:
+            i = where.get(value)
+        except TypeError:  # an unhashable code: compared the slow way
+            return X._indicator(s, k, value).astype(bool)
+        return codes == i if i is not None else np.zeros(n, dtype=bool)
+
     def code(name: str | None, value: Any, band: bool = True) -> tuple[Condition, np.ndarray]:
-        s, k, ident = var(name, band)
-        if k == "numeric":
-            raise KeyError(name)
-        return (ident, value), indicator(name, band, s, k, value)
+        key = (name, band, value)  # a row's code is asked for once per column: computed once
+        if key not in memo:
+            s, k, ident = var(name, band)
+            if k == "numeric":
+                raise KeyError(name)
+            memo[key] = ((ident, value), has(name, band, value))
+        return memo[key]
 
     def present(name: str | None, codes: Iterable[Any], band: bool = True) -> tuple[Condition, np.ndarray]:
         s, k, ident = var(name, band)
         m = np.zeros(n, dtype=bool)
         seen = []
         for c in codes:
-            cm = indicator(name, band, s, k, c)
+            cm = has(name, band, c)
             if cm.any():
                 seen.append(c)
             m |= cm
@@ -391,11 +413,30 @@ def relations(lines: Iterable[tuple[Hashable, list[Hashable], bool]], values: Ma
     return out
 
 
+_CANONICAL: dict[int, tuple[Any, str]] = {}  # id -> (the object, kept alive; its text)
+_CANONICAL_MAX = 1 << 17
+
+
 def canonical(k: Any) -> str:
     """A figure's name (or a relation's terms) as text independent of the interpreter's hash
     order: a frozenset prints its members in hash order, which changes with PYTHONHASHSEED.
     Every ordering and tie-break of the audit uses it, so the same data always hides the same
-    cells (two downloads hiding different cells would together give hidden counts away)."""
+    cells (two downloads hiding different cells would together give hidden counts away).
+    The same name objects are sorted again and again in a publication's audit: their text is
+    kept by identity (not equality: 1 and 1.0 are equal but print differently)."""
+    if isinstance(k, (tuple, frozenset, Relation)):
+        hit = _CANONICAL.get(id(k))
+        if hit is not None and hit[0] is k:
+            return hit[1]
+        text = _canonical(k)
+        if len(_CANONICAL) >= _CANONICAL_MAX:
+            _CANONICAL.clear()
+        _CANONICAL[id(k)] = (k, text)
+        return text
+    return _canonical(k)
+
+
+def _canonical(k: Any) -> str:
     if isinstance(k, (frozenset, set)):
         return "{" + ",".join(sorted(canonical(x) for x in k)) + "}"
     if isinstance(k, tuple):
@@ -458,30 +499,111 @@ def _component(start: Hashable, by_key: Mapping[Hashable, list[int]], rels: list
     return comp, rel_ids
 
 
+_BANNER = threading.Lock()
+_BANNER_SHOWN = False
+
+
+def _highs() -> highspy.Highs:
+    """A silent HiGHS instance. highspy prints its banner on the process's standard output the
+    first time one is made, before it can be told to be quiet; a command's output (CSV on
+    stdout, say) must not carry it, so that first construction writes to /dev/null."""
+    global _BANNER_SHOWN
+    with _BANNER:
+        if _BANNER_SHOWN:
+            h = highspy.Highs()
+        else:
+            try:
+                saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+            except OSError:
+                saved = null = -1
+            try:
+                if saved >= 0:
+                    os.dup2(null, 1)
+                h = highspy.Highs()
+            finally:
+                if saved >= 0:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                    os.close(null)
+            _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")  # re-solved warm from the last basis: presolve would discard it
+    return h
+
+
+class _Program:
+    """The attacker's linear program over one group of hidden figures: the model is built once
+    and solved for one objective after another, each warm-started from the last basis (the
+    facts do not change, only which figure is pushed up or down)."""
+
+    def __init__(self, n: int, rows: list[tuple[dict[int, float], float, str]]) -> None:
+        self.n = n
+        self.h = _highs()
+        inf = highspy.kHighsInf
+        self.h.addVars(n, np.zeros(n), np.full(n, inf))
+        if rows:
+            starts, index, value, lower, upper = [], [], [], [], []
+            for coefs, rhs, sense in rows:
+                starts.append(len(index))
+                for j in sorted(coefs):
+                    index.append(j)
+                    value.append(coefs[j])
+                lower.append(rhs if sense == "eq" else -inf)
+                upper.append(rhs)
+            self.h.addRows(len(rows), np.array(lower), np.array(upper), len(index), np.array(starts, dtype=np.int32),
+                           np.array(index, dtype=np.int32), np.array(value, dtype=float))
+        self.cols = np.arange(n, dtype=np.int32)
+        self.cost = np.zeros(n)
+        self.checked = False
+
+    def extreme(self, j: int, sign: float) -> np.ndarray | None:
+        """A solution minimising sign * x_j; None when x_j is unbounded that way (above)."""
+        self.cost[:] = 0.0
+        self.cost[j] = sign
+        self.h.changeColsCost(self.n, self.cols, self.cost)
+        self.h.run()
+        status = self.h.getModelStatus()
+        S = highspy.HighsModelStatus
+        if status == S.kOptimal:
+            self.checked = True
+            return np.asarray(self.h.getSolution().col_value, dtype=float)
+        if status == S.kInfeasible or (status == S.kUnboundedOrInfeasible and not self.checked):
+            if status == S.kUnboundedOrInfeasible and self._feasible():
+                return None
+            raise RuntimeError("disclosure audit: the published figures contradict each other")
+        if status in (S.kUnbounded, S.kUnboundedOrInfeasible):
+            return None
+        raise RuntimeError(f"disclosure audit: no solution ({self.h.modelStatusToString(status)})")
+
+    def _feasible(self) -> bool:
+        self.cost[:] = 0.0
+        self.h.changeColsCost(self.n, self.cols, self.cost)
+        self.h.run()
+        self.checked = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        return self.checked
+
+
 def _solve(keys: list[Hashable], rels: list[Relation], values: Mapping[Hashable, int],
            hidden: set[Hashable], width: float | None = None) -> dict[Hashable, Interval]:
     pos = {k: j for j, k in enumerate(keys)}
     n = len(keys)
     if not rels:
         return {k: Interval(0.0, float("inf")) for k in keys}
-    A_eq, b_eq, A_ub, b_ub = [], [], [], []
+    rows: list[tuple[dict[int, float], float, str]] = []
     for r in rels:
-        row = np.zeros(n)
+        coefs: dict[int, float] = {}
         const = 0.0
         for k, c in r.terms:
             if k in hidden:
-                row[pos[k]] += c
+                coefs[pos[k]] = coefs.get(pos[k], 0.0) + c
             else:
                 const += c * values[k]
-        if not row.any():
-            continue
-        (A_eq if r.sense == "eq" else A_ub).append(row)
-        (b_eq if r.sense == "eq" else b_ub).append(-const)
-    kw: dict[str, Any] = {"bounds": [(0, None)] * n, "method": "highs"}
-    if A_eq:
-        kw.update(A_eq=np.array(A_eq), b_eq=np.array(b_eq))
-    if A_ub:
-        kw.update(A_ub=np.array(A_ub), b_ub=np.array(b_ub))
+        coefs = {j: c for j, c in coefs.items() if c != 0}
+        if coefs:
+            rows.append((coefs, -const, r.sense))
+    if not rows:
+        return {k: Interval(0.0, float("inf")) for k in keys}
+    program = _Program(n, rows)
     true = np.array([float(values[k]) for k in keys])
     lo, hi = true.copy(), true.copy()  # range of each figure over the solutions seen so far
 
@@ -492,16 +614,13 @@ def _solve(keys: list[Hashable], rels: list[Relation], values: Mapping[Hashable,
         for sign in (-1.0, 1.0):  # maximise, then minimise
             if enough(j):
                 break
-            c = np.zeros(n)
-            c[j] = sign
-            res = linprog(c, **kw)
-            if res.status == 2:
-                raise RuntimeError(f"disclosure audit: the published figures contradict each other around {k!r}")
-            if res.status == 3:  # unbounded above
+            try:
+                x = program.extreme(j, sign)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc} around {k!r}") from None
+            if x is None:  # unbounded above
                 hi[j] = float("inf")
                 continue
-            if res.status != 0:
-                raise RuntimeError(f"disclosure audit: no solution for {k!r} ({res.message})")
-            x = np.maximum(res.x, 0.0)
+            x = np.maximum(x, 0.0)
             lo, hi = np.minimum(lo, x), np.maximum(hi, x)
     return {k: Interval(float(lo[j]), float(hi[j])) for j, k in enumerate(keys)}

@@ -71,8 +71,16 @@ def half_up(value: Any, digits: int) -> Any:
     return math.floor(float(value) * scale + 0.5 + 1e-9) / scale
 
 
-def _round_frame(df: pd.DataFrame, digits: int) -> pd.DataFrame:
-    return df.apply(lambda col: col.map(lambda v: half_up(v, digits))).astype(float)
+def _round_frame(df: pd.DataFrame, digits: int, hide: np.ndarray | None = None) -> pd.DataFrame:
+    """`df` rounded half up as `half_up` rounds each value (the same floating-point steps, on
+    the whole array at once), with the cells of `hide` set to NaN."""
+    scale = 10.0 ** digits
+    values = pd.DataFrame(df).astype(float).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        rounded = np.floor(values * scale + 0.5 + 1e-9) / scale
+    if hide is not None:
+        rounded = np.where(hide, np.nan, rounded)
+    return pd.DataFrame(rounded, index=df.index, columns=df.columns)
 
 
 def published_share(fraction: Any) -> Any:
@@ -151,6 +159,10 @@ class Publication:
     entries: list[Entry] = field(default_factory=list)
     label: str | None = None  # names the tables added next (the annex: the table id)
     _serial: int = 0
+    deferred: bool = False  # inside `protected`: a table's own suppression leaves the audit to `settled`
+    _audited: frozenset[Relation] = frozenset()  # the facts the intervals in _wide were computed from
+    _wide: dict[Hashable, Interval] = field(default_factory=dict)
+    _known: dict[int, tuple[Any, Layout, dict[Hashable, Hashable], frozenset[Any]]] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -162,21 +174,31 @@ class Publication:
         self._serial = 0
 
     def add(self, table: Table, frame: pd.DataFrame | None = None, label: str | None = None) -> Entry:
-        lay = layout(table)
-        masks: dict[tuple, np.ndarray] = {}
-        defs = definitions(table, frame, lay, masks=masks) if frame is not None else None
         serial = self._serial
         self._serial += 1
-        names = {local: defs[local] if defs is not None else ("table", serial, local) for local in lay.values}
-        e = Entry(table, lay, names, label or self.label)
-        if table.weighted is not None:
-            e.thin = _thin_domains(table, frame if defs is not None else None, masks)
+        # `protected` runs its build again while the suppression settles: the same table
+        # computed again from the same cases keeps the layout and names found the first time
+        sig = _signature(table, frame, label or self.label)
+        known = self._known.get(serial)
+        if known is not None and known[0] == sig:
+            _, lay, names, thin = known
+        else:
+            lay = layout(table)
+            masks: dict[tuple, np.ndarray] = {}
+            defs = definitions(table, frame, lay, masks=masks) if frame is not None else None
+            names = {local: defs[local] if defs is not None else ("table", serial, local) for local in lay.values}
+            thin = _thin_domains(table, frame if defs is not None else None, masks) \
+                if table.weighted is not None else frozenset()
+            self._known[serial] = (sig, lay, names, thin)
+        e = Entry(table, lay, names, label or self.label, thin=thin)
         self.entries.append(e)
         return e
 
     # -- deciding
-    def solve(self, entries: Sequence[Entry] | None = None) -> None:
-        """Hide counts in `entries` (default: all registered) until the rule holds."""
+    def solve(self, entries: Sequence[Entry] | None = None, audit: bool = True) -> None:
+        """Hide counts in `entries` (default: all registered) until the rule holds; without
+        `audit`, only the primary and secondary rules (the attacker's audit comes later, over
+        the whole publication)."""
         entries = list(self.entries if entries is None else entries)
         values: dict[Hashable, int] = {}
         lines: list[tuple[Hashable, list[Hashable], bool]] = []
@@ -222,10 +244,21 @@ class Publication:
             v = values[k]
             return (useless(k), k in totals, v == 0, k in margins, v, canonical(k))
 
+        if not audit:
+            self._secondary(lines, bases, values, score)
+            return
         # Intervals wide enough stay wide enough while more is hidden (fewer facts, wider
-        # intervals), so within this call each is computed once; a call over more tables
-        # (more facts) starts afresh.
-        wide: dict[Hashable, Interval] = {}
+        # intervals), so each is computed once for the same facts: within this call, and in a
+        # later call over the same tables (the next pass of `protected`, the protocol); a call
+        # over other tables (other facts) starts afresh.
+        key = frozenset(rels)
+        if key != self._audited:
+            self._audited, self._wide = key, {}
+        wide = self._wide
+        tables: dict[Hashable, list[Entry]] = {}  # global name -> the entries printing it
+        for e in entries:
+            for g in e.names.values():
+                tables.setdefault(g, []).append(e)
         while True:
             self._secondary(lines, bases, values, score)
             todo = {k for k in hidden & scope if k not in wide}
@@ -235,20 +268,47 @@ class Publication:
             if not narrow:
                 return
             picked: set[Hashable] = set()
+            stuck: list[Hashable] = []
             for k in narrow:
                 cands = {k2 for r in by_key.get(k, ()) for k2, _ in r.terms if k2 not in hidden}
                 if not cands:  # pinned through its neighbours: widen the neighbourhood
                     cands = {k3 for r in by_key.get(k, ()) for k2, _ in r.terms
                              for r2 in by_key.get(k2, ()) for k3, _ in r2.terms if k3 not in hidden}
-                if not cands or cands & picked:
+                if not cands:
+                    stuck.append(k)
+                    continue
+                if cands & picked:
                     continue
                 best = min(cands, key=score)
                 hidden.add(best)
                 self.reasons[best] = "revision"
                 picked.add(best)
             if not picked:
-                raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {narrow} "
-                                   f"{[found[k] for k in narrow]}")
+                self._fall_back(stuck, tables, by_key, values, found)
+
+    def _fall_back(self, stuck: list[Hashable], tables: dict[Hashable, list[Entry]],
+                   by_key: dict[Hashable, list[Relation]], values: dict[Hashable, int],
+                   found: dict[Hashable, Interval]) -> None:
+        """Every neighbour of a too narrow count is hidden and it is still pinned (through
+        figures further away): hide every count of the tables that print it, then of the
+        tables printing the figures tied to it, ring by ring, until something more is hidden.
+        Hiding a whole table is the rule's last resort; the protocol says so for each count."""
+        hidden = self.hidden
+        for k in stuck:
+            ring, seen = {k}, {k}
+            while ring:
+                more = sorted({g for r in ring for e in tables.get(r, ()) for g in e.names.values()
+                               if g not in hidden and g in values}, key=canonical)
+                if more:
+                    for g in more:
+                        hidden.add(g)
+                        self.reasons[g] = "tabel"
+                    return
+                ring = {k2 for r in ring for rel in by_key.get(r, ()) for k2, _ in rel.terms} - seen
+                ring |= {g for r in ring for e in tables.get(r, ()) for g in e.names.values()} - seen
+                seen |= ring
+        raise RuntimeError(f"suppression audit: a hidden count cannot be protected: {stuck} "
+                           f"{[found[k] for k in stuck]}")
 
     def _secondary(self, lines: list[tuple[Hashable, list[Hashable], bool]],
                    bases: list[tuple[Hashable, Hashable]], values: dict[Hashable, int],
@@ -311,6 +371,22 @@ class Publication:
         return rows
 
 
+def _signature(t: Table, frame: pd.DataFrame | None, label: str | None) -> Any:
+    """What a table's layout and figure names depend on: its printed counts and N's, its
+    variables and the cases of its frame (by index label, and the frame's columns). Within one
+    `protected` call the data do not change between passes, so these identify the table."""
+    def seq(x: Any) -> Any:
+        return None if x is None else (tuple(map(repr, x.index)), tuple(map(repr, x.to_numpy(dtype=object))))
+
+    counts = t.counts
+    return (label, t.title, t.kind, t.row_var, t.col_var, t.total_label, t.percent_base, repr(t.n_total),
+            tuple(map(repr, counts.index)), tuple(map(repr, counts.columns)),
+            tuple(map(repr, counts.to_numpy(dtype=object).ravel())), seq(t.n_rows), seq(t.n_cols),
+            t.weighted is not None,
+            None if frame is None else (len(frame), tuple(map(str, frame.columns)),
+                                        hash(tuple(frame.index.tolist()))))
+
+
 def _describe(where: tuple, t: Table) -> str:
     kind = where[0]
     if kind == "cell":
@@ -362,15 +438,16 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
         mask = pd.DataFrame([[off(("cell", r, c)) for c in cols] for r in idx], index=idx, columns=cols,
                             dtype=bool)
         out.suppressed = mask
-        out.counts = out.counts.astype("Float64").mask(mask)
+        out.counts = _masked(out.counts, mask.to_numpy(dtype=bool))
         base_hidden = pd.DataFrame(
             [[off(("row", r)) if t.percent_base == "row" else off(("col", c)) for c in cols] for r in idx],
             index=idx, columns=cols, dtype=bool) | mask
         if out.percents is not None:
-            out.percents = _round_frame(out.percents, PRECISION["percent"]).mask(base_hidden)
+            out.percents = _round_frame(out.percents, PRECISION["percent"],
+                                        base_hidden.reindex_like(out.percents).fillna(True).to_numpy(dtype=bool))
         if out.weighted is not None:
-            out.weighted = {k: _round_frame(v, PRECISION.get(k, PRECISION["share"]))
-                            .mask(base_hidden.reindex_like(v).fillna(True).astype(bool))
+            out.weighted = {k: _round_frame(v, PRECISION.get(k, PRECISION["share"]),
+                                            base_hidden.reindex_like(v).fillna(True).to_numpy(dtype=bool))
                             for k, v in out.weighted.items()}
         if out.n_rows is not None:
             out.n_rows = _hide(out.n_rows.reindex(idx), np.array([off(("row", r)) for r in idx], dtype=bool))
@@ -393,12 +470,29 @@ def _apply(t: Table, lay: Layout, hidden: frozenset[Hashable], threshold: int, p
     return out
 
 
+def _float_na(values: Any, hidden: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """A Float64 array of `values` with NA where missing or `hidden` (as astype("Float64") and
+    then masking would give, without pandas' per-column conversions)."""
+    v = np.asarray(pd.array(values, dtype="Float64").to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    na = np.isnan(v) | hidden
+    return pd.arrays.FloatingArray(np.where(na, 0.0, v), na)
+
+
+def _masked(df: pd.DataFrame, hidden: np.ndarray) -> pd.DataFrame:
+    """`df` as Float64 with the cells of `hidden` NA."""
+    if df.shape[1] == 0:
+        return df.astype("Float64")
+    cols = {j: _float_na(df.iloc[:, j].to_numpy(), hidden[:, j]) for j in range(df.shape[1])}
+    out = pd.DataFrame(cols, index=df.index)
+    out.columns = df.columns
+    return out
+
+
 def _hide(series: pd.Series | None, hidden: np.ndarray) -> pd.Series | None:
     if series is None:
         return None
-    out = series.astype("Float64")
-    out[hidden] = pd.NA
-    return out
+    return pd.Series(_float_na(series.to_numpy(), np.asarray(hidden, dtype=bool)), index=series.index,
+                     name=series.name)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -417,7 +511,7 @@ def suppress(table: Table, threshold: int = DEFAULT_THRESHOLD, *, frame: pd.Data
     pub = _ACTIVE.get()
     if pub is not None and pub.threshold == threshold:
         e = pub.add(table, frame)
-        pub.solve([e])
+        pub.solve([e], audit=not pub.deferred)
         return pub.apply(e)
     pub = Publication(threshold, protection)
     e = pub.add(table, frame)
@@ -445,7 +539,7 @@ def protected(build: Callable[[Publication], T], threshold: int = DEFAULT_THRESH
     annex) until its suppression is settled across all tables: each `suppress` inside it
     joins the publication, and `build` is run again while a count hidden in one table
     still shows in another or the joint audit hides more."""
-    pub = Publication(threshold, protection)
+    pub = Publication(threshold, protection, deferred=True)
     token = _ACTIVE.set(pub)
     try:
         for _ in range(MAX_PASSES):
