@@ -449,7 +449,9 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
     if instrument is not None:
         names, choices = instrument_vocabulary(instrument)
         known = set(names) | set(known or ())
-        theme7 = {i.name for i in instrument.items_at("municipality")}
+        from audit.statistics.derived import municipality_names
+
+        theme7 = {i.name for i in instrument.items_at("municipality")} | municipality_names(instrument)
     if known is not None:  # the reviewed derived variables (questionnaires/derived_2022.yaml) by name
         from audit.statistics.derived import default_derived, names as derived_names
 

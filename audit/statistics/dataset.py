@@ -489,7 +489,9 @@ def municipality_frame(reviews: pd.DataFrame, answers: Mapping[int, Mapping[str,
     frame.attrs["unit"] = "municipality"
     frame.attrs["not_answered"] = tuple(sorted(not_answered))
     frame.attrs["municipalities"] = municipalities if municipalities is not None else len(base) + len(not_answered)
-    return frame
+    from audit.statistics.derived import apply_derived  # the variables of theme-7 items (Figures 66-68)
+
+    return apply_derived(frame)
 
 
 def load_municipality_frame(session: Session, audit: Audit | str,

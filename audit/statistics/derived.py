@@ -217,9 +217,9 @@ def load_derived(path: str | Path | None = None, instrument: Instrument | None =
     spec = read(path, problems)
     names = set(known) | set(REGISTER) | set(DERIVED)
     choices: dict[str, set[str]] = {}
-    if instrument is not None:
-        names |= {i.name for i in instrument.items_at("case")}
-        choices = {i.name: set(i.codes) for i in instrument.items_at("case") if i.codes}
+    if instrument is not None:  # case items and theme 7's (a variable of theme-7 items is one per municipality)
+        names |= {i.name for i in instrument.items}
+        choices = {i.name: set(i.codes) for i in instrument.items if i.codes}
     validate(spec, names, choices, problems)
     if problems:
         raise DerivedError([f"{spec.path}: {p}" for p in problems])
@@ -297,7 +297,12 @@ def _evaluate(var: DerivedVar, frame: pd.DataFrame) -> pd.Series:
             out = np.where(blank, float(var.not_asked), out)
             return pd.Series(out, index=frame.index, name=var.name)
         values = src.astype(object).to_numpy(copy=True)
-        values[blank] = var.not_asked
+        if isinstance(var.not_asked, (list, tuple)):  # multiple choice: not asked counts as these codes ticked
+            ticked = tuple(str(c) for c in var.not_asked)
+            for i in np.flatnonzero(blank):
+                values[i] = ticked
+        else:
+            values[blank] = var.not_asked
         return pd.Series(values, index=frame.index, name=var.name, dtype=object)
     if var.kind == "recode":
         values = src.map(lambda v: None if v is None else var.mapping.get(str(v), v)).astype(object).to_numpy(copy=True)
@@ -311,11 +316,12 @@ def _evaluate(var: DerivedVar, frame: pd.DataFrame) -> pd.Series:
 
 def apply_derived(frame: pd.DataFrame, spec: DerivedSet | None = None) -> pd.DataFrame:
     """The frame plus every derived variable whose sources it has, in the file's order, with
-    their kinds, code orders and labels in attrs (as an item's)."""
+    their kinds, code orders and labels in attrs (as an item's). The case frame gets the
+    variables of case items, the municipality frame (theme 7) those of theme-7 items."""
     from audit.statistics.dataset import FrozenDict
 
     spec = spec if spec is not None else default_derived()
-    if spec is None or frame.attrs.get("unit") == "municipality":
+    if spec is None:
         return frame
     new: dict[str, pd.Series] = {}
     work = frame
@@ -336,7 +342,7 @@ def apply_derived(frame: pd.DataFrame, spec: DerivedSet | None = None) -> pd.Dat
     choice_labels = dict(attrs.get("choice_labels", {}))
     for name in new:
         var = spec.variables[name]
-        kinds[name] = var.stats_kind
+        kinds[name] = "multiple" if var.kind == "value" and kinds.get(var.source) == "multiple" else var.stats_kind
         if var.kind == "recode" and var.source in orders:
             # the source's order with each code recoded (LÆ 265 -> "andet" takes "andet"'s place)
             orders[name] = tuple(dict.fromkeys(var.mapping.get(c, c) for c in orders[var.source]))
@@ -352,6 +358,19 @@ def apply_derived(frame: pd.DataFrame, spec: DerivedSet | None = None) -> pd.Dat
             choice_labels[name] = FrozenDict({**inherited, **var.labels})
     out.attrs.update(kinds=FrozenDict(kinds), orders=FrozenDict(orders), labels=FrozenDict(labels),
                      choice_labels=FrozenDict(choice_labels))
+    return out
+
+
+def municipality_names(instrument: Instrument, spec: DerivedSet | None = None) -> set[str]:
+    """The derived variables of theme-7 items only: one value per municipality, so they belong
+    to the municipality frame (N = the municipalities that answered)."""
+    spec = spec if spec is not None else default_derived()
+    theme7 = {i.name for i in instrument.items_at("municipality")}
+    out: set[str] = set()
+    for var in spec or ():
+        sources = var.sources()
+        if sources and all(s in theme7 or s in out for s in sources):
+            out.add(var.name)
     return out
 
 

@@ -102,8 +102,10 @@ def test_figure_66_counts_municipalities(setup) -> None:  # type: ignore[no-unty
     asked = [a for a in m_answers.values() if a["supervision"] == "ja"]
     g = _grid(setup, "Figur 66")
     rows = {r.key: r for r in g.rows}
-    assert rows["N"].values[0] == len(asked)
+    assert 0 < len(asked) < len(m_answers)
+    assert rows["N"].values[0] == len(m_answers)   # every municipality that answered, asked or not
     assert rows["cv"].values[0] == sum("cv" in a["supervision_focus"] for a in asked)
+    assert rows["ingen"].values[0] == len(m_answers) - len(asked)
     assert g.definition.source == "Survey til ledelsen i de deltagende kommuner"
 
 

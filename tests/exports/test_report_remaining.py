@@ -411,3 +411,45 @@ def test_figure_10_without_theme_7_answers_prints_empty_rows() -> None:
                     suppress=True, municipality_frame=empty)[0]
     assert [(r.key, r.values) for r in g.rows] == [("political_focus", [None, None, 0]),
                                                    ("management_focus", [None, None, 0])]
+
+
+@pytest.mark.parametrize("exhibit, gate, focus, none_label", [
+    ("Figur 66", "supervision", "supervision_focus", "Intet ledelsestilsyn"),
+    ("Figur 67", "dashboards", "dashboard_focus", "Ingen dashboards"),
+    ("Figur 68", "management_info", "management_info_focus", "Ingen ledelsesinformation"),
+])
+def test_figures_66_to_68_focus_areas_over_all_22_municipalities_answering(exhibit, gate, focus,
+                                                                           none_label) -> None:
+    """Figures 66-68 (N=22 kommuner): every municipality that answered theme 7 is in the base, also
+    one without supervision, dashboards or management information, whose focus question was not
+    asked (instrument 1.1's skip logic); it is counted in its own row, so the shares are of the 22
+    and not of those that were asked. Checked against counts made here from the answers."""
+    from audit.exports.annex import note_text
+    from audit.statistics.dataset import municipality_frame
+
+    inst = load_instrument(V11)
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    names = [f"K{k:02d}" for k in range(25)]
+    reviews = pd.DataFrame({"municipality_review_id": range(1, 23), "municipality": names[:22]})
+    rng = random.Random(exhibit)
+    codes = [c.code for c in inst.item(focus).choices]
+    answers: dict[int, dict[str, object]] = {}
+    for i in range(1, 23):
+        has = i <= 17                      # 5 of the 22 have none: their focus question is not asked
+        answers[i] = {gate: "ja" if has else "nej"}
+        if has:
+            answers[i][focus] = sorted(rng.sample(codes, rng.randint(1, 8)))
+    mframe = municipality_frame(reviews, answers, inst, not_answered=names[22:], municipalities=25)
+    cases = pd.DataFrame({"case_id": [1], "municipality": ["K00"], "seniority_band": ["5-7"], "sex": ["mand"],
+                          "age": [40], "origin": ["dansk"], "stratum_population": [5], "stratum_sample": [1],
+                          "weight": [5.0]})
+    g = build_grids(case_frame(cases, {1: {}}, inst), replace(spec, tables=[spec.table(exhibit)]), inst,
+                    suppress=False, municipality_frame=mframe)[0]
+    ticked = pd.Series([answers[i].get(focus, ["ingen"]) for i in answers]).explode().value_counts()
+    expected = [(c, int(ticked.get(c, 0)), ticked.get(c, 0) / 22) for c in [*codes, "ingen"]]
+    body = [r for r in g.rows if not r.total]
+    assert [(r.key, r.values[0]) for r in body] == [(c, n) for c, n, _ in expected]
+    assert [r.values[1] for r in body] == [pytest.approx(s) for _, _, s in expected]
+    assert body[-1].label == none_label and body[-1].values[0] == 5
+    assert [r.values[0] for r in g.rows if r.total] == [22]
+    assert note_text(g).startswith("Anm.: N=22 kommuner. 3 af 25 kommuner har ikke besvaret tema 7")

@@ -43,7 +43,10 @@ def test_frame_has_one_row_per_answering_municipality_and_only_theme7_items(inst
     frame = municipality_frame(reviews, answers, instrument, not_answered=missing, municipalities=25)
     assert len(frame) == 22
     theme7 = {i.name for i in instrument.items_at("municipality")}
-    assert set(frame.columns) - {"municipality_review_id", "municipality"} == theme7
+    # beside the items, the derived variables of theme-7 items (questionnaires/derived_2022.yaml)
+    derived = {"supervision_focus_all", "dashboard_focus_all", "management_info_focus_all"}
+    assert set(frame.columns) - {"municipality_review_id", "municipality"} == theme7 | derived
+    assert frame.attrs["kinds"]["supervision_focus_all"] == "multiple"
     assert "direction" not in frame.columns
     assert frame.attrs["not_answered"] == tuple(missing)
 
