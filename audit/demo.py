@@ -354,6 +354,7 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
     from audit.bulk import insert_rows
     from audit.dataversion import bump_data_version
     from audit.models import Answer, Case, User, utcnow
+    from audit.review.workflow import MUNICIPALITY_NOT_ANSWERED
     from audit.population.importer import import_population
     from audit.review.answers import encode
     from audit.review.assignment import assign_round_robin, municipality_review
@@ -411,7 +412,9 @@ def build_demo(session: Any, seed: int | None = None, progress: bool = False) ->
         review = municipality_review(session, audit, m)
         session.flush()
         assert review.id is not None
-        if m in silent:   # did not answer: no theme-7 answers, the review not started
+        if m in silent:   # did not answer: no theme-7 answers, recorded as such (the report's "3 af 25")
+            review.status = MUNICIPALITY_NOT_ANSWERED
+            session.add(review)
             continue
         answers = complete_answers(inst, answers, rng, "municipality")
         for item, value in answers.items():

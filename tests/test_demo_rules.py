@@ -44,3 +44,5 @@ def test_demo_cases_and_theme7_reviews_obey_the_instrument(tmp_path):
             assert answered.get(r.id, 0) > 0, r.municipality
             assert missing_for_municipality(s, r, inst) == [], r.municipality
         assert all(answered.get(r.id, 0) == 0 for r in reviews if r.status != "completed")
+        # the others are recorded as not answering, so the report's notes say "3 af 25"
+        assert sorted(r.status for r in reviews if r.status != "completed") == ["not_answered"] * THEME7_NOT_ANSWERED

@@ -18,6 +18,7 @@ from audit.instrument import Instrument
 from audit.labels import VARIABLE, vocabulary
 from audit.statistics import cross_matrix, indicator_table
 from audit.statistics.characteristics import MEAN
+from audit.statistics.frequencies import composition
 from audit.statistics.tables import Table
 from audit.statistics.variables import with_derived
 
@@ -462,6 +463,27 @@ def _comparison_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cel
                 if cross.table is not None else None, stats_tables=tables)
 
 
+def _composition_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
+    """Figure 36: the numbers under `items` (e.g. the weeks in each tool of the effort), each its
+    sum and its share of the sum of them all (the statistics room's `composition`), then the
+    total. N is the persons (or cases) with any of them."""
+    t = composition(frame, tdef.items, min_cell=min_cell if suppress else None, title=tdef.title)
+    hidden = t.suppressed["sum"] if t.suppressed is not None else pd.Series(False, index=t.counts.index)
+    columns = [Column("sum", "Sum", "count"), Column("share", "Andel af summen", "share")]
+    rows: list[GridRow] = []
+    for var in tdef.items:
+        total, share = t.counts.at[var, "sum"], t.percents.at[var, "share"]
+        off = bool(hidden[var])
+        rows.append(GridRow(var, tdef.item_labels.get(var) or lab.variable(var),
+                            [None if off else int(total), None if off else stats.share_of(share)],
+                            [off, off], [False, False]))
+    whole = float(sum(pd.to_numeric(frame[v], errors="coerce").sum() for v in tdef.items))
+    rows.append(GridRow(TOTAL, TOTAL, [int(whole), 1.0 if whole else None], [False, False], [False, False],
+                        total=True))
+    return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], suppression_rule=stats.rule(t),
+                stats_tables=[])
+
+
 def _items_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_cell: int, suppress: bool) -> Grid:
     """Several items side by side (Figures 17, 24, 32, 33 ...): one row per item, the share of the
     cases where that item applies answering `share_of`, and that N (bases differ: a follow-up
@@ -668,6 +690,8 @@ def build_grid(tdef: TableDef, frame: pd.DataFrame, spec: AnnexSpec, instrument:
         return _means_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     if tdef.kind == "items":
         return _items_grid(tdef, sub, lab, spec.min_cell, do_suppress)
+    if tdef.kind == "composition":
+        return _composition_grid(tdef, sub, lab, spec.min_cell, do_suppress)
     raise ValueError(f"table {tdef.id}: unknown kind {tdef.kind}")
 
 

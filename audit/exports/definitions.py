@@ -26,7 +26,8 @@ DEFAULT_FILE = resources.export_definition("annex_default.yaml")
 REPORT_FILE = resources.export_definition("report_2022.yaml")  # the report's exhibits, Figur N / Tabel N
 DEFAULT_SOURCE = "Kilde: Sagsgennemgang, revision af langvarige kontanthjælpsmodtagere."
 
-KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "means", "items")
+KINDS = ("frequency", "crosstab", "breakdown", "matrix", "indicators", "representativeness", "comparison", "means", "items",
+         "composition")
 # Table 12 compares the register population with the sample on register variables only.
 REPRESENTATIVENESS_VARIABLES = ("sex", "age_band", "origin")
 PERCENTS = ("row", "col")  # the statistics room's percent bases
@@ -229,8 +230,14 @@ def parse(raw: Any, problems: list[str]) -> AnnexSpec:
                 problems.append(f"{where}: an items table lists its rows under `items`, not `row`")
             if len(cols) > 1:
                 problems.append(f"{where}: an items table takes at most one `col` (the groups, e.g. direction)")
+        elif kind == "composition":
+            if len(items) < 2:
+                problems.append(f"{where}: a composition lists two or more numbers under `items` (each its sum "
+                                f"as a share of the sum of them all, e.g. the weeks in each tool)")
+            if rows or cols:
+                problems.append(f"{where}: a composition lists its rows under `items` and takes no `row` or `col`")
         elif t.get("items") is not None:
-            problems.append(f"{where}: `items` belongs to kind items")
+            problems.append(f"{where}: `items` belongs to kinds items and composition")
         if kind not in SHARE_KINDS and t.get("share_of") is not None:
             problems.append(f"{where}: `share_of` belongs to kinds comparison and items")
         if t.get("total") is not None and (kind not in ("crosstab", "breakdown") or t.get("percent", "row") != "row"
@@ -468,6 +475,9 @@ def load_definitions(path: str | Path | None = None, instrument: Instrument | No
                                         f"(`derive:` here or bands in questionnaires/derived_2022.yaml), or use "
                                         f"it as an indicator (kind indicators: its mean)")
             register_numbers = {v.code for v in default_definition().variables if v.type in ("integer", "number")}
+            for var in t.items if t.kind == "composition" else ():
+                if var in set(known) and var not in numeric | register_numbers:
+                    problems.append(f"table {t.id}: `{var}` is not a number; a composition adds up numbers")
             for col in t.cols if t.kind == "means" else ():
                 if col in set(known) and col not in numeric | scales and col not in register_numbers:
                     problems.append(f"table {t.id}: `{col}` is not a number; a means table shows the mean and "

@@ -195,3 +195,44 @@ def breakdowns(frame: pd.DataFrame, items: Iterable[str] | None = None,
                 continue
             out[(it, b)] = frequency(frame, it, b, weighted=weighted, kinds=kinds, orders=orders, _cache=cache)
     return out
+
+
+def composition(frame: pd.DataFrame, variables: Sequence[str], *, min_cell: int | None = None,
+                title: str | None = None) -> Table:
+    """Each number's sum as a share of the sum of them all (Figure 36: the weeks under each
+    tool of the effort as a share of all weeks in activation), over the rows that have any of
+    them. `counts` has one row per variable, columns 'sum' and 'persons' (how many rows have a
+    value above 0); `percents` column 'share' (0-100); `n_total` the rows with any value.
+
+    With `min_cell`, a sum that fewer than `min_cell` rows contribute to is hidden, with its share;
+    when that leaves one hidden share, which the others would give away (they add up to 100 %),
+    the next smallest sum is hidden with it."""
+    missing = [v for v in variables if v not in frame.columns]
+    if missing:
+        raise KeyError(f"unknown variable(s): {', '.join(missing)}")
+    values = pd.DataFrame({v: pd.to_numeric(frame[v], errors="coerce") for v in variables}, index=frame.index)
+    present = values.notna().any(axis=1)
+    values = values[present]
+    sums = values.sum(axis=0, min_count=0).astype(float)
+    persons = (values > 0).sum(axis=0).astype(int)
+    total = float(sums.sum())
+    shares = sums / total * 100.0 if total > 0 else sums * np.nan
+    counts = pd.DataFrame({"sum": sums, "persons": persons})
+    counts.index.name = "variable"
+    table = Table(title=title or "composition", row_var="variable", col_var=None, counts=counts,
+                  percents=pd.DataFrame({"share": shares}), percent_base="col",
+                  n_total=int(present.sum()), kind="composition")
+    table.notes.append("Andel af summen af alle rækker (ikke af antal personer).")
+    if min_cell:
+        hidden = (persons > 0) & (persons < min_cell)
+        if int(hidden.sum()) == 1 and len(variables) > 2:
+            rest = sums[~hidden & (sums > 0)]
+            if len(rest):
+                hidden[rest.idxmin()] = True
+        table.suppressed = pd.DataFrame({"sum": hidden, "persons": hidden})
+        if hidden.any():
+            table.counts = counts.astype(object).where(~table.suppressed, None)
+            table.percents = table.percents.astype(object).where(~hidden.to_frame("share"), None)
+            table.notes.append(f"Summer, som færre end {min_cell} personer bidrager til, er skjult (x), og så "
+                               f"mange flere, at ingen skjult andel kan regnes ud af de viste.")
+    return table

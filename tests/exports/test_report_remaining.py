@@ -453,3 +453,68 @@ def test_figures_66_to_68_focus_areas_over_all_22_municipalities_answering(exhib
     assert body[-1].label == none_label and body[-1].values[0] == 5
     assert [r.values[0] for r in g.rows if r.total] == [22]
     assert note_text(g).startswith("Anm.: N=22 kommuner. 3 af 25 kommuner har ikke besvaret tema 7")
+
+
+TOOLS = ("weeks_virksomhedspraktik", "weeks_loentilskud", "weeks_nytteindsats", "weeks_ordinaer_uddannelse",
+         "weeks_vejledning_opkvalificering")
+
+
+def _population(n: int, seed: int, rare: dict[str, int] | None = None) -> pd.DataFrame:
+    """A register extract of `n` persons, each with weeks in the five tools over the two years
+    (some with none at all); a tool in `rare` is used by that many persons only."""
+    rng = random.Random(seed)
+    rows = []
+    for k in range(n):
+        weeks = {t: (rng.choice([0, 0, 4, 8, 13, 26]) if t != TOOLS[-1] else rng.choice([0, 6, 12, 30, 52]))
+                 for t in TOOLS}
+        for t, users in (rare or {}).items():
+            weeks[t] = rng.randint(3, 20) if k < users else 0
+        rows.append({"person_id": f"P{k}", "municipality": f"K{k % 5:02d}", "sex": "mand", "age": 40,
+                     "origin": "dansk", "seniority_band": "5-7", **weeks})
+    return pd.DataFrame(rows)
+
+
+def _figure_36(population: pd.DataFrame, suppress: bool):  # type: ignore[no-untyped-def]
+    inst = load_instrument(V11)
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    cases = pd.DataFrame({"case_id": [1], "municipality": ["K00"], "seniority_band": ["5-7"], "sex": ["mand"],
+                          "age": [40], "origin": ["dansk"], "stratum_population": [5], "stratum_sample": [1],
+                          "weight": [5.0]})
+    return build_grids(case_frame(cases, {1: {}}, inst), replace(spec, tables=[spec.table("Figur 36")]), inst,
+                       suppress=suppress, population=population)[0]
+
+
+def test_figure_36_each_tools_weeks_as_a_share_of_all_weeks_in_activation() -> None:
+    """Figur 36 (N=14.164): the weeks under each tool as a share of all weeks in offers (a ratio
+    of sums over the population, not a share of persons), as pandas sums them here."""
+    pop = _population(600, 36)
+    g = _figure_36(pop, suppress=True)
+    sums = pop[list(TOOLS)].sum()
+    body = [r for r in g.rows if not r.total]
+    assert [r.key for r in body] == list(TOOLS)
+    assert [r.label for r in body][0] == "Virksomhedspraktik"
+    assert [r.values[0] for r in body] == [int(sums[t]) for t in TOOLS]
+    assert [r.values[1] for r in body] == [pytest.approx(sums[t] / sums.sum()) for t in TOOLS]
+    assert not any(any(r.suppressed) for r in body)
+    total = next(r for r in g.rows if r.total)
+    assert total.values == [int(sums.sum()), 1.0]
+    assert g.n_note == [600]
+
+
+def test_figure_36_hides_a_tool_few_persons_used_and_one_more() -> None:
+    """A tool that only 2 persons used (fewer than the report's 3) is hidden with its share, and
+    the next smallest sum with it, since the shares add up to 100 %; the others print."""
+    pop = _population(300, 7, rare={"weeks_ordinaer_uddannelse": 2})
+    assert (pop["weeks_ordinaer_uddannelse"] > 0).sum() == 2
+    g = _figure_36(pop, suppress=True)
+    rows = {r.key: r for r in g.rows if not r.total}
+    sums = pop[list(TOOLS)].sum()
+    hidden = {k for k, r in rows.items() if all(r.suppressed)}
+    others = sums.drop("weeks_ordinaer_uddannelse")
+    assert hidden == {"weeks_ordinaer_uddannelse", others.idxmin()}
+    assert all(rows[k].values == [None, None] for k in hidden)
+    for k in set(TOOLS) - hidden:
+        assert rows[k].values == [int(sums[k]), pytest.approx(sums[k] / sums.sum())]
+    assert g.suppression_rule and "færre end 3" in g.suppression_rule
+    shown = _figure_36(pop, suppress=False)
+    assert not any(any(r.suppressed) for r in shown.rows)
