@@ -518,3 +518,63 @@ def test_figure_36_hides_a_tool_few_persons_used_and_one_more() -> None:
     assert g.suppression_rule and "færre end 3" in g.suppression_rule
     shown = _figure_36(pop, suppress=False)
     assert not any(any(r.suppressed) for r in shown.rows)
+
+
+def test_figures_14_52_and_64_from_the_reviewed_cases() -> None:
+    """Figur 14 (interviews by direction, in Figure 13's bands), Figur 52 (weeks in company-oriented
+    courses by direction, in Figure 51's bands; instrument 1.1's calculated band) and Figur 64 (the
+    certificate types obtained, over the 250 cases with certificates; LÆ 125 in 58 % and LÆ 265 in
+    9 % as the report): each cell as pandas counts it here from the answers."""
+    inst = load_instrument(V11)
+    spec = load_definitions(export_definition("report_2022.yaml"), instrument=inst)
+    rng = random.Random(1452)
+    cases = pd.DataFrame({"case_id": range(1, N + 1), "municipality": [f"K{k % 25:02d}" for k in range(N)],
+                          "seniority_band": ["5-7", "7-10", "10+"] * (N // 3), "sex": ["mand", "kvinde"] * 187 + ["mand"],
+                          "age": [45] * N, "origin": ["dansk"] * N, "stratum_population": [500] * N,
+                          "stratum_sample": [5] * N, "weight": [100.0] * N})
+    a: dict[int, dict] = {}
+    certs = set(rng.sample(range(1, N + 1), 250))
+    lae125, lae265 = set(rng.sample(sorted(certs), 145)), set(rng.sample(sorted(certs), 23))
+    for i in range(1, N + 1):
+        weeks = rng.choice([0, 0, 5, 13, 14, 20, 26, 27, 40, 52, 53, 80])
+        a[i] = {"direction": rng.choice(["jobrettet", "jobrettet", "rehabiliterende", "fritaget"]),
+                "interviews_count": rng.randint(0, 18), "company_placement": "ja" if weeks else "nej",
+                "company_placement_weeks": weeks, "medical_certificates": "ja" if i in certs else "nej"}
+        if i in certs:
+            types = {t for t in ("lae105", "lae145", "lae155", "andet") if rng.random() < 0.3}
+            types |= {"lae125"} if i in lae125 else set()
+            types |= {"lae265"} if i in lae265 else set()
+            a[i]["medical_certificate_types"] = sorted(types or {"andet"})
+    frame = apply_derived(case_frame(cases, a, inst), load_derived(instrument=inst))
+    raw = pd.DataFrame.from_dict(a, orient="index").sort_index()
+
+    def grid(exhibit: str):  # type: ignore[no-untyped-def]
+        return build_grids(frame, replace(spec, tables=[spec.table(exhibit)]), inst, suppress=False)[0]
+
+    def check_crosstab(g, column: pd.Series, codes: list[str]) -> None:  # type: ignore[no-untyped-def]
+        expected = pd.crosstab(raw["direction"], column, normalize="index")
+        ns = raw["direction"].value_counts()
+        rows = [r for r in g.rows if not r.total and r.key != "N"]
+        assert [r.key for r in rows] == ["jobrettet", "rehabiliterende", "fritaget"]
+        for r in rows:
+            want = [expected.at[r.key, c] if c in expected.columns else 0.0 for c in codes]
+            assert r.values[:len(codes)] == pytest.approx(want), r.key
+            assert r.values[len(codes)] == ns[r.key]
+
+    bands14 = pd.cut(raw["interviews_count"], [0, 8, 11, float("inf")], right=False,
+                     labels=["Under 8", "8-10", "Over 10"]).astype(str)
+    check_crosstab(grid("Figur 14"), bands14, ["Under 8", "8-10", "Over 10"])
+    w = raw["company_placement_weeks"]
+    bands52 = pd.Series(["0" if v == 0 else "1-13" if v <= 13 else "14-26" if v <= 26 else "27-52" if v <= 52
+                         else "52+" for v in w], index=w.index)
+    check_crosstab(grid("Figur 52"), bands52, ["0", "1-13", "14-26", "27-52", "52+"])
+
+    g64 = grid("Figur 64")
+    ticked = raw["medical_certificate_types"].dropna().explode().value_counts()
+    body = [r for r in g64.rows if not r.total]
+    assert [r.key for r in body] == [c.code for c in inst.item("medical_certificate_types").choices]
+    for r in body:
+        assert r.values == [int(ticked.get(r.key, 0)), pytest.approx(ticked.get(r.key, 0) / 250)], r.key
+    assert [r.values[0] for r in g64.rows if r.total] == [250]
+    assert {r.key: round(100 * r.values[1]) for r in body if r.key in ("lae125", "lae265")} == {"lae125": 58,
+                                                                                                "lae265": 9}
