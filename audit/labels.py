@@ -89,3 +89,17 @@ def vocabulary(instrument: Instrument | None = None, extra: Mapping[str, Mapping
                ) -> Vocabulary:
     """The vocabulary of an instrument with the repository's register definition."""
     return Vocabulary(instrument, default_definition(), extra)
+
+
+def frame_vocabulary(instrument: Instrument | None, attrs: Mapping[str, Any] | None = None,
+                     extra: Mapping[str, Mapping[str, str]] | None = None) -> Vocabulary:
+    """The vocabulary of a case or municipality frame: the instrument and the register
+    definition, then the labels the frame carries for its derived variables (attrs 'labels'
+    and 'choice_labels', questionnaires/derived_2022.yaml), then the caller's `extra`."""
+    own: dict[str, dict[str, str]] = {}
+    attrs = attrs or {}
+    for name, text in attrs.get("labels", {}).items():
+        own[name] = {VARIABLE: text, **attrs.get("choice_labels", {}).get(name, {})}
+    for name, labels in (extra or {}).items():
+        own[name] = {**own.get(name, {}), **labels}
+    return vocabulary(instrument, extra=own)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import click
 import pandas as pd
@@ -103,30 +104,54 @@ def _design(frame: pd.DataFrame, weighted: bool, lonely: str | None) -> Design |
         raise click.ClickException(str(exc)) from exc
 
 
-def _emit(tables: list[Table], fmt: str) -> None:
+def _labels(audit_name: str, frame: pd.DataFrame) -> Any:
+    """label(variable, code): the audit's instrument, the register definition and the frame's
+    derived variables (audit.labels), for what a person reads; CSV and JSON print it beside
+    the codes."""
+    from audit.audits import get_audit
+    from audit.db import session_scope
+    from audit.labels import frame_vocabulary
+    from audit.statistics import dataset
+
+    with session_scope() as session:  # the instrument the frame was read with
+        instrument = dataset.instrument_for(get_audit(session, audit_name))
+    from audit.i18n import current
+
+    vocab = frame_vocabulary(instrument, frame.attrs)
+    lang = current()  # the language the command speaks (AUDIT_LANGUAGE / the user's)
+    return lambda variable, code=None: vocab.label(variable, code, lang)
+
+
+def _emit(tables: list[Table], fmt: str, label: Any = None) -> None:
+    """Table format: labels, not codes, for a person; JSON and CSV: the codes for scripts,
+    each with its label beside it (`<variable>_label`) when `label` is given."""
     if fmt == "json":
-        payload = [t.to_dict() for t in tables]
+        payload = [t.to_dict(label) for t in tables]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, ensure_ascii=False, indent=2))
     elif fmt == "csv":
         if len(tables) == 1:
-            click.echo(tables[0].to_csv(csvio.SCRIPTS), nl=False)
+            click.echo(tables[0].to_csv(csvio.SCRIPTS, label), nl=False)
         else:
             # Several tables in one sheet: generic row/column headers, the variables named per line.
             frames = []
             for t in tables:
-                df = pd.DataFrame.from_records(t.to_records())
-                df = df.rename(columns={t.row_var or "row": "row", t.col_var or "column": "column"})
+                df = pd.DataFrame.from_records(t.to_records(label))
+                rv, cv = t.row_var or "row", t.col_var or "column"
+                df = df.rename(columns={rv: "row", cv: "column", f"{rv}_label": "row_label",
+                                        f"{cv}_label": "column_label"})
                 df.insert(0, "column_variable", t.col_var)
                 df.insert(0, "row_variable", t.row_var)
                 df.insert(0, "table", t.title)
                 frames.append(df)
             out = pd.concat(frames, ignore_index=True)
+            labels = [c for c in ("row_label", "column_label") if c in out.columns]
+            out = out[[c for c in out.columns if c not in labels] + labels]  # last: the others keep their places
             for c in ("count", "n"):
                 if c in out.columns:
                     out[c] = pd.to_numeric(out[c]).round().astype("Int64")
             click.echo(csvio.frame_to_text(out, csvio.SCRIPTS), nl=False)
     else:
-        click.echo("\n\n".join(t.to_text() for t in tables))
+        click.echo("\n\n".join((t.labelled(label) if label is not None else t).to_text() for t in tables))
 
 
 def _common(f):  # type: ignore[no-untyped-def]
@@ -136,7 +161,9 @@ def _common(f):  # type: ignore[no-untyped-def]
                      help="Suppress cells below this many cases (default: AUDIT_SUPPRESS_BELOW, 3).")(f)
     f = click.option("--suppress/--no-suppress", "do_suppress", default=True, show_default=True,
                      help="Hide small cells (for anything that leaves the agency).")(f)
-    f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)(f)
+    f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+                     help="table: labels for a person; json/csv: codes for scripts, each with its label last "
+                          "(<variable>_label).")(f)
     f = click.option("--lonely-psu", "lonely", type=click.Choice(LONELY_CHOICES), default=None,
                      help="A stratum with one reviewed case in a weighted table: 'adjust' (centred at the "
                           "grand mean, as R's survey) or 'fail' (refuse). Default: AUDIT_LONELY_PSU, adjust.")(f)
@@ -184,7 +211,8 @@ def crosstab_cmd(audit_name: str, unit: str, as_of: str | None, weighted: bool, 
         raise click.ClickException(str(exc)) from exc
     except (KeyError, ValueError) as exc:
         raise click.ClickException(str(exc.args[0] if exc.args else exc)) from exc
-    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress and frame.attrs.get("unit") != "municipality" else t], fmt)
+    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress and frame.attrs.get("unit") != "municipality" else t], fmt,
+          _labels(audit_name, frame))
 
 
 @stats.command("frequencies")
@@ -212,7 +240,7 @@ def frequencies_cmd(audit_name: str, unit: str, as_of: str | None, weighted: boo
         raise click.ClickException(_("unknown variable {name}").format(name=repr(exc.args[0]))) from exc
     if do_suppress and frame.attrs.get("unit") != "municipality":  # theme 7 describes municipalities, not citizens: nothing to hide
         tables = suppress_together([(t, frame) for t in tables], _threshold(threshold))
-    _emit(tables, fmt)
+    _emit(tables, fmt, _labels(audit_name, frame))
 
 
 @stats.command("table2")
@@ -231,7 +259,7 @@ def table2_cmd(audit_name: str, unit: str, as_of: str | None, weighted: bool, lo
         raise click.ClickException(str(exc)) from exc
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
-    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt)
+    _emit([suppress(t, _threshold(threshold), frame=frame) if do_suppress else t], fmt, _labels(audit_name, frame))
 
 
 @stats.command("check-derived")

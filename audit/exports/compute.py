@@ -15,7 +15,7 @@ import pandas as pd
 from audit.exports import statsbridge as stats
 from audit.exports.definitions import AnnexSpec, TableDef
 from audit.instrument import Instrument
-from audit.labels import VARIABLE, vocabulary
+from audit.labels import frame_vocabulary
 from audit.statistics import cross_matrix, indicator_table
 from audit.statistics.characteristics import MEAN
 from audit.statistics.frequencies import composition
@@ -81,13 +81,7 @@ class Labeller:
         self.spec = spec
         # the frame's own labels (the reviewed derived variables, questionnaires/derived_2022.yaml),
         # then the file's; an item or register variable keeps its label from the vocabulary
-        extra: dict[str, dict[str, str]] = {}
-        attrs = attrs or {}
-        for name, text in attrs.get("labels", {}).items():
-            extra[name] = {VARIABLE: text, **attrs.get("choice_labels", {}).get(name, {})}
-        for name, own in spec.own_labels().items():
-            extra[name] = {**extra.get(name, {}), **own}
-        self.vocab = vocabulary(instrument, extra=extra)
+        self.vocab = frame_vocabulary(instrument, attrs, spec.own_labels())
         self.filter = filter or {}
         self.orders = orders or {}  # the case frame's own code orders, e.g. the audit's seniority bands
 

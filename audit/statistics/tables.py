@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collections.abc import Callable
+
 from audit import csvio
 
 TOTAL = "I alt"
@@ -59,6 +61,9 @@ def format_percent(value: Any) -> str:
         return "-"
     return f"{math.floor(v + 0.5 + 1e-9):d}%"
 
+
+# label(variable, code) -> the code's label; label(variable, None) -> the variable's
+Labels = Callable[[str, Any], str]
 
 @dataclass
 class Table:
@@ -142,8 +147,10 @@ class Table:
         return [self.n_note() + "."] + list(self.notes)
 
     # ------------------------------------------------------------------ records
-    def to_records(self) -> list[dict[str, Any]]:
-        """One dict per cell (long format): the shape for JSON, CSV and the annex writer."""
+    def to_records(self, label: Labels | None = None) -> list[dict[str, Any]]:
+        """One dict per cell (long format): the shape for JSON, CSV and the annex writer. With
+        `label` (label(variable, code) -> text), each code's label follows in `<variable>_label`
+        (the last fields, so the columns scripts read keep their places)."""
         rv = self.row_var or "row"
         cv = self.col_var or "column"
         if cv == rv:  # e.g. a characteristic against itself: keep both keys
@@ -169,14 +176,27 @@ class Table:
                             rec[f"weighted_{k}"] = _clean(self.weighted[k].at[r, c])
                 if self.suppressed is not None:
                     rec["suppressed"] = bool(self.suppressed.at[r, c])
+                if label is not None:  # last, so the columns scripts read keep their places
+                    rec[f"{rv}_label"] = self._label(label, self.row_var, r)
+                    rec[f"{cv}_label"] = self._label(label, self.col_var, c)
                 out.append(rec)
         return out
 
-    def to_dict(self) -> dict[str, Any]:
+    def _label(self, label: Labels, variable: str | None, code: Any) -> str | None:
+        if _clean(code) is None:
+            return None
+        if variable is None or code == self.total_label or code == TOTAL:
+            return str(code)
+        return label(variable, code)
+
+    def to_dict(self, label: Labels | None = None) -> dict[str, Any]:
         return {
             "title": self.title,
+            **({"title_label": self.labelled_title(label)} if label is not None else {}),
             "row": self.row_var,
+            **({"row_label": label(self.row_var, None)} if label is not None and self.row_var else {}),
             "column": self.col_var,
+            **({"column_label": label(self.col_var, None)} if label is not None and self.col_var else {}),
             "kind": self.kind,
             "percent_base": self.percent_base,
             "n_total": _clean(self.n_total),
@@ -185,7 +205,7 @@ class Table:
             "test": None if self.test is None else {k: _clean(v) for k, v in self.test.items()},
             "notes": self.all_notes(),
             "source": self.source,
-            "records": self.to_records(),
+            "records": self.to_records(label),
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -193,10 +213,11 @@ class Table:
         kwargs.setdefault("indent", 2)
         return json.dumps(self.to_dict(), **kwargs)
 
-    def to_csv(self, dialect: csvio.Dialect = csvio.SCRIPTS) -> str:
+    def to_csv(self, dialect: csvio.Dialect = csvio.SCRIPTS, label: Labels | None = None) -> str:
         """The long records as CSV (audit.csvio; SCRIPTS by default: what `--format csv` prints),
-        and when the table has a test its figures on every line (test_*)."""
-        df = pd.DataFrame.from_records(self.to_records())
+        and when the table has a test its figures on every line (test_*); with `label`, a label
+        column beside each code column."""
+        df = pd.DataFrame.from_records(self.to_records(label))
         for k, v in self.test_columns().items():
             df[k] = v
         return csvio.frame_to_text(df, dialect)
@@ -221,6 +242,51 @@ class Table:
         return {k: _clean(v) for k, v in cols.items()}
 
     # ------------------------------------------------------------------ display
+    def labelled_title(self, label: Labels | None) -> str:
+        """The title with the variables it names (a generated "item fordelt på by") by their labels."""
+        if label is None:
+            return self.title
+        import re
+
+        names = [v for v in (self.col_var, self.row_var) if v]
+        if not names:
+            return self.title
+        pattern = re.compile(r"(?<![\w])(" + "|".join(re.escape(v) for v in names) + r")(?![\w])")
+        return pattern.sub(lambda m: label(m.group(1), None), self.title)
+
+    def labelled(self, label: Labels) -> "Table":
+        """A copy for a person to read (`audit stats` in table format): codes of the row and
+        column variables, the variables themselves and the title by their labels; "I alt"
+        and the figures unchanged. label(variable, None) names a variable, label(variable,
+        code) one of its codes."""
+        out = self.copy()
+        rmap = ({c: self._label(label, self.row_var, c) for c in self.counts.index}
+                if self.row_var and not isinstance(self.counts.index, pd.MultiIndex) else {})
+        cmap = ({c: self._label(label, self.col_var, c) for c in self.counts.columns}
+                if self.col_var and not isinstance(self.counts.columns, pd.MultiIndex) else {})
+        if len(set(rmap.values())) < len(rmap) or len(set(cmap.values())) < len(cmap):
+            return self  # two codes share a label: codes stay, so no row is folded into another
+
+        def frame(df: pd.DataFrame | None) -> pd.DataFrame | None:
+            if df is None:
+                return None
+            df = df.rename(index=rmap, columns=cmap)
+            if self.row_var and df.index.name == self.row_var:
+                df.index.name = label(self.row_var, None)
+            if self.col_var and df.columns.name == self.col_var:
+                df.columns.name = label(self.col_var, None)
+            return df
+
+        out.counts, out.percents, out.suppressed = frame(out.counts), frame(out.percents), frame(out.suppressed)
+        if out.weighted is not None:
+            out.weighted = {k: frame(v) for k, v in out.weighted.items()}
+        if out.n_rows is not None:
+            out.n_rows = out.n_rows.rename(index=rmap)
+        if out.n_cols is not None:
+            out.n_cols = out.n_cols.rename(index=cmap)
+        out.title = self.labelled_title(label)
+        return out
+
     def display_frame(self) -> pd.DataFrame:
         """The table as the report prints it: percentages (or values) plus an N column."""
         if self.kind == "crosstab" and self.percents is not None:

@@ -3,6 +3,8 @@ on a real migrated database, with the small real instrument of conftest.py in pl
 audit's frozen snapshot."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import date
 
@@ -158,3 +160,27 @@ def test_cli_table2(stored_audit):
     assert d["n_rows"] == {"1": 5, "2": 3, "3": 4}
     r2 = run("table2", "--audit", "missing")
     assert r2.exit_code != 0 and "no audit named" in r2.output
+
+
+def test_cli_prints_labels_for_people_and_codes_with_labels_for_scripts(stored_audit):
+    """Table output names variables and codes by their labels (here in Danish, the command's
+    language); CSV keeps the codes where scripts read them, each label in a last column."""
+    from audit.i18n import language
+
+    with language("da"):
+        r = run("crosstab", "--audit", "demo", "--row", "challenges", "--col", "stable_participation",
+                "--no-suppress")
+    assert r.exit_code == 0, r.output
+    first, table = r.output.splitlines()[0], r.output.split("Kilde:")[0]
+    assert first == "Hvilke? x Stabil?"
+    assert "Misbrug" in table and "Fysiske" in table   # the choice labels of `challenges`
+    assert "misbrug" not in table and "stable_participation" not in table and "challenges" not in table
+    with language("da"):
+        c = run("crosstab", "--audit", "demo", "--row", "challenges", "--col", "stable_participation",
+                "--no-suppress", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(c.output)))
+    header = c.output.splitlines()[0].split(",")
+    assert header[:5] == ["challenges", "stable_participation", "count", "percent", "n"]
+    assert header[-2:] == ["challenges_label", "stable_participation_label"]
+    assert {(x["challenges"], x["challenges_label"]) for x in rows} >= {("misbrug", "Misbrug"), ("fysiske", "Fysiske")}
+    assert {x["stable_participation_label"] for x in rows} == {"Ja", "Nej"}
