@@ -227,7 +227,7 @@ def test_items_tables_are_checked_with_the_table_named(tmp_path):  # type: ignor
     assert "table I4: an items table takes at most one `col`" in text
     assert "table I5: `no_shows_count` is a number" in text
     assert "table I5: an entry of `items` is an item code or {item: code, label: text}" in text
-    assert "table F1: `items` belongs to kind items" in text
+    assert "table F1: `items` belongs to kinds items and composition" in text
     path.write_text(textwrap.dedent("""
         tables:
           - id: I1
@@ -253,3 +253,28 @@ def test_a_means_table_needs_a_number(tmp_path):  # type: ignore[no-untyped-def]
         load_definitions(bad, instrument=default_instrument())
     text = str(err.value)
     assert "table M1: `direction` is not a number" in text and "table M2: a means table has one `col`" in text
+
+
+def test_a_composition_is_checked_with_the_table_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """kind composition (Figure 36): two or more numbers under `items`, no row or col, and each
+    item a number; check-annex names the table for each problem."""
+    from audit.exports.definitions import DefinitionError, load_definitions
+    from audit.instrument import load_instrument
+    from audit.resources import questionnaire
+
+    inst = load_instrument(questionnaire("kontanthjaelp_2022_v1_1.yaml"))
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "tables:\n"
+        "- {id: C1, title: One, kind: composition, frame: population, items: [weeks_loentilskud]}\n"
+        "- {id: C2, title: Row, kind: composition, row: sex, items: [weeks_loentilskud, weeks_nytteindsats]}\n"
+        "- {id: C3, title: Codes, kind: composition, items: [direction, interviews_count]}\n"
+        "- {id: C4, title: Fine, kind: composition, frame: population, items: [weeks_loentilskud, weeks_nytteindsats]}\n",
+        encoding="utf-8")
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, instrument=inst)
+    text = "\n".join(err.value.problems)
+    assert "table C1: a composition lists two or more numbers under `items`" in text
+    assert "table C2: a composition lists its rows under `items` and takes no `row` or `col`" in text
+    assert "table C3: `direction` is not a number; a composition adds up numbers" in text
+    assert "C4" not in text and "interviews_count` is not" not in text
