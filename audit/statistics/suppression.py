@@ -163,6 +163,9 @@ class Publication:
     _audited: frozenset[Relation] = frozenset()  # the facts the intervals in _wide were computed from
     _wide: dict[Hashable, Interval] = field(default_factory=dict)
     _known: dict[int, tuple[Any, Layout, dict[Hashable, Hashable], frozenset[Any]]] = field(default_factory=dict)
+    # zeros the published figures fix at exactly 0 (e.g. every count of a few identical cases):
+    # printed, never hidden, since an x the attacker reads as 0 protects nobody (`_fall_back`)
+    public_zeros: set[Hashable] = field(default_factory=set)
 
     @property
     def width(self) -> int:
@@ -270,10 +273,12 @@ class Publication:
             picked: set[Hashable] = set()
             stuck: list[Hashable] = []
             for k in narrow:
-                cands = {k2 for r in by_key.get(k, ()) for k2, _ in r.terms if k2 not in hidden}
+                public = self.public_zeros
+                cands = {k2 for r in by_key.get(k, ()) for k2, _ in r.terms if k2 not in hidden and k2 not in public}
                 if not cands:  # pinned through its neighbours: widen the neighbourhood
                     cands = {k3 for r in by_key.get(k, ()) for k2, _ in r.terms
-                             for r2 in by_key.get(k2, ()) for k3, _ in r2.terms if k3 not in hidden}
+                             for r2 in by_key.get(k2, ()) for k3, _ in r2.terms
+                             if k3 not in hidden and k3 not in public}
                 if not cands:
                     stuck.append(k)
                     continue
@@ -292,13 +297,26 @@ class Publication:
         """Every neighbour of a too narrow count is hidden and it is still pinned (through
         figures further away): hide every count of the tables that print it, then of the
         tables printing the figures tied to it, ring by ring, until something more is hidden.
-        Hiding a whole table is the rule's last resort; the protocol says so for each count."""
+        Hiding a whole table is the rule's last resort; the protocol says so for each count.
+
+        A stuck count that is a zero the published figures fix at exactly 0 (a secondary x, never
+        a primary one: a zero is no small count) is printed instead: the attacker learns nothing
+        he did not know, and the note's promise holds for every x that remains. This is what a
+        few identical cases (a pilot, a first look at an audit) need."""
         hidden = self.hidden
+        known = [k for k in stuck if values.get(k) == 0 and found[k].high <= 1e-7
+                 and self.reasons.get(k) != "primær"]
+        if known:
+            for k in known:
+                hidden.discard(k)
+                self.reasons.pop(k, None)
+                self.public_zeros.add(k)
+            return
         for k in stuck:
             ring, seen = {k}, {k}
             while ring:
                 more = sorted({g for r in ring for e in tables.get(r, ()) for g in e.names.values()
-                               if g not in hidden and g in values}, key=canonical)
+                               if g not in hidden and g in values and g not in self.public_zeros}, key=canonical)
                 if more:
                     for g in more:
                         hidden.add(g)
@@ -317,8 +335,9 @@ class Publication:
         changed = True
         while changed:
             changed = False
+            public = self.public_zeros
             for cell, base in bases:
-                if base in hidden and cell not in hidden:
+                if base in hidden and cell not in hidden and cell not in public:
                     hidden.add(cell)
                     self.reasons.setdefault(cell, "sekundær")
                     changed = True
@@ -327,9 +346,9 @@ class Publication:
                 n_hidden = sum(m in hidden for m in members)
                 if n_hidden != 1 or len(members) < 2:
                     continue
-                visible = [m for m in kids if m not in hidden and not score(m)[0]]
+                visible = [m for m in kids if m not in hidden and m not in public and not score(m)[0]]
                 pool = [m for m in visible if values[m] > 0] or visible or \
-                    ([parent] if parent not in hidden else [])
+                    ([parent] if parent not in hidden and parent not in public else [])
                 if not pool:
                     continue
                 best = min(pool, key=score)

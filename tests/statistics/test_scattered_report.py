@@ -281,3 +281,57 @@ def test_a_small_scattered_audit_gets_a_protected_report(scattered, engine, tmp_
         break
     else:
         pytest.fail("no line with two hidden counts to check the attacker on")
+
+
+@pytest.fixture
+def identical(engine, tmp_path):  # type: ignore[no-untyped-def]
+    """Two reviewed cases in two municipalities answered alike (a pilot's first look): every count
+    of the report is 0 or 2 and most zeros are fixed by the published N."""
+    from sqlalchemy import delete, insert, select
+
+    from audit.demo import build_synthetic_audit
+    from audit.models import Answer
+    from audit.statistics import dataset
+    from tests.statistics.scattered import scatter
+
+    with Session(engine) as s:
+        info = build_synthetic_audit(s, "Ens", cases=294, seed=5)
+        keep = scatter(s, info["audit_id"], 2, 2)
+        a = Answer.__table__
+        conn = s.connection()
+        cols = [a.c.item, a.c.pass_no, a.c.value_json, a.c.note, a.c.updated_at]
+        rows = [dict(r._mapping) for r in conn.execute(select(*cols).where(a.c.case_id == keep[0]))]
+        conn.execute(delete(a).where(a.c.case_id == keep[1]))
+        conn.execute(insert(a), [{**r, "case_id": keep[1]} for r in rows])
+        s.commit()
+    dataset.clear_cache()
+    return info
+
+
+def test_identical_cases_get_a_protected_annex_with_the_zeros_printed(identical, engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two cases answered alike: the annex used to stop ("a hidden count cannot be protected")
+    because hidden zeros were fixed at 0 by the printed figures. Such a zero is printed; the
+    annex is made, and the attacker narrows no hidden count below the width."""
+    from click.testing import CliRunner
+
+    from audit.cli import main
+    from audit.exports.compute import build_grids
+    from audit.exports.definitions import DEFAULT_FILE, load_definitions
+    from audit.exports.service import load_audit_data
+
+    res = CliRunner().invoke(main, ["export", "annex", "--audit", "Ens", "--out", str(tmp_path / "annex.xlsx")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    with Session(engine) as s:
+        data = load_audit_data(s, "Ens", True, actor=None, purpose="annex.xlsx")
+    assert len(data.frame) == 2
+    spec = load_definitions(DEFAULT_FILE, instrument=data.instrument)
+    kw = dict(population=data.population, municipality_frame=data.municipalities)
+    shown = build_grids(data.frame, spec, data.instrument, suppress=True, **kw)
+    raw = build_grids(data.frame, spec, data.instrument, suppress=False, **kw)
+    published, truth = read_tables(shown), read_tables(raw)
+    intervals, read = attack(published, truth, spec.min_cell)
+    assert read > 100 and intervals, (read, len(intervals))
+    narrow = {k: iv for k, iv in intervals.items() if iv[1] - iv[0] < spec.min_cell - 1e-6}
+    assert not narrow, list(narrow.items())[:10]
+    assert 0 in [v for _, figs, _ in published for _, v in figs if v is not None]   # the zeros print
