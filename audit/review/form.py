@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session
@@ -63,9 +64,15 @@ class ItemView:
         return "" if self.value is None or self.source is None else self.source.display(self.value, self.lang)
 
     def checked(self, code: str) -> bool:
+        return code in self.selected
+
+    @cached_property
+    def selected(self) -> frozenset[Any]:
+        """The codes the value holds (`code in it.selected` in the form's template: a set test,
+        not a call per choice)."""
         if isinstance(self.value, list):
-            return code in self.value
-        return self.value is not None and str(self.value) == code
+            return frozenset(self.value)
+        return frozenset() if self.value is None else frozenset((str(self.value),))
 
     def to_dict(self) -> dict[str, Any]:
         return {"item": self.name, "label": self.label, "type": self.kind, "required": self.required,
