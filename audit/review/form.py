@@ -82,34 +82,55 @@ class ItemView:
 
 @dataclass
 class ThemeView:
+    """One theme of the form. Its counters are worked out in one pass over the items the
+    first time one is read (the page and the save's fragment read each several times);
+    `build` adds every item before that."""
     number: int
     label: str
     items: list[ItemView] = field(default_factory=list)
 
+    @cached_property
+    def _counts(self) -> tuple[int, int, int, int, int, int]:
+        applicable = answered = kept = required = required_answered = optional_answered = 0
+        for i in self.items:
+            if i.kept:
+                kept += 1
+            if not i.applicable or i.kind == "calculated":
+                continue
+            applicable += 1
+            done = i.answered
+            answered += done
+            if i.required:
+                required += 1
+                required_answered += done
+            else:
+                optional_answered += done
+        return applicable, answered, kept, required, required_answered, optional_answered
+
     @property
     def applicable(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.kind != "calculated")
+        return self._counts[0]
 
     @property
     def answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.answered and i.kind != "calculated")
+        return self._counts[1]
 
     @property
     def kept(self) -> int:
-        return sum(1 for i in self.items if i.kept)
+        return self._counts[2]
 
     # What completion needs: the applicable required items (the counters a person reads).
     @property
     def required(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.required and i.kind != "calculated")
+        return self._counts[3]
 
     @property
     def required_answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.required and i.answered and i.kind != "calculated")
+        return self._counts[4]
 
     @property
     def optional_answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and not i.required and i.answered and i.kind != "calculated")
+        return self._counts[5]
 
 
 @dataclass
