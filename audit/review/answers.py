@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -112,11 +112,21 @@ def _owner_column(owner: Case | MunicipalityReview) -> Any:
     return Answer.case_id if isinstance(owner, Case) else Answer.municipality_review_id
 
 
+def _state_query(owner_key: str):  # type: ignore[no-untyped-def]
+    table = Answer.__table__
+    return select(table.c.id, table.c.item, table.c.value_json, table.c.note).where(
+        table.c[owner_key] == bindparam("owner"), table.c.pass_no == bindparam("pass_no"))
+
+
+# One prepared Core statement per owner kind: read on the session's connection as plain rows
+# (the ORM's per-statement and per-row work was most of the read, which every save and form view makes).
+_STATE_QUERIES = {Case: _state_query("case_id"), MunicipalityReview: _state_query("municipality_review_id")}
+
+
 def read_state(session: Session, owner: Case | MunicipalityReview, pass_no: int = 1) -> AnswerState:
-    column = _owner_column(owner)
-    rows = session.exec(select(Answer.id, Answer.item, Answer.value_json, Answer.note)
-                        .where(column == owner.id, Answer.pass_no == pass_no)).all()
-    return AnswerState({r.item: StoredAnswer(r.id, r.item, r.value_json, r.note or "") for r in rows})
+    session.flush()                       # what the ORM would autoflush first (nothing, as a rule)
+    rows = session.connection().execute(_STATE_QUERIES[type(owner)], {"owner": owner.id, "pass_no": pass_no}).all()
+    return AnswerState({item: StoredAnswer(aid, item, value_json, note or "") for aid, item, value_json, note in rows})
 
 
 def case_answers(session: Session, case_id: int, pass_no: int = 1) -> dict[str, Any]:

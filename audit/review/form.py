@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session
@@ -63,9 +64,15 @@ class ItemView:
         return "" if self.value is None or self.source is None else self.source.display(self.value, self.lang)
 
     def checked(self, code: str) -> bool:
+        return code in self.selected
+
+    @cached_property
+    def selected(self) -> frozenset[Any]:
+        """The codes the value holds (`code in it.selected` in the form's template: a set test,
+        not a call per choice)."""
         if isinstance(self.value, list):
-            return code in self.value
-        return self.value is not None and str(self.value) == code
+            return frozenset(self.value)
+        return frozenset() if self.value is None else frozenset((str(self.value),))
 
     def to_dict(self) -> dict[str, Any]:
         return {"item": self.name, "label": self.label, "type": self.kind, "required": self.required,
@@ -75,34 +82,55 @@ class ItemView:
 
 @dataclass
 class ThemeView:
+    """One theme of the form. Its counters are worked out in one pass over the items the
+    first time one is read (the page and the save's fragment read each several times);
+    `build` adds every item before that."""
     number: int
     label: str
     items: list[ItemView] = field(default_factory=list)
 
+    @cached_property
+    def _counts(self) -> tuple[int, int, int, int, int, int]:
+        applicable = answered = kept = required = required_answered = optional_answered = 0
+        for i in self.items:
+            if i.kept:
+                kept += 1
+            if not i.applicable or i.kind == "calculated":
+                continue
+            applicable += 1
+            done = i.answered
+            answered += done
+            if i.required:
+                required += 1
+                required_answered += done
+            else:
+                optional_answered += done
+        return applicable, answered, kept, required, required_answered, optional_answered
+
     @property
     def applicable(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.kind != "calculated")
+        return self._counts[0]
 
     @property
     def answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.answered and i.kind != "calculated")
+        return self._counts[1]
 
     @property
     def kept(self) -> int:
-        return sum(1 for i in self.items if i.kept)
+        return self._counts[2]
 
     # What completion needs: the applicable required items (the counters a person reads).
     @property
     def required(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.required and i.kind != "calculated")
+        return self._counts[3]
 
     @property
     def required_answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and i.required and i.answered and i.kind != "calculated")
+        return self._counts[4]
 
     @property
     def optional_answered(self) -> int:
-        return sum(1 for i in self.items if i.applicable and not i.required and i.answered and i.kind != "calculated")
+        return self._counts[5]
 
 
 @dataclass

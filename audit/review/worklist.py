@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from sqlalchemy import case as sa_case, literal, tuple_
 from sqlmodel import Session, select
 
 from audit.models import CASE_STATUSES, Audit, Case, MunicipalityReview, User
@@ -112,21 +113,48 @@ def next_case(session: Session, user: User, case: Case, filters: dict | None = N
     """The case to open after `case`: the next one still to review (not started or in
     progress) in the user's work list with the same filters and order, after `case`, wrapping
     round to the start; None when nothing else is left to review. Filters are those of
-    `work_list` (as the work list page last showed them); the audit is `case`'s."""
+    `work_list` (as the work list page last showed them); the audit is `case`'s.
+
+    The database finds it (the form asks on every view, and an auditor may hold a thousand
+    cases): the list's order as SQL (`_order`, the same keys as `_sort_key`), the first open
+    case after `case`'s own key, else the first open case of the list."""
     f = {k: v for k, v in (filters or {}).items() if k in ("municipality", "auditor", "status", "band", "sort") and v}
     f.pop("status", None)   # next means still to review, whatever status the list showed
-    sort = f.pop("sort", None)
-    query = _filtered(select(Case.id, Case.municipality, Case.seniority_band, Case.status, Audit.name), user,
-                      audit_id=case.audit_id, municipality=f.get("municipality"), auditor=f.get("auditor"),
-                      status=None, band=f.get("band"))
-    rank = {b: i for i, b in enumerate(case_bands(session, case.audit_id))}
-    rows = sorted(map(_Key._make, session.exec(query).all()), key=_sort_key(sort, rank))
-    ids = [r.id for r in rows]
-    start = ids.index(case.id) + 1 if case.id in ids else 0
-    for r in rows[start:] + rows[:start]:
-        if r.id != case.id and r.status in ("not_started", "in_progress"):
-            return session.get(Case, r.id)
-    return None
+    order = _order(session, f.pop("sort", None), case_bands(session, case.audit_id))
+
+    def listed(*columns):  # type: ignore[no-untyped-def]
+        return _filtered(select(*columns), user, audit_id=case.audit_id, municipality=f.get("municipality"),
+                         auditor=f.get("auditor"), status=None, band=f.get("band"))
+
+    def first_open(query):  # type: ignore[no-untyped-def]
+        return session.exec(query.where(Case.id != case.id, Case.status.in_(("not_started", "in_progress")))
+                            .order_by(*order).limit(1)).first()
+
+    own = session.exec(listed(*order).where(Case.id == case.id)).first()   # its key, if it is in the list
+    if own is not None and len(order) == 1:
+        own = (own,)                        # one column comes back as a plain value
+    found = first_open(listed(Case.id).where(tuple_(*order) > tuple_(*own))) if own is not None else None
+    if found is None:
+        found = first_open(listed(Case.id))
+    return session.get(Case, found) if found is not None else None
+
+
+def _order(session: Session, sort: str | None, bands: list[str]) -> list:  # type: ignore[type-arg]
+    """`_sort_key` as SQL for the cases of one audit (its name, the first key, is the same for all):
+    the band and status ranks as CASE expressions, names compared by code point as Python does
+    (PostgreSQL's "C" collation; SQLite compares text that way by default)."""
+    band = sa_case({b: i for i, b in enumerate(bands)}, value=Case.seniority_band, else_=len(bands)) \
+        if bands else literal(0)
+    status = sa_case(_STATUS_ORDER, value=Case.status, else_=99)
+    municipality = Case.municipality if session.get_bind().dialect.name == "sqlite" \
+        else Case.municipality.collate("C")
+    if sort == "case":
+        return [Case.id]
+    if sort == "band":
+        return [band, municipality, Case.id]
+    if sort == "status":
+        return [status, municipality, band, Case.id]
+    return [municipality, band, Case.id]
 
 
 def second_reviews(session: Session, user: User) -> list[Case]:

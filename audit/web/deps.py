@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -48,6 +49,25 @@ def register_label(variable: str, code: Any = None) -> str:
 
 
 templates.env.globals["register_label"] = register_label
+
+# The texts every item of the review form repeats (review/_macros.html, `item_block`): translated once
+# per language and process, not once per item (a case form shows 194 items; a `_()` per item and text
+# was a quarter of the form's rendering). Markup, as `_()` gives a translation in a template.
+ITEM_TEXTS = {"required": i18n.N_("required"), "calculated": i18n.N_("calculated"),
+              "clear_answer": i18n.N_("Clear answer"), "all_that_apply": i18n.N_("choose all that apply"),
+              "note": i18n.N_("Note"), "note_on": i18n.N_("Note on %(label)s"), "saved": i18n.N_("Saved")}
+_item_texts: dict[str, dict[str, Markup]] = {}
+
+
+def item_texts() -> dict[str, Markup]:
+    lang = i18n.current()
+    found = _item_texts.get(lang)
+    if found is None:
+        found = _item_texts[lang] = {k: Markup(i18n.translations(lang).gettext(v)) for k, v in ITEM_TEXTS.items()}
+    return found
+
+
+templates.env.globals["item_texts"] = item_texts
 ROLE_LABELS = {"admin": i18n.lazy_gettext("administrator"), "auditor": i18n.lazy_gettext("auditor"),
                "municipality": i18n.lazy_gettext("municipality")}
 templates.env.globals["role_label"] = lambda role: str(ROLE_LABELS.get(role, role))

@@ -112,3 +112,54 @@ def test_a_refused_choice_goes_back_to_the_stored_answer(world, client_for):
     # an unreadable number keeps what was typed (no control is replaced)
     r = _post(c, token, cid, "interviews_count", "mange", v)
     assert "Not saved" in r.text and 'hx-swap-oob="outerHTML"' not in r.text
+
+
+def test_next_case_follows_the_work_list_order_for_every_sort_and_filter(engine, make_user):
+    """"Next case" is found by the database (worklist._order); the expected one here is worked out
+    in Python from the orders the work list page promises: by municipality (code point order, so
+    "Ærø" after "Odense"), band, status or case id, each ending in the case id."""
+    from audit.models import CASE_STATUSES
+    from audit.review.worklist import SORTS, next_case
+    from tests.review.conftest import fresh_instrument_cache, make_review_audit
+
+    fresh_instrument_cache()
+    w = make_review_audit(engine, make_user, per_municipality=(7, 6))
+    statuses = ["in_progress", "completed", "not_started", "submitted", "in_progress", "not_started", "completed"]
+    with Session(engine) as s:
+        cases = [s.get(Case, cid) for cid in w.case_ids]
+        for k, case in enumerate(cases):
+            case.status = statuses[k % len(statuses)] if statuses[k % len(statuses)] in CASE_STATUSES else "completed"
+            if k in (2, 9):
+                case.municipality = "Ærø"
+            if k == 11:
+                case.municipality = "aabenraa"
+            s.add(case)
+        s.commit()
+        rows = {c.id: (c.municipality, c.seniority_band, c.status, c.assigned_to) for c in
+                (s.get(Case, cid) for cid in w.case_ids)}
+    band_rank = {"5-7": 0, "7-10": 1, "10+": 2}
+    status_rank = {st: i for i, st in enumerate(CASE_STATUSES)}
+    keys = {None: lambda i: (rows[i][0], band_rank[rows[i][1]], i),
+            "municipality": lambda i: (rows[i][0], band_rank[rows[i][1]], i),
+            "band": lambda i: (band_rank[rows[i][1]], rows[i][0], i),
+            "status": lambda i: (status_rank[rows[i][2]], rows[i][0], band_rank[rows[i][1]], i),
+            "case": lambda i: (i,)}
+    assert set(keys) - {None} == set(SORTS)
+    checked = 0
+    for user in (w.admin, w.auditor):
+        for filters in ({}, {"band": "7-10"}, {"municipality": "Odense"}, {"municipality": "Ærø", "status": "x"}):
+            for sort in keys:
+                listed = [i for i in w.case_ids
+                          if (user.role == "admin" or rows[i][3] == user.id)
+                          and rows[i][0] == filters.get("municipality", rows[i][0])
+                          and rows[i][1] == filters.get("band", rows[i][1])]
+                listed.sort(key=keys[sort])
+                for cid in w.case_ids:
+                    start = listed.index(cid) + 1 if cid in listed else 0
+                    expected = next((i for i in listed[start:] + listed[:start]
+                                     if i != cid and rows[i][2] in ("not_started", "in_progress")), None)
+                    with Session(engine) as s:
+                        found = next_case(s, s.get(type(user), user.id), s.get(Case, cid), {**filters, "sort": sort})
+                        assert (found.id if found else None) == expected, (user.username, filters, sort, cid)
+                    checked += expected is not None
+    assert checked > 100
