@@ -347,6 +347,8 @@ class ExportJob(SQLModel, table=True):
     requested_by: Optional[int] = Field(default=None, foreign_key="user.id")
     language: Optional[str] = Field(default=None, max_length=8)  # of the requester's page: the file's own
     data_version: Optional[int] = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # the code and shipped definitions that made the file (jobs.build_fingerprint): another build is stale too
+    built_with: Optional[str] = Field(default=None, max_length=64)
     worker: Optional[str] = Field(default=None, max_length=120)  # host:pid:token of the process running it
     created_at: datetime = Field(default_factory=utcnow)
     started_at: Optional[datetime] = None

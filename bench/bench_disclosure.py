@@ -24,7 +24,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,34 +69,16 @@ def build_scattered(db: Path) -> dict:
     marker = db.with_suffix(".json")
     if db.exists() and marker.exists():
         return json.loads(marker.read_text())
-    from sqlalchemy import update
     from sqlmodel import Session
 
     from audit.db import make_engine
-    from audit.dataversion import bump_data_version
     from audit.demo import build_synthetic_audit
-    from audit.models import Case
+    from tests.statistics.scattered import scatter
 
     engine = make_engine(_fresh(db))
     with Session(engine) as s:
         info = build_synthetic_audit(s, "Spredt", cases=294, seed=13)
-        c = Case.__table__.c
-        rows = s.connection().execute(Case.__table__.select().where(
-            c.audit_id == info["audit_id"], c.active.is_(True), c.status.in_(["completed", "in_hearing", "final"]))
-            .order_by(c.id)).mappings().all()
-        by_m: dict[str, list[int]] = defaultdict(list)
-        for r in rows:
-            by_m[r["municipality"]].append(r["id"])
-        chosen = sorted(by_m, key=lambda m: (-len(by_m[m]), m))[:SCATTERED_MUNICIPALITIES]  # those with most cases
-        keep: list[int] = []
-        assert sum(len(by_m[m]) for m in chosen) >= SCATTERED_CASES
-        while len(keep) < SCATTERED_CASES:
-            for m in chosen:
-                if by_m[m] and len(keep) < SCATTERED_CASES:
-                    keep.append(by_m[m].pop(0))
-        s.connection().execute(update(Case.__table__).where(c.audit_id == info["audit_id"], c.id.notin_(keep))
-                               .values(status="not_started"))
-        bump_data_version(s, info["audit_id"])
+        scatter(s, info["audit_id"], SCATTERED_CASES, SCATTERED_MUNICIPALITIES)
         s.commit()
     engine.dispose()
     out = {"audit": "Spredt"}

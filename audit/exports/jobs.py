@@ -34,6 +34,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,7 +143,29 @@ def _is_stale(session: Session, job: ExportJob | None) -> bool:
         return False
     from audit.dataversion import data_version
 
-    return data_version(session, job.audit_id) != job.data_version
+    return data_version(session, job.audit_id) != job.data_version or job.built_with != build_fingerprint()
+
+
+@lru_cache(maxsize=1)
+def build_fingerprint() -> str:
+    """What a file is made with besides the audit's data: the tool's code, its catalogues and
+    the shipped definitions (annex, report, derived variables, instruments, register
+    definitions). A file kept from another build (a deployment, an edited definition: another
+    suppression pattern of the same data) is stale like one made before an answer changed.
+    The same for every worker of one installation; read once per process."""
+    from audit.resources import _package_dir, shared
+
+    package = _package_dir()
+    named = sorted((str(p.relative_to(package)), p) for p in package.rglob("*")
+                   if p.suffix in (".py", ".po") and p.relative_to(package).parts[0] != "share")
+    for folder in ("exports", "questionnaires", "registers"):
+        root = shared(folder)
+        named += sorted((f"{folder}/{p.relative_to(root)}", p) for p in root.rglob("*")
+                        if p.is_file() and p.suffix in (".yaml", ".yml", ".csv"))
+    digest = hashlib.sha256()
+    for name, path in named:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def get_job(session: Session, audit: Audit, job_id: int) -> JobView:
@@ -223,6 +246,7 @@ def run_job(engine: Engine, job_id: int) -> str:
     with Session(engine) as session:
         done = session.execute(update(table).where(table.c.id == job_id, table.c.status == "running")
                                .values(status="ready", finished_at=utcnow(), data_version=version,
+                                       built_with=build_fingerprint(),
                                        size=len(body), sha256=hashlib.sha256(body).hexdigest()))
         if not done.rowcount:  # reaped meanwhile (thought dead): its state stays as it is
             session.rollback()

@@ -267,3 +267,42 @@ def test_a_job_of_a_dead_server_is_marked_failed_not_left_running(db_audit, make
     _queue(client, token, db_audit.id, "annex.xlsx")
     assert _state(_wait(client, db_audit.id, "annex.xlsx")) == "ready"
 
+
+
+def test_a_file_made_by_another_build_is_stale(db_audit, make_user, client_for, monkeypatch):  # type: ignore[no-untyped-def]
+    """Files outlive the process in the database: one made by another build (a deployment, an
+    edited report definition, so possibly another suppression pattern of the same data) is
+    not handed out as current."""
+    client, token = client_for(make_user("chef", "admin"))
+    _queue(client, token, db_audit.id, "data.xlsx")
+    html = _wait(client, db_audit.id, "data.xlsx")
+    assert _state(html) == "ready"
+    link = _file_link(html, db_audit.id, "data.xlsx")
+    assert client.get(link).status_code == 200
+    monkeypatch.setattr(jobs, "build_fingerprint", lambda: "f" * 64)   # the server now runs another build
+    html = client.get(f"/exports/{db_audit.id}/data.xlsx/job", headers=HX).text
+    assert _state(html) == "stale" and link not in html
+    assert client.get(link, headers={"accept": "application/json"}).status_code == 409
+    _queue(client, token, db_audit.id, "data.xlsx")
+    assert _state(_wait(client, db_audit.id, "data.xlsx")) == "ready"
+
+
+def test_the_build_fingerprint_covers_the_shipped_definitions(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    import shutil
+
+    from audit import resources
+
+    jobs.build_fingerprint.cache_clear()
+    try:
+        before = jobs.build_fingerprint()
+        copy = tmp_path / "exports"
+        shutil.copytree(resources.shared("exports"), copy)
+        (copy / "report_2022.yaml").write_text((copy / "report_2022.yaml").read_text(encoding="utf-8") + "\n# min_cell edited\n",
+                                               encoding="utf-8")
+        real = resources.shared
+        monkeypatch.setattr(resources, "shared", lambda folder, *parts: copy.joinpath(*parts) if folder == "exports"
+                            else real(folder, *parts))
+        jobs.build_fingerprint.cache_clear()
+        assert jobs.build_fingerprint() != before
+    finally:
+        jobs.build_fingerprint.cache_clear()

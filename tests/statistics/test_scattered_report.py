@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 from scipy.sparse import coo_array
-from sqlalchemy import update
 from sqlmodel import Session
 
 CASES, MUNICIPALITIES = 60, 23
@@ -31,30 +30,13 @@ CASES, MUNICIPALITIES = 60, 23
 
 @pytest.fixture
 def scattered(engine, tmp_path):  # type: ignore[no-untyped-def]
-    from audit.dataversion import bump_data_version
     from audit.demo import build_synthetic_audit
-    from audit.models import Case
     from audit.statistics import dataset
+    from tests.statistics.scattered import scatter
 
     with Session(engine) as s:
         info = build_synthetic_audit(s, "Spredt", cases=294, seed=13)
-        c = Case.__table__.c
-        rows = s.connection().execute(c.id.table.select().where(c.audit_id == info["audit_id"], c.active.is_(True),
-                                                                 c.status.in_(["completed", "in_hearing", "final"]))
-                                      .order_by(c.id)).mappings().all()
-        by_m: dict[str, list[int]] = defaultdict(list)
-        for r in rows:
-            by_m[r["municipality"]].append(r["id"])
-        chosen_m = sorted(by_m, key=lambda m: (-len(by_m[m]), m))[:MUNICIPALITIES]  # those with most cases
-        keep: list[int] = []
-        assert sum(len(by_m[m]) for m in chosen_m) >= CASES
-        while len(keep) < CASES:  # round robin: every chosen municipality gets cases
-            for m in chosen_m:
-                if by_m[m] and len(keep) < CASES:
-                    keep.append(by_m[m].pop(0))
-        s.connection().execute(update(Case.__table__).where(c.audit_id == info["audit_id"], c.id.notin_(keep))
-                               .values(status="not_started"))
-        bump_data_version(s, info["audit_id"])
+        scatter(s, info["audit_id"], CASES, MUNICIPALITIES)
         s.commit()
     dataset.clear_cache()
     return info

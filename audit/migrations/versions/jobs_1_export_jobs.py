@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Integer(), sa.ForeignKey("user.id"), nullable=True),
         sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("data_version", sa.BigInteger(), nullable=True),
+        sa.Column("built_with", sa.String(length=64), nullable=True),
         sa.Column("worker", sa.String(length=120), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
