@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
+import sys
+import time
 import zipfile
 
 import pytest
@@ -17,8 +20,10 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
+from audit.exports import jobs
 from audit.models import Audit, Case, User
 from tests.browser.conftest import browser_login
+from tests.browser.test_accessibility import axe_violations, describe
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.danish
@@ -45,6 +50,14 @@ def register_file() -> bytes:
                 w.writerow([f"x{i}", m, f"{years:.2f}".replace(".", ","), "kvinde" if i % 2 else "mand",
                             str(25 + i % 35), "dansk"])
     return buf.getvalue().encode("utf-8-sig")
+
+
+_T0 = [time.monotonic()]
+
+
+def _step(text: str) -> None:
+    """One line per step with the seconds since the test started (run with -s to see them)."""
+    print(f"[whole audit {time.monotonic() - _T0[0]:7.1f} s] {text}", file=sys.stderr, flush=True)
 
 
 def _new_page(browser):  # type: ignore[no-untyped-def]
@@ -74,7 +87,7 @@ def _set_value(locator, value: str) -> None:  # type: ignore[no-untyped-def]
     locator.evaluate("(el, v) => { el.value = v; el.dispatchEvent(new Event('change', {bubbles: true})); }", value)
 
 
-def _answer(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def _answer(page, name: str, rng: random.Random) -> None:  # type: ignore[no-untyped-def]
     item = page.locator(f"#item-{name}")
     radios = item.locator(".choices input[type=radio]")
     boxes = item.locator(".choices input[type=checkbox]")
@@ -94,13 +107,20 @@ def _answer(page, name: str) -> None:  # type: ignore[no-untyped-def]
         acts = [lambda: _set_value(field, "Fremgår af journalen; gennemgået af revisor.")]
     else:
         acts = [lambda v=v: _set_value(field, v) for v in ("1", "0", "2", "4", "12", "52")]
+    rng.shuffle(acts)  # answers vary between cases, as real reviews do (see _complete_case)
     for act in acts:
         if _post_answer(page, name, act):
             return
     raise AssertionError(f"no answer to {name} was accepted through the form")
 
 
-def _complete_case(page, base: str, case_id: int) -> None:  # type: ignore[no-untyped-def]
+def _complete_case(page, base: str, case_id: int, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """Answer every applicable required item, each with an option picked at random (seeded)
+    among those the rules accept. Not always the first option: two cases answered alike make
+    every table of the annex a column of N beside columns of structural zeros, and the
+    suppression then cannot protect its hidden counts (the annex, report and figure book
+    answer 409); varied answers are what an audit's data look like."""
+    rng = random.Random(seed)
     page.goto(f"{base}/review/cases/{case_id}")
     expect(page.locator("h1")).to_contain_text(f"Sag {case_id}")
     todo = page.locator(".item[data-applicable=yes]:not([hidden]):has(abbr.req):has(span.status:empty)")
@@ -110,7 +130,7 @@ def _complete_case(page, base: str, case_id: int) -> None:  # type: ignore[no-un
             break
         name = todo.first.get_attribute("id").removeprefix("item-")
         assert name not in answered, f"{name} asked for twice"
-        _answer(page, name)
+        _answer(page, name, rng)
         answered.add(name)
     assert todo.count() == 0 and len(answered) >= 10
     required = re.fullmatch(r"(\d+)/(\d+) obligatoriske.*", page.get_by_test_id("overall").inner_text(), re.S)
@@ -120,6 +140,8 @@ def _complete_case(page, base: str, case_id: int) -> None:  # type: ignore[no-un
     expect(page.get_by_test_id("missing")).to_have_count(0)
     expect(page.get_by_test_id("case-status")).to_have_text("afsluttet")
     expect(page.get_by_test_id("readonly")).to_be_visible()
+    if seed == 1:
+        _no_violations(page)
 
 
 # --- the downloads
@@ -146,18 +168,46 @@ def _check_file(kind: str, body: bytes) -> None:
         raise AssertionError(f"unexpected export {kind}")
 
 
-def _download(page, trigger, url_part: str, tmp_path) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
-    with page.expect_download(timeout=90_000) as dl:
-        with page.expect_response(lambda r: url_part in r.url, timeout=90_000) as resp:
-            trigger.click()
-        assert resp.value.status == 200, (url_part, resp.value.status, resp.value.text()[:500])
-    path = tmp_path / dl.value.suggested_filename
-    dl.value.save_as(path)
-    return dl.value.suggested_filename, path.read_bytes()
+def _save(download, tmp_path) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+    assert download.failure() is None, (download.suggested_filename, download.failure())
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    return download.suggested_filename, path.read_bytes()
+
+
+def _download_button(page, button, url_part: str, tmp_path) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+    """A direct download button (static/app.js fetches the file and hands it over as a blob).
+    The server's answer is checked first: on an error the page shows a message and no
+    download comes, so waiting for one would only time out. (Never ask Playwright for the
+    body of that error response: the page does not read it, and `response.text()` then
+    waits for ever.)"""
+    status = button.locator("xpath=following-sibling::span[@role='status']")
+    with page.expect_download(timeout=120_000) as dl:
+        with page.expect_response(lambda r: r.url.endswith(url_part), timeout=120_000) as resp:
+            button.click()
+        if resp.value.status != 200:
+            expect(status).not_to_have_text(re.compile(r"^(|Filen forberedes…)$"))
+            raise AssertionError(f"{url_part}: the server answered {resp.value.status}; "
+                                 f"the page says {status.inner_text()!r}")
+    name, body = _save(dl.value, tmp_path)
+    expect(status).to_have_text("Hentet.")
+    return name, body
+
+
+def _download_link(page, link, tmp_path) -> tuple[str, bytes]:  # type: ignore[no-untyped-def]
+    with page.expect_download(timeout=60_000) as dl:
+        link.click()
+    return _save(dl.value, tmp_path)
+
+
+def _no_violations(page) -> None:  # type: ignore[no-untyped-def]
+    found = axe_violations(page)
+    assert found == [], f"{page.url}\n{describe(found)}"
 
 
 def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine, make_user, tmp_path):  # type: ignore[no-untyped-def]
     base = live_server
+    _T0[0] = time.monotonic()
     make_user("ada", "admin")                       # the only thing set up directly
     contexts = []
     try:
@@ -165,9 +215,11 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         contexts.append(ctx)
         browser_login(admin, base, "ada", PASSWORD)
 
+        _step("the audit")
         # --- the audit
         admin.goto(f"{base}/admin")
         assert admin.locator("html").get_attribute("lang") == "da"
+        _no_violations(admin)
         form = admin.get_by_test_id("new-audit-form")
         form.locator("input[name=name]").fill("Helhedstest 2020")
         form.locator("input[name=period_start]").fill("2018-03-01")
@@ -181,6 +233,7 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         assert match, admin.url
         aid = int(match.group(1))
 
+        _step("users")
         # --- its users: one auditor, two municipality users bound to two municipalities
         for username, full_name, role, municipality in (
                 ("revisor1", "Rita Revisor", "auditor", None),
@@ -198,11 +251,13 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
             form.get_by_role("button", name="Opret bruger").click()
             admin.wait_for_load_state("networkidle")
             expect(admin.locator("main")).to_contain_text(f"Brugeren {username} er oprettet")
+        _no_violations(admin)
         with Session(engine) as s:
             users = {u.username: (u.role, u.municipality) for u in s.exec(select(User)).all()}
         assert users == {"ada": ("admin", None), "revisor1": ("auditor", None),
                          "odense1": ("municipality", "Odense"), "vejle1": ("municipality", "Vejle")}
 
+        _step("register and draw")
         # --- the register and the draw
         admin.goto(f"{base}/sampling?audit_id={aid}")
         expect(admin.get_by_test_id("no-population")).to_be_visible()
@@ -221,11 +276,13 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         expect(admin.get_by_test_id("flash")).to_contain_text(f"Udtrak {CASES} sager")
         expect(admin.get_by_test_id("flash")).to_contain_text("i 6 strata (startværdi 2020)")
         expect(admin.get_by_test_id("protocol-table").locator("tbody tr")).to_have_count(6)
+        _no_violations(admin)
         with Session(engine) as s:
             sampled = s.exec(select(Case).where(Case.audit_id == aid, Case.is_reserve == False)).all()  # noqa: E712
         assert len(sampled) == CASES
         assert {m: sum(c.municipality == m for c in sampled) for m in MUNIS} == {"Odense": 15, "Vejle": 15}
 
+        _step("assignment")
         # --- assignment: all municipalities to the auditor
         admin.goto(f"{base}/review/assign?audit_id={aid}")
         deal = admin.locator("form", has=admin.locator("input[name=round_robin]"))
@@ -237,7 +294,9 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         for i in range(2):
             cells = rows.nth(i).locator("td").all_inner_texts()
             assert cells[1:] == ["revisor1", "0", "15"], cells
+        _no_violations(admin)
 
+        _step("auditor reviews")
         # --- the auditor completes one case of each municipality through the form
         ctx, auditor = _new_page(browser)
         contexts.append(ctx)
@@ -250,12 +309,15 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
             auditor.wait_for_load_state("networkidle")
             links = auditor.get_by_test_id("worklist").locator("a[href^='/review/cases/']")
             expect(links).to_have_count(15)
+            if not reviewed:
+                _no_violations(auditor)
             reviewed[m] = int(links.first.get_attribute("href").rsplit("/", 1)[1])
-            _complete_case(auditor, base, reviewed[m])
+            _complete_case(auditor, base, reviewed[m], seed=len(reviewed))
         with Session(engine) as s:
             assert {m: s.get(Case, cid).status for m, cid in reviewed.items()} == \
                 {"Odense": "completed", "Vejle": "completed"}
 
+        _step("round opened")
         # --- the admin opens a comment round for both municipalities
         admin.goto(f"{base}/hearing/admin?audit_id={aid}")
         form = admin.get_by_test_id("open-round")
@@ -265,7 +327,9 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         form.get_by_role("button", name="Åbn runden").click()
         admin.wait_for_load_state("networkidle")
         assert "Runde 1 er åben for Odense, Vejle" in _flash(admin)
+        _no_violations(admin)
 
+        _step("municipalities remark")
         # --- each municipality sees only its own case and submits a remark
         texts = {"Odense": "Borgeren var i virksomhedspraktik i 2019, se journalnotat 14.5.2019",
                  "Vejle": "Planen blev revideret i januar 2020; det fremgår af journalen"}
@@ -278,6 +342,8 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
             pg.goto(f"{base}/hearing")
             assert pg.locator("html").get_attribute("lang") == "da"
             assert pg.get_by_test_id("cases").locator("a").all_inner_texts() == [f"Sag {reviewed[m]}"]
+            if m == "Odense":
+                _no_violations(pg)
             other = reviewed["Vejle" if m == "Odense" else "Odense"]
             assert pg.goto(f"{base}/hearing/cases/{other}").status in (403, 404)
             assert pg.goto(f"{base}/review/cases/{other}").status in (403, 404)
@@ -287,6 +353,8 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
             form.get_by_role("button", name="Gem kladde").click()
             pg.wait_for_load_state("networkidle")
             assert "Bemærkningen er gemt som kladde" in _flash(pg)
+            if m == "Odense":
+                _no_violations(pg)
             pg.goto(f"{base}/hearing")
             messages = []
             pg.once("dialog", lambda d: (messages.append(d.message), d.accept()))
@@ -298,10 +366,12 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         for m in MUNIS:
             assert "indsendt" in admin.get_by_test_id(f"status-{m}").inner_text()
 
+        _step("auditor answers")
         # --- the auditor answers both remarks
         auditor.goto(f"{base}/hearing/remarks")
         forms = auditor.locator("form[data-testid^=respond-]")
         expect(forms).to_have_count(2)
+        _no_violations(auditor)
         remark_ids = [f.removeprefix("respond-") for f in
                       forms.evaluate_all("fs => fs.map(f => f.dataset.testid)")]
         for rid in remark_ids:
@@ -318,6 +388,7 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
             assert texts[m] in body and "Vurderingen fastholdes" in body
             assert texts["Vejle" if m == "Odense" else "Odense"] not in pg.content()
 
+        _step("close and lock")
         # --- the admin closes the round and locks the audit past the warning
         admin.goto(f"{base}/hearing/admin?audit_id={aid}")
         admin.once("dialog", lambda d: d.accept())
@@ -334,10 +405,12 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
         assert f"{unreviewed}" in messages[0] and "Helhedstest 2020" in messages[0], messages
         assert "Revisionen Helhedstest 2020 er låst" in _flash(admin)
         expect(admin.get_by_test_id("locked")).to_be_visible()
+        _no_violations(admin)
         with Session(engine) as s:
             assert s.get(Audit, aid).locked_at is not None
             assert {s.get(Case, cid).status for cid in reviewed.values()} == {"final"}
 
+        _step("exports")
         # --- every export on the exports page
         admin.goto(f"{base}/exports")
         assert admin.locator("html").get_attribute("lang") == "da"
@@ -347,20 +420,40 @@ def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine,
                  buttons.evaluate_all("bs => bs.map(b => b.dataset.testid)")]
         assert {"annex.xlsx", "report.xlsx", "figures.zip", "data.xlsx", "data.csv", "data.sav",
                 "codebook.csv"} <= set(kinds), kinds
+        # the slow files as a user makes them: in the background, then the ready file's link
+        for kind in jobs.JOB_KINDS:
+            admin.get_by_test_id(f"job-start-{aid}-{kind}").click()
+            expect(admin.get_by_test_id(f"job-state-{aid}-{kind}")).to_have_attribute(
+                "data-state", re.compile("^(queued|running|ready)$"))
+        _no_violations(admin)
         for kind in kinds:
+            if kind in jobs.JOB_KINDS:
+                continue
+            _step(f"download {kind}")
             button = section.get_by_test_id(f"download-{aid}-{kind}")
-            name, body = _download(admin, button, f"/exports/{aid}/{kind}", tmp_path)
+            name, body = _download_button(admin, button, f"/exports/{aid}/{kind}", tmp_path)
             assert name.endswith("." + kind.rsplit(".", 1)[1]), (kind, name)
             _check_file(kind, body)
-            expect(button.locator("xpath=following-sibling::span[@role='status']")).to_have_text("Hentet.")
+        for kind in jobs.JOB_KINDS:
+            _step(f"wait for the job {kind}")
+            state = admin.get_by_test_id(f"job-state-{aid}-{kind}")
+            expect(state).to_have_attribute("data-state", re.compile("^(ready|failed)$"), timeout=300_000)
+            assert state.get_attribute("data-state") == "ready", (kind, state.inner_text())
+            expect(state).to_contain_text("Klar, lavet")
+            name, body = _download_link(admin, admin.get_by_test_id(f"job-file-{aid}-{kind}"), tmp_path)
+            assert name.endswith("." + kind.rsplit(".", 1)[1]), (kind, name)
+            _check_file(kind, body)
+        _no_violations(admin)
+        _step("municipality workbooks")
         workbooks = section.get_by_test_id("municipality-workbooks")
         links = workbooks.locator("a[href$='.xlsx']")
         expect(links).to_have_count(4)                  # hearing and feedback workbooks of both
         for i in range(links.count()):
-            href = links.nth(i).get_attribute("href")
-            name, body = _download(admin, links.nth(i), href, tmp_path)
+            name, body = _download_link(admin, links.nth(i), tmp_path)
             assert name.endswith(".xlsx"), name
             _check_file("workbook.xlsx", body)
+        _step("done")
     finally:
         for ctx in contexts:
             ctx.close()
+        assert jobs.wait_idle(180)  # no job left running on the database the test removes
