@@ -4,7 +4,11 @@ done by clicking: the admin creates the audit and its users, imports a register 
 draws and assigns; the auditor completes one case of each of two municipalities through
 the form; the admin opens a comment round for both; each municipality sees only its own
 case and submits a remark; the auditor answers; the admin closes the round, locks the
-audit past the warning about unreviewed cases, and downloads every export."""
+audit past the warning about unreviewed cases, and downloads every export: the slow files
+(annex, report, figure book, raw workbook) made as background jobs and fetched from the link
+the page shows when each is ready, the others through their buttons, then the municipalities'
+workbooks. axe-core on every kind of page visited. One line per step with its time on stderr
+(`pytest -s`); every wait has a timeout."""
 from __future__ import annotations
 
 import csv
@@ -24,9 +28,18 @@ from audit.exports import jobs
 from audit.models import Audit, Case, User
 from tests.browser.conftest import browser_login
 from tests.browser.test_accessibility import axe_violations, describe
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, PG_URL, fresh_database
 
 pytestmark = pytest.mark.danish
+
+
+@pytest.fixture(params=["postgres" if PG_URL else "sqlite"])
+def db_url(request, tmp_path, _sqlite_template):  # type: ignore[no-untyped-def]
+    """The other browser tests run on SQLite only; this one runs the whole audit on PostgreSQL
+    when the suite has it (scripts/test.sh), on SQLite otherwise: once, not twice, because it
+    takes minutes."""
+    yield from fresh_database(request.param, request, tmp_path, _sqlite_template)
+
 
 NEW_PASSWORD = "Grøn-Kaffekande-17"
 MUNIS = {"Odense": (7, 8, 6), "Vejle": (6, 7, 9)}      # persons per band 5-7, 7-10, 10+
