@@ -221,6 +221,7 @@ def _no_violations(page) -> None:  # type: ignore[no-untyped-def]
 def test_a_whole_audit_through_the_pages_in_danish(live_server, browser, engine, make_user, tmp_path):  # type: ignore[no-untyped-def]
     base = live_server
     _T0[0] = time.monotonic()
+    _step(f"on {engine.url.get_backend_name()}")
     make_user("ada", "admin")                       # the only thing set up directly
     contexts = []
     try:
