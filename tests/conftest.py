@@ -78,9 +78,16 @@ def _pg_template() -> str | None:
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, _sqlite_template: Path) -> Iterator[str]:
     """URL of a fresh, fully migrated database for one test."""
-    if request.param == "sqlite":
+    yield from fresh_database(request.param, request, tmp_path, _sqlite_template)
+
+
+def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                   sqlite_template: Path) -> Iterator[str]:
+    """The body of a `db_url` fixture: a fresh, fully migrated database of `backend`
+    (sqlite or postgres), removed afterwards."""
+    if backend == "sqlite":
         path = tmp_path / "audit.sqlite"
-        shutil.copy(_sqlite_template, path)
+        shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("_pg_template")
