@@ -8,7 +8,8 @@ all-or-nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from itertools import islice
 from typing import Any
 
@@ -59,6 +60,39 @@ def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterabl
     finally:
         cursor.close()
     return n
+
+
+@contextmanager
+def indexes_built_after(target: Any, table: Table, names: Sequence[str]) -> Iterator[None]:
+    """Drop the named (non-unique) indexes of `table`, run the block, create them again: one
+    sort of the finished rows instead of a B-tree insert per row. Inside the caller's
+    transaction (DDL is transactional on SQLite and PostgreSQL), so a rollback restores the
+    indexes together with the rows. On PostgreSQL DROP INDEX locks the table against every
+    other reader until the commit: callers use this only when the table holds nothing else
+    worth reading (audit.population.importer)."""
+    conn = _connection(target)
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and not driver.in_transaction:  # type: ignore[union-attr]
+        # the sqlite3 module opens a transaction only before a DML statement: the DROP INDEX
+        # below must already be inside one, or it would commit on its own
+        driver.execute("BEGIN")  # type: ignore[union-attr]
+    indexes = [ix for ix in table.indexes if ix.name in set(names)]
+    for ix in indexes:
+        ix.drop(conn)
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        # after a failed block PostgreSQL's transaction is aborted and the caller rolls back
+        # (which restores the indexes); SQLite's is not: put them back at once either way
+        if ok:
+            for ix in indexes:
+                ix.create(conn)
+        elif conn.dialect.name == "sqlite":
+            with suppress(Exception):  # the block's own error is the one to report
+                for ix in indexes:
+                    ix.create(conn)
 
 
 def _converted(row: Sequence[Any], procs: list[tuple[int, Any]]) -> list[Any]:
