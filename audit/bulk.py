@@ -27,6 +27,15 @@ def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterabl
                 batch_rows: int = BATCH_ROWS) -> int:
     """Insert `rows` (tuples in the order of `columns`) into `table`; returns the number written.
     `target` is a Session or a Connection; nothing is committed here."""
+    it = iter(rows)
+    return insert_batches(target, table, columns, iter(lambda: list(islice(it, batch_rows)), []))
+
+
+def insert_batches(target: Any, table: Table, columns: Sequence[str], batches: Iterable[Iterable[Sequence[Any]]]
+                   ) -> int:
+    """`insert_rows` for rows that come in batches, each any iterable of tuples (a `zip` of a
+    batch's column lists is handed to the driver as it is: no Python code runs per row on
+    SQLite). Returns the number of rows written; nothing is committed here."""
     conn = _connection(target)
     names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
     quoted = conn.dialect.identifier_preparer.format_table(table)
@@ -35,28 +44,25 @@ def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterabl
         driver = conn.connection.driver_connection
         with driver.cursor() as cur:  # type: ignore[union-attr]
             with cur.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row(row)
+                        n += 1
         return n
     # the column types' own conversion of dates and times (SQLite stores them as text in
     # SQLAlchemy's format); numbers, text and booleans go to the driver as they are
     procs = [(k, table.c[c].type._cached_bind_processor(conn.dialect)) for k, c in enumerate(columns)
              if isinstance(table.c[c].type, (DateTime, Date, Time))]
     procs = [(k, p) for k, p in procs if p is not None]
-    if procs:
-        rows = (_converted(row, procs) for row in rows)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {quoted} ({names}) VALUES ({marks})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        it = iter(rows)
-        while True:
-            chunk = list(islice(it, batch_rows))
-            if not chunk:
-                break
-            cursor.executemany(sql, chunk)
-            n += len(chunk)
+        for batch in batches:
+            if procs:
+                batch = [_converted(row, procs) for row in batch]
+            cursor.executemany(sql, batch)
+            n += max(cursor.rowcount, 0)
     finally:
         cursor.close()
     return n

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from audit.i18n import _
 from audit.auditlog import record
-from audit.bulk import indexes_built_after, insert_rows
+from audit.bulk import indexes_built_after, insert_batches
 from audit.dataversion import bump_data_version, new_token
 from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
@@ -167,13 +167,13 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
     # would double the import's memory
     with tqdm(total=len(clean), unit="rows", desc="importing",
               disable=(not progress) if progress is not None else None) as bar:
-        def rows() -> Iterator[tuple]:
+        def batches() -> Iterator[Iterator[tuple]]:
             for lo in range(0, len(clean), chunk_rows):
                 idx = order[lo:lo + chunk_rows]
-                yield from zip(repeat(audit_id), *(values(idx) for values in columns),
-                               values_json(clean[optional].iloc[idx], optional) if optional else repeat(None, len(idx)))
+                yield zip(repeat(audit_id), *(values(idx) for values in columns),
+                          values_json(clean[optional].iloc[idx], optional) if optional else repeat(None, len(idx)))
                 bar.update(len(idx))
-        insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
+        insert_batches(session, Person.__table__, PERSON_COLUMNS, batches())
     return order
 
 
