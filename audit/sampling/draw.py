@@ -66,6 +66,9 @@ def stratum_key(seed: int, municipality: str, band: str, person_id: str) -> str:
     return hashlib.sha256(f"{seed}:{municipality}:{band}:{person_id}".encode("utf-8")).hexdigest()
 
 
+HASH_ROWS = 100_000
+
+
 def stratum_order(seed: int, municipality: Any, band: Any, person_id: Any) -> tuple[np.ndarray, np.ndarray]:
     """The draw's order of every row: strata sorted by municipality then band (as text), each
     stratum's persons by their key `stratum_key`. The three columns are array-likes of text
@@ -86,19 +89,22 @@ def stratum_order(seed: int, municipality: Any, band: Any, person_id: Any) -> tu
     width = max(len(b_names), 1)
     stratum = m_codes.astype(np.int64) * width + b_codes
     prefixes = np.array([f"{seed}:{m}:{b}:" for m in m_names for b in b_names] or [""], dtype=object)
-    pids = person_id.tolist() if hasattr(person_id, "tolist") else list(person_id)
+    pids = person_id if isinstance(person_id, pd.Series) else pd.Series(list(person_id), dtype=object)
     sha = hashlib.sha256
-    keys = map(str.encode, map(str.__add__, prefixes[stratum].tolist(), pids))
-    digests = b"".join(map(methodcaller("digest"), map(sha, keys)))
-    # the first 8 bytes of each 32-byte digest as a big-endian integer: the order of the hex keys
-    head = np.frombuffer(digests, dtype=">u8")[::4].astype(np.uint64)
-    del digests
+    head = np.empty(len(stratum), dtype=np.uint64)
+    # in slices, so only one slice's keys and digests exist as Python objects at a time
+    for lo in range(0, len(stratum), HASH_ROWS):
+        hi = min(lo + HASH_ROWS, len(stratum))
+        keys = map(str.encode, map(str.__add__, prefixes[stratum[lo:hi]].tolist(), pids.iloc[lo:hi].tolist()))
+        digests = b"".join(map(methodcaller("digest"), map(sha, keys)))
+        # the first 8 bytes of each 32-byte digest as a big-endian integer: the order of the hex keys
+        head[lo:hi] = np.frombuffer(digests, dtype=">u8")[::4]
     order = np.lexsort((head, stratum))
     s_sorted, h_sorted = stratum[order], head[order]
     same = (s_sorted[1:] == s_sorted[:-1]) & (h_sorted[1:] == h_sorted[:-1])
     if same.any():  # ties in the first 8 bytes: order those runs by the whole digest
         def digest(i: int) -> bytes:
-            return sha((prefixes[stratum[i]] + pids[i]).encode("utf-8")).digest()
+            return sha((prefixes[stratum[i]] + str(pids.iloc[i])).encode("utf-8")).digest()
         for start in np.flatnonzero(same & ~np.concatenate([[False], same[:-1]])):
             end = start + 1
             while end < len(same) and same[end]:
