@@ -73,9 +73,9 @@ def indexes_built_after(target: Any, table: Table, names: Sequence[str]) -> Iter
     """Drop the named (non-unique) indexes of `table`, run the block, create them again: one
     sort of the finished rows instead of a B-tree insert per row. Inside the caller's
     transaction (DDL is transactional on SQLite and PostgreSQL), so a rollback restores the
-    indexes together with the rows. On PostgreSQL DROP INDEX locks the table against every
-    other reader until the commit: callers use this only when the table holds nothing else
-    worth reading (audit.population.importer)."""
+    indexes together with the rows. Needs the right to drop the indexes (on PostgreSQL only
+    the table's owner has it, and DROP INDEX holds every other reader of the table until the
+    commit): audit.population.importer uses it on SQLite only."""
     conn = _connection(target)
     driver = conn.connection.driver_connection
     if conn.dialect.name == "sqlite" and not driver.in_transaction:  # type: ignore[union-attr]

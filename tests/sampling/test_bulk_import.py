@@ -1,6 +1,7 @@
-"""The register import builds the stratum index after its rows, inside its own transaction:
-the index is there after a commit, and after a failed import rolled back the table is as
-before (rows and indexes), on SQLite and PostgreSQL."""
+"""On SQLite the register import builds the stratum index after its rows, inside its own
+transaction: the index is there after a commit, and after a failed import rolled back the
+table is as before (rows and indexes). On PostgreSQL (where the app's role may not drop an
+index) it touches no index; the rest holds on both."""
 from __future__ import annotations
 
 import csv
@@ -54,7 +55,10 @@ def test_the_stratum_index_is_built_after_the_rows_and_is_there_after_the_commit
     audit = _audit(session, "A")
     import_population(session, audit, _register(tmp_path / "r.csv", 300))
     session.commit()
-    assert [s.split()[0] for s in ddl] == ["DROP", "CREATE"] and "ix_person_stratum" in ddl[1]
+    if engine.dialect.name == "sqlite":
+        assert [s.split()[0] for s in ddl] == ["DROP", "CREATE"] and "ix_person_stratum" in ddl[1]
+    else:
+        assert ddl == []
     assert _stratum_index(engine) == [["audit_id", "municipality", "seniority_band"]]
     # every person, and written in person id order (the ids follow the person ids)
     people = session.execute(select(Person.id, Person.person_id).order_by(Person.id)).all()
@@ -83,7 +87,7 @@ def test_a_failed_import_leaves_rows_and_indexes_as_they_were(engine, session, t
 
 def test_beside_a_larger_population_the_index_is_kept(engine, session, tmp_path):
     """Rebuilding the index would sort the other audits' persons again: with more of them than
-    the import brings (or, on PostgreSQL, any), the rows go into the index as they come."""
+    the import brings, the rows go into the index as they come."""
     big = _audit(session, "A")
     import_population(session, big, _register(tmp_path / "a.csv", 200))
     session.commit()
