@@ -8,7 +8,8 @@ all-or-nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from itertools import islice
 from typing import Any
 
@@ -26,6 +27,15 @@ def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterabl
                 batch_rows: int = BATCH_ROWS) -> int:
     """Insert `rows` (tuples in the order of `columns`) into `table`; returns the number written.
     `target` is a Session or a Connection; nothing is committed here."""
+    it = iter(rows)
+    return insert_batches(target, table, columns, iter(lambda: list(islice(it, batch_rows)), []))
+
+
+def insert_batches(target: Any, table: Table, columns: Sequence[str], batches: Iterable[Iterable[Sequence[Any]]]
+                   ) -> int:
+    """`insert_rows` for rows that come in batches, each any iterable of tuples (a `zip` of a
+    batch's column lists is handed to the driver as it is: no Python code runs per row on
+    SQLite). Returns the number of rows written; nothing is committed here."""
     conn = _connection(target)
     names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
     quoted = conn.dialect.identifier_preparer.format_table(table)
@@ -34,31 +44,61 @@ def insert_rows(target: Any, table: Table, columns: Sequence[str], rows: Iterabl
         driver = conn.connection.driver_connection
         with driver.cursor() as cur:  # type: ignore[union-attr]
             with cur.copy(f"COPY {quoted} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row(row)
+                        n += 1
         return n
     # the column types' own conversion of dates and times (SQLite stores them as text in
     # SQLAlchemy's format); numbers, text and booleans go to the driver as they are
     procs = [(k, table.c[c].type._cached_bind_processor(conn.dialect)) for k, c in enumerate(columns)
              if isinstance(table.c[c].type, (DateTime, Date, Time))]
     procs = [(k, p) for k, p in procs if p is not None]
-    if procs:
-        rows = (_converted(row, procs) for row in rows)
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {quoted} ({names}) VALUES ({marks})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        it = iter(rows)
-        while True:
-            chunk = list(islice(it, batch_rows))
-            if not chunk:
-                break
-            cursor.executemany(sql, chunk)
-            n += len(chunk)
+        for batch in batches:
+            if procs:
+                batch = [_converted(row, procs) for row in batch]
+            cursor.executemany(sql, batch)
+            n += max(cursor.rowcount, 0)
     finally:
         cursor.close()
     return n
+
+
+@contextmanager
+def indexes_built_after(target: Any, table: Table, names: Sequence[str]) -> Iterator[None]:
+    """Drop the named (non-unique) indexes of `table`, run the block, create them again: one
+    sort of the finished rows instead of a B-tree insert per row. Inside the caller's
+    transaction (DDL is transactional on SQLite and PostgreSQL), so a rollback restores the
+    indexes together with the rows. Needs the right to drop the indexes (on PostgreSQL only
+    the table's owner has it, and DROP INDEX holds every other reader of the table until the
+    commit): audit.population.importer uses it on SQLite only."""
+    conn = _connection(target)
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite" and not driver.in_transaction:  # type: ignore[union-attr]
+        # the sqlite3 module opens a transaction only before a DML statement: the DROP INDEX
+        # below must already be inside one, or it would commit on its own
+        driver.execute("BEGIN")  # type: ignore[union-attr]
+    indexes = [ix for ix in table.indexes if ix.name in set(names)]
+    for ix in indexes:
+        ix.drop(conn)
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        # after a failed block PostgreSQL's transaction is aborted and the caller rolls back
+        # (which restores the indexes); SQLite's is not: put them back at once either way
+        if ok:
+            for ix in indexes:
+                ix.create(conn)
+        elif conn.dialect.name == "sqlite":
+            with suppress(Exception):  # the block's own error is the one to report
+                for ix in indexes:
+                    ix.create(conn)
 
 
 def _converted(row: Sequence[Any], procs: list[tuple[int, Any]]) -> list[Any]:

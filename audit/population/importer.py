@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from itertools import repeat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from tqdm import tqdm
 
 from audit.i18n import _
 from audit.auditlog import record
-from audit.bulk import insert_rows
+from audit.bulk import indexes_built_after, insert_batches
 from audit.dataversion import bump_data_version, new_token
 from audit.models import Audit, Case, Person, User
 from audit.population.register import (RegisterError, Source, read_table, validate_register,
@@ -133,45 +134,47 @@ def values_json(part: pd.DataFrame, codes: list[str]) -> list[str | None]:
     return out
 
 
-def _stratum_order(clean: pd.DataFrame) -> np.ndarray:
-    """Row order by municipality, band and person id (pyarrow's sort when the columns are
-    Arrow strings, as pandas reads them; numpy's otherwise)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
+def _person_order(clean: pd.DataFrame) -> np.ndarray:
+    """Row order by person id. Written in this order, every row goes to the end of the
+    primary key and of the unique (audit_id, person_id) index instead of a random page of it;
+    the stratum index is built after the rows (`indexes_built_after`)."""
+    return clean["person_id"].argsort(kind="stable").to_numpy()
 
-        table = pa.table({"m": pa.array(clean["municipality"].astype(str)),
-                          "b": pa.array(clean["seniority_band"].fillna("").astype(str)),
-                          "p": pa.array(clean["person_id"].astype(str))})
-        return pc.sort_indices(table, sort_keys=[("m", "ascending"), ("b", "ascending"),
-                                                 ("p", "ascending")]).to_numpy()
-    except ImportError:  # pragma: no cover - pandas reads strings into Arrow when pyarrow is there
-        return np.lexsort((pd.factorize(clean["person_id"], sort=True)[0],
-                           pd.factorize(clean["seniority_band"], sort=True)[0],
-                           pd.factorize(clean["municipality"], sort=True)[0]))
+
+def _chunk_values(col: pd.Series) -> Callable[[np.ndarray], list]:
+    """idx -> the column's values at those rows as Python objects (None when missing). A text
+    column of few distinct values (municipality, band, sex, origin) is factorised once, so each
+    row gets the one str object of its value rather than a new one."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        values = col.to_numpy()
+        return lambda idx: values[idx].tolist()
+    if col.name == "person_id":  # all distinct
+        return lambda idx: col.take(idx).tolist()
+    codes, uniques = pd.factorize(col)
+    names = np.array([str(u) for u in uniques] + [None], dtype=object)  # code -1 (missing) -> None
+    return lambda idx: names[codes[idx]].tolist()
 
 
 def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progress: bool | None = False,
-                  chunk_rows: int = CHUNK_ROWS) -> pd.DataFrame:
+                  chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """Write the validated register in bulk (audit.bulk: COPY on PostgreSQL, executemany of
-    tuples on SQLite) in the caller's transaction, sorted by stratum and person id so the
-    person indexes are filled in order rather than at random places. Returns the rows as
-    written, in that order."""
-    data = clean.iloc[_stratum_order(clean)].reset_index(drop=True)
-    optional = [c for c in data.columns if c not in BASE_COLUMNS and c != "row"]
-    data = data.loc[:, list(BASE_COLUMNS) + optional]
+    tuples on SQLite) in the caller's transaction, in person id order (`_person_order`).
+    Returns that order: row `order[k]` of `clean` got the k-th id written."""
+    order = _person_order(clean)
+    optional = [c for c in clean.columns if c not in BASE_COLUMNS and c != "row"]
+    columns = [_chunk_values(clean[c]) for c in BASE_COLUMNS]
     # Python objects only for one batch at a time: a million rows of str objects at once
     # would double the import's memory
-    with tqdm(total=len(data), unit="rows", desc="importing",
+    with tqdm(total=len(clean), unit="rows", desc="importing",
               disable=(not progress) if progress is not None else None) as bar:
-        def rows() -> Iterator[tuple]:
-            for lo in range(0, len(data), chunk_rows):
-                part = data.iloc[lo:lo + chunk_rows]
-                yield from zip(repeat(audit_id), *(part[c].tolist() for c in BASE_COLUMNS),
-                               values_json(part, optional))
-                bar.update(len(part))
-        insert_rows(session, Person.__table__, PERSON_COLUMNS, rows(), batch_rows=chunk_rows)
-    return data
+        def batches() -> Iterator[Iterator[tuple]]:
+            for lo in range(0, len(clean), chunk_rows):
+                idx = order[lo:lo + chunk_rows]
+                yield zip(repeat(audit_id), *(values(idx) for values in columns),
+                          values_json(clean[optional].iloc[idx], optional) if optional else repeat(None, len(idx)))
+                bar.update(len(idx))
+        insert_batches(session, Person.__table__, PERSON_COLUMNS, batches())
+    return order
 
 
 # The register just imported, kept for a draw in the same process (the web app: import,
@@ -181,14 +184,17 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
 _IMPORTED: dict[tuple[str, int], tuple[int, pd.DataFrame]] = {}
 
 
-def _remember(session: Session, audit_id: int, token: int, written: pd.DataFrame) -> None:
+def _remember(session: Session, audit_id: int, token: int, clean: pd.DataFrame, order: np.ndarray) -> None:
     _IMPORTED.clear()
     low, high, n = session.execute(select(func.min(Person.id), func.max(Person.id), func.count())
                                    .where(Person.audit_id == audit_id)).one()
-    if not n or n != len(written) or high - low + 1 != n:
+    if not n or n != len(clean) or high - low + 1 != n:
         return  # ids not one run in insertion order (another writer in between): the draw reads them
-    frame = written.rename(columns={"seniority_band": "stored_band"})
-    frame.insert(0, "person_pk", np.arange(low, high + 1, dtype=np.int64))
+    pk = np.empty(len(order), dtype=np.int64)
+    pk[order] = np.arange(low, high + 1, dtype=np.int64)  # the id each row of `clean` was written with
+    # only what the draw reads (the columns are shared with `clean`, not copied)
+    frame = pd.DataFrame({"person_pk": pk, "person_id": clean["person_id"], "municipality": clean["municipality"],
+                          "stored_band": clean["seniority_band"], "seniority_years": clean["seniority_years"]})
     _IMPORTED[(session.get_bind().url.render_as_string(hide_password=True), audit_id)] = (token, frame)
 
 
@@ -203,6 +209,20 @@ def imported_population(session: Session, audit_id: int) -> pd.DataFrame | None:
         return None
     del _IMPORTED[key]
     return entry[1]
+
+
+def _stratum_index_after(session: Session, audit_id: int, rows: int) -> AbstractContextManager[None]:
+    """On SQLite, build the stratum index after the rows (one sort instead of a B-tree insert per
+    row) when the import's rows are most of the table; beside more of other audits' persons,
+    keep it (a rebuild would sort those again). Not on PostgreSQL: the app's role owns no table
+    (audit.dbroles) and may not drop an index, and DROP INDEX would hold every reader of the
+    table until the import commits; COPY fills the indexes as it goes."""
+    if session.get_bind().dialect.name != "sqlite":
+        return nullcontext()
+    others = session.scalar(select(func.count()).select_from(Person).where(Person.audit_id != audit_id)) or 0
+    if others > rows:
+        return nullcontext()
+    return indexes_built_after(session, Person.__table__, ["ix_person_stratum"])
 
 
 def import_population(session: Session, audit: Audit, source: Source, filename: str | None = None, *,
@@ -233,10 +253,11 @@ def import_population(session: Session, audit: Audit, source: Source, filename: 
 
     if existing:
         session.execute(delete(Person).where(Person.audit_id == audit.id))
-    written = write_persons(session, audit.id, clean, progress=progress, chunk_rows=chunk_rows)
+    with _stratum_index_after(session, audit.id, len(clean)):
+        order = write_persons(session, audit.id, clean, progress=progress, chunk_rows=chunk_rows)
     token = new_token()
     bump_data_version(session, audit.id, token=token)
-    _remember(session, audit.id, token, written)
+    _remember(session, audit.id, token, clean, order)
     # in band order (5-7, 7-10, 10+), every band, so a band nobody fell in shows as 0
     bands = audit_bands(audit)
     band_counts = clean["seniority_band"].value_counts()

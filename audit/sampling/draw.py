@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 from itertools import repeat
+from operator import methodcaller
 
 import numpy as np
 import pandas as pd
@@ -65,30 +66,45 @@ def stratum_key(seed: int, municipality: str, band: str, person_id: str) -> str:
     return hashlib.sha256(f"{seed}:{municipality}:{band}:{person_id}".encode("utf-8")).hexdigest()
 
 
-def stratum_order(seed: int, municipality: np.ndarray, band: np.ndarray, person_id: Sequence[str]
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The draw's order of every row: strata sorted by municipality then band (as text), each
-    stratum's persons by their key `stratum_key`. Returns (row order, stratum code per row).
+HASH_ROWS = 100_000
 
-    The sha256 of each person is taken once (hashlib, in C); the order compares the first
-    8 bytes of the digests as big-endian integers, which is the order of the hex keys, and
-    the rare persons whose first 8 bytes tie are put in order by their whole digest."""
-    m_codes, m_names = pd.factorize(pd.Series(municipality, dtype=object), sort=True)
-    b_codes, b_names = pd.factorize(pd.Series(band, dtype=object), sort=True)
+
+def stratum_order(seed: int, municipality: Any, band: Any, person_id: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The draw's order of every row: strata sorted by municipality then band (as text), each
+    stratum's persons by their key `stratum_key`. The three columns are array-likes of text
+    of one length (numpy arrays, lists or pandas Series of any string dtype). Returns (row
+    order, stratum code per row).
+
+    The sha256 of each person is taken once (hashlib, in C, called through `map` without a
+    Python frame per person); the order compares the first 8 bytes of the digests as
+    big-endian integers, which is the order of the hex keys, and the rare persons whose first
+    8 bytes tie are put in order by their whole digest."""
+    def codes_of(values: Any) -> tuple[np.ndarray, list[str]]:
+        codes, names = pd.factorize(values if isinstance(values, pd.Series) else pd.Series(values, dtype=object),
+                                    sort=True)
+        return codes, [str(n) for n in names]
+
+    m_codes, m_names = codes_of(municipality)
+    b_codes, b_names = codes_of(band)
     width = max(len(b_names), 1)
     stratum = m_codes.astype(np.int64) * width + b_codes
-    prefixes = [f"{seed}:{m}:{b}:" for m in m_names for b in b_names]
+    prefixes = np.array([f"{seed}:{m}:{b}:" for m in m_names for b in b_names] or [""], dtype=object)
+    pids = person_id if isinstance(person_id, pd.Series) else pd.Series(list(person_id), dtype=object)
     sha = hashlib.sha256
-    codes = stratum.tolist()
-    # the first 8 bytes of each digest as a big-endian integer: the order of the hex keys
-    head = np.fromiter((int.from_bytes(sha((prefixes[k] + p).encode("utf-8")).digest()[:8], "big")
-                        for k, p in zip(codes, person_id)), dtype=np.uint64, count=len(codes))
+    head = np.empty(len(stratum), dtype=np.uint64)
+    # in slices, so only one slice's keys and digests exist as Python objects at a time
+    for lo in range(0, len(stratum), HASH_ROWS):
+        hi = min(lo + HASH_ROWS, len(stratum))
+        keys = map(str.encode, map(str.__add__, prefixes[stratum[lo:hi]].tolist(), pids.iloc[lo:hi].tolist()))
+        digests = b"".join(map(methodcaller("digest"), map(sha, keys)))
+        # the first 8 bytes of each 32-byte digest as a big-endian integer: the order of the hex keys
+        head[lo:hi] = np.frombuffer(digests, dtype=">u8")[::4]
     order = np.lexsort((head, stratum))
     s_sorted, h_sorted = stratum[order], head[order]
     same = (s_sorted[1:] == s_sorted[:-1]) & (h_sorted[1:] == h_sorted[:-1])
     if same.any():  # ties in the first 8 bytes: order those runs by the whole digest
         def digest(i: int) -> bytes:
-            return sha((prefixes[codes[i]] + person_id[i]).encode("utf-8")).digest()
+            return sha((prefixes[stratum[i]] + str(pids.iloc[i])).encode("utf-8")).digest()
         for start in np.flatnonzero(same & ~np.concatenate([[False], same[:-1]])):
             end = start + 1
             while end < len(same) and same[end]:
@@ -110,10 +126,9 @@ def plan_draw(frame: pd.DataFrame, *, seed: int, per_stratum: int, reserves: int
         raise SamplingError(_('per-stratum must be at least 1'))
     if reserves < 0:
         raise SamplingError(_('reserves cannot be negative'))
-    df = frame.loc[frame["seniority_band"].notna()]
-    order, stratum = stratum_order(seed, df["municipality"].to_numpy(dtype=object),
-                                   df["seniority_band"].to_numpy(dtype=object),
-                                   df["person_id"].astype(str).tolist())
+    banded = frame["seniority_band"].notna()
+    df = frame if banded.all() else frame.loc[banded]  # no copy of a million rows when all are banded
+    order, stratum = stratum_order(seed, df["municipality"], df["seniority_band"], df["person_id"].astype(str))
     s_sorted = stratum[order]
     n = len(order)
     starts = np.flatnonzero(np.concatenate([[True], s_sorted[1:] != s_sorted[:-1]])) if n else np.zeros(0, int)
@@ -133,9 +148,9 @@ def plan_draw(frame: pd.DataFrame, *, seed: int, per_stratum: int, reserves: int
     chosen["weight"] = chosen["stratum_population"] / chosen["stratum_sample"]
 
     first = order[starts] if n else np.zeros(0, int)
-    found = {(m, b): int(k) for m, b, k in zip(df["municipality"].to_numpy(dtype=object)[first].tolist(),
-                                               df["seniority_band"].to_numpy(dtype=object)[first].tolist(),
-                                               sizes.tolist())}
+    found = {(str(m), str(b)): int(k) for m, b, k in zip(df["municipality"].iloc[first].tolist(),
+                                                         df["seniority_band"].iloc[first].tolist(),
+                                                         sizes.tolist())}
     names = list(strata) if strata is not None else []
     names += [k for k in found if k not in set(names)]
     summary = []

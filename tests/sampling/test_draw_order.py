@@ -136,3 +136,52 @@ def test_an_import_rolled_back_leaves_nothing_for_the_draw(engine, tmp_path):
         assert importer._IMPORTED
         s.rollback()
         assert importer.imported_population(s, audit.id) is None
+
+
+def _expected_order(seed: int, rows: list[tuple[str, str, str]]) -> list[int]:
+    """Strata by municipality then band as text, each by its sha256 hex key (written here from
+    the contract, not the code's helpers)."""
+    return sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1], hashlib.sha256(
+        f"{seed}:{rows[i][0]}:{rows[i][1]}:{rows[i][2]}".encode("utf-8")).hexdigest()))
+
+
+ROWS = [(m, b, f"{m[:2]}-{k}{'æ' if k % 4 == 0 else ''}") for m in ("Ærø", "Odense", "Aabenraa")
+        for b in ("5-7", "10+") for k in range(9)][::-1]
+
+
+def test_stratum_order_in_slices_and_types(monkeypatch):
+    """The keys are hashed in slices: the order does not depend on where a slice ends, nor on
+    whether the columns come as lists, object arrays or Arrow strings."""
+    import numpy as np
+    import pandas as pd
+
+    from audit.sampling import draw as draw_module
+
+    expected = _expected_order(11, ROWS)
+    m, b, p = (list(c) for c in zip(*ROWS))
+    for rows_per_slice in (7, 1, 100_000):
+        monkeypatch.setattr(draw_module, "HASH_ROWS", rows_per_slice)
+        for wrap in (list, lambda v: np.array(v, dtype=object), lambda v: pd.Series(v, dtype="string[pyarrow]")):
+            order, _stratum = draw_module.stratum_order(11, wrap(m), wrap(b), wrap(p))
+            assert order.tolist() == expected, rows_per_slice
+
+
+def test_stratum_order_breaks_ties_of_the_first_eight_bytes_by_the_whole_digest(monkeypatch):
+    """A digest whose first 8 bytes equal another's (1 in 2^64 per pair) is ordered by the whole
+    digest: here every digest starts with 8 zero bytes, then the real digest's first 24 bytes."""
+    from audit.sampling import draw as draw_module
+
+    class Tied:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def digest(self) -> bytes:
+            return bytes(8) + hashlib.sha256(self.data).digest()[:24]
+
+    class FakeHashlib:
+        sha256 = Tied
+
+    monkeypatch.setattr(draw_module, "hashlib", FakeHashlib)
+    m, b, p = (list(c) for c in zip(*ROWS))
+    order, _stratum = draw_module.stratum_order(11, m, b, p)
+    assert order.tolist() == _expected_order(11, ROWS)
