@@ -17,9 +17,10 @@ the audit.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -289,19 +290,165 @@ def _decode(instrument: Instrument, items: Sequence[str], texts: Sequence[str | 
 
 def _frame_from_rows(cases: pd.DataFrame, answer_rows: tuple[tuple, tuple, tuple],
                      instrument: Instrument) -> pd.DataFrame:
-    case_ids, items, texts = answer_rows
+    return _frame_from_pieces(cases, [answer_rows], instrument)
+
+
+def _frame_from_pieces(cases: pd.DataFrame, pieces: Iterable[tuple[tuple, tuple, tuple]],
+                       instrument: Instrument) -> pd.DataFrame:
+    """The frame of `cases` from their answers given in pieces (each a part of the rows, as
+    `_read_answers` returns them): each piece is decoded as it arrives (while the next one is
+    read), and the item columns are built once from all of them, as from one piece."""
     base = _base(cases)
     n = len(base)
-    if not len(case_ids) or not n:
+    index = pd.Index(base["case_id"].to_numpy(dtype=np.int64))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    for case_ids, items, texts in pieces:
+        if not len(case_ids) or not n:
+            continue
+        rows = index.get_indexer(np.asarray(case_ids, dtype=np.int64))
+        keep, item_idx, cells, values = _decode(instrument, items, texts)
+        del case_ids, items, texts
+        keep &= rows >= 0
+        parts.append((rows[keep], item_idx[keep], cells[keep], values[keep]))
+    if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return _finish(base, _columns(instrument, n, empty, empty, np.empty(0, object), np.empty(0, object)),
                        instrument)
-    ids = base["case_id"].to_numpy(dtype=np.int64)
-    rows = pd.Index(ids).get_indexer(np.asarray(case_ids, dtype=np.int64))
-    keep, item_idx, cells, values = _decode(instrument, items, texts)
-    keep &= rows >= 0
-    return _finish(base, _columns(instrument, n, rows[keep], item_idx[keep], cells[keep], values[keep]),
-                   instrument)
+    if len(parts) == 1:
+        rows, item_idx, cells, values = parts[0]
+    else:
+        rows, item_idx, cells, values = (np.concatenate([p[k] for p in parts]) for k in range(4))
+    del parts
+    return _finish(base, _columns(instrument, n, rows, item_idx, cells, values), instrument)
+
+
+# ---------------------------------------------------------------- reading ahead
+#
+# Reading the answers out of the database is about half of building a frame, and the
+# database's own part of it (SQLite stepping through pages, PostgreSQL sending rows) runs
+# without Python's lock. So the next piece is read by a thread of its own, on a connection of
+# its own, while this one decodes the piece before: an export of 100,000 cases and the annex
+# use both cores. Only where a second connection sees exactly what the session sees: a
+# database file or server (not an in-memory SQLite, which is one per connection), a session
+# on an engine (not one bound to a connection whose transaction the test or caller holds),
+# and no change of the session's own to the audit waiting for its commit.
+
+READ_AHEAD = True
+# Cases per answers query when the whole frame is read (the annex): pieces to decode while
+# the next one is read.
+PIECE_CASES = 2500
+
+
+def _reader_engine(session: Session, audit_id: int) -> Any:
+    """The engine a reading thread may open its own connection on, or None to read here."""
+    from sqlalchemy.engine import Engine
+
+    from audit.dataversion import has_pending
+
+    if not READ_AHEAD:
+        return None
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return None
+    url = bind.url
+    if url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:")
+                                               or "mode=memory" in str(url.query)):
+        return None
+    if session.new or session.dirty or session.deleted or has_pending(session, audit_id):
+        return None
+    if url.get_backend_name() == "sqlite" and session.connection().connection.driver_connection.in_transaction:
+        return None  # a write of this session's not yet committed (SQLite begins one only to write)
+    return bind
+
+
+_DONE = object()
+
+
+def _ahead(reads: Iterator[Any]) -> Iterator[Any]:
+    """The items of `reads`, each produced by a worker thread one item ahead of the consumer
+    (at most one waiting, so memory is two items). The generator `reads` runs and is closed
+    in the worker (its connection opened and closed there); an error in it is raised here; a
+    consumer that stops early stops the worker."""
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in reads:
+                if not put((True, item)):
+                    return
+            put((True, _DONE))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((False, exc))
+        finally:
+            reads.close()
+
+    worker = threading.Thread(target=work, name="case-frame-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _on_connection(engine: Any, read: Any, *args: Any) -> Iterator[Any]:
+    """`read(conn, *args)`'s items on a connection of its own, opened and closed where this runs."""
+    with engine.connect() as conn:
+        yield from read(conn, *args)
+
+
+def _answer_pieces(conn: Any, audit_id: int, statuses: Sequence[str] | None,
+                   bounds: Sequence[tuple[int, int]]) -> Iterator[tuple[tuple, tuple, tuple]]:
+    for lo, hi in bounds:
+        yield _read_answers(conn, audit_id, statuses, lo, hi)
+
+
+def _chunk_reads(conn: Any, audit_id: int, statuses: Sequence[str] | None,
+                 chunk_cases: int) -> Iterator[tuple[pd.DataFrame, tuple[tuple, tuple, tuple]]]:
+    """(cases, their answers) for chunks of at most `chunk_cases` cases in case id order; the
+    first chunk even when empty."""
+    after: int | None = None
+    while True:
+        cases = _read_cases(conn, audit_id, statuses, after=after, limit=chunk_cases)
+        if cases.empty and after is not None:
+            return
+        lo = int(cases["case_id"].iloc[0]) if len(cases) else None
+        hi = int(cases["case_id"].iloc[-1]) if len(cases) else None
+        rows = _read_answers(conn, audit_id, statuses, lo, hi) if len(cases) else ((), (), ())
+        yield cases, rows
+        if len(cases) < chunk_cases:
+            return
+        after = hi
+
+
+def _read_frame(session: Session, audit: Audit, statuses: Sequence[str] | None, inst: Instrument) -> pd.DataFrame:
+    """The whole case frame from the database: the cases in one query, their answers in
+    pieces of PIECE_CASES cases, read ahead when a second connection may (`_reader_engine`)."""
+    conn = session.connection()
+    cases = _read_cases(conn, audit.id, statuses)
+    ids = cases["case_id"].to_numpy(dtype=np.int64)
+    engine = _reader_engine(session, audit.id)
+    if engine is None or len(ids) <= PIECE_CASES:
+        return _frame_from_rows(cases, _read_answers(conn, audit.id, statuses), inst)
+    bounds = [(int(ids[k]), int(ids[min(k + PIECE_CASES, len(ids)) - 1])) for k in range(0, len(ids), PIECE_CASES)]
+    pieces = _ahead(_on_connection(engine, _answer_pieces, audit.id, statuses, bounds))
+    return _frame_from_pieces(cases, pieces, inst)
 
 
 def _resolve(session: Session, audit: Audit | str | int) -> Audit:
@@ -370,9 +517,7 @@ def load_case_frame(session: Session, audit: Audit | str, statuses: Sequence[str
                 _CACHE.move_to_end(key)
         if cached is not None:
             return cached.copy(deep=False)
-    conn = session.connection()
-    frame = _for_audit(_frame_from_rows(_read_cases(conn, audit.id, statuses),
-                                         _read_answers(conn, audit.id, statuses), inst), audit)
+    frame = _for_audit(_read_frame(session, audit, statuses, inst), audit)
     if key is not None and frame.size <= CACHE_CELLS:
         with _CACHE_LOCK:
             _CACHE[key] = frame
@@ -401,7 +546,8 @@ def iter_case_frames(session: Session, audit: Audit | str, statuses: Sequence[st
                      ) -> Iterator[pd.DataFrame]:
     """The case frame in chunks of at most `chunk_cases` cases, in case id order: slices of the
     cached frame when there is one, else two queries per chunk (cases after the last one
-    seen, their answers), so memory depends on the chunk, not on the audit."""
+    seen, their answers; the next chunk read ahead while this one is built, `_ahead`), so
+    memory depends on the chunk, not on the audit."""
     audit = _resolve(session, audit)
     inst = instrument if instrument is not None else instrument_for(audit)
     cached = cached_case_frame(session, audit, statuses, inst)
@@ -413,21 +559,11 @@ def iter_case_frames(session: Session, audit: Audit | str, statuses: Sequence[st
         if not len(cached):
             yield cached
         return
-    conn = session.connection()
-    after: int | None = None
-    first = True
-    while True:
-        cases = _read_cases(conn, audit.id, statuses, after=after, limit=chunk_cases)
-        if cases.empty and not first:
-            return
-        lo = int(cases["case_id"].iloc[0]) if len(cases) else None
-        hi = int(cases["case_id"].iloc[-1]) if len(cases) else None
-        rows = _read_answers(conn, audit.id, statuses, lo, hi) if len(cases) else ((), (), ())
+    engine = _reader_engine(session, audit.id)
+    reads = (_chunk_reads(session.connection(), audit.id, statuses, chunk_cases) if engine is None
+             else _ahead(_on_connection(engine, _chunk_reads, audit.id, statuses, chunk_cases)))
+    for cases, rows in reads:
         yield _for_audit(_frame_from_rows(cases, rows, inst), audit)
-        first = False
-        if len(cases) < chunk_cases:
-            return
-        after = hi
 
 
 def empty_case_frame(audit: Audit, instrument: Instrument) -> pd.DataFrame:

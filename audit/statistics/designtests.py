@@ -22,8 +22,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats as _st
-from scipy.stats import chi2_contingency
 
 from audit.i18n import _
 from audit.statistics.weighting import Design, linearised_shares
@@ -58,6 +56,8 @@ def pearson(observed: np.ndarray) -> dict[str, Any]:
     n = int(round(obs.sum()))
     if obs.shape[0] < 2 or obs.shape[1] < 2:
         return _not_computed(n, "fewer than two non-empty rows or columns")
+    from scipy.stats import chi2_contingency  # here: importing scipy.stats costs every command seconds
+
     res = chi2_contingency(obs, correction=False)
     chi2, p, dof, expected = float(res[0]), float(res[1]), int(res[2]), res[3]
     return {"chi2": chi2, "p_value": p, "dof": dof, "cramers_v": cramers_v(chi2, n, obs.shape), "n": n,
@@ -118,6 +118,8 @@ def rao_scott(row_ind: np.ndarray, col_ind: np.ndarray, design: Design) -> dict[
         out.update({"f": None, "ndf": None, "ddf": None, "p_value": None, "rs1_chi2": None, "rs1_p_value": None,
                     "method": "not computed: no design variance (every stratum a census or one case)"})
         return out
+    from scipy import stats as _st  # here, as in pearson
+
     d0 = tr * tr / tr2
     F = X2 / tr
     rs1 = X2 / (tr / dof)
