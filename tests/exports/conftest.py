@@ -38,10 +38,16 @@ REGISTER = {"case_id", "municipality", "seniority_band", "sex", "age", "age_band
 
 
 @pytest.fixture
-def db_audit(engine):  # type: ignore[no-untyped-def]
-    """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed."""
-    return store_audit(engine, case_frame(63, seed=11), "Eksporttest 2022", completed=60,
-                       municipalities=["København", "Odense"])
+def db_audit(engine, built_once):  # type: ignore[no-untyped-def]
+    """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed (stored once
+    per session on SQLite, each test on its own copy: tests/conftest.py, built_once)."""
+    from audit.models import Audit
+
+    audit_id = built_once("exports_db_audit", lambda eng: store_audit(
+        eng, case_frame(63, seed=11), "Eksporttest 2022", completed=60,
+        municipalities=["København", "Odense"]).id)
+    with Session(engine) as s:
+        return s.get(Audit, audit_id)
 
 
 def store_audit(engine, src, name: str, completed: int, municipalities: list[str]):  # type: ignore[no-untyped-def]
