@@ -23,6 +23,31 @@ def population():  # type: ignore[no-untyped-def]
     return synthetic_population(7)
 
 
+@pytest.fixture(scope="session")
+def instrument():  # type: ignore[no-untyped-def]
+    from audit.exports.service import default_instrument
+
+    return default_instrument()
+
+
+@pytest.fixture(scope="session")
+def spec(instrument):  # type: ignore[no-untyped-def]
+    from audit.exports.definitions import load_definitions
+
+    return load_definitions(instrument=instrument)
+
+
+@pytest.fixture(scope="session")
+def annex(frame, spec, instrument, population, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The synthetic frame's annex, suppressed, as `audit export annex` writes it: (file, layouts
+    by sheet). Written once; tests read it and never write to it."""
+    from audit.exports.annex import write_annex
+
+    out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
+    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022", population=population)
+    return out, {lay.sheet: lay for lay in layouts}
+
+
 def _plain(v):  # type: ignore[no-untyped-def]
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None

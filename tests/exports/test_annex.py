@@ -11,8 +11,6 @@ from openpyxl import load_workbook
 
 from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, note_text, write_annex
 from audit.exports.compute import Labeller, build_grids
-from audit.exports.definitions import load_definitions
-from audit.exports.service import default_instrument
 from audit.statistics import cross_matrix
 from tests.exports.oracle import EXTRA_HIDDEN, assert_sheet_matches, expected_sheet
 
@@ -22,21 +20,8 @@ def printed(share: float, digits: int = 2) -> float:
     return math.floor(float(share) * 10 ** digits + 0.5 + 1e-9) / 10 ** digits
 
 
-@pytest.fixture(scope="module")
-def instrument():  # type: ignore[no-untyped-def]
-    return default_instrument()
-
-
-@pytest.fixture(scope="module")
-def spec(instrument):  # type: ignore[no-untyped-def]
-    return load_definitions(instrument=instrument)
-
-
-@pytest.fixture(scope="module")
-def annex(frame, spec, instrument, population, tmp_path_factory):  # type: ignore[no-untyped-def]
-    out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
-    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022", population=population)
-    return out, {lay.sheet: lay for lay in layouts}
+# instrument, spec and annex (the synthetic frame's suppressed annex, written once per session and
+# shared with test_libreoffice.py): tests/exports/conftest.py
 
 
 def _sheet_values(ws, lay):  # type: ignore[no-untyped-def]
