@@ -101,6 +101,94 @@ def fresh_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
     admin.dispose()
 
 
+_built: dict[str, tuple[Path, object]] = {}
+
+
+def _renew_data_versions(path: Path) -> None:
+    """A copied database gets fresh data-version tokens, as a database built anew would: no
+    in-process cache keyed on (audit, token) can hand one test's frame or file to another."""
+    import sqlite3
+
+    from audit.dataversion import new_token
+
+    con = sqlite3.connect(path)
+    try:
+        for (audit_id,) in con.execute("SELECT id FROM audit").fetchall():
+            con.execute("UPDATE audit SET data_version = ? WHERE id = ?", (new_token(), audit_id))
+        con.commit()
+    finally:
+        con.close()
+
+
+def _build_file(key: str, build, template: Path, factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """(file, result): `build` run once per session on a copy of the migrated SQLite template."""
+    if key not in _built:
+        from audit.db import make_engine as _make_engine
+
+        path = factory.mktemp("built") / f"{key}.sqlite"
+        shutil.copy(template, path)
+        eng = _make_engine(f"sqlite:///{path}")
+        try:
+            result = build(eng)
+            with eng.connect() as conn:  # everything in the main file: a copy needs no -wal
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            eng.dispose()
+        _built[key] = (path, result)
+    return _built[key]
+
+
+def copy_built(path: Path, target: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(path, target)
+    _renew_data_versions(target)
+
+
+@pytest.fixture
+def built_once(engine: Engine, _sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """built_once(key, build) -> build(engine)'s result, with the test's database holding what
+    build wrote. On SQLite `build` runs once per session (key names the world) on its own copy
+    of the migrated template, and every test gets a fresh copy of that file (written before the
+    test's engine connects again), so a test that writes changes only its own copy. On
+    PostgreSQL `build` runs on the test's database every time. `build` returns plain values
+    (ids, names), never ORM objects bound to its session."""
+
+    def _get(key: str, build):  # type: ignore[no-untyped-def]
+        if engine.dialect.name != "sqlite":
+            return build(engine)
+        path, result = _build_file(key, build, _sqlite_template, tmp_path_factory)
+        engine.dispose()
+        with engine.connect() as conn:  # nothing written yet that the copy would drop
+            assert not any(conn.exec_driver_sql(f'SELECT 1 FROM "{t}" LIMIT 1').first()
+                           for t in ("user", "audit", "auditlog")), "built_once must come before any write"
+        engine.dispose()
+        copy_built(path, Path(engine.url.database))
+        return copy.deepcopy(result)
+
+    return _get
+
+
+def build_demo_world(engine: Engine) -> dict:
+    """`audit demo`'s audit (default seed) on `engine`: build_demo's summary (plain values)."""
+    from audit.demo import build_demo
+
+    with Session(engine) as s:
+        result = build_demo(s, seed=None)
+        s.commit()
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_db(_sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The demo audit (`audit demo`), built once per session on SQLite (the same file
+    built_once("demo", build_demo_world) copies): the URL of a copy that read-only tests share."""
+    path, _ = _build_file("demo", build_demo_world, _sqlite_template, tmp_path_factory)
+    target = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    copy_built(path, target)
+    return f"sqlite:///{target}"
+
+
 @pytest.fixture
 def engine(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
     """Engine on the fresh database; the app's settings point at it too (CLI tests)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from audit.demo import generate_population, load_spec
 
@@ -22,15 +23,14 @@ def test_population_matches_table_11_and_is_deterministic():
     assert abs(women_10 - 0.59) < 0.03  # Table 12: 59 % women in the 10+ band
 
 
-def test_whole_demo_audit_and_its_annex(tmp_path):
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # as before: the demo on SQLite
+def test_whole_demo_audit_and_its_annex(engine, built_once, tmp_path):
     """README command 1 builds this: the demo audit through the real import and draw, a comment
     round the municipality logins can use, and an annex that holds, cell by cell, what the
     statistics room computes from the stored audit."""
     from openpyxl import load_workbook
     from sqlmodel import Session, select
 
-    from audit.db import make_engine, upgrade
-    from audit.demo import build_demo
     from audit.exports.annex import write_annex
     from audit.exports.definitions import load_definitions
     from audit.exports.service import load_audit_data
@@ -38,12 +38,9 @@ def test_whole_demo_audit_and_its_annex(tmp_path):
     from audit.models import Case
     from tests.exports.oracle import assert_sheet_matches, expected_sheet
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as s:
-        result = build_demo(s, seed=None)
-        s.commit()
+    from tests.conftest import build_demo_world
+
+    result = built_once("demo", build_demo_world)  # SQLite: a copy of the session's demo
     assert (result["population"], result["cases"]) == (14164, 375)
     assert result["round"]["municipalities"] == ["København", "Odense", "Aarhus"]
     with Session(engine) as s:

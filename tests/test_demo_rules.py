@@ -3,23 +3,20 @@ every applicable required item answered, and the theme-7 answers belong to their
 municipality reviews, each completed review complete, three municipalities without answers."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 
-def test_demo_cases_and_theme7_reviews_obey_the_instrument(tmp_path):
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # as before: the demo on SQLite
+def test_demo_cases_and_theme7_reviews_obey_the_instrument(engine, built_once):
     from audit.audits import instrument_for
-    from audit.db import make_engine, upgrade
-    from audit.demo import THEME7_NOT_ANSWERED, build_demo
+    from audit.demo import THEME7_NOT_ANSWERED
     from audit.models import Answer, Audit, Case, MunicipalityReview
     from audit.review.workflow import missing_for_case, missing_for_municipality
+    from tests.conftest import build_demo_world
 
-    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as s:
-        build_demo(s, seed=None)
-        s.commit()
+    built_once("demo", build_demo_world)  # SQLite: a copy of the session's demo
     with Session(engine) as s:
         audit = s.exec(select(Audit)).one()
         inst = instrument_for(audit)

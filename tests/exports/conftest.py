@@ -23,6 +23,31 @@ def population():  # type: ignore[no-untyped-def]
     return synthetic_population(7)
 
 
+@pytest.fixture(scope="session")
+def instrument():  # type: ignore[no-untyped-def]
+    from audit.exports.service import default_instrument
+
+    return default_instrument()
+
+
+@pytest.fixture(scope="session")
+def spec(instrument):  # type: ignore[no-untyped-def]
+    from audit.exports.definitions import load_definitions
+
+    return load_definitions(instrument=instrument)
+
+
+@pytest.fixture(scope="session")
+def annex(frame, spec, instrument, population, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The synthetic frame's annex, suppressed, as `audit export annex` writes it: (file, layouts
+    by sheet). Written once; tests read it and never write to it."""
+    from audit.exports.annex import write_annex
+
+    out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
+    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022", population=population)
+    return out, {lay.sheet: lay for lay in layouts}
+
+
 def _plain(v):  # type: ignore[no-untyped-def]
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
@@ -38,10 +63,16 @@ REGISTER = {"case_id", "municipality", "seniority_band", "sex", "age", "age_band
 
 
 @pytest.fixture
-def db_audit(engine):  # type: ignore[no-untyped-def]
-    """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed."""
-    return store_audit(engine, case_frame(63, seed=11), "Eksporttest 2022", completed=60,
-                       municipalities=["København", "Odense"])
+def db_audit(engine, built_once):  # type: ignore[no-untyped-def]
+    """An audit with 60 reviewed cases (synthetic answers) and 3 not yet reviewed (stored once
+    per session on SQLite, each test on its own copy: tests/conftest.py, built_once)."""
+    from audit.models import Audit
+
+    audit_id = built_once("exports_db_audit", lambda eng: store_audit(
+        eng, case_frame(63, seed=11), "Eksporttest 2022", completed=60,
+        municipalities=["København", "Odense"]).id)
+    with Session(engine) as s:
+        return s.get(Audit, audit_id)
 
 
 def store_audit(engine, src, name: str, completed: int, municipalities: list[str]):  # type: ignore[no-untyped-def]

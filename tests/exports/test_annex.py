@@ -11,8 +11,6 @@ from openpyxl import load_workbook
 
 from audit.exports.annex import CONTENTS, PINK, SHARE_FORMAT, note_text, write_annex
 from audit.exports.compute import Labeller, build_grids
-from audit.exports.definitions import load_definitions
-from audit.exports.service import default_instrument
 from audit.statistics import cross_matrix
 from tests.exports.oracle import EXTRA_HIDDEN, assert_sheet_matches, expected_sheet
 
@@ -22,21 +20,8 @@ def printed(share: float, digits: int = 2) -> float:
     return math.floor(float(share) * 10 ** digits + 0.5 + 1e-9) / 10 ** digits
 
 
-@pytest.fixture(scope="module")
-def instrument():  # type: ignore[no-untyped-def]
-    return default_instrument()
-
-
-@pytest.fixture(scope="module")
-def spec(instrument):  # type: ignore[no-untyped-def]
-    return load_definitions(instrument=instrument)
-
-
-@pytest.fixture(scope="module")
-def annex(frame, spec, instrument, population, tmp_path_factory):  # type: ignore[no-untyped-def]
-    out = tmp_path_factory.mktemp("annex") / "annex.xlsx"
-    layouts = write_annex(frame, spec, out, instrument=instrument, audit_name="Syntetisk 2022", population=population)
-    return out, {lay.sheet: lay for lay in layouts}
+# instrument, spec and annex (the synthetic frame's suppressed annex, written once per session and
+# shared with test_libreoffice.py): tests/exports/conftest.py
 
 
 def _sheet_values(ws, lay):  # type: ignore[no-untyped-def]
@@ -84,12 +69,16 @@ def test_contents_sheet_links_every_table_and_back(annex, spec):  # type: ignore
 
 @pytest.mark.parametrize("suppress", [True, False])
 def test_every_table_matches_the_statistics_room_cell_by_cell(frame, spec, instrument, population, tmp_path,  # type: ignore[no-untyped-def]
-                                                              suppress):
+                                                              suppress, annex):
     """Each sheet, reopened, equals what audit.statistics (and, for Table 12, the sampling
-    room) computes for its definition."""
-    out = tmp_path / "annex.xlsx"
-    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, out, instrument=instrument, suppress=suppress,
-                                                     population=population)}
+    room) computes for its definition. Suppressed, that is the module's annex (the same call
+    but for the audit's name on the contents sheet); unsuppressed, one written here."""
+    if suppress:
+        out, layouts = annex
+    else:
+        out = tmp_path / "annex.xlsx"
+        layouts = {lay.sheet: lay for lay in write_annex(frame, spec, out, instrument=instrument, suppress=False,
+                                                         population=population)}
     wb = load_workbook(out)
     compared = 0
     for tdef in spec.tables:

@@ -40,18 +40,28 @@ def test_cli_annex_raw_codebook(db_audit, tmp_path):  # type: ignore[no-untyped-
     assert res.exit_code != 0 and "no audit named" in res.output
 
 
-def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, engine, tmp_path):  # type: ignore[no-untyped-def]
+def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, engine, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     """The annex written by the CLI from the database holds, cell by cell, what
     audit.statistics computes from the same audit's case frame."""
     from sqlmodel import Session
 
-    from audit.exports.annex import write_annex
+    import audit.exports.annex
     from audit.exports.definitions import load_definitions
     from audit.population.snapshots import population_frame  # the one the annex reads
     from audit.audits import instrument_for
     from audit.statistics.dataset import load_case_frame
     from tests.exports.oracle import assert_sheet_matches, expected_sheet
 
+    # where the CLI's annex put each table (its rows, its note): the layouts write_annex returned
+    # for the very file the command wrote, kept on the way (the command runs unchanged)
+    written: list = []
+    real = audit.exports.annex.write_annex
+
+    def keep_layouts(*args, **kwargs):  # type: ignore[no-untyped-def]
+        written.append(real(*args, **kwargs))
+        return written[-1]
+
+    monkeypatch.setattr(audit.exports.annex, "write_annex", keep_layouts)
     out = tmp_path / "annex.xlsx"
     res = CliRunner().invoke(main, ["export", "annex", "--audit", db_audit.name, "--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -61,8 +71,9 @@ def test_cli_annex_matches_the_statistics_room_on_the_stored_audit(db_audit, eng
         population = population_frame(s, db_audit)
     assert len(frame) == 60
     spec = load_definitions(instrument=instrument)
-    layouts = {lay.sheet: lay for lay in write_annex(frame, spec, tmp_path / "layout.xlsx", instrument=instrument,
-                                                     population=population)}
+    assert len(written) == 1
+    layouts = {lay.sheet: lay for lay in written[0]}
+    assert set(layouts) == {t.id for t in spec.tables}
     wb = load_workbook(out)
     assert sum(assert_sheet_matches(wb[t.id], layouts[t.id],
                                     expected_sheet(t, frame, spec, instrument, population=population))

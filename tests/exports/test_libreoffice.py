@@ -10,14 +10,12 @@ import shutil
 import subprocess
 
 
-from audit.exports.annex import write_annex
-from audit.exports.definitions import load_definitions
 
-
-def test_annex_converts_to_pdf(frame, population, tmp_path):  # type: ignore[no-untyped-def]
+def test_annex_converts_to_pdf(annex, spec, tmp_path):  # type: ignore[no-untyped-def]
+    """The session's annex of the synthetic frame (tests/exports/conftest.py), converted."""
     assert shutil.which("libreoffice"), "LibreOffice is missing: run scripts/test.sh, which installs it"
     out = tmp_path / "annex.xlsx"
-    write_annex(frame, load_definitions(), out, audit_name="Syntetisk 2022", population=population)
+    shutil.copy(annex[0], out)
     env = {**os.environ, "HOME": str(tmp_path / "home")}
     proc = subprocess.run(["libreoffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
                           capture_output=True, text=True, timeout=180, env=env)
@@ -27,4 +25,4 @@ def test_annex_converts_to_pdf(frame, population, tmp_path):  # type: ignore[no-
     assert pdf.read_bytes().startswith(b"%PDF")
     # contents + one page per table: a table's chart or note never spills onto a page of its own
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes()))
-    assert pages == len(load_definitions().tables) + 1
+    assert pages == len(spec.tables) + 1

@@ -120,24 +120,7 @@ def make_frame():
 
 
 # ----------------------------------------------------------------------------- the demo audit
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The demo audit (`audit demo`), built once on SQLite: its URL."""
-    from sqlmodel import Session
-
-    from audit.db import make_engine, upgrade
-    from audit.demo import build_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.sqlite'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with Session(engine) as s:
-        build_demo(s, seed=None)
-        s.commit()
-    engine.dispose()
-    return url
-
-
+# demo_db: tests/conftest.py (built once per session)
 @pytest.fixture(scope="session")
 def demo_frame(demo_db: str) -> pd.DataFrame:
     from sqlmodel import Session

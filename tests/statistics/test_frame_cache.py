@@ -13,13 +13,18 @@ from audit.models import Audit, Case
 from audit.statistics import dataset
 
 
-@pytest.fixture
-def small_audit(engine):  # type: ignore[no-untyped-def]
+def _build_small_audit(engine):  # type: ignore[no-untyped-def]
     from audit.demo import build_synthetic_audit
 
     with Session(engine) as s:
         info = build_synthetic_audit(s, "Cache test", cases=200, seed=2)
         s.commit()
+    return info
+
+
+@pytest.fixture
+def small_audit(engine, built_once):  # type: ignore[no-untyped-def]
+    info = built_once("frame_cache_small_audit", _build_small_audit)  # SQLite: a copy per test
     dataset.clear_cache()
     return info
 
