@@ -465,15 +465,12 @@ def _composition_grid(tdef: TableDef, frame: pd.DataFrame, lab: Labeller, min_ce
     hidden = t.suppressed["sum"] if t.suppressed is not None else pd.Series(False, index=t.counts.index)
     columns = [Column("sum", "Sum", "count"), Column("share", "Andel af summen", "share")]
     rows: list[GridRow] = []
-    for var in tdef.items:
-        total, share = t.counts.at[var, "sum"], t.percents.at[var, "share"]
+    for var in (*tdef.items, TOTAL):
         off = bool(hidden[var])
-        rows.append(GridRow(var, tdef.item_labels.get(var) or lab.variable(var),
-                            [None if off else int(total), None if off else stats.share_of(share)],
-                            [off, off], [False, False]))
-    whole = float(sum(pd.to_numeric(frame[v], errors="coerce").sum() for v in tdef.items))
-    rows.append(GridRow(TOTAL, TOTAL, [int(whole), 1.0 if whole else None], [False, False], [False, False],
-                        total=True))
+        total, share = t.counts.at[var, "sum"], t.percents.at[var, "share"]
+        cells = [None, None] if off else [round(float(total)), stats.share_of(share)]
+        label = TOTAL if var == TOTAL else (tdef.item_labels.get(var) or lab.variable(var))
+        rows.append(GridRow(var, label, cells, [off, off], [False, False], total=var == TOTAL))
     return Grid(tdef, tdef.title, columns, rows, [int(t.n_total or 0)], suppression_rule=stats.rule(t),
                 stats_tables=[])
 

@@ -167,11 +167,13 @@ def write_persons(session: Session, audit_id: int, clean: pd.DataFrame, *, progr
     # would double the import's memory
     with tqdm(total=len(clean), unit="rows", desc="importing",
               disable=(not progress) if progress is not None else None) as bar:
+        extra = clean[optional] if optional else None   # the optional columns, selected once
+
         def batches() -> Iterator[Iterator[tuple]]:
             for lo in range(0, len(clean), chunk_rows):
                 idx = order[lo:lo + chunk_rows]
                 yield zip(repeat(audit_id), *(values(idx) for values in columns),
-                          values_json(clean[optional].iloc[idx], optional) if optional else repeat(None, len(idx)))
+                          values_json(extra.iloc[idx], optional) if extra is not None else repeat(None, len(idx)))
                 bar.update(len(idx))
         insert_batches(session, Person.__table__, PERSON_COLUMNS, batches())
     return order

@@ -352,8 +352,9 @@ def _reader_engine(session: Session, audit_id: int) -> Any:
         return None
     url = bind.url
     if url.get_backend_name() == "sqlite" and (url.database in (None, "", ":memory:")
-                                               or "mode=memory" in str(url.query)):
-        return None
+                                               or url.query.get("mode") == "memory"
+                                               or str(url.database).startswith("file::memory:")):
+        return None  # an in-memory database: another connection would see another (empty) one
     if session.new or session.dirty or session.deleted or has_pending(session, audit_id):
         return None
     if url.get_backend_name() == "sqlite" and session.connection().connection.driver_connection.in_transaction:
@@ -413,6 +414,7 @@ def _on_connection(engine: Any, read: Any, *args: Any) -> Iterator[Any]:
         yield from read(conn, *args)
 
 
+
 def _answer_pieces(conn: Any, audit_id: int, statuses: Sequence[str] | None,
                    bounds: Sequence[tuple[int, int]]) -> Iterator[tuple[tuple, tuple, tuple]]:
     for lo, hi in bounds:
@@ -448,7 +450,10 @@ def _read_frame(session: Session, audit: Audit, statuses: Sequence[str] | None, 
         return _frame_from_rows(cases, _read_answers(conn, audit.id, statuses), inst)
     bounds = [(int(ids[k]), int(ids[min(k + PIECE_CASES, len(ids)) - 1])) for k in range(0, len(ids), PIECE_CASES)]
     pieces = _ahead(_on_connection(engine, _answer_pieces, audit.id, statuses, bounds))
-    return _frame_from_pieces(cases, pieces, inst)
+    try:
+        return _frame_from_pieces(cases, pieces, inst)
+    finally:
+        pieces.close()  # an error while decoding stops the reader now, not when the traceback is freed
 
 
 def _resolve(session: Session, audit: Audit | str | int) -> Audit:
@@ -562,8 +567,11 @@ def iter_case_frames(session: Session, audit: Audit | str, statuses: Sequence[st
     engine = _reader_engine(session, audit.id)
     reads = (_chunk_reads(session.connection(), audit.id, statuses, chunk_cases) if engine is None
              else _ahead(_on_connection(engine, _chunk_reads, audit.id, statuses, chunk_cases)))
-    for cases, rows in reads:
-        yield _for_audit(_frame_from_rows(cases, rows, inst), audit)
+    try:
+        for cases, rows in reads:
+            yield _for_audit(_frame_from_rows(cases, rows, inst), audit)
+    finally:
+        reads.close()  # a consumer that stops or fails (a client gone mid-download) stops the reader
 
 
 def empty_case_frame(audit: Audit, instrument: Instrument) -> pd.DataFrame:

@@ -201,12 +201,13 @@ def composition(frame: pd.DataFrame, variables: Sequence[str], *, min_cell: int 
                 title: str | None = None) -> Table:
     """Each number's sum as a share of the sum of them all (Figure 36: the weeks under each
     tool of the effort as a share of all weeks in activation), over the rows that have any of
-    them. `counts` has one row per variable, columns 'sum' and 'persons' (how many rows have a
-    value above 0); `percents` column 'share' (0-100); `n_total` the rows with any value.
+    them. `counts` has one row per variable and a last row TOTAL, columns 'sum' and 'persons'
+    (how many rows have a value above 0); `percents` column 'share' (0-100); `n_total` the
+    rows with any value.
 
-    With `min_cell`, a sum that fewer than `min_cell` rows contribute to is hidden, with its share;
-    when that leaves one hidden share, which the others would give away (they add up to 100 %),
-    the next smallest sum is hidden with it."""
+    With `min_cell`, a sum that fewer than `min_cell` rows contribute to is hidden, with its share.
+    One hidden sum alone would be given away (the total minus the others), so the next smallest
+    positive sum is hidden with it; when there is none (every other sum is 0), the total is."""
     missing = [v for v in variables if v not in frame.columns]
     if missing:
         raise KeyError(f"unknown variable(s): {', '.join(missing)}")
@@ -217,18 +218,20 @@ def composition(frame: pd.DataFrame, variables: Sequence[str], *, min_cell: int 
     persons = (values > 0).sum(axis=0).astype(int)
     total = float(sums.sum())
     shares = sums / total * 100.0 if total > 0 else sums * np.nan
-    counts = pd.DataFrame({"sum": sums, "persons": persons})
-    counts.index.name = "variable"
+    counts = pd.DataFrame({"sum": [*sums, total], "persons": [*persons, int((values > 0).any(axis=1).sum())]},
+                          index=pd.Index([*variables, TOTAL], name="variable"))
     table = Table(title=title or "composition", row_var="variable", col_var=None, counts=counts,
-                  percents=pd.DataFrame({"share": shares}), percent_base="col",
-                  n_total=int(present.sum()), kind="composition")
+                  percents=pd.DataFrame({"share": [*shares, 100.0 if total > 0 else np.nan]}, index=counts.index),
+                  percent_base="col", n_total=int(present.sum()), kind="composition", total_label=TOTAL)
     table.notes.append("Andel af summen af alle rækker (ikke af antal personer).")
     if min_cell:
-        hidden = (persons > 0) & (persons < min_cell)
-        if int(hidden.sum()) == 1 and len(variables) > 2:
-            rest = sums[~hidden & (sums > 0)]
+        hidden = pd.Series([bool(0 < p < min_cell) for p in persons] + [False], index=counts.index)
+        if int(hidden.sum()) == 1:
+            rest = sums[~hidden.loc[list(variables)].to_numpy() & (sums > 0).to_numpy()]
             if len(rest):
                 hidden[rest.idxmin()] = True
+            else:
+                hidden[TOTAL] = True
         table.suppressed = pd.DataFrame({"sum": hidden, "persons": hidden})
         if hidden.any():
             table.counts = counts.astype(object).where(~table.suppressed, None)

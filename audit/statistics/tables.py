@@ -220,6 +220,8 @@ class Table:
         df = pd.DataFrame.from_records(self.to_records(label))
         for k, v in self.test_columns().items():
             df[k] = v
+        labels = [c for c in df.columns if label is not None and c.endswith("_label")]
+        df = df[[c for c in df.columns if c not in labels] + labels]  # last: the columns scripts read keep their places
         return csvio.frame_to_text(df, dialect)
 
     def test_columns(self) -> dict[str, Any]:

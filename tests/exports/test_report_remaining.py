@@ -578,3 +578,18 @@ def test_figures_14_52_and_64_from_the_reviewed_cases() -> None:
     assert [r.values[0] for r in g64.rows if r.total] == [250]
     assert {r.key: round(100 * r.values[1]) for r in body if r.key in ("lae125", "lae265")} == {"lae125": 58,
                                                                                                 "lae265": 9}
+
+
+def test_figure_36_hides_the_total_when_it_would_give_a_lone_hidden_sum_away() -> None:
+    """A pilot's register where only 2 persons were in any offer, all in one tool: that sum is
+    hidden, no other sum is above 0 to hide with it, so the total (which equals it) is hidden
+    too; the zeros print."""
+    pop = _population(50, 3, rare={t: 0 for t in TOOLS})
+    pop.loc[:1, "weeks_loentilskud"] = [7, 9]
+    g = _figure_36(pop, suppress=True)
+    rows = {r.key: r for r in g.rows}
+    assert rows["weeks_loentilskud"].values == [None, None] and all(rows["weeks_loentilskud"].suppressed)
+    assert all(rows["I alt"].suppressed) and rows["I alt"].values == [None, None]
+    assert [rows[t].values[0] for t in TOOLS if t != "weeks_loentilskud"] == [0, 0, 0, 0]
+    shown = _figure_36(pop, suppress=False)
+    assert next(r for r in shown.rows if r.total).values == [16, 1.0]

@@ -62,4 +62,23 @@ def test_values_with_the_same_text_are_kept_apart(world, engine):
         it.__dict__.pop("selected", None)
         outputs[repr(value)] = str(render(it))
         assert outputs[repr(value)] == _macro_html(it, "/u", True), value
-    assert len(itemhtml._KEPT) == 6
+    assert len(itemhtml._KEPT) == 5   # "1" is a typed text here (the item has no codes): rendered, not kept
+
+
+def test_a_note_or_typed_text_is_rendered_but_never_kept(world, engine):
+    """A note or a free text is one citizen's: the block is the macro's, and nothing of it stays
+    in the process's memory after the view."""
+    with Session(engine) as s:
+        view = case_form(s, s.get(Case, world.case_ids[0]), 1, world.instrument, actor=None)
+    itemhtml._KEPT.clear()
+    render = itemhtml.item_renderer("/u", True)
+    it = view.item("interviews_count")
+    it.value, it.note = 3, "Borgeren <b>oplyser</b> noget personligt"
+    assert str(render(it)) == _macro_html(it, "/u", True)
+    text = next(i for i in view.items if i.kind == "text")
+    text.value, text.note = "Fri tekst om borgeren", ""
+    assert str(render(text)) == _macro_html(text, "/u", True)
+    assert itemhtml._KEPT == {}
+    it.note = ""
+    render(it)
+    assert len(itemhtml._KEPT) == 1   # the same item without a note is a shared state: kept

@@ -182,5 +182,11 @@ def test_cli_prints_labels_for_people_and_codes_with_labels_for_scripts(stored_a
     header = c.output.splitlines()[0].split(",")
     assert header[:5] == ["challenges", "stable_participation", "count", "percent", "n"]
     assert header[-2:] == ["challenges_label", "stable_participation_label"]
+    with language("da"):
+        t = run("crosstab", "--audit", "demo", "--row", "sex", "--col", "stable_participation",
+                "--no-suppress", "--format", "csv")   # a table with a test: its test_* columns stay before the labels
+    head = t.output.splitlines()[0].split(",")
+    assert "test_p_value" in head and head[-2:] == ["sex_label", "stable_participation_label"]
+    assert head[:5] == ["sex", "stable_participation", "count", "percent", "n"]
     assert {(x["challenges"], x["challenges_label"]) for x in rows} >= {("misbrug", "Misbrug"), ("fysiske", "Fysiske")}
     assert {x["stable_participation_label"] for x in rows} == {"Ja", "Nej"}

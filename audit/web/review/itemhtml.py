@@ -8,6 +8,8 @@ address. The first three never change for an instrument version, and most items 
 cases are in one of a few states (unanswered, not applicable, one of a handful of codes),
 so the block is rendered by the macro the first time a state is seen and kept
 (`_KEPT`, at most `KEEP` blocks; it is emptied when full or when the template is reloaded).
+A block with a note or a free text answer is one citizen's: it is rendered each time and
+never kept, so the cache holds no personal text.
 The form's address differs per case: it is rendered as a placeholder and filled in.
 
 The macro stays the one description of an item's markup: a kept block is byte for byte
@@ -41,6 +43,11 @@ def _frozen(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def codes_of(it: ItemView) -> frozenset[str]:
+    """The item's own codes: an answer that is one of them is a state shared by many cases."""
+    return frozenset(code for code, _ in it.choices)
+
+
 def item_renderer(post_url: str, editable: bool) -> Callable[[ItemView], Markup]:
     """For one form (`{% set item_html = item_renderer(post_url, editable) %}` in `sections`):
     a function giving an item's block, the kept one when its state was rendered before."""
@@ -55,6 +62,9 @@ def item_renderer(post_url: str, editable: bool) -> Callable[[ItemView], Markup]
     editable = bool(editable)
 
     def item_html(it: ItemView) -> Markup:
+        if it.note or isinstance(it.value, str) and it.value not in codes_of(it):
+            # a note or a typed text is one citizen's: rendered for this view, never kept in memory
+            return macro(it, post_url, editable)
         try:
             key = (id(it.source), lang, editable, it.name, it.applicable, _frozen(it.value), it.note)
         except TypeError:
