@@ -37,6 +37,14 @@ def _known():  # type: ignore[no-untyped-def]
     return set(case_frame(5).columns)
 
 
+def _problems(path, **where) -> str:  # type: ignore[no-untyped-def]
+    """The problems check-annex finds in the file at `path`, one per line (it must find some)."""
+    with pytest.raises(DefinitionError) as err:
+        load_definitions(path, **where)
+    return "\n".join(err.value.problems)
+
+
+
 def test_default_file_loads_and_covers_the_report_tables():  # type: ignore[no-untyped-def]
     spec = load_definitions(DEFAULT_FILE, known=_known())
     kinds = {t.kind for t in spec.tables}
@@ -144,9 +152,7 @@ def test_representativeness_table_takes_register_variables_only(tmp_path):  # ty
     path.write_text("tables:\n"
                     "  - {id: R1, title: T12, kind: representativeness, characteristics: [sex, direction],\n"
                     "     weighting: design, row: sex}\n", encoding="utf-8")
-    with pytest.raises(DefinitionError) as err:
-        load_definitions(path, known=_known())
-    text = "\n".join(err.value.problems)
+    text = _problems(path, known=_known())
     assert "table R1: a representativeness table takes no `row`" in text
     assert "register variables (sex, age_band, origin), not 'direction'" in text
     assert "table R1: a representativeness table compares unweighted compositions" in text
@@ -176,9 +182,7 @@ def test_a_label_is_written_once_and_indicators_say_how_they_print(tmp_path):  #
             indicators: [interviews_count, {item: activation_weeks_share, as: percent}, {item: mentor, as: pie}]
           - {id: F1, title: Køn, kind: frequency, row: sex, filter: {sex: [mænd]}}
     """), encoding="utf-8")
-    with pytest.raises(DefinitionError) as err:
-        load_definitions(path, instrument=instrument)
-    text = "\n".join(err.value.problems)
+    text = _problems(path, instrument=instrument)
     assert "labels: `sex` is labelled by the register definition" in text
     assert "labels: `direction` is labelled by the instrument" in text
     assert "indicator mentor: `as` must be percent, not 'pie'" in text
@@ -215,9 +219,7 @@ def test_items_tables_are_checked_with_the_table_named(tmp_path):  # type: ignor
           - {id: I5, title: Tal, kind: items, items: [no_shows_count, {item: no_shows, colour: red}]}
           - {id: F1, title: Retning, kind: frequency, row: direction, items: [no_shows]}
     """), encoding="utf-8")
-    with pytest.raises(DefinitionError) as err:
-        load_definitions(path, instrument=instrument)
-    text = "\n".join(err.value.problems)
+    text = _problems(path, instrument=instrument)
     assert "table I1: unknown variable `focus_job_wishs`" in text
     assert "table I2: share_of 'ikke_relevant' is not a code of `cv_jobnet` (ja, nej)" in text
     assert "`cv_matches_job_goal`" not in text  # a yes/no/not relevant item has the code
@@ -258,7 +260,6 @@ def test_a_means_table_needs_a_number(tmp_path):  # type: ignore[no-untyped-def]
 def test_a_composition_is_checked_with_the_table_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """kind composition (Figure 36): two or more numbers under `items`, no row or col, and each
     item a number; check-annex names the table for each problem."""
-    from audit.exports.definitions import DefinitionError, load_definitions
     from audit.instrument import load_instrument
     from audit.resources import questionnaire
 
@@ -271,9 +272,7 @@ def test_a_composition_is_checked_with_the_table_named(tmp_path) -> None:  # typ
         "- {id: C3, title: Codes, kind: composition, items: [direction, interviews_count]}\n"
         "- {id: C4, title: Fine, kind: composition, frame: population, items: [weeks_loentilskud, weeks_nytteindsats]}\n",
         encoding="utf-8")
-    with pytest.raises(DefinitionError) as err:
-        load_definitions(path, instrument=inst)
-    text = "\n".join(err.value.problems)
+    text = _problems(path, instrument=inst)
     assert "table C1: a composition lists two or more numbers under `items`" in text
     assert "table C2: a composition lists its rows under `items` and takes no `row` or `col`" in text
     assert "table C3: `direction` is not a number; a composition adds up numbers" in text
